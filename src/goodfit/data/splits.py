@@ -1,0 +1,194 @@
+"""Conditions that make networks overfit, and the seeded, stratified train/validation/test split.
+
+`split(dataset, conditions, seed)` is the only way data reaches training; the test part is used once.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from goodfit.data.dataset import Dataset
+from goodfit.errors import GoodfitError
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """How the training set is made harder, and how much data goes to validation and test.
+
+    Args:
+        train_size: training samples to keep (an int), or None for all that remain after the
+            validation and test parts are taken. Default None.
+        label_noise: fraction of training labels replaced by another class; validation and
+            test stay clean. Default 0.
+        imbalance: geometric class-size ratio of the training set: the last class keeps this
+            fraction of the first class's size, classes between fall on a geometric series.
+            1 means balanced. Default 1.
+        val_fraction: share of the data held out for validation. Default 0.2.
+        test_fraction: share held out for the final test, unless the data set brings its own
+            test set. Default 0.2.
+
+    Example:
+        >>> Conditions(train_size=300, label_noise=0.2).label_noise
+        0.2
+    """
+
+    train_size: int | None = None
+    label_noise: float = 0.0
+    imbalance: float = 1.0
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+
+    def __post_init__(self):
+        if self.train_size is not None and (isinstance(self.train_size, bool) or int(self.train_size) != self.train_size
+                                            or self.train_size < 2):
+            raise GoodfitError(f"train size must be a whole number of at least 2, got {self.train_size}")
+        if not 0.0 <= self.label_noise < 1.0:
+            raise GoodfitError(f"label noise must be in [0, 1), got {self.label_noise}; e.g. --label-noise 0.2")
+        if not 0.0 < self.imbalance <= 1.0:
+            raise GoodfitError(f"imbalance must be in (0, 1] (1 = balanced), got {self.imbalance}; e.g. --imbalance 0.1")
+        for name in ("val_fraction", "test_fraction"):
+            if not 0.0 < getattr(self, name) < 0.5:
+                raise GoodfitError(f"{name.replace('_', ' ')} must be in (0, 0.5), got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """Train, validation and test arrays, ready for the engine.
+
+    `noisy` marks the training rows whose label was replaced by the label-noise condition.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    kind: str
+    classes: tuple[str, ...]
+    noisy: np.ndarray
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.X_train.shape[1:])
+
+    def describe(self) -> dict:
+        return {
+            "train": int(len(self.y_train)), "validation": int(len(self.y_val)), "test": int(len(self.y_test)),
+            "train_class_counts": [int(c) for c in np.bincount(self.y_train, minlength=self.num_classes)],
+            "noisy_labels": int(self.noisy.sum()),
+        }
+
+
+def _stratified_cut(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (kept, taken): `fraction` of each class taken, at least one per class."""
+    kept, taken = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n = max(1, int(round(fraction * len(idx))))
+        taken.append(idx[:n])
+        kept.append(idx[n:])
+    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(taken))
+
+
+def _check_class_sizes(dataset: Dataset) -> None:
+    counts = np.bincount(dataset.y, minlength=dataset.num_classes)
+    need = 2 if dataset.test is not None else 3
+    small = [dataset.classes[c] for c in np.flatnonzero(counts < need)]
+    if small:
+        raise GoodfitError(
+            f"{dataset.name}: class {', '.join(map(repr, small))} has fewer than {need} samples, too few for a "
+            "stratified train/validation/test split; add samples or drop that class"
+        )
+
+
+def _imbalanced(y: np.ndarray, ratio: float, rng: np.random.Generator) -> np.ndarray:
+    """Indices keeping `ratio ** (c / (C - 1))` of class c: a geometric series from 1 down to ratio."""
+    classes = np.unique(y)
+    keep = []
+    for rank, c in enumerate(classes):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        share = ratio ** (rank / max(1, len(classes) - 1))
+        keep.append(idx[: max(1, int(round(share * len(idx))))])
+    return np.sort(np.concatenate(keep))
+
+
+def _subsample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Stratified indices of `size` samples, every class keeping at least one."""
+    classes, counts = np.unique(y, return_counts=True)
+    want = np.maximum(1, np.floor(counts * size / len(y)).astype(int))
+    order = np.argsort(-(counts * size / len(y) - want))  # hand out the remainder by largest rest
+    for c in order[: max(0, size - want.sum())]:
+        want[c] += 1
+    keep = [rng.permutation(np.flatnonzero(y == c))[:n] for c, n in zip(classes, want)]
+    return np.sort(np.concatenate(keep))
+
+
+def _noisy_labels(y: np.ndarray, fraction: float, num_classes: int, rng: np.random.Generator):
+    noisy = np.zeros(len(y), dtype=bool)
+    noisy[rng.permutation(len(y))[: int(round(fraction * len(y)))]] = True
+    shift = rng.integers(1, num_classes, size=len(y))  # another class, never the true one
+    return np.where(noisy, (y + shift) % num_classes, y), noisy
+
+
+def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0) -> Splits:
+    """Cut a data set into train, validation and test under the given conditions.
+
+    Validation and test are stratified and stay clean; imbalance, train size and label noise
+    act on the training part only, in that order. Tables are standardized with the training
+    part's mean and standard deviation.
+
+    Args:
+        dataset: what a source loaded.
+        conditions: the conditions to apply. Default: none.
+        seed: fixes every random choice of the split. Default 0.
+
+    Returns:
+        The `Splits`.
+
+    Example:
+        >>> from goodfit.data import load
+        >>> s = split(load("wine"), Conditions(train_size=50), seed=1)
+        >>> len(s.y_train), s.num_classes
+        (50, 3)
+    """
+    _check_class_sizes(dataset)
+    rng = np.random.default_rng(seed)
+    X, y = dataset.X, dataset.y
+    if dataset.test is not None:
+        X_test, y_test = dataset.test
+    else:
+        rest, test = _stratified_cut(y, conditions.test_fraction, rng)
+        X_test, y_test, X, y = X[test], y[test], X[rest], y[rest]
+    val_share = conditions.val_fraction if dataset.test is not None else conditions.val_fraction / (1 - conditions.test_fraction)
+    rest, val = _stratified_cut(y, val_share, rng)
+    X_val, y_val, X, y = X[val], y[val], X[rest], y[rest]
+    if conditions.imbalance < 1.0:
+        keep = _imbalanced(y, conditions.imbalance, rng)
+        X, y = X[keep], y[keep]
+    if conditions.train_size is not None:
+        if conditions.train_size > len(y):
+            raise GoodfitError(
+                f"train size {conditions.train_size} is larger than the {len(y)} training samples {dataset.name} "
+                f"has after validation, test and imbalance; pass --train-size {len(y)} or less"
+            )
+        if conditions.train_size < dataset.num_classes:
+            raise GoodfitError(f"train size {conditions.train_size} is smaller than the {dataset.num_classes} "
+                               f"classes; pass --train-size {dataset.num_classes * 10} or more")
+        keep = _subsample(y, int(conditions.train_size), rng)
+        X, y = X[keep], y[keep]
+    y, noisy = _noisy_labels(y, conditions.label_noise, dataset.num_classes, rng)
+    if dataset.standardize and dataset.kind == "table":
+        mean, std = X.mean(0), X.std(0)
+        std = np.where(std > 0, std, 1.0).astype(np.float32)
+        X, X_val, X_test = ((a - mean) / std for a in (X, X_val, X_test))
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
+    return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, dataset.classes, noisy)
