@@ -9,6 +9,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from goodfit.errors import GoodfitError
@@ -21,6 +22,11 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 console = Console()
+
+
+@app.callback()
+def _root() -> None:
+    """goodfit: is my network memorizing, since when, and which regularization fixes it on my data?"""
 
 
 @app.command()
@@ -46,19 +52,19 @@ def datasets(as_json: bool = typer.Option(False, "--json", help="Print JSON inst
 
 def main() -> None:
     """Entry point of the console script: user mistakes exit 2 with one line, no traceback."""
+    err_console = Console(stderr=True)
     try:
         app(standalone_mode=False)
     except GoodfitError as err:
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as err:  # click's usage errors: one line, exit 2; anything else is a bug
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
-            Console(stderr=True).print(f"[bold red]error:[/] {err.format_message()}", highlight=False, soft_wrap=True)
-            sys.exit(2)
-        raise
+    except typer.TyperException as err:  # click's usage errors: one line naming the option, exit 2
+        ctx = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help())
+            sys.exit(0)
+        hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        err_console.print(f"[bold red]error:[/] {escape(err.format_message() + hint)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Exit, typer.Abort) as done:
+        sys.exit(getattr(done, "exit_code", 1))
