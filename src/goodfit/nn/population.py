@@ -1,0 +1,362 @@
+"""K networks of one architecture as stacked tensors, trained by one forward and backward pass.
+
+Dense layers use batched matmuls on `(K, B, features)`; convolutions run as one grouped
+convolution on `(B, K * channels, ...)`. Exports a member as a plain `torch.nn.Sequential`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from goodfit.errors import GoodfitError
+
+ARCHS = ("mlp", "cnn1d", "cnn2d")
+BN_EPS = 1e-5
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The shape of a network: builder, hidden width, hidden depth, input and output sizes.
+
+    Args:
+        arch: `mlp`, `cnn1d` or `cnn2d`.
+        width: hidden units per layer (MLP) or channels per convolution block (CNN).
+        depth: hidden layers (MLP) or convolution blocks (CNN).
+        input_shape: one sample's shape: `(D,)`, `(L,)` or `(C, H, W)`.
+        num_classes: output classes.
+
+    Example:
+        >>> Architecture("mlp", 256, 2, (64,), 10).num_params()
+        85002
+    """
+
+    arch: str
+    width: int
+    depth: int
+    input_shape: tuple
+    num_classes: int
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise GoodfitError(f"model {self.arch!r} is unknown; use one of {', '.join(ARCHS)} or auto")
+        if self.width < 1 or self.depth < 1:
+            raise GoodfitError(f"model width and depth must be >= 1, got width {self.width}, depth {self.depth}")
+        if self.arch == "cnn1d" and len(self.input_shape) not in (1, 2):
+            raise GoodfitError(f"cnn1d needs sequences (N, L), got samples of shape {self.input_shape}; use --model mlp")
+        if self.arch == "cnn2d" and len(self.input_shape) != 3:
+            raise GoodfitError(f"cnn2d needs images (N, C, H, W), got samples of shape {self.input_shape}; use --model mlp")
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "input_shape": list(self.input_shape)}
+
+    @property
+    def in_channels(self) -> int:
+        return 1 if len(self.input_shape) == 1 else self.input_shape[0]
+
+    def feature_size(self, channels: int) -> int:
+        """Inputs to the head: the last hidden width (MLP) or channels times the final spatial size."""
+        if self.arch == "mlp":
+            return channels
+        size = list(self.input_shape[-1:] if self.arch == "cnn1d" else self.input_shape[-2:])
+        for _ in range(self.depth):
+            size = [(s + 1) // 2 if self.arch == "cnn1d" else max(1, s // 2) for s in size]
+        return channels * math.prod(size)
+
+    def num_params(self, width_fraction: float = 1.0, batchnorm: bool = False) -> int:
+        """Parameters of one member with the given fraction of hidden units active."""
+        return sum(p.numel() for p in to_module_shapes(self, active_width(self.width, width_fraction), batchnorm))
+
+
+def active_width(width: int, fraction: float) -> int:
+    return max(1, int(round(width * fraction)))
+
+
+def to_module_shapes(arch: Architecture, units: int, batchnorm: bool) -> list[torch.Tensor]:
+    return list(_empty_module(arch, units, batchnorm, 0.0).parameters())
+
+
+def _empty_module(arch: Architecture, units: int, batchnorm: bool, dropout: float) -> nn.Sequential:
+    """The plain-PyTorch twin of one member (uninitialized meaning: weights are copied in)."""
+    layers: list[nn.Module] = []
+    if arch.arch == "mlp":
+        layers.append(nn.Flatten())
+        fan_in = math.prod(arch.input_shape)
+        for _ in range(arch.depth):
+            layers += [nn.Linear(fan_in, units)] + ([nn.BatchNorm1d(units, eps=BN_EPS)] if batchnorm else [])
+            layers += [nn.ReLU(), nn.Dropout(dropout)]
+            fan_in = units
+    else:
+        conv, norm, drop = ((nn.Conv1d, nn.BatchNorm1d, nn.Dropout1d) if arch.arch == "cnn1d"
+                            else (nn.Conv2d, nn.BatchNorm2d, nn.Dropout2d))
+        if arch.arch == "cnn1d" and len(arch.input_shape) == 1:
+            layers.append(nn.Unflatten(1, (1, arch.input_shape[0])))
+        channels, size = arch.in_channels, list(arch.input_shape[-2:])
+        for _ in range(arch.depth):
+            if arch.arch == "cnn1d":
+                layers.append(conv(channels, units, 5, stride=2, padding=2))
+            else:
+                layers.append(conv(channels, units, 3, padding=1))
+            layers += ([norm(units, eps=BN_EPS)] if batchnorm else []) + [nn.ReLU(), drop(dropout)]
+            if arch.arch == "cnn2d" and min(size) >= 2:
+                layers.append(nn.MaxPool2d(2))
+                size = [s // 2 for s in size]
+            channels = units
+        layers.append(nn.Flatten())
+    layers.append(nn.Linear(arch.feature_size(units), arch.num_classes))
+    return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class MemberSettings:
+    """What may differ between members of one population.
+
+    Args:
+        seed: seeds the member's generator: its initialization, minibatch order and masks.
+        dropout: dropout rate. Default 0.
+        batchnorm: batch norm on. Default False.
+        width: fraction of hidden units active. Default 1.
+        bn_momentum: running-statistics momentum. Default 0.1.
+    """
+
+    seed: int
+    dropout: float = 0.0
+    batchnorm: bool = False
+    width: float = 1.0
+    bn_momentum: float = 0.1
+
+
+class PopulationNet:
+    """K networks of one `Architecture`, their parameters stacked on a leading member axis.
+
+    Args:
+        arch: the shared architecture.
+        members: one `MemberSettings` per member.
+        device: where the tensors live. Default cpu.
+
+    Example:
+        >>> net = PopulationNet(Architecture("mlp", 8, 1, (3,), 2), [MemberSettings(0), MemberSettings(1)])
+        >>> net.forward(torch.zeros(2, 5, 3), train=True).shape
+        torch.Size([2, 5, 2])
+    """
+
+    def __init__(self, arch: Architecture, members: list[MemberSettings], device: str | torch.device = "cpu"):
+        self.arch, self.members, self.device = arch, list(members), torch.device(device)
+        self.K = len(self.members)
+        self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in self.members]
+        self.units = [active_width(arch.width, m.width) for m in self.members]
+        self.any_bn = any(m.batchnorm for m in self.members)
+        self.params, self.buffers = self._initial_state()
+        self._settings_tensors()
+
+    # ---- construction -------------------------------------------------------------------------
+    def _layer_shapes(self) -> list[tuple[str, tuple, int]]:
+        """(name, per-member weight shape, receptive field) of each weighted layer, input to head."""
+        a, W = self.arch, self.arch.width
+        shapes = []
+        if a.arch == "mlp":
+            fan = math.prod(a.input_shape)
+            for i in range(a.depth):
+                shapes.append((f"hidden{i}", (fan, W), 1))
+                fan = W
+        else:
+            cin, k = a.in_channels, (5 if a.arch == "cnn1d" else 3)
+            for i in range(a.depth):
+                shapes.append((f"conv{i}", (W, cin) + (k,) * (1 if a.arch == "cnn1d" else 2), k if a.arch == "cnn1d" else k * k))
+                cin = W
+        shapes.append(("head", (a.feature_size(W), a.num_classes), 1))
+        return shapes
+
+    def _initial_state(self) -> tuple[dict, dict]:
+        """Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) per member, as torch.nn's layers, from each member's generator.
+
+        The fan-in counts only the member's active units, so a shrunk member starts exactly as a
+        narrower network would.
+        """
+        shapes = self._layer_shapes()
+        weights = {f"{n}.weight": [] for n, _, _ in shapes} | {f"{n}.bias": [] for n, _, _ in shapes}
+        for k, g in enumerate(self.generators):
+            units, in_units = self.units[k], None
+            for idx, (name, shape, field) in enumerate(shapes):
+                if name == "head":
+                    fan_in = self.arch.feature_size(units) if self.arch.arch != "mlp" else units
+                elif idx == 0:
+                    fan_in = (math.prod(self.arch.input_shape) if self.arch.arch == "mlp"
+                              else self.arch.in_channels * field)
+                else:
+                    fan_in = in_units * field
+                bound = 1.0 / math.sqrt(fan_in)
+                w = (torch.rand(shape, generator=g) * 2 - 1) * bound
+                b = (torch.rand(shape[-1] if self.arch.arch == "mlp" or name == "head" else shape[0],
+                                generator=g) * 2 - 1) * bound
+                weights[f"{name}.weight"].append(w)
+                weights[f"{name}.bias"].append(b)
+                in_units = units
+        params = {n: torch.stack(v).to(self.device) for n, v in weights.items()}
+        buffers = {}
+        if self.any_bn:
+            for i in range(self.arch.depth):
+                params[f"norm{i}.weight"] = torch.ones(self.K, self.arch.width, device=self.device)
+                params[f"norm{i}.bias"] = torch.zeros(self.K, self.arch.width, device=self.device)
+                buffers[f"norm{i}.running_mean"] = torch.zeros(self.K, self.arch.width, device=self.device)
+                buffers[f"norm{i}.running_var"] = torch.ones(self.K, self.arch.width, device=self.device)
+        for p in params.values():
+            p.requires_grad_(True)
+        return params, buffers
+
+    def _settings_tensors(self) -> None:
+        d = self.device
+        self.keep = torch.tensor([1.0 - m.dropout for m in self.members], device=d)  # (K,)
+        self.bn_on = torch.tensor([m.batchnorm for m in self.members], device=d)  # (K,)
+        self.momentum = torch.tensor([m.bn_momentum for m in self.members], device=d)
+        self.width_mask = (torch.arange(self.arch.width, device=d)[None] <
+                           torch.tensor(self.units, device=d)[:, None]).float()  # (K, W)
+        self.any_dropout = any(m.dropout > 0 for m in self.members)
+        self.any_shrunk = any(u < self.arch.width for u in self.units)
+
+    def decay_mask(self, include_bias_and_norm: bool) -> dict[str, bool]:
+        """Which parameters weight decay acts on: weights always, biases and norms on request."""
+        return {n: n.endswith(".weight") and not n.startswith("norm") or include_bias_and_norm for n in self.params}
+
+    # ---- forward ------------------------------------------------------------------------------
+    def _batch_norm(self, i: int, h: torch.Tensor, train: bool, dims: tuple, view: tuple) -> torch.Tensor:
+        """Per-member batch norm of `h` over `dims`; `view` reshapes a (K, W) tensor to broadcast."""
+        gamma, beta = self.params[f"norm{i}.weight"], self.params[f"norm{i}.bias"]
+        rm, rv = self.buffers[f"norm{i}.running_mean"], self.buffers[f"norm{i}.running_var"]
+        if train:
+            mean, var = h.mean(dims, keepdim=True), h.var(dims, keepdim=True, unbiased=False)
+            with torch.no_grad():
+                n = math.prod(h.shape[d] for d in dims)
+                m = self.momentum[:, None]
+                rm.lerp_(mean.reshape(self.K, -1), m)
+                rv.lerp_(var.reshape(self.K, -1) * n / max(1, n - 1), m)
+        else:
+            mean, var = rm.reshape(view), rv.reshape(view)
+        out = (h - mean) * torch.rsqrt(var + BN_EPS) * gamma.reshape(view) + beta.reshape(view)
+        on = self.bn_on[:, None, None] if self.arch.arch == "mlp" else self.bn_on.repeat_interleave(self.arch.width).reshape(view)
+        return torch.where(on, out, h)
+
+    def forward(self, x: torch.Tensor, train: bool, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits `(K, B, classes)` for inputs `(K, B, *sample)` (each member its own batch).
+
+        Args:
+            x: the members' batches.
+            train: batch statistics and running-statistics updates in batch norm.
+            masks: per hidden layer a `(K, B, W)` dropout keep-mask (bool); None disables dropout.
+        """
+        K, B = x.shape[:2]
+        p = self.params
+        if self.arch.arch == "mlp":
+            h = x.reshape(K, B, -1)  # (K, B, D)
+            for i in range(self.arch.depth):
+                h = torch.baddbmm(p[f"hidden{i}.bias"][:, None], h, p[f"hidden{i}.weight"])  # (K, B, W)
+                if self.any_bn:
+                    h = self._batch_norm(i, h, train, (1,), (self.K, 1, -1))
+                h = torch.relu(h)
+                if masks is not None and self.any_dropout:
+                    h = h * masks[i] / self.keep[:, None, None]
+                if self.any_shrunk:
+                    h = h * self.width_mask[:, None]
+            return torch.baddbmm(p["head.bias"][:, None], h, p["head.weight"])  # (K, B, C)
+        conv = F.conv1d if self.arch.arch == "cnn1d" else F.conv2d
+        h = x.reshape((K, B, self.arch.in_channels) + tuple(x.shape[-(1 if self.arch.arch == "cnn1d" else 2):]))
+        h = h.transpose(0, 1).reshape((B, K * self.arch.in_channels) + h.shape[3:])  # (B, K*Cin, *S)
+        for i in range(self.arch.depth):
+            w = p[f"conv{i}.weight"]
+            w = w.reshape((K * w.shape[1],) + w.shape[2:])  # (K*W, Cin, *k)
+            if self.arch.arch == "cnn1d":
+                h = conv(h, w, p[f"conv{i}.bias"].reshape(-1), stride=2, padding=2, groups=K)  # (B, K*W, L')
+            else:
+                h = conv(h, w, p[f"conv{i}.bias"].reshape(-1), padding=1, groups=K)  # (B, K*W, H, W)
+            spatial = (1,) * (h.dim() - 2)
+            if self.any_bn:
+                h = self._batch_norm(i, h, train, (0,) + tuple(range(2, h.dim())), (1, -1) + spatial)
+            h = torch.relu(h)
+            if masks is not None and self.any_dropout:
+                keep = self.keep.repeat_interleave(self.arch.width)
+                h = h * masks[i].transpose(0, 1).reshape((B, -1) + spatial) / keep.reshape((1, -1) + spatial)
+            if self.any_shrunk:
+                h = h * self.width_mask.reshape((1, -1) + spatial)
+            if self.arch.arch == "cnn2d" and min(h.shape[-2:]) >= 2:
+                h = F.max_pool2d(h, 2)
+        h = h.reshape(B, K, -1).transpose(0, 1)  # (K, B, F)
+        return torch.baddbmm(p["head.bias"][:, None], h, p["head.weight"])  # (K, B, C)
+
+    def predict(self, X: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+        """Eval-mode logits `(K, N, classes)` for one shared input `(N, *sample)`."""
+        with torch.no_grad():
+            outs = [self.forward(X[i:i + chunk].unsqueeze(0).expand((self.K,) + X[i:i + chunk].shape), train=False)
+                    for i in range(0, len(X), chunk)]
+        return torch.cat(outs, dim=1)
+
+    # ---- members in and out -------------------------------------------------------------------
+    def hidden_sizes(self) -> list[int]:
+        """Units per hidden layer, for the dropout masks of one step."""
+        return [self.arch.width] * self.arch.depth
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {**{n: t.detach() for n, t in self.params.items()}, **self.buffers}
+
+    def select(self, keep: list[int]) -> "PopulationNet":
+        """A new population of the members at positions `keep`, sharing nothing with this one."""
+        new = object.__new__(PopulationNet)
+        new.arch, new.device = self.arch, self.device
+        new.members = [self.members[i] for i in keep]
+        new.generators = [self.generators[i] for i in keep]
+        new.units = [self.units[i] for i in keep]
+        new.K, new.any_bn = len(keep), self.any_bn
+        idx = torch.tensor(keep, device=self.device)
+        new.params = {n: t.detach()[idx].clone().requires_grad_(True) for n, t in self.params.items()}
+        new.buffers = {n: t[idx].clone() for n, t in self.buffers.items()}
+        new._settings_tensors()
+        return new
+
+    def to_module(self, k: int) -> nn.Sequential:
+        """Member `k` as a plain `torch.nn.Sequential` in eval mode, hidden layers cut to its active width.
+
+        Its eval-mode output equals this population's for member `k`.
+        """
+        m, units = self.members[k], self.units[k]
+        module = _empty_module(self.arch, units, m.batchnorm, m.dropout)
+        p = {n: t.detach()[k].cpu() for n, t in self.params.items()}
+        b = {n: t[k].cpu() for n, t in self.buffers.items()}
+        linears = [mod for mod in module if isinstance(mod, (nn.Linear, nn.Conv1d, nn.Conv2d))]
+        norms = [mod for mod in module if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d))]
+        names = [n for n, _, _ in self._layer_shapes()]
+        with torch.no_grad():
+            for i, (name, layer) in enumerate(zip(names, linears)):
+                w, bias = p[f"{name}.weight"], p[f"{name}.bias"]
+                if name == "head":
+                    if self.arch.arch == "mlp":
+                        w = w[:units]
+                    else:
+                        w = w.reshape(self.arch.width, -1, w.shape[-1])[:units].reshape(-1, w.shape[-1])
+                    layer.weight.copy_(w.T)
+                    layer.bias.copy_(bias)
+                elif self.arch.arch == "mlp":
+                    layer.weight.copy_(w[: (None if i == 0 else units), :units].T)
+                    layer.bias.copy_(bias[:units])
+                else:
+                    layer.weight.copy_(w[:units, : (None if i == 0 else units)])
+                    layer.bias.copy_(bias[:units])
+            for i, norm in enumerate(norms):
+                norm.weight.copy_(p[f"norm{i}.weight"][:units])
+                norm.bias.copy_(p[f"norm{i}.bias"][:units])
+                norm.running_mean.copy_(b[f"norm{i}.running_mean"][:units])
+                norm.running_var.copy_(b[f"norm{i}.running_var"][:units])
+        return module.eval()
+
+
+def build_module(arch: Architecture, width_fraction: float = 1.0, batchnorm: bool = False,
+                 dropout: float = 0.0) -> nn.Sequential:
+    """The plain-PyTorch network a member of this architecture and settings is, ready for `load_state_dict`.
+
+    Example:
+        >>> m = build_module(Architecture("mlp", 16, 1, (4,), 3), width_fraction=0.5)
+        >>> m[1].out_features
+        8
+    """
+    return _empty_module(arch, active_width(arch.width, width_fraction), batchnorm, dropout)
