@@ -239,6 +239,15 @@ class PopulationNet:
         on = self.bn_on[:, None, None] if self.arch.arch == "mlp" else self.bn_on.repeat_interleave(self.arch.width).reshape(view)
         return torch.where(on, out, h)
 
+    def _hidden_bias(self, layer: str) -> torch.Tensor:
+        """A hidden layer's bias `(K, W)`, zero for members with batch norm.
+
+        Batch norm cancels the bias, so its true gradient is zero; left in, Adam would turn
+        rounding noise in that gradient into full-size steps.
+        """
+        bias = self.params[f"{layer}.bias"]
+        return bias * (~self.bn_on)[:, None] if self.any_bn else bias
+
     def forward(self, x: torch.Tensor, train: bool, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Logits `(K, B, classes)` for inputs `(K, B, *sample)` (each member its own batch).
 
@@ -252,7 +261,7 @@ class PopulationNet:
         if self.arch.arch == "mlp":
             h = x.reshape(K, B, -1)  # (K, B, D)
             for i in range(self.arch.depth):
-                h = torch.baddbmm(p[f"hidden{i}.bias"][:, None], h, p[f"hidden{i}.weight"])  # (K, B, W)
+                h = torch.baddbmm(self._hidden_bias(f"hidden{i}")[:, None], h, p[f"hidden{i}.weight"])  # (K, B, W)
                 if self.any_bn:
                     h = self._batch_norm(i, h, train, (1,), (self.K, 1, -1))
                 h = torch.relu(h)
@@ -268,9 +277,9 @@ class PopulationNet:
             w = p[f"conv{i}.weight"]
             w = w.reshape((K * w.shape[1],) + w.shape[2:])  # (K*W, Cin, *k)
             if self.arch.arch == "cnn1d":
-                h = conv(h, w, p[f"conv{i}.bias"].reshape(-1), stride=2, padding=2, groups=K)  # (B, K*W, L')
+                h = conv(h, w, self._hidden_bias(f"conv{i}").reshape(-1), stride=2, padding=2, groups=K)  # (B, K*W, L')
             else:
-                h = conv(h, w, p[f"conv{i}.bias"].reshape(-1), padding=1, groups=K)  # (B, K*W, H, W)
+                h = conv(h, w, self._hidden_bias(f"conv{i}").reshape(-1), padding=1, groups=K)  # (B, K*W, H, W)
             spatial = (1,) * (h.dim() - 2)
             if self.any_bn:
                 h = self._batch_norm(i, h, train, (0,) + tuple(range(2, h.dim())), (1, -1) + spatial)
@@ -338,10 +347,10 @@ class PopulationNet:
                     layer.bias.copy_(bias)
                 elif self.arch.arch == "mlp":
                     layer.weight.copy_(w[: (None if i == 0 else units), :units].T)
-                    layer.bias.copy_(bias[:units])
+                    layer.bias.copy_(bias[:units] * (not m.batchnorm))
                 else:
                     layer.weight.copy_(w[:units, : (None if i == 0 else units)])
-                    layer.bias.copy_(bias[:units])
+                    layer.bias.copy_(bias[:units] * (not m.batchnorm))
             for i, norm in enumerate(norms):
                 norm.weight.copy_(p[f"norm{i}.weight"][:units])
                 norm.bias.copy_(p[f"norm{i}.bias"][:units])

@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+
+from goodfit.data import Conditions, load, split
+
+
+@pytest.fixture(scope="session")
+def digits_small():
+    """300 digits images for training, split once for the whole session."""
+    return split(load("digits"), Conditions(train_size=300), seed=0)
+
+
+@pytest.fixture(scope="session")
+def wine_splits():
+    return split(load("wine"), Conditions(), seed=0)
+
+
+@pytest.fixture(scope="session")
+def mnist1d_small():
+    return split(load("mnist1d"), Conditions(train_size=400), seed=0)
+
+
+def make_splits(kind="table", n=120, shape=(6,), classes=3, seed=0):
+    """A small random Splits of any kind, for fast engine tests."""
+    from goodfit.data import Dataset
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n,) + shape).astype(np.float32)
+    y = (np.arange(n) % classes).astype(np.int64)
+    return split(Dataset("toy", X, y, kind, tuple(map(str, range(classes))), standardize=False), Conditions(), seed)
