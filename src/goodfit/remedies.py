@@ -242,10 +242,10 @@ class Arm:
     def __post_init__(self):
         if not self.name or not str(self.name).strip():
             raise GoodfitError("an arm needs a non-empty name")
-        kinds = [type(r).key for r in self.remedies]
         unknown = [r for r in self.remedies if type(r) not in REMEDIES.values()]
         if unknown:
             raise GoodfitError(f"arm {self.name!r}: {unknown[0]!r} is not a remedy; use {', '.join(REMEDIES)}")
+        kinds = [type(r).key for r in self.remedies]
         dupes = {k for k in kinds if kinds.count(k) > 1}
         if dupes:
             raise GoodfitError(f"arm {self.name!r} has more than one {', '.join(sorted(dupes))}; keep one of each")

@@ -1,0 +1,78 @@
+"""Augmentations keep shapes and labels and change inputs by the requested amount."""
+import math
+
+import pytest
+import torch
+
+from goodfit.augment import Augmenter
+from goodfit.remedies import Augment
+
+
+def _run(augments, kind, x, y=None):
+    gens = [torch.Generator().manual_seed(i) for i in range(len(augments))]
+    y = torch.zeros(x.shape[:2], dtype=torch.long) if y is None else y
+    return Augmenter(augments, gens, list(range(len(augments))), kind, "cpu")(x, y)
+
+
+def test_noise_has_the_requested_standard_deviation_and_spares_other_members():
+    x = torch.zeros(2, 64, 50)
+    out, y = _run([Augment(noise=0.2), None], "table", x)
+    assert out.shape == x.shape and torch.equal(y, torch.zeros(2, 64, dtype=torch.long))
+    assert out[0].std().item() == pytest.approx(0.2, rel=0.05)
+    assert torch.equal(out[1], x[1])
+
+
+def test_flip_mirrors_about_the_requested_fraction_of_images():
+    x = torch.arange(8.0).repeat(1, 400, 1, 8, 1)[0].unsqueeze(0)  # (1, 400, 1, 8, 8) ramps
+    x = x.reshape(1, 400, 1, 8, 8)
+    out, _ = _run([Augment(flip=0.5)], "image", x)
+    flipped = (out[0, :, 0, 0, 0] == 7).float().mean().item()
+    assert flipped == pytest.approx(0.5, abs=0.08)
+    assert sorted(out[0, 0, 0, 0].tolist()) == list(range(8))
+
+
+def test_rotation_stays_within_the_requested_angle():
+    img = torch.zeros(1, 1, 1, 33, 33)
+    img[..., 16, 16:] = 1.0  # a ray pointing right from the centre
+    x = img.expand(1, 200, 1, 33, 33).clone()
+    out, _ = _run([Augment(rotate=30)], "image", x)
+    ys, xs = torch.meshgrid(torch.arange(33) - 16.0, torch.arange(33) - 16.0, indexing="ij")
+    w = out[0, :, 0]  # (200, 33, 33)
+    angles = torch.rad2deg(torch.atan2((w * ys).sum((1, 2)), (w * xs).sum((1, 2))))
+    assert angles.abs().max().item() <= 31
+    assert angles.abs().max().item() >= 20, "angles should spread over the whole range"
+
+
+def test_shift_moves_sequences_by_at_most_the_requested_fraction():
+    x = torch.zeros(1, 300, 40)
+    x[..., 20] = 1.0
+    out, _ = _run([Augment(shift=0.1)], "sequence", x)
+    pos = out[0].argmax(-1).float()
+    assert (pos - 20).abs().max().item() <= 4 and (pos != 20).any()
+    assert torch.all(out[0].sum(-1) == 1)
+
+
+def test_zoom_and_shift_change_pixels_but_keep_shape():
+    x = torch.rand(1, 16, 1, 8, 8)
+    out, _ = _run([Augment(zoom=0.2, shift=0.1)], "image", x)
+    assert out.shape == x.shape and not torch.allclose(out, x)
+
+
+def test_mixup_mixes_inputs_and_returns_both_labels_with_weights():
+    x = torch.eye(4).repeat(1, 1, 1)  # (1, 4, 4) one-hot rows
+    y = torch.arange(4)[None]
+    out, (ya, yb, lam) = _run([Augment(mixup=0.4)], "table", x, y)
+    assert torch.equal(ya, y) and sorted(yb[0].tolist()) == [0, 1, 2, 3]
+    expected = lam[0, :, None] * x[0] + (1 - lam[0, :, None]) * x[0][yb[0]]
+    torch.testing.assert_close(out[0], expected)
+    assert ((lam > 0) & (lam < 1)).all()
+
+
+def test_augmentations_that_do_not_fit_the_data_kind_are_refused():
+    from goodfit.errors import GoodfitError
+
+    with pytest.raises(GoodfitError, match="does not apply to table data"):
+        Augment.from_names("rotate", "table")
+    with pytest.raises(GoodfitError, match="does not apply to sequence"):
+        Augment(rotate=10).check_kind("sequence")
+    assert math.isclose(Augment.from_names("rotate=20", "image").rotate, 20)
