@@ -1,0 +1,16 @@
+"""goodfit: is my network memorizing, since when, and which regularization fixes it on my data?
+
+The flow: data -> remedies -> engine -> history -> diagnose / stats / weights -> report.
+"""
+from goodfit.data import Conditions, Dataset, load, split
+from goodfit.engine import Member, TrainConfig, train
+from goodfit.errors import GoodfitError
+from goodfit.history import History
+from goodfit.models import auto, cnn1d, cnn2d, mlp
+from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+
+__version__ = "0.1.0"
+__all__ = [
+    "Arm", "Augment", "BatchNorm", "Conditions", "Dataset", "Dropout", "EarlyStopping", "GoodfitError", "History",
+    "Member", "Shrink", "TrainConfig", "WeightDecay", "auto", "cnn1d", "cnn2d", "load", "mlp", "split", "train",
+]

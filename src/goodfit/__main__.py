@@ -1,0 +1,4 @@
+"""`python -m goodfit` runs the command line."""
+from goodfit.cli import main
+
+main()

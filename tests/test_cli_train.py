@@ -1,0 +1,75 @@
+"""`goodfit train` and `goodfit datasets` as a user runs them: files written, bad input answered in one line."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+
+def goodfit(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "goodfit", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_train_writes_history_model_and_config(tmp_path):
+    out = tmp_path / "one"
+    r = goodfit("train", "--data", "digits", "--train-size", "200", "--epochs", "4", "--dropout", "0.3", "--l2", "1e-4",
+                "--early-stopping", "10", "--augment", "shift,noise", "--batchnorm", "--width", "0.5",
+                "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "test acc" in r.stdout and "wrote" in r.stdout
+    history = pd.read_csv(out / "history.csv")
+    assert history["epoch"].tolist() == [1, 2, 3, 4]
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_accuracy"} <= set(history.columns)
+    assert history["test_accuracy"].notna().tolist() == [False, False, False, True]
+    config = json.loads((out / "config.json").read_text())
+    assert config["num_classes"] == 10 and config["splits"]["train"] == 200
+    assert [r["remedy"] for r in config["arm"]["remedies"]] == [
+        "dropout", "weight_decay", "early_stopping", "augment", "batchnorm", "shrink"]
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert all(torch.is_tensor(t) for t in state.values())
+
+
+def test_train_json_reports_each_seed(tmp_path):
+    r = goodfit("train", "--data", "wine", "--epochs", "2", "--seeds", "3", "--json", "--out", str(tmp_path / "w"))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert [m["seed"] for m in summary["results"]] == [0, 1, 2]
+    assert len(list((tmp_path / "w" / "models").glob("*.pt"))) == 3
+
+
+def test_datasets_lists_every_builtin():
+    r = goodfit("datasets", "--json")
+    assert set(json.loads(r.stdout)) == {"digits", "mnist1d", "moons", "breast_cancer", "wine"}
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--data", "nosuch"], "neither a built-in"),
+    (["--data", "missing.csv", "--target", "y"], "neither a built-in"),
+    (["--train-size", "100000"], "larger than"),
+    (["--train-size", "0"], "train size"),
+    (["--dropout", "1.0"], "dropout rate"),
+    (["--epochs", "-3"], "epochs"),
+    (["--augment", "mixup"], "does not apply to image"),
+    (["--model", "resnet"], "unknown"),
+    (["--model", "cnn1d"], "cnn1d needs sequences"),
+    (["--device", "cuda"], "cuda"),
+    (["--l2", "1e-4", "--decay", "1e-4"], "either --l2"),
+    (["--lr", "abc"], "--lr"),
+    (["--width", "0"], "shrink width"),
+])
+def test_bad_train_input_exits_2_with_one_line(tmp_path, args, words):
+    if args[:2] == ["--device", "cuda"] and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    r = goodfit("train", "--epochs", "1", "--out", str(tmp_path / "o"), *args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr and words in lines[0], r.stderr
+
+
+def test_output_path_that_is_a_file_is_refused_and_left_alone(tmp_path):
+    f = tmp_path / "taken"
+    f.write_text("keep me")
+    r = goodfit("train", "--epochs", "1", "--out", str(f))
+    assert r.returncode == 2 and "is a file" in r.stderr and f.read_text() == "keep me"
