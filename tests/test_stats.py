@@ -1,0 +1,53 @@
+"""Statistics against scipy on known inputs, and honesty when the data show nothing."""
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from goodfit.stats import compare_to_baseline, holm, mean_ci, paired_test
+
+
+def test_mean_ci_matches_scipy_t_interval():
+    x = np.array([0.91, 0.93, 0.90, 0.94, 0.92, 0.95])
+    low, high = sps.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sps.sem(x))
+    ci = mean_ci(x)
+    assert ci.mean == pytest.approx(x.mean()) and ci.low == pytest.approx(low) and ci.high == pytest.approx(high)
+
+
+def test_mean_ci_of_one_value_has_no_bounds_and_drops_nan():
+    ci = mean_ci([0.5, float("nan")])
+    assert ci.n == 1 and ci.low is None and ci.high is None
+
+
+def test_paired_test_matches_scipy_ttest_rel_and_cohens_dz():
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.8, 0.02, 8)
+    arm = base + rng.normal(0.01, 0.01, 8)
+    diff, p, d = paired_test(arm, base)
+    assert p == pytest.approx(sps.ttest_rel(arm, base).pvalue)
+    assert d == pytest.approx((arm - base).mean() / (arm - base).std(ddof=1))
+    low, high = sps.t.interval(0.95, 7, loc=(arm - base).mean(), scale=sps.sem(arm - base))
+    assert (diff.low, diff.high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_holm_matches_the_textbook_procedure():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # sorted: 0.005*4=0.02, 0.01*3=0.03, 0.03*2=0.06, 0.04*1=0.04 -> monotone 0.06
+    assert holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert np.isnan(holm([float("nan"), 0.2])[0])
+
+
+def test_identical_arms_are_never_called_significant():
+    base = {s: 0.8 + 0.01 * s for s in range(5)}
+    comps = compare_to_baseline({"baseline": base, "same": dict(base)}, "baseline", "acc")
+    assert comps[0].p_value == 1.0 and not comps[0].significant
+
+
+def test_holm_correction_can_remove_a_nominal_significance():
+    rng = np.random.default_rng(3)
+    base = {s: v for s, v in enumerate(rng.normal(0.8, 0.02, 5))}
+    arms = {"baseline": base}
+    for i in range(6):
+        arms[f"a{i}"] = {s: v + rng.normal(0.0, 0.02) for s, v in base.items()}
+    comps = compare_to_baseline(arms, "baseline", "acc")
+    assert all(c.p_holm >= c.p_value for c in comps)
+    assert all(c.significant == (c.p_holm < 0.05) for c in comps)
