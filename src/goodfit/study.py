@@ -1,0 +1,420 @@
+"""The study: arms x seeds x conditions on one data set, run through an executor, judged with statistics.
+
+`Study(...).run(out)` trains what the store lacks, then returns a `StudyResult` with the table,
+the comparisons and the verdict. It writes no HTML; `goodfit.report` does.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from goodfit.data import Conditions, load, split
+from goodfit.diagnose import diagnose
+from goodfit.engine import Member, MemberResult, TrainConfig, architecture_of, train
+from goodfit.errors import GoodfitError
+from goodfit.executors import EXECUTORS, LocalExecutor
+from goodfit.history import History
+from goodfit.models import ModelSpec
+from goodfit.remedies import (DEFAULT_STRENGTH, Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink,
+                              WeightDecay)
+from goodfit.stats import Comparison, compare_to_baseline, mean_ci
+from goodfit.store import Store
+
+BASELINE = "baseline"
+GEOMETRIC_DEFAULT = {"image": {"rotate": 10.0, "zoom": 0.1, "shift": 0.1, "noise": 0.05}}  # no flip: digits are not symmetric
+
+
+def default_arms(kind: str) -> dict[str, Arm]:
+    """The baseline, each of the six remedies at a common strength, and all six combined."""
+    augment = Augment(**GEOMETRIC_DEFAULT.get(kind, DEFAULT_STRENGTH[kind]))
+    single = {
+        "dropout": Dropout(0.3), "l2": WeightDecay(1e-3), "early_stopping": EarlyStopping(patience=10),
+        "augment": augment, "batchnorm": BatchNorm(), "shrink": Shrink(0.25),
+    }
+    arms = {BASELINE: Arm(BASELINE)} | {name: Arm(name, (r,)) for name, r in single.items()}
+    arms["decay"] = Arm("decay", (WeightDecay(1e-2, decoupled=True),))
+    arms["all"] = Arm("all", tuple(single.values()))
+    return arms
+
+
+# What `goodfit study` runs with no options: an MLP memorizes 300 digits (100% train accuracy,
+# about 91% test) within 100 epochs, and the remedies separate clearly over 5 seeds.
+DEFAULT_STUDY = {"data": "digits", "model": "mlp", "train_size": 300, "epochs": 100}
+DEFAULT_ARM_NAMES = (BASELINE, "dropout", "l2", "early_stopping", "augment", "batchnorm", "shrink", "all")
+
+
+def arms_from_names(names: list[str], kind: str) -> list[Arm]:
+    """Arms chosen by name from `default_arms`; the baseline is always first."""
+    known = default_arms(kind)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise GoodfitError(f"arm {unknown[0]!r} is unknown; choose from {', '.join(known)}")
+    return [known[BASELINE]] + [known[n] for n in dict.fromkeys(names) if n != BASELINE]
+
+
+def sweep_arms(dropout: list[float] = (), l2: list[float] = (), decay: list[float] = ()) -> list[Arm]:
+    """One arm per strength of a remedy, for a validation curve: `dropout=0.3`, `l2=0.0001`, ...
+
+    Example:
+        >>> [a.name for a in sweep_arms(dropout=[0.1, 0.5])]
+        ['dropout=0.1', 'dropout=0.5']
+    """
+    arms = [Arm(f"dropout={p:g}", (Dropout(p),)) for p in dropout]
+    arms += [Arm(f"l2={s:g}", (WeightDecay(s),)) for s in l2]
+    arms += [Arm(f"decay={s:g}", (WeightDecay(s, decoupled=True),)) for s in decay]
+    return arms
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """One population to train: members that share a data condition and an architecture. Picklable."""
+
+    plan: dict
+    condition: int
+    unit: str
+    members: tuple  # ((arm dict, seed), ...)
+
+
+@dataclass
+class UnitOutput:
+    unit: str
+    condition: int
+    seconds: float
+    results: list[MemberResult]
+    num_classes: int
+    train_size: int
+    kind: str
+
+
+@lru_cache(maxsize=8)
+def _splits(data: str, target: str | None, condition_json: str, split_seed: int):
+    return split(load(data, target), Conditions(**json.loads(condition_json)), split_seed)
+
+
+def splits_for(plan: dict, condition: int):
+    """The splits of one condition of a plan (cached: every arm sees the same data)."""
+    return _splits(plan["data"], plan["target"], json.dumps(plan["conditions"][condition], sort_keys=True),
+                   plan["split_seed"])
+
+
+def run_unit(task: UnitTask, on_epoch: Callable | None = None) -> UnitOutput:
+    """Train one unit; a worker runs this and touches no store."""
+    start = time.perf_counter()
+    members = [Member(Arm.from_dict(a), s) for a, s in task.members]
+    model = ModelSpec(**task.plan["model"])
+    splits = splits_for(task.plan, task.condition)
+    result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch)
+    return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, splits.num_classes,
+                      len(splits.y_train), splits.kind)
+
+
+def member_key(condition: int, arm: str, seed: int) -> str:
+    return f"{condition}/{arm}/{seed}"
+
+
+class Study:
+    """A controlled comparison of remedies on one data set.
+
+    Every arm trains on the same splits with the same seeds, so a difference comes from the
+    remedy alone. Members that share a condition and an architecture train as one population.
+
+    Args:
+        data: built-in name or path (see `goodfit.load`). Default `digits`.
+        model: `auto`, `mlp`, `cnn1d`, `cnn2d` or a `ModelSpec`. Default `auto`.
+        arms: the arms; the first must be the baseline (an arm with no remedy named `baseline`).
+            Default: the baseline, each of the six remedies and all combined.
+        seeds: number of seeds (0, 1, ...) or the seeds themselves. Default 5.
+        epochs: epochs per member. Default 100.
+        conditions: one or more `Conditions` (several train sizes make a learning curve).
+            Default one condition with all data.
+        target: label column for CSV or Parquet. Default None.
+        train: other training settings (batch size, learning rate, optimizer, device) as a
+            `TrainConfig`; its `epochs` is replaced by `epochs`. Default `TrainConfig()`.
+        split_seed: seed of the train/validation/test split. Default 0.
+
+    Example:
+        >>> r = Study("wine", arms=[Arm("baseline"), Arm("dropout", (Dropout(0.5),))], seeds=2, epochs=3).run()
+        >>> list(r.table()["arm"])
+        ['baseline', 'dropout']
+    """
+
+    def __init__(self, data: str = "digits", model: str | ModelSpec = "auto", arms: list[Arm] | None = None,
+                 seeds: int | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
+                 target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0):
+        spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
+        seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise GoodfitError(f"seeds must be distinct and at least one, got {seeds}; e.g. --seeds 5")
+        conditions = list(conditions or [Conditions()])
+        config = TrainConfig(**{**train.to_dict(), "epochs": epochs})
+        dataset = load(data, target)  # fail early on bad data, before anything is trained
+        arms = list(arms) if arms is not None else arms_from_names(list(DEFAULT_ARM_NAMES), dataset.kind)
+        names = [a.name for a in arms]
+        if len(set(names)) != len(names):
+            raise GoodfitError(f"arm names must be distinct, got {', '.join(names)}")
+        if arms[0].name != BASELINE or arms[0].remedies:
+            raise GoodfitError("the first arm must be the baseline: Arm('baseline') with no remedy")
+        for arm in arms:
+            if arm.get(Augment):
+                arm.get(Augment).check_kind(dataset.kind)
+        self.dataset_info = dataset.describe()
+        self.plan = {
+            "data": str(data), "target": target, "model": spec.to_dict(), "arms": [a.to_dict() for a in arms],
+            "seeds": seeds, "conditions": [c.to_dict() for c in conditions], "train": config.to_dict(),
+            "split_seed": split_seed,
+        }
+        for c in range(len(conditions)):
+            splits_for(self.plan, c)  # impossible conditions fail here, before training
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.plan, sort_keys=True).encode()).hexdigest()[:16]
+
+    def tasks(self) -> list[UnitTask]:
+        """The plan cut into units: per condition, one per architecture."""
+        tasks = []
+        for c in range(len(self.plan["conditions"])):
+            splits = splits_for(self.plan, c)
+            groups: dict[str, list] = {}
+            for arm_dict in self.plan["arms"]:
+                for seed in self.plan["seeds"]:
+                    arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), ModelSpec(**self.plan["model"]), splits)
+                    groups.setdefault(f"c{c}-{arch.arch}-w{arch.width}-d{arch.depth}", []).append((arm_dict, seed))
+            tasks += [UnitTask(self.plan, c, unit, tuple(members)) for unit, members in groups.items()]
+        return tasks
+
+    def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None
+            ) -> "StudyResult":
+        """Train every unit the store lacks, then judge.
+
+        Args:
+            out: folder for `study.db` (resumable); None keeps everything in memory. Default None.
+            executor: where units run. Default `LocalExecutor()`.
+            on_event: progress callback receiving dicts with `type` `unit` or `epoch`. Default None.
+
+        Returns:
+            The `StudyResult`.
+        """
+        executor = executor or LocalExecutor()
+        store = None
+        if out is not None:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            store = Store(Path(out) / "study.db")
+            store.bind_plan(self.plan)
+            store.set_meta("dataset", self.dataset_info)
+        done = store.finished_units() if store else set()
+        todo = [t for t in self.tasks() if t.unit not in done]
+        records, histories = [], []
+        start = time.perf_counter()
+
+        def on_result(task: UnitTask, output: UnitOutput) -> None:
+            recs, hist = _records(output)
+            if store is not None:
+                store.save_unit(output.unit, output.seconds, recs, hist)
+            records.extend(recs)
+            histories.extend(h.assign(member=k) for k, h in hist.items())
+            if on_event:
+                on_event({"type": "unit_done", "unit": task.unit, "seconds": output.seconds})
+
+        def on_epoch_for(task: UnitTask):
+            arms = [Arm.from_dict(a).name for a, _ in task.members]
+            if on_event:
+                on_event({"type": "unit", "unit": task.unit, "arms": arms, "epochs": self.plan["train"]["epochs"]})
+
+            def on_epoch(info: dict) -> None:
+                if on_event:
+                    on_event({"type": "epoch", "unit": task.unit, "epoch": info["epoch"],
+                              "arms": [arms[i] for i in info["members"]], "metrics": info["metrics"]})
+            return on_epoch
+
+        executor.run(todo, lambda task, _: run_unit(task, on_epoch_for(task)), on_result)
+        if store is not None:
+            records, frame = store.records(), store.history()
+            store.close()
+        else:
+            frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
+        return StudyResult(self.plan, self.dataset_info, records, frame, time.perf_counter() - start, len(todo))
+
+
+def _kept_row(history: pd.DataFrame, result: MemberResult) -> pd.Series:
+    """The history row of the epoch whose weights were kept (best for early stopping, else last)."""
+    if result.member.arm.get(EarlyStopping) and result.best_epoch is not None:
+        return history.set_index("epoch").loc[result.best_epoch]
+    return history.set_index("epoch").iloc[-1]
+
+
+def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
+    """Final metrics and diagnosis of each member of a finished unit."""
+    records, histories = [], {}
+    for r in output.results:
+        key = member_key(output.condition, r.member.arm.name, r.member.seed)
+        kept = _kept_row(r.history, r)
+        used = [type(x).key for x in r.member.arm.remedies]
+        context = {"num_params": r.num_params, "remedies": used, "train_size": output.train_size,
+                   "num_classes": output.num_classes, "data_kind": output.kind}
+        try:
+            diagnosis = diagnose(History(r.history.assign(member=0), output.num_classes), context=context).to_dict()
+        except GoodfitError as err:  # a run too short to judge, e.g. diverged in its first epoch
+            diagnosis = {"regime": "diverged" if r.diverged else "still_improving", "onset_epoch": None,
+                         "best_epoch": r.best_epoch, "gap": {}, "evidence": [str(err)], "advice": [],
+                         "confidence": "low"}
+        records.append({
+            "member": key, "condition": output.condition, "arm": r.member.arm.name, "seed": r.member.seed,
+            "test_accuracy": r.test_accuracy, "test_loss": r.test_loss,
+            "train_accuracy": float(kept["train_accuracy"]), "val_accuracy": float(kept["val_accuracy"]),
+            "gap": float(kept["train_accuracy"] - r.test_accuracy),
+            "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch, "diverged": r.diverged,
+            "epochs_run": int(r.history["epoch"].max()), "num_params": r.num_params,
+            "architecture": r.architecture.to_dict(), "diagnosis": diagnosis,
+        })
+        histories[key] = r.history
+    return records, histories
+
+
+@dataclass
+class StudyResult:
+    """What a study found: per member records and histories, per arm aggregates, comparisons, verdict."""
+
+    plan: dict
+    dataset: dict
+    records: list[dict]
+    history: pd.DataFrame = field(repr=False)
+    seconds: float = 0.0
+    units_trained: int = 0
+
+    def __post_init__(self):
+        self.members = pd.DataFrame(self.records)
+        self.arm_names = [a["name"] for a in self.plan["arms"]]
+
+    @classmethod
+    def from_store(cls, out: str | Path) -> "StudyResult":
+        """Rebuild the result of a study from its `study.db`, training nothing."""
+        path = Path(out) / "study.db"
+        if not path.is_file():
+            raise GoodfitError(f"no study.db in {str(out)!r}; pass the --out folder of a goodfit study")
+        store = Store(path)
+        try:
+            plan, dataset, records, frame = store.plan(), store.meta("dataset"), store.records(), store.history()
+        finally:
+            store.close()
+        if plan is None or not records:
+            raise GoodfitError(f"{path} holds no finished members yet; run the study command again to train them")
+        return cls(plan, dataset, records, frame)
+
+    @property
+    def conditions(self) -> list[dict]:
+        return self.plan["conditions"]
+
+    def _by_arm(self, condition: int, metric: str) -> dict[str, dict[int, float]]:
+        rows = self.members[self.members["condition"] == condition]
+        return {arm: dict(zip(g["seed"], g[metric])) for arm, g in rows.groupby("arm", sort=False)}
+
+    def comparisons(self, condition: int = 0, metric: str = "test_accuracy") -> list[Comparison]:
+        """Every arm against the baseline on one condition, paired by seed, Holm-corrected."""
+        by_arm = self._by_arm(condition, metric)
+        ordered = {a: by_arm[a] for a in self.arm_names if a in by_arm}
+        return compare_to_baseline(ordered, BASELINE, metric)
+
+    def table(self) -> pd.DataFrame:
+        """One row per condition and arm: test accuracy and loss with 95% CIs, the paired difference
+        against the baseline with its CI and Holm-corrected p, the gap, the best epoch, the regime."""
+        rows = []
+        for c in range(len(self.conditions)):
+            comps = {x.arm: x for x in self.comparisons(c)}
+            sub = self.members[self.members["condition"] == c]
+            for arm in self.arm_names:
+                g = sub[sub["arm"] == arm]
+                if g.empty:
+                    continue
+                acc, loss, gap = mean_ci(g["test_accuracy"]), mean_ci(g["test_loss"]), mean_ci(g["gap"])
+                regimes = pd.Series([d["regime"] for d in g["diagnosis"]]).value_counts()
+                comp = comps.get(arm)
+                rows.append({
+                    "condition": c, "train_size": self.conditions[c]["train_size"], "arm": arm, "seeds": len(g),
+                    "test_accuracy": acc.mean, "test_accuracy_low": acc.low, "test_accuracy_high": acc.high,
+                    "test_loss": loss.mean, "test_loss_low": loss.low, "test_loss_high": loss.high,
+                    "diff": comp.difference.mean if comp else None,
+                    "diff_low": comp.difference.low if comp else None,
+                    "diff_high": comp.difference.high if comp else None,
+                    "p_holm": comp.p_holm if comp else None, "significant": bool(comp.significant) if comp else None,
+                    "effect_size": comp.effect_size if comp else None,
+                    "gap": gap.mean, "train_accuracy": float(g["train_accuracy"].mean()),
+                    "best_epoch": float(np.nanmedian(g["best_epoch"].astype(float))),
+                    "regime": regimes.index[0], "regime_agreement": f"{regimes.iloc[0]}/{len(g)}",
+                    "diverged": int(g["diverged"].sum()),
+                })
+        return pd.DataFrame(rows)
+
+    def verdict_for(self, condition: int = 0) -> str:
+        """One sentence: what helped, by how much and how sure we are, or that nothing differed."""
+        t = self.table()
+        t = t[t["condition"] == condition]
+        base = t[t["arm"] == BASELINE].iloc[0]
+        n = int(base["seeds"])
+        where = f"{self.dataset['name']}" + (f" with {self.conditions[condition]['train_size']} training samples"
+                                             if self.conditions[condition]["train_size"] else "")
+        others = t[t["arm"] != BASELINE]
+        if n < 2 or others.empty:
+            return (f"On {where}, the baseline reached {base['test_accuracy']:.1%} test accuracy; "
+                    "comparisons need at least two seeds and one arm besides the baseline.")
+        sig = others[others["significant"]].sort_values("diff", ascending=False)
+        better, worse = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
+
+        def describe(r) -> str:
+            return (f"{r['arm']} ({r['diff'] * 100:+.1f} points, 95% CI {r['diff_low'] * 100:+.1f} to "
+                    f"{r['diff_high'] * 100:+.1f}, p={r['p_holm']:.2g} after Holm)")
+
+        head = f"On {where}, over {n} seeds, against the baseline's {base['test_accuracy']:.1%} test accuracy: "
+        if better.empty and worse.empty:
+            top = others.sort_values("diff", ascending=False).iloc[0]
+            return (head + f"no remedy made a significant difference; the largest change was {top['arm']} "
+                    f"({top['diff'] * 100:+.1f} points, p={top['p_holm']:.2g} after Holm).")
+        parts = []
+        if not better.empty:
+            parts.append(f"{describe(better.iloc[0])} helped most" +
+                         (f"; also better: {', '.join(better['arm'].iloc[1:])}" if len(better) > 1 else ""))
+        if not worse.empty:
+            parts.append("significantly worse: " + ", ".join(f"{r['arm']} ({r['diff'] * 100:+.1f})"
+                                                             for _, r in worse.iterrows()))
+        rest = others[~others["significant"]]["arm"].tolist()
+        if rest:
+            parts.append(f"no significant difference for {', '.join(rest)}")
+        return head + "; ".join(parts) + "."
+
+    @property
+    def verdict(self) -> str:
+        return " ".join(self.verdict_for(c) for c in range(len(self.conditions)))
+
+    def to_dict(self) -> dict:
+        """The `results.json` payload: plan, data, per-arm aggregates, comparisons, members, verdict."""
+        table = self.table()
+        return {
+            "goodfit": "results/1",
+            "plan": self.plan,
+            "dataset": self.dataset,
+            "verdict": self.verdict,
+            "verdicts": [self.verdict_for(c) for c in range(len(self.conditions))],
+            "arms": json.loads(table.to_json(orient="records")),
+            "comparisons": [[x.to_dict() for x in self.comparisons(c)] for c in range(len(self.conditions))],
+            "members": json.loads(self.members.to_json(orient="records")),
+        }
+
+    def plot(self):
+        """Matplotlib figures: learning curves per arm, the gap over epochs, test accuracy with CIs."""
+        from goodfit.report.figures import study_figures
+
+        return study_figures(self)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        cols = ["arm", "test_accuracy", "diff", "p_holm", "gap", "best_epoch", "regime"]
+        return f"<p><b>{escape(self.verdict)}</b></p>" + self.table()[cols].to_html(index=False, float_format="%.3f")

@@ -1,0 +1,94 @@
+"""The study end to end: files, resume, refusal of a changed plan, learning and validation curves."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from goodfit import Arm, Conditions, Dropout, TrainConfig
+from goodfit.errors import GoodfitError
+from goodfit.executors import LocalExecutor
+from goodfit.study import Study, StudyResult
+
+FAST = TrainConfig(epochs=3, batch_size=16)
+
+
+def small_study(**kw):
+    args = dict(data="wine", arms=[Arm("baseline"), Arm("dropout", (Dropout(0.5),))], seeds=2, epochs=3,
+                conditions=[Conditions(train_size=40), Conditions(train_size=80)], train=FAST)
+    args.update(kw)
+    return Study(**args)
+
+
+class Interrupted(Exception):
+    pass
+
+
+class DiesAfterFirstUnit(LocalExecutor):
+    def run(self, tasks, work, on_result, on_epoch=None):
+        for i, task in enumerate(tasks):
+            if i == 1:
+                raise Interrupted
+            on_result(task, work(task, on_epoch))
+
+
+def test_study_cli_writes_results_report_and_store(tmp_path):
+    out = tmp_path / "s"
+    r = subprocess.run([sys.executable, "-m", "goodfit", "study", "--data", "wine", "--seeds", "2", "--epochs", "3",
+                        "--arms", "baseline,dropout,augment", "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "verdict" in r.stdout
+    assert {p.name for p in out.iterdir()} >= {"results.json", "report.html", "study.db"}
+    results = json.loads((out / "results.json").read_text())
+    assert [a["arm"] for a in results["arms"]] == ["baseline", "dropout", "augment"]
+    assert len(results["members"]) == 6 and all("diagnosis" in m for m in results["members"])
+
+
+def test_resume_trains_only_missing_units_and_gives_identical_results(tmp_path):
+    whole = small_study().run(tmp_path / "whole")
+    with pytest.raises(Interrupted):
+        small_study().run(tmp_path / "cut", executor=DiesAfterFirstUnit())
+    resumed = small_study().run(tmp_path / "cut")
+    assert whole.units_trained == 2 and resumed.units_trained == 1
+    strip = lambda r: sorted((json.dumps(m, sort_keys=True) for m in r.to_dict()["members"]))  # noqa: E731
+    assert strip(resumed) == strip(whole)
+    again = small_study().run(tmp_path / "cut")
+    assert again.units_trained == 0
+
+
+def test_a_changed_plan_in_the_same_folder_is_refused(tmp_path):
+    small_study().run(tmp_path / "s")
+    with pytest.raises(GoodfitError, match="another plan .*seeds"):
+        small_study(seeds=3).run(tmp_path / "s")
+
+
+def test_learning_curve_has_one_row_per_train_size_and_arm(tmp_path):
+    table = small_study().run().table()
+    assert list(zip(table["train_size"], table["arm"])) == [(40, "baseline"), (40, "dropout"),
+                                                            (80, "baseline"), (80, "dropout")]
+
+
+def test_strength_sweep_makes_one_arm_per_strength():
+    from goodfit.study import arms_from_names, sweep_arms
+
+    arms = arms_from_names(["baseline"], "table") + sweep_arms(dropout=[0.1, 0.5], l2=[1e-4])
+    result = small_study(arms=arms, conditions=[Conditions()]).run()
+    assert list(result.table()["arm"]) == ["baseline", "dropout=0.1", "dropout=0.5", "l2=0.0001"]
+
+
+def test_report_rebuilds_from_the_store_alone(tmp_path):
+    first = small_study().run(tmp_path / "s")
+    rebuilt = StudyResult.from_store(tmp_path / "s")
+    assert rebuilt.verdict == first.verdict
+    assert rebuilt.table().equals(first.table())
+
+
+def test_verdict_says_nothing_differed_when_arms_are_identical():
+    same = [Arm("baseline"), Arm("twin", (Dropout(0.0),))]
+    result = small_study(arms=same, conditions=[Conditions()], seeds=3).run()
+    assert "no remedy made a significant difference" in result.verdict
+
+
+def test_baseline_must_come_first():
+    with pytest.raises(GoodfitError, match="first arm must be the baseline"):
+        small_study(arms=[Arm("dropout", (Dropout(0.5),))])
