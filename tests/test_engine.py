@@ -175,3 +175,30 @@ def test_same_seed_gives_identical_results(wine_splits):
     a = train(wine_splits, members, config=TrainConfig(epochs=3)).members[0].history
     b = train(wine_splits, members, config=TrainConfig(epochs=3)).members[0].history
     assert a.equals(b)
+
+
+def _factory(dropout: float = 0.0, batchnorm: bool = False):
+    from torch import nn
+
+    return nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16) if batchnorm else nn.Identity(), nn.ReLU(),
+                         nn.Linear(16, 3))
+
+
+def test_a_users_module_factory_trains_as_a_population_and_matches_alone():
+    splits = make_splits("table")
+    members = [Member(Arm("b"), 0), Member(Arm("bn", (BatchNorm(),)), 0), Member(Arm("wd", (WeightDecay(1e-2),)), 1)]
+    together = train(splits, members, _factory, TrainConfig(epochs=4, batch_size=16))
+    assert together.members[1].architecture.to_dict()["kwargs"] == {"batchnorm": True}
+    assert "1.running_mean" in together.members[1].state_dict
+    for i in (0, 2):
+        alone = train(splits, [members[i]], _factory, TrainConfig(epochs=4, batch_size=16))
+        _assert_same_history(together.members[i].history, alone.members[0].history)
+
+
+def test_a_factory_without_the_remedys_keyword_is_refused_with_the_fix():
+    from goodfit.errors import GoodfitError
+
+    with pytest.raises(GoodfitError, match="accepts width="):
+        train(make_splits("table"), [Member(Arm("s", (Shrink(0.5),)), 0)], _factory, TrainConfig(epochs=1))
+    with pytest.raises(GoodfitError, match=r"logits of shape \(batch, 3\)"):
+        train(make_splits("table"), [Member(Arm("b"), 0)], lambda: torch.nn.Linear(6, 5), TrainConfig(epochs=1))

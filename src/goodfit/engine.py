@@ -20,6 +20,7 @@ from goodfit.data.splits import Splits
 from goodfit.errors import GoodfitError
 from goodfit.history import History
 from goodfit.models import ModelSpec
+from goodfit.nn.custom import CustomArchitecture, accepted_keywords
 from goodfit.nn.population import Architecture, MemberSettings, PopulationNet
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
 
@@ -95,7 +96,7 @@ class MemberResult:
     """
 
     member: Member
-    architecture: Architecture
+    architecture: Architecture | CustomArchitecture
     history: pd.DataFrame
     best_epoch: int | None
     stopped_epoch: int | None
@@ -131,9 +132,37 @@ def member_settings(member: Member) -> MemberSettings:
                           width=shrink.width if shrink else 1.0, bn_momentum=bn.momentum if bn else 0.1)
 
 
-def architecture_of(member: Member, model: ModelSpec, splits: Splits) -> Architecture:
+def architecture_of(member: Member, model, splits: Splits):
+    """The architecture a member trains with: a resolved `ModelSpec`, or a user factory with its keywords."""
     shrink = member.arm.get(Shrink)
-    return model.resolve(splits.kind, splits.input_shape, splits.num_classes, shrink.depth if shrink else None)
+    if isinstance(model, ModelSpec):
+        return model.resolve(splits.kind, splits.input_shape, splits.num_classes, shrink.depth if shrink else None)
+    if not callable(model):
+        raise GoodfitError(f"model must be a ModelSpec (mlp, cnn1d, cnn2d, auto) or a callable returning an "
+                           f"nn.Module, got {type(model).__name__}")
+    return custom_architecture(member, model, splits)
+
+
+def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchitecture:
+    """A user factory's architecture: the arm's in-model remedies become its keyword arguments."""
+    name = getattr(factory, "__qualname__", type(factory).__name__)
+    arm, wanted = member.arm, {}
+    if arm.get(Dropout):
+        wanted["dropout"] = arm.get(Dropout).rate
+    if arm.get(BatchNorm):
+        wanted["batchnorm"] = True
+    if arm.get(Shrink):
+        if arm.get(Shrink).depth is not None:
+            raise GoodfitError(f"arm {arm.name!r}: Shrink(depth=...) needs a goodfit model; with your own factory "
+                               "use Shrink(width) and a `width` keyword")
+        wanted["width"] = arm.get(Shrink).width
+    missing = sorted(set(wanted) - accepted_keywords(factory))
+    if missing:
+        raise GoodfitError(f"arm {arm.name!r} needs a model factory that accepts {', '.join(k + '=' for k in missing)}; "
+                           f"add {'that parameter' if len(missing) == 1 else 'those parameters'} to {name} "
+                           "or leave the remedy out")
+    return CustomArchitecture(factory, tuple(sorted(wanted.items())), tuple(splits.input_shape), splits.num_classes,
+                              name)
 
 
 def _check_member(member: Member, kind: str) -> None:
@@ -230,7 +259,7 @@ class _EarlyStop:
 def _train_population(arch: Architecture, members: list[Member], splits: Splits, config: TrainConfig,
                       on_epoch: EpochCallback | None) -> list[MemberResult]:
     device = config.resolved_device()
-    net = PopulationNet(arch, [member_settings(m) for m in members], device)
+    net = arch.make_net([member_settings(m) for m in members], device)
     K = len(members)
     X = torch.as_tensor(splits.X_train, device=device)
     y = torch.as_tensor(splits.y_train, device=device)
@@ -343,7 +372,7 @@ def _finish(arch, members, splits, config, final, rows, stopped_at, diverged, be
     """Test every member once with its kept weights, and package the results."""
     device = config.resolved_device()
     K = len(members)
-    net = PopulationNet(arch, [member_settings(m) for m in members], device)
+    net = arch.make_net([member_settings(m) for m in members], device)
     with torch.no_grad():
         for n, t in net.params.items():
             t.copy_(torch.stack([final[k][n] for k in range(K)]))
@@ -377,7 +406,9 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     Args:
         splits: the data, already split.
         members: arms and seeds to train.
-        model: the model to build. Default `auto` (by the data's kind).
+        model: a `ModelSpec` (default `auto`, by the data's kind), or your own factory: a callable
+            returning a fresh `nn.Module` mapping `(B, *sample)` to logits; it receives `dropout=`,
+            `batchnorm=` and `width=` keywords when an arm uses those remedies.
         config: settings every member shares. Default `TrainConfig()`.
         on_epoch: called after each epoch of each population with a dict of `epoch`, `epochs`,
             `members` (positions still training), `metrics` (`(K, 5)`: train loss, train accuracy,

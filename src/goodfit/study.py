@@ -81,6 +81,7 @@ class UnitTask:
     condition: int
     unit: str
     members: tuple  # ((arm dict, seed), ...)
+    factory: Callable | None = None  # a user's nn.Module factory, when the plan names one
 
 
 @dataclass
@@ -109,11 +110,17 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None) -> UnitOutput:
     """Train one unit; a worker runs this and touches no store."""
     start = time.perf_counter()
     members = [Member(Arm.from_dict(a), s) for a, s in task.members]
-    model = ModelSpec(**task.plan["model"])
+    model = task.factory or ModelSpec(**task.plan["model"])
     splits = splits_for(task.plan, task.condition)
     result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch)
     return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, splits.num_classes,
                       len(splits.y_train), splits.kind)
+
+
+def _unit_name(condition: int, arch) -> str:
+    if arch.arch == "custom":
+        return f"c{condition}-custom-" + ",".join(f"{k}={v}" for k, v in arch.kwargs)
+    return f"c{condition}-{arch.arch}-w{arch.width}-d{arch.depth}"
 
 
 def member_key(condition: int, arm: str, seed: int) -> str:
@@ -128,7 +135,8 @@ class Study:
 
     Args:
         data: built-in name or path (see `goodfit.load`). Default `digits`.
-        model: `auto`, `mlp`, `cnn1d`, `cnn2d` or a `ModelSpec`. Default `auto`.
+        model: `auto`, `mlp`, `cnn1d`, `cnn2d`, a `ModelSpec`, or your own factory returning an
+            `nn.Module` (see `goodfit.train`). Default `auto`.
         arms: the arms; the first must be the baseline (an arm with no remedy named `baseline`).
             Default: the baseline, each of the six remedies and all combined.
         seeds: number of seeds (0, 1, ...) or the seeds themselves. Default 5.
@@ -146,10 +154,11 @@ class Study:
         ['baseline', 'dropout']
     """
 
-    def __init__(self, data: str = "digits", model: str | ModelSpec = "auto", arms: list[Arm] | None = None,
+    def __init__(self, data: str = "digits", model: str | ModelSpec | Callable = "auto", arms: list[Arm] | None = None,
                  seeds: int | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
                  target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0):
-        spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
+        self.factory = model if callable(model) and not isinstance(model, (str, ModelSpec)) else None
+        spec = model if isinstance(model, ModelSpec) else ModelSpec(model) if self.factory is None else None
         seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
         if not seeds or len(set(seeds)) != len(seeds):
             raise GoodfitError(f"seeds must be distinct and at least one, got {seeds}; e.g. --seeds 5")
@@ -167,7 +176,8 @@ class Study:
                 arm.get(Augment).check_kind(dataset.kind)
         self.dataset_info = dataset.describe()
         self.plan = {
-            "data": str(data), "target": target, "model": spec.to_dict(), "arms": [a.to_dict() for a in arms],
+            "data": str(data), "target": target,
+            "model": spec.to_dict() if spec else {"factory": getattr(model, "__qualname__", repr(model))}, "arms": [a.to_dict() for a in arms],
             "seeds": seeds, "conditions": [c.to_dict() for c in conditions], "train": config.to_dict(),
             "split_seed": split_seed,
         }
@@ -186,9 +196,10 @@ class Study:
             groups: dict[str, list] = {}
             for arm_dict in self.plan["arms"]:
                 for seed in self.plan["seeds"]:
-                    arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), ModelSpec(**self.plan["model"]), splits)
-                    groups.setdefault(f"c{c}-{arch.arch}-w{arch.width}-d{arch.depth}", []).append((arm_dict, seed))
-            tasks += [UnitTask(self.plan, c, unit, tuple(members)) for unit, members in groups.items()]
+                    model = self.factory or ModelSpec(**self.plan["model"])
+                    arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), model, splits)
+                    groups.setdefault(_unit_name(c, arch), []).append((arm_dict, seed))
+            tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory) for unit, members in groups.items()]
         return tasks
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None

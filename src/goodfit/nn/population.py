@@ -53,6 +53,9 @@ class Architecture:
     def to_dict(self) -> dict:
         return {**asdict(self), "input_shape": list(self.input_shape)}
 
+    def make_net(self, members: list["MemberSettings"], device) -> "PopulationNet":
+        return PopulationNet(self, members, device)
+
     @property
     def in_channels(self) -> int:
         return 1 if len(self.input_shape) == 1 else self.input_shape[0]
