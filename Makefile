@@ -16,7 +16,7 @@ $(BIN)/goodfit: pyproject.toml constraints.txt
 install: $(BIN)/goodfit
 
 demo: install
-	$(BIN)/goodfit train --data digits --train-size 300 --epochs 60 --out runs/demo
+	$(BIN)/goodfit study --out runs/demo
 
 test: install
 	$(BIN)/python -m pytest

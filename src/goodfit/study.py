@@ -376,7 +376,8 @@ class StudyResult:
         if n < 2 or others.empty:
             return (f"On {where}, the baseline reached {base['test_accuracy']:.1%} test accuracy; "
                     "comparisons need at least two seeds and one arm besides the baseline.")
-        sig = others[others["significant"]].sort_values("diff", ascending=False)
+        significant = others["significant"].astype(bool)
+        sig = others[significant].sort_values("diff", ascending=False)
         better, worse = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
 
         def describe(r) -> str:
@@ -395,7 +396,7 @@ class StudyResult:
         if not worse.empty:
             parts.append("significantly worse: " + ", ".join(f"{r['arm']} ({r['diff'] * 100:+.1f})"
                                                              for _, r in worse.iterrows()))
-        rest = others[~others["significant"]]["arm"].tolist()
+        rest = others[~significant]["arm"].tolist()
         if rest:
             parts.append(f"no significant difference for {', '.join(rest)}")
         return head + "; ".join(parts) + "."

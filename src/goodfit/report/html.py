@@ -1,0 +1,206 @@
+"""`report.html`: one self-contained page per study, readable offline, the verdict first.
+
+Renders a `StudyResult` through `templates/report.html` (jinja2, autoescaped) with the figures
+inline as base64 PNG; no scripts, no external references.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import platform
+import re
+from collections import Counter
+
+import matplotlib
+import numpy as np
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from goodfit import __version__
+from goodfit.diagnose import REGIMES
+from goodfit.report.figures import STYLE, WIDTH, arm_styles, study_figures
+from goodfit.report.tables import BASELINE, condition_label, table_groups
+
+DPI = 200  # pixels per inch of the PNG; the page shows WIDTH inches at about 100 px each, sharp on 2x screens
+CAPTIONS = {
+    "test_accuracy": ("Test accuracy per arm",
+                      "Dot: mean over seeds; bar: 95% confidence interval; grey band: the baseline's interval. "
+                      "Filled dots differ significantly from the baseline (paired by seed, Holm-corrected); "
+                      "the column on the right is the difference in points."),
+    "data_size": ("Learning curve over data size",
+                  "Test accuracy (solid, 95% CI) and training accuracy (dotted) against the number of "
+                  "training samples, one line per arm. A wide gap between the two that narrows with more "
+                  "data means the model was memorizing."),
+    "strength": ("Validation curve over remedy strength",
+                 "Test accuracy (95% CI) and training accuracy (dotted) against each remedy's strength; "
+                 "the dashed line and band are the baseline's test accuracy and its 95% CI. A green dot is "
+                 "significantly better than the baseline, a red-orange one significantly worse."),
+    "accuracy_curves": ("Learning curves: accuracy",
+                        "Mean over seeds with a min–max band; dashed: training subset measured in eval mode, "
+                        "solid: validation. Vertical lines: the median best epoch and, where at least half "
+                        "the seeds overfit, the median onset of overfitting."),
+    "loss_curves": ("Learning curves: loss",
+                    "Cross-entropy, mean over seeds with a min–max band; dashed: training, solid: "
+                    "validation. Validation loss rising while training loss falls is overfitting."),
+    "gap": ("Generalization gap over epochs",
+            "Training minus validation accuracy in points, mean over seeds, every arm on one axis; a "
+            "remedy that works keeps this line low. Members that stop early leave the mean when they stop."),
+}
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    fig.clear()  # built without pyplot: nothing else holds it, so this releases its artists now
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figures(result) -> list[dict]:
+    out = []
+    several = len(result.conditions) > 1
+    for key, fig in study_figures(result).items():
+        base, c = re.fullmatch(r"(.+?)(?:_c(\d+))?", key).groups()
+        title, caption = CAPTIONS[base]
+        if several and c:
+            title += f" — {condition_label(result.conditions[int(c)])}"
+        width_px = round(fig.get_figwidth() * 100)
+        height_px = round(fig.get_figheight() * 100)
+        out.append({"key": key, "title": title, "caption": caption, "png": _png(fig),
+                    "width": width_px, "height": height_px})
+    return out
+
+
+def _regime_class(regime: str) -> str:
+    """The CSS class that colours a regime; a name goodfit does not know gets a neutral one."""
+    return regime if regime in REGIMES else "other"
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float, np.number)) and np.isfinite(x)
+
+
+def _median(values) -> float | None:
+    values = [v for v in values if _finite(v)]
+    return float(np.median(values)) if values else None
+
+
+def _arm_diagnosis(rows) -> dict:
+    """One arm's diagnosis over its seeds: the majority regime, and a typical seed's evidence and advice."""
+    diagnoses = [d if isinstance(d, dict) else {} for d in rows["diagnosis"]]
+    regimes = Counter(d.get("regime", "unknown") for d in diagnoses)
+    regime, count = regimes.most_common(1)[0]
+    agreeing = rows[[d.get("regime", "unknown") == regime for d in diagnoses]].sort_values("test_accuracy")
+    typical = agreeing.iloc[len(agreeing) // 2]  # the median seed by test accuracy among those that agree
+    diagnosis = typical["diagnosis"] if isinstance(typical["diagnosis"], dict) else {}
+    onsets = [d.get("onset_epoch") for d in diagnoses]
+    return {
+        "regime": regime, "regime_class": _regime_class(regime),
+        "agreement": f"{count}/{len(diagnoses)}",
+        "others": ", ".join(f"{r} {n}/{len(diagnoses)}" for r, n in regimes.most_common()[1:]),
+        "best_epoch": _median([d.get("best_epoch") for d in diagnoses]),
+        "onset_epoch": _median(onsets), "onsets": sum(o is not None for o in onsets),
+        "seed": typical["seed"], "confidence": diagnosis.get("confidence"),
+        "evidence": list(diagnosis.get("evidence", [])),
+        "advice": list(diagnosis.get("advice", []))[:3],
+    }
+
+
+def _diagnoses(result) -> list[dict]:
+    m, styles = result.members, arm_styles(result.arm_names)
+    groups = []
+    for c, cond in enumerate(result.conditions):
+        arms = []
+        for arm in result.arm_names:
+            rows = m[(m["condition"] == c) & (m["arm"] == arm)]
+            if not rows.empty:
+                arms.append({"arm": arm, "color": styles[arm]["color"], **_arm_diagnosis(rows)})
+        groups.append({"label": condition_label(cond), "arms": arms})
+    return groups
+
+
+def _remedy_text(remedy: dict) -> str:
+    """`dropout(rate=0.3)`: a remedy and the settings that differ from nothing."""
+    settings = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in remedy.items() if k != "remedy" and v not in (None, False, 0, 0.0))
+    return f"{remedy.get('remedy', '?')}({settings})"
+
+
+def _arms(result) -> list[dict]:
+    """Each arm of the plan: its remedies, the network its members trained and their parameter count."""
+    m, out = result.members, []
+    for arm in result.plan.get("arms", []):
+        rows = m[m["arm"] == arm["name"]]
+        first = rows.iloc[0] if not rows.empty else {}
+        a = first.get("architecture") if isinstance(first.get("architecture"), dict) else {}
+        out.append({
+            "name": arm["name"], "remedies": [_remedy_text(r) for r in arm.get("remedies", [])],
+            "model": f"{a['arch']}, depth {a.get('depth')}" if a.get("arch") else "—",
+            "params": f"{int(first['num_params']):,}" if _finite(first.get("num_params")) else "—",
+        })
+    return out
+
+
+def _model_text(result) -> str:
+    """The baseline's network in words, as resolved for this data (arms may shrink it)."""
+    m = result.members
+    rows = m[m["arm"] == BASELINE] if BASELINE in set(m["arm"]) else m
+    a = rows.iloc[0]["architecture"] if len(rows) and isinstance(rows.iloc[0]["architecture"], dict) else {}
+    if not a:
+        return str(result.plan.get("model", {}).get("arch", "—"))
+    return (f"{a.get('arch')}: width {a.get('width')}, depth {a.get('depth')}, input "
+            f"{' × '.join(str(d) for d in a.get('input_shape', []))}, {a.get('num_classes')} classes")
+
+
+def _setup(result, seconds: float | None) -> dict:
+    plan, data = result.plan, result.dataset or {}
+    classes = [str(c) for c in data.get("classes", [])]
+    counts = data.get("class_counts", [])
+    return {
+        "data": plan.get("data"), "target": plan.get("target"), "name": data.get("name", plan.get("data")),
+        "kind": data.get("kind"), "samples": data.get("samples"),
+        "input_shape": " × ".join(str(d) for d in data.get("input_shape", [])),
+        "classes": list(zip(classes, counts)) if len(counts) == len(classes) else [(c, None) for c in classes],
+        "fixed_test_set": data.get("fixed_test_set"),
+        "conditions": [{"label": condition_label(c), **c} for c in result.conditions],
+        "model": _model_text(result), "arms": _arms(result),
+        "train": plan.get("train", {}), "seeds": ", ".join(str(s) for s in plan.get("seeds", [])),
+        "split_seed": plan.get("split_seed"), "members": len(result.members), "seconds": seconds,
+        "python": platform.python_version(),
+    }
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("goodfit.report", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(result, command: str | None = None, seconds: float | None = None) -> str:
+    """The study's report as one self-contained HTML page.
+
+    The page opens with the verdict, then the results table, the figures, the diagnosis per arm,
+    the data and setup, and the command that reproduces the study. Every name the user chose
+    (arms, data path, classes, command) is escaped; figures are inline PNG; there are no scripts
+    and no external references, so the file reads the same offline.
+
+    Args:
+        result: a `StudyResult`.
+        command: the command line that ran the study, shown for reproduction. Default None.
+        seconds: the study's wall time, shown with the setup. Default None (not shown).
+
+    Returns:
+        The HTML text.
+    """
+    verdicts = [result.verdict_for(c) for c in range(len(result.conditions))]
+    setup = _setup(result, seconds)
+    groups = table_groups(result)
+    for row in (row for group in groups for row in group["rows"]):
+        row["regime_class"] = _regime_class(row["regime_name"])
+    page = _environment().get_template("report.html").render(
+        title=f"goodfit study: {setup['name']}",
+        verdicts=verdicts, several=len(verdicts) > 1, groups=groups, figures=_figures(result),
+        diagnoses=_diagnoses(result), setup=setup, command=command, version=__version__, baseline=BASELINE,
+        colors={arm: style["color"] for arm, style in arm_styles(result.arm_names).items()},
+        seeds=len(result.plan.get("seeds", [])), arms=len(result.arm_names),
+        epochs=result.plan.get("train", {}).get("epochs"), model_arch=result.plan.get("model", {}).get("arch"),
+        width=round(WIDTH * 100))
+    return page

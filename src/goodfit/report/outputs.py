@@ -1,0 +1,111 @@
+"""A study's output files beside its `study.db`: `results.json` and `report.html`.
+
+Each is written whole to a temporary name in the same folder and then renamed over the old one,
+so a reader never sees half a file and a failed write leaves the previous file as it was.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from goodfit.errors import GoodfitError
+from goodfit.report.html import render_html
+
+
+def json_ready(value):
+    """`value` with NaN and infinities as None, numpy scalars and arrays as Python, tuples as lists.
+
+    Example:
+        >>> json_ready({"p": float("nan"), "d": (np.float32(0.5), np.inf)})
+        {'p': None, 'd': [0.5, None]}
+    """
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def results_json(result, command: str | None = None, seconds: float | None = None) -> str:
+    """The text of `results.json`: `result.to_dict()` with the command and wall time; keys sorted, NaN as null."""
+    payload = {**result.to_dict(), "command": command, "seconds": seconds}
+    return json.dumps(json_ready(payload), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+def _previous(path: Path) -> dict:
+    """The `results.json` already in the folder, or {} when there is none or it cannot be read."""
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return previous if isinstance(previous, dict) else {}
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and `os.replace`.
+
+    Raises:
+        GoodfitError: when the disk is full or the folder is not writable; `path` keeps its
+            previous content and no temporary file is left behind.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        reason = err.strerror or str(err)
+        raise GoodfitError(f"cannot write {path}: {reason}; free disk space or make {path.parent} writable, "
+                           f"then run `goodfit report {path.parent}` to write it again") from None
+
+
+def write_outputs(result, out: str | Path, command: str | None = None) -> dict[str, Path]:
+    """Write `results.json` and `report.html` of a study into its output folder.
+
+    Both are rendered in memory first, then each replaces its old version in one rename. When
+    `command` is None (as when `goodfit report` rebuilds the files from `study.db`), the command
+    recorded in an existing `results.json` is kept; so is its wall time when this result trained
+    nothing (a rebuilt result knows no wall time of its own).
+
+    Args:
+        result: a `StudyResult`.
+        out: the study's output folder (it holds `study.db`); created when missing.
+        command: the command line that ran the study, for the report's "reproduce" part. Default None.
+
+    Returns:
+        Paths by name: `results`, `report` and `store` (`study.db`, written by the study itself).
+
+    Raises:
+        GoodfitError: a file cannot be written (disk full, no permission); the one-line message
+            names the file and the fix, and the previous file stays intact.
+    """
+    out = Path(out)
+    files = {"results": out / "results.json", "report": out / "report.html", "store": out / "study.db"}
+    previous = _previous(files["results"])
+    if command is None:
+        command = previous.get("command")
+    seconds = result.seconds if result.units_trained else previous.get("seconds")
+    seconds = round(float(seconds), 3) if seconds is not None else None
+    texts = {"results": results_json(result, command, seconds), "report": render_html(result, command, seconds)}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GoodfitError(f"cannot create output folder {str(out)!r}: {err.strerror or err}; "
+                           "pass a folder you can write to") from None
+    for name, text in texts.items():
+        write_atomic(files[name], text)
+    return files

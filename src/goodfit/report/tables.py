@@ -1,0 +1,159 @@
+"""The study's results table as text cells, for the terminal (rich) and for `report.html`.
+
+One row per condition and arm, from `StudyResult.table()`; formatting only, no statistics.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+BASELINE = "baseline"
+MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": ""}
+MEANINGS = {"better": "significantly better than the baseline", "worse": "significantly worse than the baseline",
+            "same": "no significant difference from the baseline", "baseline": "the baseline"}
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def condition_label(condition: dict, short: bool = False) -> str:
+    """A condition in words: its training-set size, label noise and imbalance; `short` for a narrow column.
+
+    Example:
+        >>> c = {"train_size": 300, "label_noise": 0.2, "imbalance": 1.0}
+        >>> condition_label(c), condition_label(c, short=True)
+        ('300 training samples, 20% label noise', 'n=300, noise 20%')
+    """
+    n, noise, imbalance = condition.get("train_size"), condition.get("label_noise"), condition.get("imbalance", 1.0)
+    if short:
+        parts = [f"n={n}" if n else "all data"] + ([f"noise {noise:.0%}"] if noise else [])
+        return ", ".join(parts + ([f"imbalance {imbalance:g}"] if imbalance != 1.0 else []))
+    parts = [f"{n} training samples" if n else "all training data"] + ([f"{noise:.0%} label noise"] if noise else [])
+    return ", ".join(parts + ([f"class imbalance {imbalance:g}"] if imbalance != 1.0 else []))
+
+
+def significance(row) -> str:
+    """`better`, `worse` or `same` against the baseline (Holm-corrected), or `baseline` for the baseline."""
+    if row["arm"] == BASELINE:
+        return "baseline"
+    sig = row.get("significant")
+    if sig is None or sig != sig or not bool(sig):  # None or NaN: no comparison was possible
+        return "same"
+    return "better" if row["diff"] > 0 else "worse"
+
+
+def _mean_pm(mean, high, scale: float, digits: int) -> str:
+    if not _finite(mean):
+        return "—"
+    text = f"{mean * scale:.{digits}f}"
+    return text + (f" ± {(high - mean) * scale:.{digits}f}" if _finite(high) else "")
+
+
+def _p(p) -> str:
+    if not _finite(p):
+        return "—"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _epoch(x) -> str:
+    if not _finite(x):
+        return "—"
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def arm_cells(row) -> dict[str, str]:
+    """The formatted cells of one row of `StudyResult.table()`: accuracies and gaps in percentage points.
+
+    Example:
+        >>> row = {"arm": "dropout", "test_accuracy": 0.9, "test_accuracy_high": 0.92, "test_loss": 0.31,
+        ...        "test_loss_high": 0.33, "diff": 0.032, "diff_low": 0.01, "diff_high": 0.054, "p_holm": 0.004,
+        ...        "significant": True, "gap": 0.088, "best_epoch": 23.0, "regime": "overfitting",
+        ...        "regime_agreement": "4/5"}
+        >>> c = arm_cells(row); c["test_accuracy"], c["diff"], c["diff_pm"], c["marker"], c["regime"]
+        ('90.0 ± 2.0', '+3.2 [+1.0, +5.4]', '+3.2 ± 2.2', '✓', 'overfitting 4/5')
+    """
+    sig = significance(row)
+    diff = diff_pm = "—"
+    if row["arm"] != BASELINE and _finite(row.get("diff")):
+        diff = diff_pm = f"{row['diff'] * 100:+.1f}"
+        if _finite(row.get("diff_low")) and _finite(row.get("diff_high")):
+            diff += f" [{row['diff_low'] * 100:+.1f}, {row['diff_high'] * 100:+.1f}]"
+            diff_pm += f" ± {(row['diff_high'] - row['diff']) * 100:.1f}"
+    return {
+        "arm": str(row["arm"]),
+        "test_accuracy": _mean_pm(row["test_accuracy"], row.get("test_accuracy_high"), 100, 1),
+        "test_loss": _mean_pm(row["test_loss"], row.get("test_loss_high"), 1, 3),
+        "diff": diff,
+        "diff_pm": diff_pm,  # the same interval written as a half-width: a paired t interval is symmetric
+        "p": "—" if row["arm"] == BASELINE else _p(row.get("p_holm")),
+        "marker": MARKERS[sig],
+        "significance": sig,
+        "meaning": MEANINGS[sig],
+        "gap": f"{row['gap'] * 100:.1f}" if _finite(row.get("gap")) else "—",
+        "best_epoch": _epoch(row.get("best_epoch")),
+        "regime": f"{row['regime']} {row['regime_agreement']}",
+        "regime_name": str(row["regime"]),
+        "agreement": str(row["regime_agreement"]),
+    }
+
+
+def table_groups(result) -> list[dict]:
+    """The table's rows grouped by condition: `[{"condition": c, "label": ..., "rows": [cells, ...]}]`."""
+    table = result.table()
+    groups = []
+    for c, cond in enumerate(result.conditions):
+        rows = [arm_cells(r) for r in table[table["condition"] == c].to_dict("records")]
+        groups.append({"condition": c, "label": condition_label(cond), "short": condition_label(cond, short=True),
+                       "rows": rows})
+    return groups
+
+
+def study_table(result) -> Table:
+    """The study's results for the terminal: one row per condition and arm, readable in 100 columns.
+
+    Test accuracy and the difference against the baseline are in percentage points with their 95%
+    confidence intervals over seeds; the difference is paired by seed and its p-value is
+    Holm-corrected over all arms. ✓ marks a significant improvement, ✗ a significant loss and ·
+    no significant difference.
+
+    Args:
+        result: a `StudyResult`.
+
+    Returns:
+        A `rich.table.Table`; print it with `rich.console.Console().print(table)`.
+    """
+    seeds = len(result.plan["seeds"])
+    table = Table(title=f"test accuracy over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
+                        "Δ paired by seed against the baseline",
+                  caption="✓ significantly better · ✗ significantly worse · · no significant difference "
+                          "(Holm-corrected p < 0.05); accuracy, Δ and gap in points",
+                  box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left",
+                  caption_justify="left")
+    table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("test acc", justify="right", no_wrap=True)
+    table.add_column("test loss", justify="right", no_wrap=True)
+    table.add_column("Δ acc ± CI", justify="right", no_wrap=True)
+    table.add_column("p Holm", justify="right", no_wrap=True)
+    table.add_column("", justify="center", no_wrap=True)
+    table.add_column("gap", justify="right", no_wrap=True)
+    table.add_column("best", justify="right", no_wrap=True)
+    table.add_column("regime", min_width=11)
+    style = {"better": "bold green", "worse": "bold red", "same": "dim", "baseline": ""}
+    groups = table_groups(result)
+    for group in groups:
+        if len(groups) > 1:
+            table.add_row(Text(group["short"], style="bold"))
+        for cells in group["rows"]:
+            sig = cells["significance"]
+            table.add_row(Text(cells["arm"], style="bold" if cells["arm"] == BASELINE else ""),
+                          cells["test_accuracy"], cells["test_loss"], Text(cells["diff_pm"], style=style[sig]),
+                          cells["p"], Text(cells["marker"], style=style[sig]), cells["gap"], cells["best_epoch"],
+                          Text(cells["regime"].replace("_", " ")))
+        if len(groups) > 1:
+            table.add_section()
+    return table

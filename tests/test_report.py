@@ -1,0 +1,267 @@
+"""The study report: report.html's structure and escaping, results.json, atomic writes, figures, the terminal table.
+
+Results are built by hand from synthetic records and histories, so nothing here trains or diagnoses.
+"""
+import errno
+import io
+import json
+import os
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from markupsafe import escape
+from rich.console import Console
+
+from goodfit.errors import GoodfitError
+from goodfit.report import html, outputs
+from goodfit.report.figures import study_figures
+from goodfit.report.html import render_html
+from goodfit.report.outputs import write_outputs
+from goodfit.report.tables import study_table
+from goodfit.study import StudyResult
+
+EVIL_ARM = "<script>alert(1)</script>"
+EVIL_PATH = 'data/"><img src=x onerror=alert(1)>.csv'
+
+
+def make_result(arms=("baseline", "dropout", "l2"), seeds=3, epochs=12, train_sizes=(None,), effects=None,
+                data="digits", classes=("zero", "one", "two"), diverged=()) -> StudyResult:
+    """A `StudyResult` from synthetic curves: the baseline overfits after epoch 5, an arm's test
+    accuracy is 0.80 + its effect + a little seed noise; `diverged` names arms whose seed 0 diverges."""
+    effects = effects or {}
+    plan = {
+        "data": data, "target": None, "model": {"arch": "mlp", "width": None, "depth": None},
+        "arms": [{"name": a, "remedies": [] if a == "baseline" else [{"remedy": "dropout", "rate": 0.3}]}
+                 for a in arms],
+        "seeds": list(range(seeds)),
+        "conditions": [{"train_size": n, "label_noise": 0.0, "imbalance": 1.0, "val_fraction": 0.2,
+                        "test_fraction": 0.2} for n in train_sizes],
+        "train": {"epochs": epochs, "batch_size": 32, "lr": 0.001, "optimizer": "adam", "device": "cpu",
+                  "train_eval_size": 512},
+        "split_seed": 0,
+    }
+    dataset = {"name": data, "kind": "table", "samples": 600, "input_shape": [4], "classes": list(classes),
+               "class_counts": [200] * len(classes), "fixed_test_set": False}
+    records, histories = [], []
+    e = np.arange(1, epochs + 1)
+    for c, n in enumerate(train_sizes):
+        size_bonus = 0.0 if n is None else 0.02 * np.log2(n / min(s for s in train_sizes))
+        for i, arm in enumerate(arms):
+            effect = effects.get(arm, 0.0)
+            for seed in range(seeds):
+                key = f"{c}/{arm}/{seed}"
+                noise = 0.004 * ((seed * 7 + i * 3) % 5 - 2)
+                broken = arm in diverged and seed == 0
+                overfits = arm == "baseline"
+                train_acc = 1 - 0.5 * np.exp(-e / 2)
+                val_acc = 0.8 + effect + size_bonus - 0.3 * np.exp(-e / 2) - (0.004 * np.maximum(e - 5, 0) if overfits
+                                                                              else 0)
+                val_loss = 0.5 + 1.5 * np.exp(-e / 2) + (0.03 * np.maximum(e - 5, 0) if overfits else 0)
+                frame = pd.DataFrame({"member": key, "epoch": e, "train_loss": 2 * np.exp(-e / 2),
+                                      "train_accuracy": train_acc, "val_loss": val_loss, "val_accuracy": val_acc,
+                                      "running_loss": 2.1 * np.exp(-e / 2), "test_loss": np.nan,
+                                      "test_accuracy": np.nan})
+                if broken:
+                    frame.loc[frame["epoch"] > 4, ["train_loss", "val_loss", "running_loss"]] = np.nan
+                histories.append(frame)
+                regime = "diverged" if broken else "overfitting" if overfits else "good_fit"
+                test_acc = float(val_acc[-1] + noise)
+                records.append({
+                    "member": key, "condition": c, "arm": arm, "seed": seed, "test_accuracy": test_acc,
+                    "test_loss": float("nan") if broken else 0.5 - effect, "train_accuracy": float(train_acc[-1]),
+                    "val_accuracy": float(val_acc[-1]), "gap": float(train_acc[-1] - test_acc),
+                    "best_epoch": 5 if overfits else epochs, "stopped_epoch": None, "diverged": broken,
+                    "epochs_run": epochs, "num_params": 1234,
+                    "architecture": {"arch": "mlp", "width": 64, "depth": 2, "input_shape": [4], "num_classes": 3},
+                    "diagnosis": {
+                        "regime": regime, "onset_epoch": 6 if overfits or broken else None,
+                        "best_epoch": 5 if overfits else epochs, "gap": {}, "confidence": "high",
+                        "judged_on": "val_loss", "epochs": epochs,
+                        "evidence": [f"validation loss of {arm} rose 20% after epoch 5 <b>really</b>."],
+                        "advice": [{"remedy": "early_stopping", "reason": f"stop {arm} at epoch 5."}],
+                    },
+                })
+    return StudyResult(plan, dataset, records, pd.concat(histories, ignore_index=True), seconds=12.5,
+                       units_trained=1)
+
+
+class Page(HTMLParser):
+    """Every start tag of a page with its attributes, and the text of each element id'd section."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def find(self, tag: str, **attrs) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_pngs():
+    """Figures at a low resolution: these tests read the page's structure, not its pixels."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(html, "DPI", 40)
+        yield
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """One study written once: (result, files), shared by the tests that only read it."""
+    result = make_result(effects={"dropout": 0.06, "l2": 0.0})
+    out = tmp_path_factory.mktemp("study")
+    return result, write_outputs(result, out, command="goodfit study --data digits --seeds 3")
+
+
+def test_report_opens_with_the_verdict_then_table_figures_diagnosis_setup_command(written):
+    result, files = written
+    text = files["report"].read_text(encoding="utf-8")
+    order = [text.index(f'id="{s}"') for s in ("verdict", "results", "figures", "diagnosis", "setup", "reproduce")]
+    assert order == sorted(order)
+    assert text.index(str(escape(result.verdict_for(0)))) < text.index('id="results"')
+    assert "goodfit study --data digits --seeds 3" in text
+
+
+def test_report_table_has_one_row_per_arm_with_markers(written):
+    result, files = written
+    page = Page(files["report"].read_text(encoding="utf-8"))
+    rows = page.find("tr", **{"class": "arm"}) + page.find("tr", **{"class": "baseline"})
+    assert len(rows) == len(result.arm_names)
+    text = "".join(page.text)
+    assert "✓" in text  # dropout is 6 points better over three seeds
+
+
+def test_report_figures_are_inline_png_and_nothing_is_fetched(written):
+    result, files = written
+    text = files["report"].read_text(encoding="utf-8")
+    page = Page(text)
+    images = page.find("img")
+    assert len(images) == len(study_figures(result)) >= 4
+    assert all(img["src"].startswith("data:image/png;base64,") for img in images)
+    assert not [t for t, _ in page.tags if t in ("script", "link", "iframe", "object", "embed")]
+    for _, attrs in page.tags:
+        for name, value in attrs.items():
+            assert not (value or "").lower().startswith(("http:", "https:", "//")), (name, value)
+    assert "url(" not in text and "@import" not in text
+
+
+def test_user_supplied_names_are_escaped_everywhere(tmp_path):
+    result = make_result(arms=("baseline", EVIL_ARM), data=EVIL_PATH, classes=("<b>bold</b>", "a&b", "c"),
+                         effects={EVIL_ARM: 0.05})
+    files = write_outputs(result, tmp_path, command=f"goodfit study --data '{EVIL_PATH}' --arms {EVIL_ARM}")
+    text = files["report"].read_text(encoding="utf-8")
+    page = Page(text)
+    assert not page.find("script")
+    assert all(img["src"].startswith("data:image/png;base64,") for img in page.find("img"))
+    assert not [a for _, attrs in page.tags for a in attrs if a.lower().startswith("on")]
+    assert "<script>" not in text and "<b>bold</b>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert EVIL_ARM in "".join(page.text) and EVIL_PATH in "".join(page.text)  # shown as text, readable
+
+
+def test_results_json_holds_plan_aggregates_comparisons_members_and_nan_as_null(tmp_path):
+    result = make_result(effects={"dropout": 0.06}, diverged=("l2",))
+    files = write_outputs(result, tmp_path, command="goodfit study")
+    text = files["results"].read_text(encoding="utf-8")
+
+    def no_constants(name):
+        raise AssertionError(f"results.json holds {name}; JSON has no NaN or Infinity")
+
+    data = json.loads(text, parse_constant=no_constants)
+    assert data["plan"] == result.plan
+    assert data["command"] == "goodfit study" and data["seconds"] == 12.5
+    assert [a["arm"] for a in data["arms"]] == ["baseline", "dropout", "l2"]
+    assert {"test_accuracy", "test_accuracy_low", "test_accuracy_high", "diff", "p_holm", "significant",
+            "regime", "regime_agreement"} <= set(data["arms"][1])
+    assert [c["arm"] for c in data["comparisons"][0]] == ["dropout", "l2"]
+    assert len(data["members"]) == 9
+    broken = next(m for m in data["members"] if m["member"] == "0/l2/0")
+    assert broken["test_loss"] is None and broken["diagnosis"]["regime"] == "diverged"
+    assert data["verdict"] == result.verdict
+    assert outputs.results_json(result, "goodfit study", 12.5) == text  # the same result gives the same bytes
+
+
+def copy_outputs(files: dict, folder) -> dict:
+    for name in ("results", "report"):
+        (folder / files[name].name).write_bytes(files[name].read_bytes())
+    return {name: folder / files[name].name for name in ("results", "report")}
+
+
+def test_rebuilding_without_a_command_keeps_the_recorded_one(written, tmp_path):
+    result, files = written
+    copy_outputs(files, tmp_path)
+    rebuilt = StudyResult(result.plan, result.dataset, result.records, result.history)  # as from the store
+    write_outputs(rebuilt, tmp_path)
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["command"] == "goodfit study --data digits --seeds 3" and data["seconds"] == 12.5
+
+
+def test_a_failed_write_raises_one_line_and_leaves_the_previous_files_intact(written, tmp_path, monkeypatch):
+    files = copy_outputs(written[1], tmp_path)
+    before = {k: files[k].read_bytes() for k in ("results", "report")}
+
+    def disk_full(src, dst):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs.os, "replace", disk_full)
+    with pytest.raises(GoodfitError, match=r"cannot write .*results\.json: No space left on device; free disk space"
+                       ) as err:
+        write_outputs(make_result(effects={"dropout": 0.1}, epochs=6), tmp_path, command="goodfit study --again")
+    assert "\n" not in str(err.value)
+    assert {k: files[k].read_bytes() for k in ("results", "report")} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.json"]  # no temporary left
+
+
+def test_figures_for_one_condition(written):
+    result, _ = written
+    assert list(study_figures(result)) == ["test_accuracy", "accuracy_curves", "loss_curves", "gap"]
+
+
+def test_figures_for_several_train_sizes_add_a_learning_curve_over_data_size():
+    figures = study_figures(make_result(train_sizes=(50, 100, 200), seeds=2, epochs=6))
+    assert list(figures) == ["test_accuracy", "data_size", "accuracy_curves_c0", "loss_curves_c0",
+                             "accuracy_curves_c1", "loss_curves_c1", "accuracy_curves_c2", "loss_curves_c2", "gap"]
+    assert len(figures["test_accuracy"].axes) == 3  # one panel per condition
+
+
+def test_figures_for_a_strength_sweep_add_a_validation_curve_on_log_x_for_l2():
+    arms = ("baseline", "dropout=0.1", "dropout=0.3", "l2=1e-05", "l2=0.0001")
+    figures = study_figures(make_result(arms=arms, seeds=2, epochs=6, effects={"dropout=0.3": 0.05}))
+    assert "strength" in figures
+    dropout, l2 = figures["strength"].axes[:2]
+    assert (dropout.get_xscale(), l2.get_xscale()) == ("linear", "log")
+
+
+def test_figures_leave_pyplot_alone(written):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    study_figures(written[0])
+    assert plt.get_fignums() == before
+
+
+def test_terminal_table_fits_100_columns_and_prints_names_literally():
+    result = make_result(arms=("baseline", "dropout", "[bold]early_stopping[/bold]"), train_sizes=(100, 300),
+                         effects={"dropout": 0.06, "[bold]early_stopping[/bold]": -0.05}, seeds=3, epochs=6)
+    console = Console(width=100, record=True, file=io.StringIO())
+    console.print(study_table(result))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "[bold]early_stop" in text and "n=100" in text and "n=300" in text
+    assert "✓" in text and "✗" in text and "regime" in text
+
+
+def test_report_renders_a_single_seed_study_without_intervals():
+    page = Page(render_html(make_result(seeds=1, epochs=5)))
+    text = "".join(page.text)
+    assert "comparisons need at least two seeds" in text
+    assert "80.0 ±" not in text and "—" in text
