@@ -199,7 +199,7 @@ def copy_outputs(files: dict, folder) -> dict:
 def test_rebuilding_without_a_command_keeps_the_recorded_one(written, tmp_path):
     result, files = written
     copy_outputs(files, tmp_path)
-    rebuilt = StudyResult(result.plan, result.dataset, result.records, result.history)  # as from the store
+    rebuilt = StudyResult(result.plan, result.dataset, result.records, result.history, result.seconds)  # as from_store
     write_outputs(rebuilt, tmp_path)
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["command"] == "goodfit study --data digits --seeds 3" and data["seconds"] == 12.5

@@ -223,14 +223,14 @@ class Study:
             store.set_meta("dataset", self.dataset_info)
         done = store.finished_units() if store else set()
         todo = [t for t in self.tasks() if t.unit not in done]
-        records, histories = [], []
-        start = time.perf_counter()
+        records, histories, seconds = [], [], []
 
         def on_result(task: UnitTask, output: UnitOutput) -> None:
             recs, hist = _records(output)
             if store is not None:
                 store.save_unit(output.unit, output.seconds, recs, hist)
             records.extend(recs)
+            seconds.append(output.seconds)
             histories.extend(h.assign(member=k) for k, h in hist.items())
             if on_event:
                 on_event({"type": "unit_done", "unit": task.unit, "seconds": output.seconds})
@@ -248,11 +248,11 @@ class Study:
 
         executor.run(todo, lambda task, _: run_unit(task, on_epoch_for(task)), on_result)
         if store is not None:
-            records, frame = store.records(), store.history()
+            records, frame, seconds = store.records(), store.history(), list(store.unit_seconds().values())
             store.close()
         else:
             frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-        return StudyResult(self.plan, self.dataset_info, records, frame, time.perf_counter() - start, len(todo))
+        return StudyResult(self.plan, self.dataset_info, records, frame, sum(seconds), len(todo))
 
 
 def _kept_row(history: pd.DataFrame, result: MemberResult) -> pd.Series:
@@ -290,9 +290,30 @@ def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
     return records, histories
 
 
+def describe_condition(condition: dict) -> str:
+    """How a condition reads in a sentence: ' with 300 training samples, 30% label noise'.
+
+    Example:
+        >>> describe_condition({"train_size": 300, "label_noise": 0.3, "imbalance": 1.0})
+        ' with 300 training samples, 30% label noise'
+    """
+    parts = []
+    if condition.get("train_size"):
+        parts.append(f"{condition['train_size']} training samples")
+    if condition.get("label_noise"):
+        parts.append(f"{condition['label_noise']:.0%} label noise")
+    if condition.get("imbalance", 1.0) < 1.0:
+        parts.append(f"class imbalance {condition['imbalance']:g}")
+    return " with " + ", ".join(parts) if parts else ""
+
+
 @dataclass
 class StudyResult:
-    """What a study found: per member records and histories, per arm aggregates, comparisons, verdict."""
+    """What a study found: per member records and histories, per arm aggregates, comparisons, verdict.
+
+    `seconds` is the training time of all units (however many runs it took); `units_trained` counts
+    the units this run trained.
+    """
 
     plan: dict
     dataset: dict
@@ -314,11 +335,12 @@ class StudyResult:
         store = Store(path)
         try:
             plan, dataset, records, frame = store.plan(), store.meta("dataset"), store.records(), store.history()
+            seconds = sum(store.unit_seconds().values())
         finally:
             store.close()
         if plan is None or not records:
             raise GoodfitError(f"{path} holds no finished members yet; run the study command again to train them")
-        return cls(plan, dataset, records, frame)
+        return cls(plan, dataset, records, frame, seconds)
 
     @property
     def conditions(self) -> list[dict]:
@@ -370,8 +392,7 @@ class StudyResult:
         t = t[t["condition"] == condition]
         base = t[t["arm"] == BASELINE].iloc[0]
         n = int(base["seeds"])
-        where = f"{self.dataset['name']}" + (f" with {self.conditions[condition]['train_size']} training samples"
-                                             if self.conditions[condition]["train_size"] else "")
+        where = f"{self.dataset['name']}" + describe_condition(self.conditions[condition])
         others = t[t["arm"] != BASELINE]
         if n < 2 or others.empty:
             return (f"On {where}, the baseline reached {base['test_accuracy']:.1%} test accuracy; "

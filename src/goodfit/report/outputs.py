@@ -98,8 +98,7 @@ def write_outputs(result, out: str | Path, command: str | None = None) -> dict[s
     previous = _previous(files["results"])
     if command is None:
         command = previous.get("command")
-    seconds = result.seconds if result.units_trained else previous.get("seconds")
-    seconds = round(float(seconds), 3) if seconds is not None else None
+    seconds = round(float(result.seconds), 3)
     texts = {"results": results_json(result, command, seconds), "report": render_html(result, command, seconds)}
     try:
         out.mkdir(parents=True, exist_ok=True)
