@@ -1,0 +1,70 @@
+"""A study killed with SIGKILL at any moment resumes to the same results, losing and repeating nothing."""
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "15", "--arms", "baseline,dropout",
+        "--train-size", "40,60,80,100", "--json"]
+
+
+def start(out):
+    return subprocess.Popen([sys.executable, "-m", "goodfit", *ARGS, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def finish(out):
+    r = subprocess.run([sys.executable, "-m", "goodfit", *ARGS, "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return json.loads((out / "results.json").read_text())
+
+
+def units_written(out) -> int:
+    try:
+        with sqlite3.connect(out / "study.db", timeout=0.1) as db:
+            return db.execute("SELECT count(*) FROM units").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def kill_when(proc, out, seconds=None, units=None):
+    deadline = time.time() + 60
+    while proc.poll() is None and time.time() < deadline:
+        if seconds is not None and time.time() - proc.started >= seconds:
+            break
+        if units is not None and units_written(out) >= units:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return finish(tmp_path_factory.mktemp("whole"))
+
+
+def members_of(results):
+    return sorted(json.dumps(m, sort_keys=True) for m in results["members"])
+
+
+@pytest.mark.parametrize("point", ["0.3s", "1.5s", "after 1 unit", "after 2 units", "after 3 units", "4s"])
+def test_killed_study_resumes_to_identical_results(tmp_path, reference, point):
+    out = tmp_path / "s"
+    proc = start(out)
+    proc.started = time.time()
+    if point.endswith("s") and not point.endswith("units"):
+        kill_when(proc, out, seconds=float(point[:-1]))
+    else:
+        kill_when(proc, out, units=int(point.split()[1]))
+    resumed = finish(out)
+    assert members_of(resumed) == members_of(reference)
+    with sqlite3.connect(out / "study.db") as db:
+        keys = [k for (k,) in db.execute("SELECT member FROM members")]
+        rows = db.execute("SELECT count(*) FROM history").fetchone()[0]
+    assert len(keys) == len(set(keys)) == 16
+    assert rows == sum(m["epochs_run"] for m in reference["members"])
