@@ -198,6 +198,237 @@ def _print_train_summary(result, files: dict, as_json: bool) -> None:
     console.print(f"wrote {files['history']}, {files['model']}, {files['config']}", highlight=False)
 
 
+def _parse_ints(text: str | None, option: str) -> list[int]:
+    values = _parse_floats(text, option)
+    if any(v != int(v) for v in values):
+        raise GoodfitError(f"{option} takes whole numbers separated by commas, got {text!r}; e.g. {option} 100,300")
+    return [int(v) for v in values]
+
+
+@app.command()
+def study(
+    data: str = typer.Option(None, help="Built-in data set or file; default: the embedded study (see below)."),
+    target: str = typer.Option(None, help="Label column of a CSV or Parquet file."),
+    model: str = typer.Option(None, help="mlp, cnn1d, cnn2d or auto."),
+    arms: str = typer.Option(None, help="Arms by name: baseline,dropout,l2,decay,early_stopping,augment,batchnorm,shrink,all."),
+    seeds: int = typer.Option(5, help="Seeds per arm (paired across arms)."),
+    epochs: int = typer.Option(None, help="Epochs per member."),
+    train_size: str = typer.Option(None, help="Training samples; several (100,300,1000) give a learning curve."),
+    label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),
+    imbalance: float = typer.Option(1.0, help="Size of the last class relative to the first (1 = balanced)."),
+    dropout: str = typer.Option(None, help="Dropout rates to sweep, e.g. 0.1,0.3,0.5 (a validation curve)."),
+    l2: str = typer.Option(None, help="L2 strengths to sweep, e.g. 1e-5,1e-4,1e-3."),
+    decay: str = typer.Option(None, help="Decoupled weight-decay strengths to sweep."),
+    batch_size: int = typer.Option(32, help="Samples per step."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    optimizer: str = typer.Option("adam", help="adam or sgd."),
+    device: str = typer.Option("cpu", help="cpu, cuda or auto."),
+    split_seed: int = typer.Option(0, help="Seed of the train/validation/test split."),
+    executor: str = typer.Option("local", help="Where units run: local."),
+    out: str = typer.Option("runs/study", help="Output folder: study.db, results.json, report.html."),
+    as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and table as JSON."),
+):
+    """Which remedy works on this data? Train every arm over several seeds and compare, with statistics.
+
+    With no options it runs the embedded default study. Running the same command again resumes:
+    finished units are not trained again.
+
+    Examples:
+
+        goodfit study
+
+        goodfit study --data mnist1d --model mlp --seeds 5 --epochs 100 --out runs/m1d
+
+        goodfit study --data my.csv --target label --arms baseline,dropout,l2,augment --seeds 10
+
+        goodfit study --data digits --train-size 100,300,1000
+
+        goodfit study --data digits --dropout 0.1,0.3,0.5 --l2 1e-5,1e-4,1e-3
+    """
+    from goodfit.data import Conditions
+    from goodfit.engine import TrainConfig
+    from goodfit.executors import EXECUTORS
+    from goodfit.report.outputs import write_outputs
+    from goodfit.study import DEFAULT_STUDY, Study, arms_from_names, sweep_arms
+
+    if executor not in EXECUTORS:
+        raise GoodfitError(f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    if seeds < 1:
+        raise GoodfitError(f"--seeds must be at least 1, got {seeds}")
+    default = data is None
+    data = data or DEFAULT_STUDY["data"]
+    model = model or (DEFAULT_STUDY["model"] if default else "auto")
+    epochs = epochs or (DEFAULT_STUDY["epochs"] if default else 100)
+    sizes = _parse_ints(train_size, "--train-size") or ([DEFAULT_STUDY["train_size"]] if default else [None])
+    conditions = [Conditions(train_size=n, label_noise=label_noise, imbalance=imbalance) for n in sizes]
+    from goodfit.data import load
+
+    kind = load(data, target).kind
+    sweeps = sweep_arms(_parse_floats(dropout, "--dropout"), _parse_floats(l2, "--l2"), _parse_floats(decay, "--decay"))
+    if arms:
+        chosen = arms_from_names([a.strip() for a in arms.split(",") if a.strip()], kind)
+    elif sweeps:
+        chosen = arms_from_names(["baseline"], kind)
+    else:
+        chosen = None
+    chosen = None if chosen is None else chosen + sweeps
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device)
+    the_study = Study(data, model, chosen, seeds, epochs, conditions, target, config, split_seed)
+    from goodfit.runs import prepare_out
+
+    out_path = prepare_out(out)
+    result = _run_study_with_progress(the_study, out_path, EXECUTORS[executor](), quiet=as_json)
+    command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
+    files = write_outputs(result, out_path, command=command)
+    if as_json:
+        print(json.dumps({"verdict": result.verdict, "arms": json.loads(result.table().to_json(orient="records")),
+                          "files": {k: str(v) for k, v in files.items()}}, indent=2))
+        return
+    from goodfit.report.tables import study_table
+
+    console.print(study_table(result))
+    console.print(f"\n[bold]verdict:[/] {escape(result.verdict)}\n", soft_wrap=True)
+    console.print(f"wrote {files['results']}, {files['report']}, {files['store']}  "
+                  f"({result.units_trained} unit(s) trained now; {result.seconds:.1f} s of training in all)",
+                  highlight=False)
+
+
+def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
+    import numpy as np
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    if quiet:
+        return the_study.run(out_path, executor)
+    columns = [TextColumn("{task.description:>22}"), BarColumn(bar_width=30), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[live]}")]
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_event(event: dict) -> None:
+            if event["type"] == "unit":
+                for arm in dict.fromkeys(event["arms"]):
+                    label = f"{arm} ({event['unit'].split('-')[0]})" if len(tasks) >= len(set(event["arms"])) else arm
+                    tasks[(event["unit"], arm)] = progress.add_task(escape(label), total=event["epochs"], live="")
+            elif event["type"] == "epoch":
+                arms = np.array(event["arms"])
+                for arm in dict.fromkeys(event["arms"]):
+                    m = np.nanmean(event["metrics"][arms == arm], axis=0)
+                    progress.update(tasks[(event["unit"], arm)], completed=event["epoch"],
+                                    live=f"train acc {m[1]:.1%}  val acc {m[3]:.1%}  val loss {m[2]:.3f}")
+            elif event["type"] == "unit_done":
+                for (unit, _), task in tasks.items():
+                    if unit == event["unit"]:
+                        progress.update(task, completed=progress.tasks[task].total)
+
+        return the_study.run(out_path, executor, on_event)
+
+
+@app.command()
+def report(
+    folder: str = typer.Argument(..., help="The --out folder of a study."),
+    as_json: bool = typer.Option(False, "--json", help="Print the verdict and table as JSON."),
+):
+    """Rebuild results.json and report.html of a study from its study.db, training nothing.
+
+    Example:
+
+        goodfit report runs/study
+    """
+    from goodfit.report.outputs import write_outputs
+    from goodfit.study import StudyResult
+
+    result = StudyResult.from_store(folder)
+    files = write_outputs(result, folder)
+    if as_json:
+        print(json.dumps({"verdict": result.verdict, "files": {k: str(v) for k, v in files.items()}}, indent=2))
+        return
+    console.print(f"[bold]verdict:[/] {escape(result.verdict)}", soft_wrap=True)
+    console.print(f"wrote {files['results']} and {files['report']}", highlight=False)
+
+
+@app.command()
+def diagnose(
+    file: str = typer.Argument(..., help="goodfit history.csv, Keras CSVLogger file, Lightning metrics.csv or any CSV."),
+    train_loss: str = typer.Option(None, "--train-loss", help="Column holding the training loss, if the guess is wrong."),
+    val_loss: str = typer.Option(None, "--val-loss", help="Column holding the validation loss."),
+    train_acc: str = typer.Option(None, "--train-acc", help="Column holding the training accuracy (fraction or %)."),
+    val_acc: str = typer.Option(None, "--val-acc", help="Column holding the validation accuracy (fraction or %)."),
+    epoch: str = typer.Option(None, "--epoch", help="Column holding the epoch (0- or 1-based; default: one row per epoch)."),
+    num_classes: int = typer.Option(None, "--num-classes", help="Classes, for chance level (goodfit runs: from config.json)."),
+    weights: str = typer.Option(None, "--weights", help="State dict to read beside the curves (default: model.pt of a goodfit run)."),
+    width: int = typer.Option(100, "--width", help="Width of the curves in characters."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the diagnosis as JSON."),
+):
+    """Is the model overfitting, since when, and what to do: read a training log and judge its curves.
+
+    Examples:
+
+        goodfit diagnose runs/one/history.csv
+
+        goodfit diagnose keras_log.csv --num-classes 10
+
+        goodfit diagnose lightning_logs/version_3/metrics.csv
+
+        goodfit diagnose any.csv --train-loss "Train Loss" --val-loss "Valid Loss" --json
+    """
+    from pathlib import Path
+
+    from goodfit.diagnose import Context, context_from_config
+    from goodfit.diagnose import diagnose as diagnose_history
+    from goodfit.history import read_history, read_run_config
+    from goodfit.report.terminal import diagnosis_renderable
+    from goodfit.weights import read_weights, weights_vs_curves
+
+    if num_classes is not None and num_classes < 2:
+        raise GoodfitError(f"--num-classes must be at least 2, got {num_classes}")
+    history = read_history(file, num_classes=num_classes, train_loss=train_loss, val_loss=val_loss,
+                           train_accuracy=train_acc, val_accuracy=val_acc, epoch=epoch)
+    config = read_run_config(file)
+    known = context_from_config(config) if config else Context()
+    context = Context(known.num_params, known.train_size, known.remedies, num_classes or known.num_classes,
+                      known.data_kind)
+    result = diagnose_history(history, context=context)
+    beside = Path(file).with_name("model.pt")
+    model_path = weights or (beside if config and beside.is_file() else None)
+    report = read_weights(model_path) if model_path else None
+    if as_json:
+        out = result.to_dict()
+        if report is not None:
+            out["weights"] = {**report.to_dict(), "vs_curves": weights_vs_curves(result.regime, report)}
+        print(json.dumps(out, indent=2))
+        return
+    members = len(history.members)
+    title = f"{file}: {history.epochs} epochs" + (f", {members} members" if members > 1 else "")
+    console.print(diagnosis_renderable(result, history, weights=report, title=title, width=min(width, console.width)))
+
+
+@app.command()
+def weights(
+    file: str = typer.Argument(..., help="A saved state dict, e.g. runs/one/model.pt."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the statistics as JSON."),
+):
+    """Per-layer weight norms and the heavy-tail exponent alpha (2-6 well trained, < 2 over-, > 6 under-trained).
+
+    Examples:
+
+        goodfit weights runs/one/model.pt
+
+        goodfit weights checkpoint_state_dict.pt --json
+    """
+    from goodfit.report.terminal import weights_table
+    from goodfit.weights import read_weights
+
+    report = read_weights(file)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    console.print(weights_table(report))
+    alpha = report.median_alpha
+    console.print("median alpha: " + ("no layer has enough eigenvalues to fit" if alpha is None
+                                      else f"{alpha:.2f} over {len(report.fitted)} layer(s), {report.verdict}"),
+                  highlight=False)
+
+
 def main() -> None:
     """Entry point of the console script: user mistakes exit 2 with one line, no traceback."""
     err_console = Console(stderr=True)

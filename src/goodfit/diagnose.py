@@ -1,0 +1,839 @@
+"""The diagnosis: regime, onset and best epoch, gap, evidence and advice, from a history alone.
+
+Pure functions of a `History` and an optional `Context`: no model, no files, no clock, no randomness.
+
+How the verdict is reached, for one member (`diagnose_seeds` combines several):
+
+1. The judged curve is the validation loss, or the validation error (1 - accuracy) when only
+   accuracy was logged, at the epochs where it was logged (so validation every N epochs works).
+   It is smoothed with a running median (window about n/12, odd, 3 to 11; none below 8 points)
+   followed by a running mean of 3, and never judged one epoch against the next.
+2. `diverged`: a loss became infinite, a loss logged every epoch went missing (NaN) for the last
+   epochs while other metrics went on, the training loss climbed back to at least twice its
+   minimum and half-way to where it started, it exploded past 10x its first value and ended no
+   better than that, or (classes known) it reached twice the loss of uniform guessing, ln C, and
+   ended at chance.
+3. Fewer than `MIN_EPOCHS_TO_JUDGE` validated epochs: too short to judge. The verdict stays
+   conservative (still_improving unless the loss already rose `MIN_RISE` while training loss
+   fell) and its confidence is low.
+4. `memorization`: training accuracy ends at or above `NEAR_PERFECT` while the best validation
+   accuracy stays within `NEAR_CHANCE` of chance (1/num_classes; estimated from the validation
+   loss when the number of classes is unknown). Without accuracies: validation loss never fell
+   below its start while training loss fell by 90%.
+5. `overfitting`: after the turning point (the onset: the bottom of the least-squares valley-shaped
+   fit, non-increasing then non-decreasing, to the curve averaged over 3 epochs, then the lowest
+   raw point within one epoch of it), the raw curve rises with a one-sided Mann-Kendall
+   test p < `TREND_P` over at least 3 later points, and the Theil-Sen rise from there to the end is
+   at least `MIN_RISE` of the smoothed minimum and at least `NOISE_MULTIPLE` standard errors of
+   the epoch-to-epoch noise (estimated from second differences).
+6. `still_improving`: over the last third of the run the curve falls (Mann-Kendall p < `TREND_P`)
+   by at least `MIN_GAIN` (Theil-Sen slope times the span); also a run that fits its training
+   data badly but whose training loss is still falling that way.
+7. `underfitting`: training accuracy ends below `UNDERFIT` of the way from chance to 100%; with
+   losses only, training loss above half the chance-level loss ln(C), or, with C unknown, a
+   training loss that fell less than half and sits within 5% of the validation loss.
+8. `good_fit`: none of the above.
+
+`best_epoch` is the epoch of the lowest raw validation loss (highest accuracy): the weights to
+keep. `onset_epoch` is where overfitting (or divergence) began, None for other regimes.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.optimize import isotonic_regression
+
+from goodfit.errors import GoodfitError
+from goodfit.history import History
+
+REGIMES = ("underfitting", "still_improving", "good_fit", "overfitting", "memorization", "diverged")
+REMEDIES = ("dropout", "weight_decay", "early_stopping", "augment", "batchnorm", "shrink")
+CHECK_DATA = "check labels/data"
+TRAIN_LONGER = "train longer"
+MORE_CAPACITY = "more capacity / less regularization"
+LOWER_LR = "lower learning rate"
+CONFIDENCE = ("low", "medium", "high")
+
+MIN_VALIDATED = 2  # fewer validated epochs: nothing to judge, a GoodfitError
+MIN_EPOCHS_TO_JUDGE = 5  # fewer: "too short to judge", confidence low
+TREND_P = 0.05  # one-sided Mann-Kendall significance for a rise or a fall
+MIN_RISE = 0.03  # overfitting: the curve rises >= 3% of its smoothed minimum after the turn
+NOISE_MULTIPLE = 2.0  # overfitting: the rise must also exceed twice the epoch-to-epoch noise
+MIN_GAIN = 0.03  # still improving: >= 3% lower over the last third of the run
+NEAR_PERFECT = 0.95  # training accuracy counted as near 100%
+NEAR_CHANCE = 0.15  # validation accuracy within 15% of the way from chance to 100% is near chance
+UNDERFIT = 0.75  # training accuracy below 75% of the way from chance to 100% is underfitting
+
+
+# ---- values --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Context:
+    """What is known about the run beyond its curves; it shapes the advice, not the regime.
+
+    Args:
+        num_params: trainable parameters of the model. Default None (unknown).
+        train_size: training samples. Default None.
+        remedies: names of remedies the run already used, among `REMEDIES`. Default none.
+        num_classes: number of classes, for chance level. Default None (the history's, if any).
+        data_kind: `image`, `sequence` or `table`; picks which augmentation advice fits. Default None.
+
+    Example:
+        >>> Context(num_params=10_858, train_size=300, remedies=("dropout",)).remedies
+        ('dropout',)
+    """
+
+    num_params: int | None = None
+    train_size: int | None = None
+    remedies: tuple[str, ...] = ()
+    num_classes: int | None = None
+    data_kind: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "remedies", tuple(self.remedies))
+        unknown = [r for r in self.remedies if r not in REMEDIES]
+        if unknown:
+            raise GoodfitError(f"unknown remedy {unknown[0]!r} in context; use names among {', '.join(REMEDIES)}")
+        for name in ("num_params", "train_size", "num_classes"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise GoodfitError(f"context {name} must be a positive integer, got {value}")
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One ranked remedy and the evidence-based reason for it.
+
+    Example:
+        >>> Advice("early_stopping", "validation loss was lowest at epoch 14").to_dict()["remedy"]
+        'early_stopping'
+    """
+
+    remedy: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"remedy": self.remedy, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The verdict on a history: regime, since when, the best epoch, the gap, why, and what to do.
+
+    Args:
+        regime: one of `REGIMES`.
+        onset_epoch: 1-based epoch where overfitting (or divergence) began; None otherwise.
+        best_epoch: 1-based epoch of the best validation loss (or accuracy); the weights to keep.
+        gap: train minus validation loss and accuracy at the best and final epochs,
+            `{"best": {"loss": .., "accuracy": ..}, "final": {..}}`; None where not logged.
+        evidence: sentences with the numbers behind the verdict.
+        advice: remedies, most promising first.
+        confidence: `low`, `medium` or `high`.
+        judged_on: the curve the verdict rests on, `val_loss` or `val_accuracy`.
+        epochs: the number of epochs in the history.
+        spread: for several seeds, how their verdicts agree (see `diagnose_seeds`); else None.
+
+    Example:
+        >>> d = Diagnosis("good_fit", None, 12, {}, ("flat",), (), "medium", "val_loss", 20)
+        >>> d.to_dict()["regime"], d.to_dict()["advice"]
+        ('good_fit', [])
+    """
+
+    regime: str
+    onset_epoch: int | None
+    best_epoch: int | None
+    gap: dict
+    evidence: tuple[str, ...]
+    advice: tuple[Advice, ...]
+    confidence: str
+    judged_on: str
+    epochs: int
+    spread: dict | None = field(default=None)
+
+    def to_dict(self) -> dict:
+        """The JSON form the architecture page specifies."""
+        out = {"regime": self.regime, "onset_epoch": self.onset_epoch, "best_epoch": self.best_epoch,
+               "gap": {k: dict(v) for k, v in self.gap.items()}, "evidence": list(self.evidence),
+               "advice": [a.to_dict() for a in self.advice], "confidence": self.confidence,
+               "judged_on": self.judged_on, "epochs": self.epochs}
+        if self.spread is not None:
+            out["spread"] = self.spread
+        return out
+
+
+def context_from_config(config: Mapping) -> Context:
+    """The `Context` of a goodfit run from its `config.json` (see `history.read_run_config`).
+
+    Args:
+        config: the parsed `config.json`; missing keys stay unknown.
+
+    Returns:
+        The `Context`.
+
+    Example:
+        >>> context_from_config({"num_params": 500, "splits": {"train": 300},
+        ...                      "arm": {"remedies": [{"remedy": "dropout", "rate": 0.3}]}}).remedies
+        ('dropout',)
+    """
+    arm = config.get("arm") or {}
+    remedies = tuple(r["remedy"] for r in arm.get("remedies", []) if r.get("remedy") in REMEDIES)
+    return Context(num_params=config.get("num_params"), train_size=(config.get("splits") or {}).get("train"),
+                   remedies=remedies, num_classes=config.get("num_classes"),
+                   data_kind=(config.get("dataset") or {}).get("kind"))
+
+
+# ---- curves and the statistics read from them --------------------------------------------------
+def _window(n: int) -> int:
+    """Width of the running median: odd, about n/12, 3 to 11; 1 (no smoothing) below 8 points."""
+    return 1 if n < 8 else min(11, max(3, (n // 12) | 1))
+
+
+def _smooth(y: np.ndarray) -> np.ndarray:
+    """Running median of `_window` points then running mean of 3; unchanged below 8 points."""
+    w = _window(len(y))
+    if w == 1:
+        return y.astype(float).copy()
+    med = pd.Series(y).rolling(w, center=True, min_periods=1).median()
+    return med.rolling(3, center=True, min_periods=1).mean().to_numpy()
+
+
+def _prefix_antitonic_sse(y: np.ndarray) -> np.ndarray:
+    """Squared error of the best non-increasing fit to y[:k], for every k = 0..n (pool-adjacent-violators)."""
+    out = np.zeros(len(y) + 1)
+    blocks: list[list[float]] = []  # [sum, count, sum of squares], means non-increasing
+    sse = 0.0
+    for k, x in enumerate(y, 1):
+        block = [float(x), 1.0, float(x) * x]
+        while blocks and blocks[-1][0] / blocks[-1][1] < block[0] / block[1]:
+            prev = blocks.pop()
+            sse -= prev[2] - prev[0] ** 2 / prev[1]
+            block = [prev[0] + block[0], prev[1] + block[1], prev[2] + block[2]]
+        blocks.append(block)
+        sse += block[2] - block[0] ** 2 / block[1]
+        out[k] = sse
+    return out
+
+
+def _valley(y: np.ndarray) -> int:
+    """Index of the bottom of the best valley-shaped fit: non-increasing, then non-decreasing, least squares.
+
+    Unimodal regression: it uses the whole curve, so noise near the minimum moves the bottom less
+    than it moves a smoothed minimum, and no window has to be chosen.
+    """
+    n = len(y)
+    left = _prefix_antitonic_sse(y)  # left[t]: y[:t] non-increasing
+    right = _prefix_antitonic_sse(y[::-1])[::-1]  # right[t]: y[t:] non-decreasing
+    t = int(np.argmin(left + right))
+    fit = np.concatenate([isotonic_regression(y[:t], increasing=False).x if t else [],
+                          isotonic_regression(y[t:], increasing=True).x if t < n else []])
+    bottom = np.flatnonzero(fit <= fit.min() + 1e-12 * max(1.0, abs(fit.min())))
+    return int(bottom[0] + np.argmin(y[bottom[0]:bottom[-1] + 1]))
+
+
+def _noise(y: np.ndarray) -> float:
+    """Epoch-to-epoch noise (standard deviation) from the median absolute second difference; blind to smooth trends."""
+    if len(y) < 6:
+        return 0.0
+    d2 = np.diff(y, 2)  # var = 6 sigma^2 for independent noise
+    return 1.4826 * float(np.median(np.abs(d2 - np.median(d2)))) / np.sqrt(6)
+
+
+def _mann_kendall(y: np.ndarray, alternative: str) -> tuple[float, float]:
+    """Kendall's tau of y against its order and the one-sided p-value; (0, 1) below 4 points."""
+    if len(y) < 4 or np.ptp(y) == 0:
+        return 0.0, 1.0
+    res = stats.kendalltau(np.arange(len(y)), y, alternative=alternative)
+    return float(res.statistic), float(res.pvalue)
+
+
+def _end(y: np.ndarray) -> float:
+    """The level a curve ended at: median of its last 3 points, so one odd epoch does not decide."""
+    return float(np.median(y[-3:]))
+
+
+def _tail_change(epochs: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
+    """Relative Theil-Sen change over the last third (>= 4 points), its Mann-Kendall p for a fall, and its length."""
+    k = max(4, int(np.ceil(len(y) / 3)))
+    ex, ey = epochs[-k:], y[-k:]
+    if len(ey) < 4:
+        return 0.0, 1.0, len(ey)
+    slope = stats.theilslopes(ey, ex).slope
+    level = abs(float(np.median(ey[:3]))) or 1.0
+    _, p = _mann_kendall(ey, "less")
+    return float(slope * (ex[-1] - ex[0]) / level), p, len(ey)
+
+
+@dataclass(frozen=True)
+class _Curves:
+    """One member's curves over its epochs, NaN where a metric was not logged."""
+
+    epochs: np.ndarray  # (E,)
+    train_loss: np.ndarray  # (E,) eval-mode training loss, else the running loss
+    val_loss: np.ndarray
+    train_acc: np.ndarray
+    val_acc: np.ndarray
+    train_name: str
+
+
+def _curves_of(history: History, member: int) -> _Curves:
+    rows = history.frame[history.frame["member"] == member]
+
+    def col(name: str) -> np.ndarray:
+        return rows[name].to_numpy(dtype=float) if name in rows else np.full(len(rows), np.nan)
+
+    train, name = col("train_loss"), "training loss"
+    if np.isnan(train).all() and not np.isnan(col("running_loss")).all():
+        train, name = col("running_loss"), "running training loss"
+    return _Curves(rows["epoch"].to_numpy(dtype=int), train, col("val_loss"), col("train_accuracy"),
+                   col("val_accuracy"), name)
+
+
+def _divergence(c: _Curves, chance: float | None) -> tuple[int, str, bool] | None:
+    """The epoch a loss blew up, a sentence saying how and whether it is certain (a non-finite loss), or None.
+
+    `chance` is 1/num_classes when known.
+    """
+    for name, y in (("training loss", c.train_loss), ("validation loss", c.val_loss)):
+        inf = np.flatnonzero(np.isinf(y))
+        if len(inf):
+            return int(c.epochs[inf[0]]), f"{name} became infinite at epoch {c.epochs[inf[0]]}.", True
+    # Keras writes a NaN loss as "nan", which reads as not logged: every loss gone while accuracy goes on
+    logged = np.flatnonzero(~np.isnan(np.column_stack([c.train_loss, c.val_loss])).all(axis=1))
+    if len(logged) >= 2 and logged[-1] < len(c.epochs) - 1 and np.all(np.diff(logged) == 1):
+        if (~np.isnan(np.column_stack([c.train_acc, c.val_acc])[logged[-1] + 1:])).any():
+            e = int(c.epochs[logged[-1] + 1])
+            return e, (f"the losses were logged every epoch until epoch {c.epochs[logged[-1]]} and are missing (NaN) "
+                       f"from epoch {e} on while accuracy was still logged: the loss became NaN."), True
+    t = c.train_loss[np.isfinite(c.train_loss)]
+    te = c.epochs[np.isfinite(c.train_loss)]
+    if len(t) >= 3:
+        i = int(np.argmin(t))
+        low, first, end = float(t[i]), float(t[0]), _end(t)
+        if i < len(t) - 1 and end >= max(2 * low, low + 0.5 * (first - low)) and end > low:
+            j = i + int(np.argmax(t[i:] >= low + 0.5 * (end - low)))
+            return int(te[j]), (f"training loss fell to {low:.3g} at epoch {te[i]} and then climbed back to "
+                                f"{end:.3g} ({first:.3g} at the start): training itself blew up."), False
+        k = int(np.argmax(t))
+        guess = float(np.log(1 / chance)) if chance else None  # the loss of guessing uniformly
+        acc = c.train_acc[np.isfinite(c.train_acc)]
+        if guess and t[k] >= 2 * guess and end >= 0.9 * guess and (not len(acc) or _end(acc) <= 1.5 * chance):
+            return int(te[k]), (f"training loss reached {t[k]:.3g} at epoch {te[k]}, over twice the {guess:.3g} of "
+                                f"guessing uniformly, and ended at chance level ({end:.3g})."), False
+        if t[k] > 10 * abs(first) and end >= 0.9 * first:
+            j = int(np.argmax(t > 2 * abs(first)))
+            return int(te[j]), (f"training loss exploded to {t[k]:.3g} at epoch {te[k]} ({first:.3g} at the start) "
+                                f"and ended at {end:.3g}, no better than where it began."), False
+    return None
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """Every number the verdict, the evidence and the advice use, read once from the curves."""
+
+    c: _Curves
+    judged_on: str  # val_loss or val_accuracy
+    name: str  # "validation loss" or "validation error"
+    ev: np.ndarray  # (n,) validated epochs
+    v: np.ndarray  # (n,) judged values, lower is better
+    s: np.ndarray  # (n,) smoothed
+    i_min: int  # index of the turning point: the bottom of the valley fit
+    i_best: int  # index of the raw minimum: the best epoch
+    tau: float  # Mann-Kendall after the turning point
+    p_rise: float
+    rise: float  # relative Theil-Sen rise from the turning point to the end, 0 when within the noise
+    tail_change: float  # relative Theil-Sen change over the last third (negative = falling)
+    p_fall: float
+    tail_len: int
+    chance: float | None
+    chance_known: bool
+    divergence: tuple[int, str, bool] | None  # epoch, sentence, certain
+
+    @property
+    def n(self) -> int:
+        return len(self.v)
+
+    @property
+    def has_train(self) -> bool:
+        return bool(np.isfinite(self.c.train_loss).any())
+
+    @property
+    def has_acc(self) -> bool:
+        return bool(np.isfinite(self.c.train_acc).any() and np.isfinite(self.c.val_acc).any())
+
+    def at(self, y: np.ndarray, epoch: int) -> float:
+        """y at an epoch, or the nearest earlier logged value; NaN if none."""
+        ok = np.isfinite(y) & (self.c.epochs <= epoch)
+        return float(y[ok][-1]) if ok.any() else float("nan")
+
+    def last(self, y: np.ndarray) -> float:
+        ok = np.isfinite(y)
+        return _end(y[ok]) if ok.any() else float("nan")
+
+
+def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
+    divergence = _divergence(c, chance)
+    use_loss = np.isfinite(c.val_loss).sum() >= MIN_VALIDATED
+    raw = c.val_loss if use_loss else 1.0 - c.val_acc
+    ok = np.isfinite(raw)
+    if ok.sum() < MIN_VALIDATED:
+        validated = int(max(np.isfinite(c.val_loss).sum(), np.isfinite(c.val_acc).sum()))
+        if not validated:
+            raise GoodfitError(f"{source} has no validation loss or accuracy; overfitting is judged on held-out data, "
+                               "so log it (Keras: pass validation_data to fit; Lightning: add a validation_step)")
+        raise GoodfitError(f"{source} has {validated} validated epoch(s); need at least {MIN_VALIDATED} "
+                           "to see a trend: train longer or validate more often")
+    ev, v = c.epochs[ok], raw[ok]
+    s = _smooth(v)
+    k = _valley(pd.Series(v).rolling(3, center=True, min_periods=1).mean().to_numpy() if len(v) >= 8 else v)
+    i_min = max(0, k - 1) + int(np.argmin(v[max(0, k - 1):k + 2]))  # the 3-epoch mean blurs by one epoch
+    tau, p_rise = _mann_kendall(v[i_min:], "greater")
+    low = float(np.min(s))
+    rise_abs = 0.0
+    if i_min < len(v) - 2:  # Theil-Sen over the points after the turn: one noisy epoch cannot make a rise
+        rise_abs = stats.theilslopes(v[i_min:], ev[i_min:]).slope * (ev[-1] - ev[i_min])
+    elif i_min == len(v) - 2:
+        rise_abs = v[-1] - low
+    noise = _noise(v)
+    after = len(v) - i_min  # a rise fitted to few points is itself noisy: its standard error ~ noise * sqrt(12 / after)
+    if rise_abs < NOISE_MULTIPLE * noise * max(1.0, np.sqrt(12 / after)):  # noise alone could make it
+        rise_abs = min(rise_abs, 0.0)
+    rise = rise_abs / (abs(low) or 1.0)
+    if not use_loss:  # an error curve: a 5% relative rise must also be a full accuracy point
+        rise = rise if rise_abs >= 0.01 else min(rise, MIN_RISE / 2)
+    tail_change, p_fall, tail_len = _tail_change(ev, v)
+    chance_known = chance is not None
+    if chance is None and use_loss:  # uniform guessing has loss ln C: exp(-loss) is its accuracy
+        chance = float(np.exp(-np.min(v)))
+    return _Facts(c, "val_loss" if use_loss else "val_accuracy", "validation loss" if use_loss else "validation error",
+                  ev, v, s, i_min, int(np.argmin(v)), tau, p_rise, rise, tail_change, p_fall, tail_len,
+                  chance, chance_known, divergence)
+
+
+# ---- the verdict ---------------------------------------------------------------------------------
+def _train_fell(f: _Facts, since: int) -> float | None:
+    """Relative fall of the training loss from an epoch to the end; None without a training loss."""
+    start, end = f.at(f.c.train_loss, since), f.last(f.c.train_loss)
+    if not np.isfinite(start) or not np.isfinite(end) or start == 0:
+        return None
+    return (start - end) / abs(start)
+
+
+def _memorized(f: _Facts) -> bool:
+    if f.has_acc and f.chance is not None:
+        top = f.chance + NEAR_CHANCE * (1 - f.chance)
+        return f.last(f.c.train_acc) >= NEAR_PERFECT and float(np.nanmax(_smooth(f.c.val_acc[np.isfinite(f.c.val_acc)]))) <= top
+    if not f.has_acc and f.judged_on == "val_loss" and f.has_train:
+        fell = _train_fell(f, int(f.c.epochs[0]))
+        return f.i_min <= 1 and f.s[f.i_min] >= 0.97 * f.v[0] and fell is not None and fell >= 0.9 and f.rise >= MIN_RISE
+    return False
+
+
+def _rising(f: _Facts) -> bool:
+    return f.n - 1 - f.i_min >= 3 and f.p_rise < TREND_P and f.rise >= MIN_RISE
+
+
+def _improving(f: _Facts) -> bool:
+    return f.p_fall < TREND_P and -f.tail_change >= MIN_GAIN
+
+
+def _train_improving(f: _Facts) -> bool:
+    y = f.c.train_loss if f.has_train else 1.0 - f.c.train_acc
+    ok = np.isfinite(y)
+    if ok.sum() < 4:
+        return False
+    change, p, _ = _tail_change(f.c.epochs[ok], y[ok])
+    return p < TREND_P and -change >= MIN_GAIN
+
+
+def _fit_level(f: _Facts) -> float | None:
+    """How far training accuracy got from chance to 100%, as a fraction; None without accuracy."""
+    if not np.isfinite(f.c.train_acc).any():
+        return None
+    chance = f.chance if f.chance_known else 0.0
+    return (f.last(f.c.train_acc) - chance) / (1 - chance)
+
+
+def _underfit(f: _Facts) -> bool:
+    level = _fit_level(f)
+    if level is not None:
+        return level < UNDERFIT
+    if not f.has_train or f.judged_on != "val_loss":
+        return False
+    t_end, v_end = f.last(f.c.train_loss), f.last(f.c.val_loss)
+    if f.chance_known:
+        return t_end > 0.5 * np.log(1 / f.chance)
+    fell = _train_fell(f, int(f.c.epochs[0])) or 0.0
+    return fell < 0.5 and abs(v_end - t_end) <= 0.05 * abs(v_end)
+
+
+def _regime(f: _Facts) -> str:
+    if f.divergence:
+        return "diverged"
+    if f.n < MIN_EPOCHS_TO_JUDGE:
+        fell = _train_fell(f, int(f.ev[f.i_min]))
+        if f.i_min < f.n - 1 and f.rise >= MIN_RISE and (fell is None or fell > 0):
+            return "overfitting"
+        return "still_improving" if f.i_min == f.n - 1 else "good_fit"
+    if _memorized(f):
+        return "memorization"
+    if _rising(f):
+        return "overfitting"
+    if _improving(f):
+        return "still_improving"
+    if _underfit(f):
+        return "still_improving" if _train_improving(f) else "underfitting"
+    return "good_fit"
+
+
+def _onset(f: _Facts, regime: str) -> int | None:
+    if regime == "diverged":
+        return f.divergence[0]
+    if regime == "overfitting" or (regime == "memorization" and _rising(f)):
+        return int(f.ev[f.i_min])
+    if regime == "memorization" and np.isfinite(f.c.train_acc).any():
+        near = np.flatnonzero(f.c.train_acc >= NEAR_PERFECT)
+        return int(f.c.epochs[near[0]]) if len(near) else None
+    return None
+
+
+def _confidence(f: _Facts, regime: str) -> str:
+    if regime == "diverged":
+        return "high" if f.divergence[2] else "medium"
+    if f.n < MIN_EPOCHS_TO_JUDGE:
+        return "low"
+    score = 2
+    score -= f.n < 20
+    score -= f.judged_on != "val_loss"
+    score -= not f.has_train and not np.isfinite(f.c.train_acc).any()
+    if regime in ("overfitting", "memorization") and _rising(f):
+        score -= f.p_rise >= 0.01
+    if regime == "overfitting" and _val_acc_still_rising(f):
+        score -= 1
+    if regime == "memorization" and not f.chance_known:
+        score -= 1
+    if regime == "still_improving":
+        score -= f.p_fall >= 0.01
+    if regime == "underfitting" and _fit_level(f) is None:
+        score -= 1
+    if regime == "good_fit" and f.p_rise < TREND_P and f.n - 1 - f.i_min >= 3:
+        score -= 1  # a rise too small to call yet
+    return CONFIDENCE[max(0, score)]
+
+
+def _val_acc_still_rising(f: _Facts) -> bool:
+    if f.judged_on != "val_loss" or not np.isfinite(f.c.val_acc).any():
+        return False
+    after = f.c.val_acc[(f.c.epochs >= f.ev[f.i_min]) & np.isfinite(f.c.val_acc)]
+    _, p = _mann_kendall(after, "greater")
+    return p < TREND_P and len(after) >= 4 and after[-1] - after[0] >= 0.01
+
+
+# ---- evidence ------------------------------------------------------------------------------------
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if abs(x) >= 0.1 else f"{x:.1%}"
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _gap(f: _Facts, epoch: int | None) -> dict:
+    if epoch is None:
+        return {"loss": None, "accuracy": None}
+    loss = f.at(f.c.train_loss, epoch) - f.at(f.c.val_loss, epoch)
+    acc = f.at(f.c.train_acc, epoch) - f.at(f.c.val_acc, epoch)
+    return {"loss": round(loss, 6) if np.isfinite(loss) else None, "accuracy": round(acc, 6) if np.isfinite(acc) else None}
+
+
+def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]:
+    c, out = f.c, []
+    last_epoch = int(c.epochs[-1])
+    if f.n < MIN_EPOCHS_TO_JUDGE:
+        out.append(f"only {f.n} validated epochs: too short to judge; this verdict is tentative.")
+    step = int(np.median(np.diff(f.ev))) if f.n > 1 else 1
+    if step > 1:
+        out.append(f"validation was logged every {step} epochs ({f.n} points).")
+    if regime == "diverged":
+        out.append(f.divergence[1])
+        if best is not None:
+            out.append(f"before that, {f.name} was lowest at epoch {best} ({f.v[f.i_best]:.3g}).")
+        return out
+    turn = int(f.ev[f.i_min])
+    if regime in ("overfitting", "memorization") and f.i_min < f.n - 1:
+        fell = _train_fell(f, turn)
+        start, end = f.at(c.train_loss, turn), f.last(c.train_loss)
+        train = "" if fell is None else (f" while {c.train_name} {'fell' if fell > 0 else 'rose'} from {start:.3g} "
+                                         f"to {end:.3g}")
+        out.append(f"{f.name} fell to {f.v[f.i_min]:.3g} at epoch {turn} and rose {_pct(f.rise)} over the next "
+                   f"{last_epoch - turn} epochs{train}.")
+        if f.n - 1 - f.i_min >= 3:
+            out.append(f"the rise is a trend, not noise: Mann-Kendall tau {f.tau:.2f}, {_p(f.p_rise)} over the "
+                       f"{f.n - f.i_min} validated epochs from the minimum.")
+    if regime == "memorization" and f.has_acc:
+        what = f"chance level is {f.chance:.1%}" + ("" if f.chance_known else
+                                                  " (estimated from the validation loss; pass the number of classes to be exact)")
+        out.append(f"training accuracy reached {f.last(c.train_acc):.1%} while validation accuracy never rose above "
+                   f"{np.nanmax(c.val_acc):.1%}; {what}.")
+    if regime == "memorization" and not f.has_acc:
+        out.append(f"{f.name} never fell below its first value ({f.v[0]:.3g}) while {c.train_name} fell "
+                   f"{_pct(_train_fell(f, int(c.epochs[0])))}: nothing learned carries over to validation.")
+    if regime == "overfitting" and np.isfinite(c.val_acc).any() and f.judged_on == "val_loss":
+        acc = c.val_acc[np.isfinite(c.val_acc)]
+        acc_epochs = c.epochs[np.isfinite(c.val_acc)]
+        if _val_acc_still_rising(f):
+            out.append(f"validation accuracy still rose to {_end(acc):.1%}: the loss rises from confident mistakes "
+                       "before accuracy shows it.")
+        else:
+            k = int(np.argmax(acc))
+            out.append(f"validation accuracy peaked at {acc[k]:.1%} at epoch {acc_epochs[k]} and ended at {_end(acc):.1%}.")
+    if regime == "still_improving":
+        out.append(f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} validated epochs "
+                   f"(Mann-Kendall {_p(f.p_fall)}) and was lowest at epoch {best}, {last_epoch - best} epoch(s) before the end.")
+        if _underfit(f):
+            out.append(_fit_sentence(f) + " and it was still improving.")
+    if regime == "underfitting":
+        out.append(_fit_sentence(f) + f", flat over the last {f.tail_len} validated epochs.")
+        if f.has_acc and f.chance_known and f.last(c.train_acc) <= f.chance + NEAR_CHANCE * (1 - f.chance):
+            out.append(f"training accuracy is at chance ({f.chance:.1%}): the network learned nothing; a learning rate "
+                       "far off, unscaled inputs or broken labels are the usual causes.")
+    if regime == "good_fit":
+        out.append(f"{f.name} settled: lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended at {_end(f.v):.3g}; "
+                   f"it neither fell {MIN_GAIN:.0%} over the last {f.tail_len} validated epochs nor rose "
+                   f"{MIN_RISE:.0%} beyond the noise after its minimum.")
+        if f.n - 1 - f.i_min >= 3 and f.rise > 0:
+            out.append(f"since epoch {turn} it rose {_pct(f.rise)} (Mann-Kendall {_p(f.p_rise)}): too little to call "
+                       "overfitting yet.")
+    g_best, g_final = _gap(f, best), _gap(f, last_epoch)
+    if g_best["accuracy"] is not None and g_final["accuracy"] is not None:
+        out.append(f"training minus validation accuracy: {g_best['accuracy'] * 100:+.1f} points at the best epoch, "
+                   f"{g_final['accuracy'] * 100:+.1f} at the end (training {f.at(c.train_acc, last_epoch):.1%}, "
+                   f"validation {f.at(c.val_acc, last_epoch):.1%}).")
+    elif g_best["loss"] is not None and g_final["loss"] is not None:
+        out.append(f"validation loss exceeds {c.train_name} by {-g_best['loss']:.3g} at the best epoch and "
+                   f"{-g_final['loss']:.3g} at the end.")
+    if regime in ("overfitting", "good_fit") and 3 <= last_epoch - best and f.i_best < f.n - 1:
+        out.append(f"the run ended {last_epoch - best} epochs after its best epoch {best}.")
+    if f.judged_on == "val_accuracy":
+        out.append("no validation loss was logged: judged on validation error (1 - accuracy), which reacts later.")
+    return out
+
+
+def _fit_sentence(f: _Facts) -> str:
+    c = f.c
+    if np.isfinite(c.train_acc).any():
+        chance = f" (chance {f.chance:.1%})" if f.chance_known else ""
+        return f"training accuracy ended at {f.last(c.train_acc):.1%}{chance} after {int(c.epochs[-1])} epochs"
+    return (f"{c.train_name} ended at {f.last(c.train_loss):.3g}, close to the validation loss "
+            f"{f.last(c.val_loss):.3g}, after {int(c.epochs[-1])} epochs")
+
+
+# ---- advice --------------------------------------------------------------------------------------
+def _patience(f: _Facts) -> int:
+    return max(5, int(round(0.1 * int(f.c.epochs[-1]))))
+
+
+def _overfit_advice(f: _Facts, ctx: Context, best: int) -> list[tuple[float, Advice]]:
+    last_epoch = int(f.c.epochs[-1])
+    ratio = ctx.num_params / ctx.train_size if ctx.num_params and ctx.train_size else None
+    acc = (f" training accuracy reached {f.last(f.c.train_acc):.1%} against {f.last(f.c.val_acc):.1%} on validation;"
+           if f.has_acc else "")
+    size = (f"{ctx.num_params:,} parameters for {ctx.train_size:,} training samples ({ratio:.0f} per sample)"
+            if ratio is not None else "")
+    kind = ctx.data_kind
+    scored = [
+        (5.0, Advice("early_stopping", f"{f.name} was lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended "
+                                       f"{_pct(f.rise)} higher; stopping with patience {_patience(f)} keeps epoch {best}'s "
+                                       f"weights and saves {last_epoch - best} epochs.")),
+        (4.0 - 2.0 * (kind == "table") + 0.5 * (kind == "image"),
+         Advice("augment", f"more varied training samples make memorizing harder;{acc} "
+                           + ("for tables use noise or mixup." if kind == "table" else "start with shifts and noise."))),
+        (3.5 + 0.5 * (ratio is not None and ratio > 50),
+         Advice("weight_decay", "an L2 penalty (1e-4 to 1e-3) keeps weights from growing to fit noise"
+                                + (f"; {size}." if size else "."))),
+        (3.0, Advice("dropout", "dropout (0.2 to 0.5) on hidden units stops them co-adapting to single samples.")),
+        (2.5 + 2.25 * (ratio is not None and ratio > 50) - 1.0 * (ratio is not None and ratio < 1),
+         Advice("shrink", (f"{size}: a smaller model has less room to memorize." if size
+                           else "a smaller model (fewer or narrower layers) has less room to memorize."))),
+        (1.0, Advice("batchnorm", "a mild regularizer that mostly stabilizes training; try it after the others.")),
+    ]
+    return scored
+
+
+def _advice(f: _Facts, regime: str, ctx: Context, best: int | None) -> tuple[Advice, ...]:
+    last_epoch = int(f.c.epochs[-1])
+    scored: list[tuple[float, Advice]] = []
+    if regime in ("overfitting", "memorization"):
+        scored = _overfit_advice(f, ctx, best)
+        if regime == "memorization":
+            what = (f"training accuracy {f.last(f.c.train_acc):.1%} but validation accuracy at chance ({f.chance:.1%})"
+                    if f.has_acc else f"{f.name} never improved while {f.c.train_name} fell to {f.last(f.c.train_loss):.3g}")
+            scored.append((9.0, Advice(CHECK_DATA, f"{what}: the network memorized the training labels. Check that labels "
+                                                   "match inputs, are not shuffled, and that training and validation "
+                                                   "data come from the same source.")))
+            scored = [(s - 2.0 if a.remedy == "early_stopping" else s, a) for s, a in scored]
+    elif regime == "underfitting":
+        weak = [r for r in ("dropout", "weight_decay", "shrink") if r in ctx.remedies]
+        less = f" Remove or weaken {', '.join(weak)}, which the run used." if weak else ""
+        scored.append((5.0, Advice(MORE_CAPACITY, _fit_sentence(f) + ": the model cannot fit its training data; "
+                                                  "use a wider or deeper model or a larger learning rate." + less)))
+        if f.has_acc and f.chance_known and f.last(f.c.train_acc) <= f.chance + NEAR_CHANCE * (1 - f.chance):
+            scored.append((6.0, Advice(CHECK_DATA, "training accuracy stayed at chance: try a learning rate 10x higher "
+                                                   "and 10x lower, check input scaling and that labels match inputs.")))
+    elif regime == "still_improving":
+        scored.append((5.0, Advice(TRAIN_LONGER, f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} "
+                                                 f"validated epochs and was still falling at epoch {last_epoch}.")))
+        scored.append((2.0, Advice("early_stopping", f"with patience {_patience(f)}, a longer run keeps its best "
+                                                     "epoch even if it starts to overfit.")))
+    elif regime == "good_fit":
+        idle = last_epoch - (best or last_epoch)
+        if idle >= max(10, 0.25 * last_epoch):
+            scored.append((3.0, Advice("early_stopping", f"no better validation after epoch {best}; stopping with "
+                                                         f"patience {_patience(f)} saves about {idle - _patience(f)} epochs.")))
+    elif regime == "diverged":
+        scored.append((5.0, Advice(LOWER_LR, f.divergence[1] + " Lower the learning rate (try 10x lower) or clip gradients.")))
+        scored.append((3.0, Advice("batchnorm", "normalized activations tolerate larger steps.")))
+        scored.append((2.0, Advice(CHECK_DATA, "NaN or extreme values in the inputs or labels also blow the loss up.")))
+    ranked = []
+    for score, a in scored:
+        if a.remedy in ctx.remedies:
+            note = ("already in use: it keeps the best weights but does not stop the rise."
+                    if a.remedy == "early_stopping" else "already in use: try a stronger setting.")
+            score, a = score - 3.0, Advice(a.remedy, f"{note} {a.reason}")
+        ranked.append((score, a))
+    ranked.sort(key=lambda sa: -sa[0])
+    return tuple(a for _, a in ranked)
+
+
+# ---- public --------------------------------------------------------------------------------------
+def _as_context(context: Context | Mapping | None) -> Context:
+    if context is None:
+        return Context()
+    if isinstance(context, Context):
+        return context
+    unknown = set(context) - {"num_params", "train_size", "remedies", "num_classes", "data_kind"}
+    if unknown:
+        raise GoodfitError(f"unknown context key(s) {', '.join(sorted(unknown))}; use num_params, train_size, "
+                           "remedies, num_classes, data_kind")
+    return Context(**context)
+
+
+def _diagnose_member(history: History, member: int, ctx: Context) -> Diagnosis:
+    num_classes = ctx.num_classes or history.num_classes
+    chance = 1.0 / num_classes if num_classes else None
+    f = _facts(_curves_of(history, member), chance, history.source)
+    regime = _regime(f)
+    onset = _onset(f, regime)
+    best = int(f.ev[f.i_best])
+    last_epoch = int(f.c.epochs[-1])
+    return Diagnosis(regime=regime, onset_epoch=onset, best_epoch=best,
+                     gap={"best": _gap(f, best), "final": _gap(f, last_epoch)},
+                     evidence=tuple(_evidence(f, regime, onset, best)), advice=_advice(f, regime, ctx, best),
+                     confidence=_confidence(f, regime), judged_on=f.judged_on, epochs=last_epoch)
+
+
+def diagnose(history: History, *, context: Context | Mapping | None = None) -> Diagnosis:
+    """Say whether, since when and why a model overfits, from its history alone.
+
+    The rules are in this module's docstring; the thresholds are its constants. A history with
+    several members (seeds of one configuration) gets their consensus, as `diagnose_seeds`.
+
+    Args:
+        history: per-epoch metrics; needs a validation loss or accuracy on at least 2 epochs.
+        context: what else is known (a `Context` or a dict of its fields): parameter count,
+            training size, remedies already used, number of classes. Default None.
+
+    Returns:
+        The `Diagnosis`.
+
+    Raises:
+        GoodfitError: no validation metric, or fewer than 2 validated epochs.
+
+    Example:
+        >>> e = np.arange(1, 61)
+        >>> val = 0.3 + 2 * np.exp(-e / 5) + 0.01 * np.maximum(0, e - 20)
+        >>> h = History(pd.DataFrame({"member": 0, "epoch": e, "train_loss": 2 * np.exp(-e / 8), "val_loss": val}))
+        >>> d = diagnose(h)
+        >>> d.regime, d.onset_epoch, d.best_epoch
+        ('overfitting', 20, 20)
+    """
+    ctx = _as_context(context)
+    if len(history.members) > 1:
+        return diagnose_seeds(history, context=ctx)
+    return _diagnose_member(history, history.members[0], ctx)
+
+
+def _summary(values: list[int]) -> dict | None:
+    if not values:
+        return None
+    return {"median": int(np.median(values)), "min": int(min(values)), "max": int(max(values))}
+
+
+def _mean_history(history: History) -> History:
+    """The member-wise mean curve over epochs that at least half the members reached."""
+    frame = history.frame.drop(columns="member")
+    counts = history.frame.groupby("epoch")["member"].nunique()
+    keep = counts.index[counts >= len(history.members) / 2]
+    mean = frame[frame["epoch"].isin(keep)].groupby("epoch", as_index=False).mean()
+    return History(mean.assign(member=0), history.num_classes, history.source)
+
+
+def diagnose_seeds(history: History, *, context: Context | Mapping | None = None) -> Diagnosis:
+    """One diagnosis for several seeds of one configuration: the consensus regime and its spread.
+
+    Each member is diagnosed alone; the regime is the one most members share (a tie goes to the
+    diagnosis of the members' mean curve, then to the more severe regime). Onset and best epoch
+    are medians over the members that share it; `spread` lists every member's regime and the
+    range of onsets and best epochs. Evidence and advice come from the mean curve when it agrees,
+    else from the median member. Confidence drops a level when fewer than 3 in 4 members agree.
+
+    Args:
+        history: a history with one or more members.
+        context: as for `diagnose`. Default None.
+
+    Returns:
+        A `Diagnosis` whose `spread` holds `members`, `agreement`, `regimes` (per member),
+        `onset_epoch` and `best_epoch` (median, min, max over the agreeing members).
+
+    Example:
+        >>> e = np.arange(1, 61)
+        >>> rows = [pd.DataFrame({"member": m, "epoch": e, "train_loss": 2 * np.exp(-e / 8),
+        ...                       "val_loss": 0.3 + 2 * np.exp(-e / 5) + 0.01 * np.maximum(0, e - 18 - m)})
+        ...         for m in range(3)]
+        >>> d = diagnose_seeds(History(pd.concat(rows)))
+        >>> d.regime, d.spread["agreement"], d.spread["onset_epoch"]
+        ('overfitting', 1.0, {'median': 19, 'min': 18, 'max': 20})
+    """
+    ctx = _as_context(context)
+    members = history.members
+    each = [_diagnose_member(history, m, ctx) for m in members]
+    mean = _diagnose_member(_mean_history(history), 0, ctx) if len(members) > 1 else each[0]
+    counts = Counter(d.regime for d in each)
+    top = max(counts.values())
+    tied = [r for r in counts if counts[r] == top]
+    regime = mean.regime if mean.regime in tied else max(tied, key=REGIMES.index)
+    agree = [d for d in each if d.regime == regime]
+    onsets = [d.onset_epoch for d in agree if d.onset_epoch is not None]
+    bests = [d.best_epoch for d in agree if d.best_epoch is not None]
+    onset, best = _summary(onsets), _summary(bests)
+    if mean.regime == regime:
+        base = mean
+    else:
+        order = sorted(agree, key=lambda d: (d.onset_epoch or 0, d.best_epoch or 0))
+        base = order[len(order) // 2]
+    agreement = round(top / len(members), 3)
+    level = CONFIDENCE.index(base.confidence) - (agreement < 0.75) - (agreement <= 0.5)
+    lead = (f"{top} of {len(members)} seeds: {regime}"
+            + (f"; onset epoch median {onset['median']} (range {onset['min']}-{onset['max']})" if onset else "")
+            + (f"; best epoch median {best['median']} (range {best['min']}-{best['max']})." if best else "."))
+    spread = {"members": len(members), "agreement": agreement,
+              "regimes": {int(m): d.regime for m, d in zip(members, each)},
+              "onset_epoch": onset, "best_epoch": best}
+    return Diagnosis(regime=regime, onset_epoch=onset["median"] if onset else None,
+                     best_epoch=best["median"] if best else None, gap=base.gap,
+                     evidence=(lead,) + base.evidence if len(members) > 1 else base.evidence,
+                     advice=base.advice, confidence=CONFIDENCE[max(0, level)], judged_on=base.judged_on,
+                     epochs=history.epochs, spread=spread)
