@@ -3,14 +3,18 @@
 The flow: data -> remedies -> engine -> history -> diagnose / stats / weights -> report.
 """
 from goodfit.data import Conditions, Dataset, load, split
+from goodfit.diagnose import Diagnosis, diagnose, diagnose_seeds
 from goodfit.engine import Member, TrainConfig, train
 from goodfit.errors import GoodfitError
-from goodfit.history import History
+from goodfit.history import History, read_history
+from goodfit.lint import lint
 from goodfit.models import auto, cnn1d, cnn2d, mlp
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+from goodfit.study import Study, StudyResult
 
 __version__ = "0.1.0"
 __all__ = [
-    "Arm", "Augment", "BatchNorm", "Conditions", "Dataset", "Dropout", "EarlyStopping", "GoodfitError", "History",
-    "Member", "Shrink", "TrainConfig", "WeightDecay", "auto", "cnn1d", "cnn2d", "load", "mlp", "split", "train",
+    "Arm", "Augment", "BatchNorm", "Conditions", "Dataset", "Diagnosis", "Dropout", "EarlyStopping", "GoodfitError",
+    "History", "Member", "Shrink", "Study", "StudyResult", "TrainConfig", "WeightDecay", "auto", "cnn1d", "cnn2d",
+    "diagnose", "diagnose_seeds", "lint", "load", "mlp", "read_history", "split", "train",
 ]

@@ -195,6 +195,15 @@ def _print_train_summary(result, files: dict, as_json: bool) -> None:
         curves_text = None
     if curves_text is not None:
         console.print(curves_text(result.history().member(0), width=80, height=16), highlight=False, markup=False)
+    from goodfit.diagnose import diagnose
+
+    try:
+        d = diagnose(result.history())
+        since = f" since epoch {d.onset_epoch}" if d.onset_epoch else ""
+        console.print(f"[bold]verdict:[/] {d.regime.replace('_', ' ')}{since}, best epoch {d.best_epoch} "
+                      f"(confidence {d.confidence}); the evidence: goodfit diagnose {escape(str(files['history']))}")
+    except GoodfitError as err:  # too short to judge
+        console.print(f"no verdict: {escape(str(err))}")
     console.print(f"wrote {files['history']}, {files['model']}, {files['config']}", highlight=False)
 
 
