@@ -73,3 +73,41 @@ def test_output_path_that_is_a_file_is_refused_and_left_alone(tmp_path):
     f.write_text("keep me")
     r = goodfit("train", "--epochs", "1", "--out", str(f))
     assert r.returncode == 2 and "is a file" in r.stderr and f.read_text() == "keep me"
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    import numpy as np
+    from PIL import Image
+
+    d = tmp_path_factory.mktemp("sources")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x1": rng.normal(size=90), "colour": ["red", "green", "blue"] * 30,
+                          "label": ["cat", "dog", "cow"] * 30})
+    frame.to_csv(d / "t.csv", index=False)
+    frame.to_parquet(d / "t.parquet")
+    np.savez(d / "seq.npz", X=rng.normal(size=(60, 1, 16)).astype("float32"), y=np.arange(60) % 2)
+    for c in ("a", "b"):
+        (d / "img" / c).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype="uint8")).save(d / "img" / c / f"{i}.png")
+    return d
+
+
+@pytest.mark.parametrize("data,extra,kind", [
+    ("t.csv", ["--target", "label"], "table"), ("t.parquet", ["--target", "label"], "table"),
+    ("seq.npz", [], "sequence"), ("img", [], "image")])
+def test_every_data_source_trains_through_the_cli(sources, tmp_path, data, extra, kind):
+    r = goodfit("train", "--data", str(sources / data), *extra, "--epochs", "2", "--json", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    config = json.loads((tmp_path / "o" / "config.json").read_text())
+    assert config["dataset"]["kind"] == kind
+
+
+def test_conditions_reach_the_split_through_the_cli(tmp_path):
+    r = goodfit("train", "--data", "digits", "--train-size", "400", "--label-noise", "0.25", "--imbalance", "0.2",
+                "--epochs", "1", "--json", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    splits = json.loads((tmp_path / "o" / "config.json").read_text())["splits"]
+    assert splits["train"] == 400 and splits["noisy_labels"] == 100
+    assert splits["train_class_counts"][-1] < splits["train_class_counts"][0] / 2  # noise flattens the 0.2 ratio
