@@ -92,3 +92,11 @@ def test_verdict_says_nothing_differed_when_arms_are_identical():
 def test_baseline_must_come_first():
     with pytest.raises(GoodfitError, match="first arm must be the baseline"):
         small_study(arms=[Arm("dropout", (Dropout(0.5),))])
+
+
+def test_result_plots_and_shows_itself_in_a_notebook():
+    result = small_study(conditions=[Conditions()]).run()
+    figures = result.plot()
+    assert figures and all(hasattr(f, "savefig") for f in figures.values())
+    html = result._repr_html_()
+    assert result.verdict.split(",")[0] in html and "<table" in html
