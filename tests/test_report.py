@@ -15,6 +15,7 @@ from markupsafe import escape
 from rich.console import Console
 
 from goodfit.errors import GoodfitError
+from goodfit import atomic
 from goodfit.report import html, outputs
 from goodfit.report.figures import study_figures
 from goodfit.report.html import render_html
@@ -212,7 +213,7 @@ def test_a_failed_write_raises_one_line_and_leaves_the_previous_files_intact(wri
     def disk_full(src, dst):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(outputs.os, "replace", disk_full)
+    monkeypatch.setattr(atomic.os, "replace", disk_full)
     with pytest.raises(GoodfitError, match=r"cannot write .*results\.json: No space left on device; free disk space"
                        ) as err:
         write_outputs(make_result(effects={"dropout": 0.1}, epochs=6), tmp_path, command="goodfit study --again")

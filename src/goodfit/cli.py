@@ -124,7 +124,6 @@ def train(
     """
     from goodfit.data import Conditions, load, split
     from goodfit.engine import Member, TrainConfig
-    from goodfit.engine import train as train_members
     from goodfit.models import ModelSpec
     from goodfit.runs import prepare_out, save_run
 

@@ -5,20 +5,14 @@ Takes a `TrainResult` and the settings that made it; writes files, trains nothin
 from __future__ import annotations
 
 import json
-import os
 import platform
 from pathlib import Path
 
 import torch
 
+from goodfit.atomic import write_atomic
 from goodfit.engine import TrainConfig, TrainResult
 from goodfit.errors import GoodfitError
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def prepare_out(out: str | Path) -> Path:
@@ -47,13 +41,13 @@ def save_run(out: str | Path, result: TrainResult, settings: dict, config: Train
     """
     path = prepare_out(out)
     files = {"history": path / "history.csv", "model": path / "model.pt", "config": path / "config.json"}
-    _atomic_write(files["history"], lambda p: result.history().to_csv(p))
+    write_atomic(files["history"], lambda p: result.history().to_csv(p))
     first = result.members[0]
-    _atomic_write(files["model"], lambda p: torch.save(first.state_dict, p))
+    write_atomic(files["model"], lambda p: torch.save(first.state_dict, p))
     if len(result.members) > 1:
         (path / "models").mkdir(exist_ok=True)
         for r in result.members:
-            torch.save(r.state_dict, path / "models" / f"seed_{r.member.seed}.pt")
+            write_atomic(path / "models" / f"seed_{r.member.seed}.pt", lambda p, state=r.state_dict: torch.save(state, p))
     record = {
         **settings,
         "architecture": first.architecture.to_dict(),
@@ -66,5 +60,5 @@ def save_run(out: str | Path, result: TrainResult, settings: dict, config: Train
         "seconds": round(result.seconds, 3),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
     }
-    _atomic_write(files["config"], lambda p: p.write_text(json.dumps(record, indent=2, default=str) + "\n"))
+    write_atomic(files["config"], lambda p: p.write_text(json.dumps(record, indent=2, default=str) + "\n"))
     return files

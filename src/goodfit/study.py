@@ -20,7 +20,7 @@ from goodfit.data import Conditions, load, split
 from goodfit.diagnose import diagnose
 from goodfit.engine import Member, MemberResult, TrainConfig, architecture_of, train
 from goodfit.errors import GoodfitError
-from goodfit.executors import EXECUTORS, LocalExecutor
+from goodfit.executors import LocalExecutor
 from goodfit.history import History
 from goodfit.models import ModelSpec
 from goodfit.remedies import (DEFAULT_STRENGTH, Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink,

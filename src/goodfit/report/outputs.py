@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 
+from goodfit.atomic import write_atomic
 from goodfit.errors import GoodfitError
 from goodfit.report.html import render_html
 
@@ -49,30 +49,6 @@ def _previous(path: Path) -> dict:
     return previous if isinstance(previous, dict) else {}
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and `os.replace`.
-
-    Raises:
-        GoodfitError: when the disk is full or the folder is not writable; `path` keeps its
-            previous content and no temporary file is left behind.
-    """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        reason = err.strerror or str(err)
-        raise GoodfitError(f"cannot write {path}: {reason}; free disk space or make {path.parent} writable, "
-                           f"then run `goodfit report {path.parent}` to write it again") from None
-
-
 def write_outputs(result, out: str | Path, command: str | None = None) -> dict[str, Path]:
     """Write `results.json` and `report.html` of a study into its output folder.
 
@@ -106,5 +82,5 @@ def write_outputs(result, out: str | Path, command: str | None = None) -> dict[s
         raise GoodfitError(f"cannot create output folder {str(out)!r}: {err.strerror or err}; "
                            "pass a folder you can write to") from None
     for name, text in texts.items():
-        write_atomic(files[name], text)
+        write_atomic(files[name], text, hint=f"run `goodfit report {out}` to write it again")
     return files
