@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,6 +17,17 @@ from goodfit.errors import GoodfitError
 
 ARCHS = ("mlp", "cnn1d", "cnn2d")
 BN_EPS = 1e-5
+DROPOUT_LEVELS = 1 << 16  # a unit is dropped when its 16 random bits fall below rate * DROPOUT_LEVELS
+
+
+def dropout_threshold(rate: float) -> int:
+    """The 16-bit threshold under which a unit is dropped: the rate, rounded to a multiple of 2^-16.
+
+    Example:
+        >>> dropout_threshold(0.5), dropout_threshold(0.0)
+        (32768, 0)
+    """
+    return int(round(rate * DROPOUT_LEVELS))
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,9 @@ class PopulationNet:
         self.arch, self.members, self.device = arch, list(members), torch.device(device)
         self.K = len(self.members)
         self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in self.members]
+        # dropout masks come from a stream of their own: numpy's SFC64 draws them about ten times
+        # faster than torch's CPU generator, and the bits depend on the member's seed alone
+        self.dropout_streams = [np.random.SFC64([int(m.seed), 11]) for m in self.members]
         self.units = [active_width(arch.width, m.width) for m in self.members]
         self.any_bn = any(m.batchnorm for m in self.members)
         self.params, self.buffers = self._initial_state()
@@ -212,7 +227,8 @@ class PopulationNet:
 
     def _settings_tensors(self) -> None:
         d = self.device
-        self.keep = torch.tensor([1.0 - m.dropout for m in self.members], device=d)  # (K,)
+        self.keep = torch.tensor([1.0 - dropout_threshold(m.dropout) / DROPOUT_LEVELS for m in self.members],
+                                 device=d)  # (K,) keep probability, as the masks draw it
         self.bn_on = torch.tensor([m.batchnorm for m in self.members], device=d)  # (K,)
         self.momentum = torch.tensor([m.bn_momentum for m in self.members], device=d)
         self.width_mask = (torch.arange(self.arch.width, device=d)[None] <
@@ -257,7 +273,9 @@ class PopulationNet:
         Args:
             x: the members' batches.
             train: batch statistics and running-statistics updates in batch norm.
-            masks: per hidden layer a `(K, B, W)` dropout keep-mask (bool); None disables dropout.
+            masks: per hidden layer a `(K, B, W)` dropout keep-mask: bool, or float already divided
+                by the keep probability (0 for a dropped unit), as the engine passes them; None
+                disables dropout.
         """
         K, B = x.shape[:2]
         p = self.params
@@ -267,9 +285,9 @@ class PopulationNet:
                 h = torch.baddbmm(self._hidden_bias(f"hidden{i}")[:, None], h, p[f"hidden{i}.weight"])  # (K, B, W)
                 if self.any_bn:
                     h = self._batch_norm(i, h, train, (1,), (self.K, 1, -1))
-                h = torch.relu(h)
+                h = torch.relu_(h)  # in place: neither baddbmm nor batch norm keeps its output for backward
                 if masks is not None and self.any_dropout:
-                    h = h * masks[i] / self.keep[:, None, None]
+                    h = h * (masks[i] if masks[i].is_floating_point() else masks[i] / self.keep[:, None, None])
                 if self.any_shrunk:
                     h = h * self.width_mask[:, None]
             return torch.baddbmm(p["head.bias"][:, None], h, p["head.weight"])  # (K, B, C)
@@ -286,10 +304,10 @@ class PopulationNet:
             spatial = (1,) * (h.dim() - 2)
             if self.any_bn:
                 h = self._batch_norm(i, h, train, (0,) + tuple(range(2, h.dim())), (1, -1) + spatial)
-            h = torch.relu(h)
+            h = torch.relu_(h)
             if masks is not None and self.any_dropout:
-                keep = self.keep.repeat_interleave(self.arch.width)
-                h = h * masks[i].transpose(0, 1).reshape((B, -1) + spatial) / keep.reshape((1, -1) + spatial)
+                scale = masks[i] if masks[i].is_floating_point() else masks[i] / self.keep[:, None, None]
+                h = h * scale.transpose(0, 1).reshape((B, -1) + spatial)  # a whole channel per unit
             if self.any_shrunk:
                 h = h * self.width_mask.reshape((1, -1) + spatial)
             if self.arch.arch == "cnn2d" and min(h.shape[-2:]) >= 2:
@@ -318,6 +336,7 @@ class PopulationNet:
         new.arch, new.device = self.arch, self.device
         new.members = [self.members[i] for i in keep]
         new.generators = [self.generators[i] for i in keep]
+        new.dropout_streams = [self.dropout_streams[i] for i in keep]
         new.units = [self.units[i] for i in keep]
         new.K, new.any_bn = len(keep), self.any_bn
         idx = torch.tensor(keep, device=self.device)

@@ -1,0 +1,615 @@
+"""goodfit's population engine against the same members trained one after another, in one sitting.
+
+    python benchmarks/bench_engine.py           # the full table, saved to benchmarks/results/ (about 15 min on 2 cores)
+    python benchmarks/bench_engine.py --quick   # W35 at 20 epochs against the plain loop only (under 3 min)
+    python benchmarks/bench_engine.py --smoke   # the quick path on a tiny workload, in seconds (the test suite runs it)
+
+W35 is digits (60/20/20 stratified split), an MLP 64-256-256-10, Adam lr 1e-3, batch 32, 100
+epochs, 35 members: dropout 0, .05, .1, .2, .3, .4, .5 x 5 seeds. Every runner does the same
+work: the same members, split and epochs, and (except scikit-learn, which has no hook for it)
+the same per-epoch evaluation of the validation set and a 512-sample training subset.
+Each measurement records the share of the CPUs other processes used meanwhile; above 10% the
+figure is marked as disturbed.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from goodfit.data import Conditions, load, split
+from goodfit.engine import Member, TrainConfig, flushing_denormals, train
+from goodfit.models import ModelSpec
+from goodfit.nn.population import Architecture, build_module
+from goodfit.remedies import Arm, Dropout
+
+RATES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+RESULTS = Path(__file__).parent / "results"
+DISTURBED = 0.10  # share of the CPUs other processes may use before a figure is marked
+
+
+# ---- workloads ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Workload:
+    """Members (dropout rate, seed) of one architecture on one data set, trained alike."""
+
+    name: str
+    data: str
+    arch: str
+    width: int
+    depth: int
+    epochs: int
+    members: tuple  # ((rate, seed), ...)
+    batch_size: int = 32
+    lr: float = 1e-3
+
+    def splits(self):
+        return _splits(self.data)
+
+    def architecture(self) -> Architecture:
+        s = self.splits()
+        return ModelSpec(self.arch, self.width, self.depth).resolve(s.kind, s.input_shape, s.num_classes)
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+
+
+_SPLITS: dict = {}
+
+
+def _splits(data: str):
+    if data not in _SPLITS:
+        _SPLITS[data] = split(load(data), Conditions(), seed=0)  # 60/20/20 stratified
+    return _SPLITS[data]
+
+
+def population(count: int) -> tuple:
+    """`count` members cycling through the dropout rates, seeds counting up: W35's pattern, any size."""
+    return tuple((RATES[i % len(RATES)], i // len(RATES)) for i in range(count))
+
+
+def w35(epochs: int = 100, count: int = 35) -> Workload:
+    return Workload("W35", "digits", "mlp", 256, 2, epochs, population(count))
+
+
+# ---- measuring -----------------------------------------------------------------------------------
+def _busy_ticks() -> tuple[int, int]:
+    values = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def timed(fn):
+    """(seconds, other processes' share of the CPUs meanwhile, fn's result)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    busy0, _ = _busy_ticks()
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - start
+    busy1, _ = _busy_ticks()
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    own = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
+    other = max(0.0, (busy1 - busy0) / tick - own) / max(seconds, 1e-9) / (os.cpu_count() or 1)
+    return seconds, other, out
+
+
+def _memory_kb(field_name: str) -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def peak_rss_during(fn):
+    """(peak resident memory above the starting point in bytes, fn's result), from /proc/self."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current resident size
+    except OSError:
+        pass
+    start = _memory_kb("VmRSS")
+    out = fn()
+    return max(0, _memory_kb("VmHWM") - start) * 1024, out
+
+
+# ---- the machine and its ceilings --------------------------------------------------------------
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor() or "unknown")
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_peak_gflops(sizes=(1024, 2048, 4096)) -> float:
+    """Dense float32 matmul throughput, the best over a few square sizes (all threads)."""
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        seconds = _median_seconds(lambda: a @ b, 5 if n < 4096 else 3)
+        best = max(best, 2 * n ** 3 / seconds / 1e9)
+    return best
+
+
+def bandwidth_gbs(nbytes: int) -> float:
+    """Bytes moved per second streaming over `nbytes` of memory: `a += b` on two tensors of half that
+    (read a and b, write a, in place as the optimizer's update is; a plain copy reaches less)."""
+    a, b = torch.ones(max(1, nbytes // 8)), torch.ones(max(1, nbytes // 8))
+    seconds = _median_seconds(lambda: a.add_(b), 10)
+    return 3 * a.numel() * 4 / seconds / 1e9
+
+
+def mlp_roofline(work: Workload, peak_gflops: float, bandwidth_gbs: float) -> dict:
+    """Least time the MLP workload could take: the larger of its FLOPs over peak and its bytes over bandwidth.
+
+    FLOPs: forward (2 per multiply-add), weight gradients (same again) and input gradients (all
+    but the first layer) for every training sample of every epoch and member; a forward pass over
+    validation and the 512-sample training subset each epoch; the test set once. Bytes: each step,
+    Adam reads weights, gradient and two moments and writes weights and moments (28 bytes per
+    parameter), the backward pass writes the gradient (4), and each hidden activation is written
+    in the forward pass and read in the backward pass.
+    """
+    s = work.splits()
+    arch = work.architecture()
+    sizes = [int(np.prod(s.input_shape))] + [arch.width] * arch.depth + [arch.num_classes]
+    macs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    params = sum(macs) + sum(sizes[1:])
+    K, N = len(work.members), len(s.y_train)
+    steps = -(-N // work.batch_size)
+    n_eval = len(s.y_val) + min(TrainConfig().train_eval_size, N)
+    train_flops = 2 * N * (2 * sum(macs) + sum(macs[1:]))
+    eval_flops = 2 * n_eval * sum(macs)
+    flops = K * (work.epochs * (train_flops + eval_flops) + 2 * len(s.y_test) * sum(macs))
+    activations = sum(sizes[1:])
+    bytes_moved = K * work.epochs * (steps * 32 * params + N * 2 * 4 * activations)
+    compute_s, memory_s = flops / (peak_gflops * 1e9), bytes_moved / (bandwidth_gbs * 1e9)
+    return {"flops": flops, "bytes": bytes_moved, "compute_seconds": compute_s, "memory_seconds": memory_s,
+            "seconds": max(compute_s, memory_s), "bound": "compute" if compute_s >= memory_s else "memory",
+            "working_set_bytes": 16 * params * K}
+
+
+# ---- runners -----------------------------------------------------------------------------------
+@dataclass
+class Run:
+    runner: str
+    workload: str
+    members: int
+    seconds: float
+    accuracy: float
+    other_load: float
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def per_member(self) -> float:
+        return self.seconds / self.members
+
+
+def run_goodfit(work: Workload) -> Run:
+    """The whole population at once through `goodfit.engine.train`."""
+    members = [Member(Arm(f"dropout{r}", (Dropout(r),) if r else ()), seed) for r, seed in work.members]
+    spec = ModelSpec(work.arch, work.width, work.depth)
+    seconds, other, result = timed(lambda: train(work.splits(), members, spec, work.config()))
+    accuracy = float(np.mean([m.test_accuracy for m in result.members]))
+    return Run("goodfit", work.name, len(members), seconds, accuracy, other)
+
+
+def train_plain(work: Workload, rate: float, seed: int, fused: bool = False) -> float:
+    """One member in a plain PyTorch loop, as a careful user writes it: tensors loaded once, no
+    DataLoader, `nn.Sequential`, `torch.optim.Adam` (its fused kernel with `fused`), and after each
+    epoch an evaluation of the validation set and of the same 512-sample training subset goodfit
+    measures; denormals flushed to zero, as goodfit does. Returns test accuracy."""
+    before = flushing_denormals()
+    torch.set_flush_denormal(True)  # as goodfit trains: denormals late in training slow every step
+    try:
+        return _plain_loop(work, rate, seed, fused)
+    finally:
+        torch.set_flush_denormal(before)
+
+
+def _plain_loop(work: Workload, rate: float, seed: int, fused: bool) -> float:
+    s = work.splits()
+    X, y = torch.as_tensor(s.X_train), torch.as_tensor(s.y_train)
+    X_val, y_val = torch.as_tensor(s.X_val), torch.as_tensor(s.y_val)
+    fit = torch.as_tensor(np.random.default_rng(0).permutation(len(y))[: TrainConfig().train_eval_size])
+    X_fit, y_fit = X[fit], y[fit]
+    torch.manual_seed(seed)
+    model = build_module(work.architecture(), dropout=rate)
+    opt = torch.optim.Adam(model.parameters(), lr=work.lr, fused=fused or None)
+    history = []
+    for _ in range(work.epochs):
+        model.train()
+        order = torch.randperm(len(y))
+        for start in range(0, len(y), work.batch_size):
+            idx = order[start:start + work.batch_size]
+            loss = F.cross_entropy(model(X[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            val, train_subset = model(X_val), model(X_fit)
+            history.append([F.cross_entropy(val, y_val).item(), (val.argmax(1) == y_val).float().mean().item(),
+                            F.cross_entropy(train_subset, y_fit).item()])
+    with torch.no_grad():
+        return (model(torch.as_tensor(s.X_test)).argmax(1) == torch.as_tensor(s.y_test)).float().mean().item()
+
+
+def run_plain(work: Workload, fused: bool = False) -> Run:
+    """The same members one after another in the plain PyTorch loop."""
+    seconds, other, accs = timed(lambda: [train_plain(work, r, seed, fused) for r, seed in work.members])
+    return Run("plain PyTorch loop" + (", fused Adam" if fused else ""), work.name, len(work.members), seconds,
+               float(np.mean(accs)), other)
+
+
+def run_sklearn(work: Workload) -> Run:
+    """scikit-learn's MLPClassifier, one fit per member (it has no dropout: rates are ignored)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    s = work.splits()
+    X, X_test = s.X_train.reshape(len(s.X_train), -1), s.X_test.reshape(len(s.X_test), -1)
+
+    def fit_all():
+        accs = []
+        for _, seed in work.members:
+            clf = MLPClassifier((work.width,) * work.depth, alpha=0.0, solver="adam", batch_size=work.batch_size,
+                                learning_rate_init=work.lr, max_iter=work.epochs, n_iter_no_change=work.epochs,
+                                early_stopping=False, random_state=seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(X, s.y_train)
+            accs.append(clf.score(X_test, s.y_test))
+        return accs
+
+    seconds, other, accs = timed(fit_all)
+    return Run("scikit-learn MLPClassifier", work.name, len(work.members), seconds, float(np.mean(accs)), other,
+               "no dropout, no per-epoch evaluation")
+
+
+def _tensors(work: Workload):
+    s = work.splits()
+    return (torch.as_tensor(s.X_train), torch.as_tensor(s.y_train), torch.as_tensor(s.X_val),
+            torch.as_tensor(s.y_val), torch.as_tensor(s.X_test), torch.as_tensor(s.y_test))
+
+
+def run_lightning(work: Workload) -> Run:
+    """PyTorch Lightning: a LightningModule, DataLoaders, `Trainer.fit` with validation each epoch."""
+    import logging
+
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+    X, y, X_val, y_val, X_test, y_test = _tensors(work)
+
+    class Classifier(L.LightningModule):
+        def __init__(self, rate):
+            super().__init__()
+            self.net = build_module(work.architecture(), dropout=rate)
+
+        def forward(self, x):
+            return self.net(x)
+
+        def training_step(self, batch, _):
+            return F.cross_entropy(self(batch[0]), batch[1])
+
+        def validation_step(self, batch, _):
+            logits = self(batch[0])
+            self.log_dict({"val_loss": F.cross_entropy(logits, batch[1]),
+                           "val_acc": (logits.argmax(1) == batch[1]).float().mean()})
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), lr=work.lr)
+
+    def fit_all():
+        accs = []
+        for rate, seed in work.members:
+            L.seed_everything(seed, verbose=False)
+            model = Classifier(rate)
+            trainer = L.Trainer(max_epochs=work.epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
+                                enable_progress_bar=False, enable_model_summary=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # advice on DataLoader workers
+                trainer.fit(model, DataLoader(TensorDataset(X, y), batch_size=work.batch_size, shuffle=True),
+                            DataLoader(TensorDataset(X_val, y_val), batch_size=1024))
+            model.eval()
+            with torch.no_grad():
+                accs.append((model(X_test).argmax(1) == y_test).float().mean().item())
+        return accs
+
+    seconds, other, accs = timed(fit_all)
+    return Run("PyTorch Lightning", work.name, len(work.members), seconds, float(np.mean(accs)), other)
+
+
+def run_skorch(work: Workload) -> Run:
+    """skorch: `NeuralNetClassifier` with a predefined validation split."""
+    from skorch import NeuralNetClassifier
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    s = work.splits()
+
+    def fit_all():
+        accs = []
+        for rate, seed in work.members:
+            torch.manual_seed(seed)
+            net = NeuralNetClassifier(build_module(work.architecture(), dropout=rate),
+                                      criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=work.lr,
+                                      max_epochs=work.epochs, batch_size=work.batch_size,
+                                      train_split=predefined_split(Dataset(s.X_val, s.y_val)), verbose=0)
+            net.fit(s.X_train, s.y_train)
+            accs.append(float((net.predict(s.X_test) == s.y_test).mean()))
+        return accs
+
+    seconds, other, accs = timed(fit_all)
+    return Run("skorch", work.name, len(work.members), seconds, float(np.mean(accs)), other)
+
+
+def run_keras(work: Workload) -> Run:
+    """Keras 3 on the torch backend: `Sequential` of Dense and Dropout, `fit` with validation data."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    if keras.backend.backend() != "torch":
+        raise ImportError(f"keras runs on the {keras.backend.backend()} backend here, not torch")
+    s = work.splits()
+    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+
+    def fit_all():
+        accs = []
+        for rate, seed in work.members:
+            keras.utils.set_random_seed(seed)
+            layers = [keras.Input((flat(s.X_train).shape[1],))]
+            for _ in range(work.depth):
+                layers += [keras.layers.Dense(work.width, activation="relu"), keras.layers.Dropout(rate)]
+            model = keras.Sequential(layers + [keras.layers.Dense(s.num_classes)])
+            model.compile(keras.optimizers.Adam(work.lr),
+                          keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+            model.fit(flat(s.X_train), s.y_train, batch_size=work.batch_size, epochs=work.epochs,
+                      validation_data=(flat(s.X_val), s.y_val), verbose=0)
+            accs.append(float((model.predict(flat(s.X_test), verbose=0).argmax(1) == s.y_test).mean()))
+        return accs
+
+    seconds, other, accs = timed(fit_all)
+    return Run("Keras 3 (torch backend)", work.name, len(work.members), seconds, float(np.mean(accs)), other)
+
+
+OPTIONAL = {"PyTorch Lightning": ("lightning", run_lightning), "skorch": ("skorch", run_skorch),
+            "Keras 3 (torch backend)": ("keras", run_keras)}
+
+
+def optional_runs(work: Workload) -> tuple[list[Run], list[str]]:
+    """The optional frameworks that are installed (`pip install -e ".[bench]"`), and a note for each that is not."""
+    import importlib.util
+
+    runs, notes = [], []
+    for name, (module, runner) in OPTIONAL.items():
+        if importlib.util.find_spec(module) is None:
+            notes.append(f"{name}: skipped, `{module}` is not installed (pip install -e \".[bench]\")")
+            continue
+        try:
+            runs.append(runner(work))
+        except ImportError as err:
+            notes.append(f"{name}: skipped, {err}")
+    return runs, notes
+
+
+# ---- the series --------------------------------------------------------------------------------
+def scale_point(count: int, epochs: int = 10) -> dict:
+    """One point of the scale series, meant for a fresh process: its peak memory is its own."""
+    run_goodfit(w35(1, 2))  # warm-up; memory it keeps is counted in the baseline, not the peak
+    peak, run = peak_rss_during(lambda: run_goodfit(w35(epochs, count)))
+    return {"members": count, "seconds": run.seconds, "seconds_per_member": run.per_member,
+            "peak_rss_per_member_mb": peak / count / 2 ** 20, "other_load": run.other_load}
+
+
+def scale_series(counts=(1, 8, 35, 128, 512), epochs: int = 10) -> list[dict]:
+    """Seconds and peak resident memory per member as the population of W35's model grows, each in a fresh process."""
+    import subprocess
+
+    rows = []
+    for count in counts:
+        done = subprocess.run([sys.executable, __file__, "--scale-point", str(count), "--epochs", str(epochs)],
+                              capture_output=True, text=True, check=True)
+        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+def default_study() -> dict | None:
+    """`goodfit study` with no options, timed from the command line, all included; None without `goodfit.study`."""
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("goodfit.study") is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "goodfit", "study", "--out", str(Path(folder) / "study")]
+        seconds, other, done = timed(lambda: subprocess.run(command, capture_output=True, text=True))
+    return {"command": "goodfit study", "seconds": seconds, "other_load": other, "exit_code": done.returncode,
+            "error": done.stderr.strip().splitlines()[-1] if done.returncode else None}
+
+
+# ---- reporting ---------------------------------------------------------------------------------
+def _mark(run_or_row) -> str:
+    other = run_or_row.other_load if isinstance(run_or_row, Run) else run_or_row["other_load"]
+    return " *" if other > DISTURBED else ""
+
+
+def runs_table(title: str, runs: list[Run]):
+    from rich.table import Table
+
+    base = runs[0].seconds
+    table = Table(title=title)
+    for name in ("runner", "wall s", "s/member", "mean test acc", "× goodfit's time"):
+        table.add_column(name, justify="left" if name == "runner" else "right")
+    for r in runs:
+        table.add_row(r.runner + (f" ({r.note})" if r.note else ""), f"{r.seconds:.1f}{_mark(r)}",
+                      f"{r.per_member:.3f}", f"{r.accuracy:.3f}", f"{r.seconds / base:.1f}×")
+    return table
+
+
+def scale_table(rows: list[dict]):
+    from rich.table import Table
+
+    table = Table(title="Scale series: W35's model, 10 epochs")
+    for name in ("members", "wall s", "s/member", "peak RSS/member MB"):
+        table.add_column(name, justify="right")
+    for r in rows:
+        table.add_row(str(r["members"]), f"{r['seconds']:.2f}{_mark(r)}", f"{r['seconds_per_member']:.4f}",
+                      f"{r['peak_rss_per_member_mb']:.2f}")
+    return table
+
+
+def _record(run: Run) -> dict:
+    return {"runner": run.runner, "workload": run.workload, "members": run.members, "seconds": run.seconds,
+            "seconds_per_member": run.per_member, "mean_test_accuracy": run.accuracy, "other_load": run.other_load,
+            "note": run.note}
+
+
+# ---- the two sittings ------------------------------------------------------------------------------
+def quick(epochs: int = 20, count: int = 35, single: int = 5, repeats: int = 3, console=None) -> dict:
+    """W35 at `epochs` epochs, population against the plain loop, and single models against the plain loop."""
+    from rich.console import Console
+
+    console = console or Console()
+    work = w35(epochs, count)
+    run_goodfit(w35(1, 2))  # warm-up: first calls into torch and the data set are not counted
+    goodfit_runs = [run_goodfit(work) for _ in range(repeats)]
+    population_s = statistics.median(r.seconds for r in goodfit_runs)
+    plain, plain_fused = run_plain(work), run_plain(work, fused=True)
+    baseline = [(0.0, seed) for seed in range(single)]  # `goodfit train` on its default arm, one model at a time
+    singles = [Workload(f"W35 member {seed}", "digits", "mlp", 256, 2, epochs, (m,)) for seed, m in enumerate(baseline)]
+    single_goodfit = statistics.median(sum(run_goodfit(w).seconds for w in singles) for _ in range(repeats))
+    single_plain = statistics.median(sum(timed(lambda: train_plain(w, 0.0, w.members[0][1]))[0] for w in singles)
+                                     for _ in range(repeats))
+    goodfit = goodfit_runs[len(goodfit_runs) // 2]
+    goodfit.seconds = population_s
+    console.print(runs_table(f"W35, {epochs} epochs, {count} members ({machine()['cpu']}, "
+                             f"{os.cpu_count()} cores, torch {torch.__version__})", [goodfit, plain, plain_fused]))
+    console.print(f"single models: goodfit {single_goodfit:.2f} s, plain loop {single_plain:.2f} s "
+                  f"({single} members, each trained alone, median of {repeats})")
+    if max(r.other_load for r in goodfit_runs + [plain, plain_fused]) > DISTURBED:
+        console.print("* other processes used more than 10% of the CPUs during this figure")
+    ratios = {"population": plain.seconds / population_s, "single": single_plain / single_goodfit}
+    print(f"population vs plain sequential: {ratios['population']:.1f}×")
+    print(f"single model vs plain loop: {ratios['single']:.1f}×")
+    return {"goodfit": _record(goodfit), "plain": _record(plain), "plain_fused": _record(plain_fused),
+            "single_goodfit_seconds": single_goodfit,
+            "single_plain_seconds": single_plain, "ratios": ratios}
+
+
+def full(out: Path, console=None) -> dict:
+    """Every workload and runner, the machine's ceilings and the scale series; saved as JSON under `out`."""
+    from rich.console import Console
+
+    console = console or Console()
+    info = machine()
+    console.print(f"[bold]{info['cpu']}[/], {info['cores']} cores, torch {info['torch']} "
+                  f"({info['torch_threads']} threads), {info['date']}")
+    run_goodfit(w35(1, 2))
+    work = w35()
+    goodfit_runs = [run_goodfit(work) for _ in range(3)]
+    goodfit = sorted(goodfit_runs, key=lambda r: r.seconds)[1]  # the median of three
+    runs = [goodfit, run_plain(work), run_plain(work, fused=True), run_sklearn(work)]
+    extra, notes = optional_runs(work)
+    runs += extra
+    console.print(runs_table("W35: digits, MLP 64-256-256-10, 35 members, 100 epochs", runs))
+    for note in notes:
+        console.print(f"  {note}")
+
+    peak = matmul_peak_gflops()
+    roof = mlp_roofline(work, peak, 1.0)
+    bandwidths = {"512MB": bandwidth_gbs(512 << 20), "working_set": bandwidth_gbs(roof["working_set_bytes"])}
+    roof = mlp_roofline(work, peak, max(bandwidths.values()))
+    fraction = roof["seconds"] / goodfit.seconds
+    console.print(f"matmul peak {peak:.0f} GFLOP/s; memory bandwidth {bandwidths['512MB']:.1f} GB/s over 512 MB, "
+                  f"{bandwidths['working_set']:.1f} GB/s over {roof['working_set_bytes'] / 2 ** 20:.0f} MB "
+                  "(W35's weights, gradients and Adam moments; the roofline uses the faster)")
+    console.print(f"W35 roofline: {roof['flops'] / 1e12:.2f} TFLOP -> {roof['compute_seconds']:.1f} s, "
+                  f"{roof['bytes'] / 1e9:.0f} GB -> {roof['memory_seconds']:.1f} s; {roof['bound']}-bound at "
+                  f"{roof['seconds']:.1f} s. goodfit takes {goodfit.seconds:.1f} s: {fraction:.0%} of the roofline")
+
+    series = scale_series()
+    console.print(scale_table(series))
+    fall = series[0]["seconds_per_member"] / next(r for r in series if r["members"] == 128)["seconds_per_member"]
+    console.print(f"seconds per member fall {fall:.1f}× from 1 to 128 members")
+
+    m1d = []
+    for arch, width, depth in (("mlp", 256, 2), ("cnn1d", 32, 3)):
+        w = Workload(f"MNIST-1D {arch}", "mnist1d", arch, width, depth, 20, population(35))
+        rows = [run_goodfit(w), run_plain(w), run_plain(w, fused=True)]
+        console.print(runs_table(f"MNIST-1D, {arch}, 35 members, 20 epochs", rows))
+        m1d += rows
+
+    study = default_study()
+    if study is None:
+        console.print("default study: skipped, goodfit.study is not available")
+    else:
+        console.print(f"default study (`goodfit study`, all included): {study['seconds']:.1f} s{_mark(study)}"
+                      + (f", exit code {study['exit_code']}: {study['error']}" if study["exit_code"] else ""))
+    if any(r.other_load > DISTURBED for r in runs + m1d) or any(r["other_load"] > DISTURBED for r in series):
+        console.print("* other processes used more than 10% of the CPUs during this figure")
+
+    record = {"machine": info, "command": "python benchmarks/bench_engine.py",
+              "w35": {"runs": [_record(r) for r in runs], "skipped": notes,
+                      "goodfit_seconds_all": [r.seconds for r in goodfit_runs],
+                      "matmul_peak_gflops": peak, "bandwidth_gbs": bandwidths, "roofline": roof,
+                      "roofline_fraction": fraction},
+              "scale_series": series, "scale_fall_1_to_128": fall,
+              "mnist1d": [_record(r) for r in m1d], "default_study": study}
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{datetime.datetime.now():%Y-%m-%d-%H%M%S}-bench.json"
+    path.write_text(json.dumps(record, indent=2))
+    console.print(f"wrote {path}")
+    return record
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="W35 at 20 epochs against the plain loop only.")
+    parser.add_argument("--smoke", action="store_true", help="The quick path on a tiny workload (seconds).")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="Where a full run writes its JSON.")
+    parser.add_argument("--scale-point", type=int, help=argparse.SUPPRESS)  # one point of the series, as JSON
+    parser.add_argument("--epochs", type=int, default=10, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.scale_point:
+        point = scale_point(args.scale_point, args.epochs)
+        print(json.dumps(point))
+        return point
+    if args.smoke:
+        return quick(epochs=2, count=4, single=1, repeats=1)
+    if args.quick:
+        return quick()
+    return full(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The engine's memory and process settings: a population larger than the memory budget trains in
+chunks with the same results and never crashes; the denormal setting is left as it was found."""
+import numpy as np
+import torch
+
+from goodfit.engine import BLOCK_BYTES, EVAL_BYTES, Member, TrainConfig, flushing_denormals, member_bytes, train
+from goodfit.models import ModelSpec
+from goodfit.nn.population import MemberSettings
+from goodfit.remedies import Arm, Dropout
+
+from conftest import make_splits
+
+SPEC = ModelSpec("mlp", 16, 2)
+MEMBERS = [Member(Arm("d", (Dropout(0.2),)), 0), Member(Arm("b"), 1), Member(Arm("d", (Dropout(0.2),)), 2),
+           Member(Arm("b"), 3), Member(Arm("d", (Dropout(0.2),)), 4)]
+
+
+def _populations(splits, config):
+    seen = []
+    result = train(splits, MEMBERS, SPEC, config,
+                   on_epoch=lambda info: seen.append(info["members"].tolist()) if info["epoch"] == 1 else None)
+    return seen, result
+
+
+def test_population_over_the_budget_is_cut_into_chunks_with_the_same_results():
+    splits = make_splits("table", n=90)
+    config = TrainConfig(epochs=3, batch_size=16)
+    arch = SPEC.resolve(splits.kind, splits.input_shape, splits.num_classes)
+    fixed = splits.X_train.nbytes + splits.X_val.nbytes + BLOCK_BYTES + EVAL_BYTES
+    two = fixed + 2 * member_bytes(arch, MemberSettings(0), splits, config, early_stopping=False)
+    whole, together = _populations(splits, config)
+    chunked, apart = _populations(splits, TrainConfig(epochs=3, batch_size=16, memory_budget=two))
+    assert whole == [[0, 1, 2, 3, 4]]
+    assert chunked == [[0, 1], [2, 3], [4]]  # positions in the caller's list, whichever population
+    for a, b in zip(together.members, apart.members):
+        np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=2e-4, atol=2e-5)
+        assert a.member == b.member
+
+
+def test_a_member_larger_than_the_whole_budget_still_trains_alone():
+    splits = make_splits("table", n=60)
+    seen, result = _populations(splits, TrainConfig(epochs=2, batch_size=16, memory_budget=1))
+    assert seen == [[0], [1], [2], [3], [4]]
+    assert all(np.isfinite(m.test_accuracy) for m in result.members)
+
+
+def test_member_bytes_grow_with_the_model_and_count_early_stopping_copies():
+    splits = make_splits("table", n=60)
+    config = TrainConfig(epochs=1)
+    small, wide = (ModelSpec("mlp", w, 2).resolve(splits.kind, splits.input_shape, splits.num_classes) for w in (16, 64))
+    plain = member_bytes(small, MemberSettings(0), splits, config, early_stopping=False)
+    assert member_bytes(wide, MemberSettings(0), splits, config, early_stopping=False) > 4 * plain
+    assert member_bytes(small, MemberSettings(0), splits, config, early_stopping=True) > plain
+
+
+def test_training_flushes_denormals_and_leaves_the_setting_as_it_found_it():
+    seen = []
+    splits = make_splits("table", n=40)
+    for before in (False, True):
+        torch.set_flush_denormal(before)
+        train(splits, MEMBERS[:1], SPEC, TrainConfig(epochs=1), on_epoch=lambda info: seen.append(flushing_denormals()))
+        assert flushing_denormals() == before
+    torch.set_flush_denormal(False)
+    assert seen == [True, True]
