@@ -232,7 +232,9 @@ def study(
     optimizer: str = typer.Option("adam", help="adam or sgd."),
     device: str = typer.Option("cpu", help="cpu, cuda or auto."),
     split_seed: int = typer.Option(0, help="Seed of the train/validation/test split."),
-    executor: str = typer.Option("local", help="Where units run: local."),
+    executor: str = typer.Option("local", help="Where units run: local (this process) or ray (see docs/cluster.md)."),
+    address: str = typer.Option(None, help="Ray cluster to join with --executor ray, e.g. ray://head:10001 "
+                                            "(default: start Ray on this machine)."),
     out: str = typer.Option("runs/study", help="Output folder: study.db, results.json, report.html."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and table as JSON."),
 ):
@@ -252,6 +254,8 @@ def study(
         goodfit study --data digits --train-size 100,300,1000
 
         goodfit study --data digits --dropout 0.1,0.3,0.5 --l2 1e-5,1e-4,1e-3
+
+        goodfit study --data mnist1d --seeds 20 --executor ray --address ray://head:10001
     """
     from goodfit.data import Conditions
     from goodfit.engine import TrainConfig
@@ -261,6 +265,9 @@ def study(
 
     if executor not in EXECUTORS:
         raise GoodfitError(f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
+    runner = EXECUTORS[executor](**({"address": address} if address is not None else {}))
     if seeds < 1:
         raise GoodfitError(f"--seeds must be at least 1, got {seeds}")
     default = data is None
@@ -285,7 +292,15 @@ def study(
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)
-    result = _run_study_with_progress(the_study, out_path, EXECUTORS[executor](), quiet=as_json)
+    result = _run_study_with_progress(the_study, out_path, runner, quiet=as_json)
+    if result.failed:
+        listed = "; ".join(f"{unit} ({error})" for unit, error in result.failed.items())
+        kept = out_path / "study.db"
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {len(result.failed)} of {result.units_trained} unit(s) failed, so no results.json or "
+            f"report.html was written: {escape(listed)}; the finished units are kept in {escape(str(kept))}; "
+            "run the same command again to train only the missing ones", highlight=False, soft_wrap=True)
+        sys.exit(1)
     command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
     files = write_outputs(result, out_path, command=command)
     if as_json:
@@ -327,6 +342,10 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
                 for (unit, _), task in tasks.items():
                     if unit == event["unit"]:
                         progress.update(task, completed=progress.tasks[task].total)
+            elif event["type"] == "unit_failed":
+                for (unit, _), task in tasks.items():
+                    if unit == event["unit"]:
+                        progress.update(task, live=f"failed: {escape(event['error'])}")
 
         return the_study.run(out_path, executor, on_event)
 

@@ -17,6 +17,7 @@ from goodfit.history import METRICS
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS units (unit TEXT PRIMARY KEY, seconds REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS failures (unit TEXT PRIMARY KEY, error TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS members (
     member TEXT PRIMARY KEY, unit TEXT NOT NULL REFERENCES units(unit),
     condition INTEGER NOT NULL, arm TEXT NOT NULL, seed INTEGER NOT NULL, record TEXT NOT NULL);
@@ -79,8 +80,9 @@ class Store:
         return {u for (u,) in self.db.execute("SELECT unit FROM units")}
 
     def save_unit(self, unit: str, seconds: float, records: list[dict], histories: dict[str, pd.DataFrame]) -> None:
-        """Write one finished unit, its members and their histories, all or nothing."""
+        """Write one finished unit, its members and their histories, all or nothing; it is no longer failed."""
         with self.db:
+            self.db.execute("DELETE FROM failures WHERE unit = ?", (unit,))
             self.db.execute("INSERT INTO units VALUES (?, ?)", (unit, seconds))
             for r in records:
                 self.db.execute("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?)",
@@ -90,6 +92,22 @@ class Store:
                 rows = rows.where(pd.notna(rows), None)
                 self.db.executemany(f"INSERT INTO history VALUES (?, ?, {', '.join('?' * len(METRICS))})",
                                     [(r["member"], *row) for row in rows.itertuples(index=False)])
+
+    def save_failure(self, unit: str, error: str, detail: str = "") -> None:
+        """Record that a unit failed: its one-line `error` and the `detail` (traceback). It stays unfinished.
+
+        Example:
+            >>> import tempfile, os
+            >>> s = Store(os.path.join(tempfile.mkdtemp(), "study.db"))
+            >>> s.save_failure("c0-mlp-w256-d2", "ValueError: bad"); s.failures(), s.finished_units()
+            ({'c0-mlp-w256-d2': 'ValueError: bad'}, set())
+        """
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?)", (unit, error, detail))
+
+    def failures(self) -> dict[str, str]:
+        """The units whose last attempt failed, each with its one-line error."""
+        return dict(self.db.execute("SELECT unit, error FROM failures ORDER BY rowid"))
 
     def records(self) -> list[dict]:
         return [json.loads(rec) for (rec,) in self.db.execute("SELECT record FROM members ORDER BY rowid")]

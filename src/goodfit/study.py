@@ -20,7 +20,7 @@ from goodfit.data import Conditions, load, split
 from goodfit.diagnose import diagnose
 from goodfit.engine import Member, MemberResult, TrainConfig, architecture_of, train
 from goodfit.errors import GoodfitError
-from goodfit.executors import LocalExecutor
+from goodfit.executors import Failure, LocalExecutor, Work
 from goodfit.history import History
 from goodfit.models import ModelSpec
 from goodfit.remedies import (DEFAULT_STRENGTH, Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink,
@@ -82,6 +82,11 @@ class UnitTask:
     unit: str
     members: tuple  # ((arm dict, seed), ...)
     factory: Callable | None = None  # a user's nn.Module factory, when the plan names one
+
+    @property
+    def device(self) -> str:
+        """The plan's device, `cpu`, `cuda` or `auto`: an executor gives the unit a GPU for the last two."""
+        return self.plan["train"]["device"]
 
 
 @dataclass
@@ -209,10 +214,13 @@ class Study:
         Args:
             out: folder for `study.db` (resumable); None keeps everything in memory. Default None.
             executor: where units run. Default `LocalExecutor()`.
-            on_event: progress callback receiving dicts with `type` `unit` or `epoch`. Default None.
+            on_event: progress callback receiving dicts with `type` `unit` (started), `epoch`,
+                `unit_done` or `unit_failed` (with its `error`). An executor that runs units in other
+                processes sends no `epoch` events. Default None.
 
         Returns:
-            The `StudyResult`.
+            The `StudyResult`; its `failed` names the units that failed (their members are missing
+            from it, and running the study again trains them).
         """
         executor = executor or LocalExecutor()
         store = None
@@ -223,9 +231,16 @@ class Study:
             store.set_meta("dataset", self.dataset_info)
         done = store.finished_units() if store else set()
         todo = [t for t in self.tasks() if t.unit not in done]
-        records, histories, seconds = [], [], []
+        records, histories, seconds, failed = [], [], [], {}
 
-        def on_result(task: UnitTask, output: UnitOutput) -> None:
+        def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
+            if isinstance(output, Failure):
+                failed[task.unit] = output.error
+                if store is not None:
+                    store.save_failure(task.unit, output.error, output.detail)
+                if on_event:
+                    on_event({"type": "unit_failed", "unit": task.unit, "error": output.error})
+                return
             recs, hist = _records(output)
             if store is not None:
                 store.save_unit(output.unit, output.seconds, recs, hist)
@@ -246,13 +261,14 @@ class Study:
                               "arms": [arms[i] for i in info["members"]], "metrics": info["metrics"]})
             return on_epoch
 
-        executor.run(todo, lambda task, _: run_unit(task, on_epoch_for(task)), on_result)
+        executor.run(todo, Work(run_unit, on_epoch_for), on_result)
         if store is not None:
             records, frame, seconds = store.records(), store.history(), list(store.unit_seconds().values())
+            failed = store.failures()
             store.close()
         else:
             frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-        return StudyResult(self.plan, self.dataset_info, records, frame, sum(seconds), len(todo))
+        return StudyResult(self.plan, self.dataset_info, records, frame, sum(seconds), len(todo), failed)
 
 
 def _kept_row(history: pd.DataFrame, result: MemberResult) -> pd.Series:
@@ -312,7 +328,8 @@ class StudyResult:
     """What a study found: per member records and histories, per arm aggregates, comparisons, verdict.
 
     `seconds` is the training time of all units (however many runs it took); `units_trained` counts
-    the units this run trained.
+    the units this run trained (or tried to); `failed` maps each unit that failed to its error.
+    Members come in the plan's order (condition, arm, seed), whatever order the units finished in.
     """
 
     plan: dict
@@ -321,8 +338,12 @@ class StudyResult:
     history: pd.DataFrame = field(repr=False)
     seconds: float = 0.0
     units_trained: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
+        arm_at = {a["name"]: i for i, a in enumerate(self.plan["arms"])}
+        seed_at = {s: i for i, s in enumerate(self.plan["seeds"])}
+        self.records = sorted(self.records, key=lambda r: (r["condition"], arm_at[r["arm"]], seed_at[r["seed"]]))
         self.members = pd.DataFrame(self.records)
         self.arm_names = [a["name"] for a in self.plan["arms"]]
 

@@ -1,15 +1,59 @@
-"""Where a study's units run: in this process now; a distributed engine can take the same seam.
+"""Where a study's units run: in this process, or on a Ray cluster (`goodfit.executors.ray`).
 
 An executor takes picklable tasks and a work function, and hands each result back to the driver,
 which alone writes the store.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Iterable
+
+
+@dataclass(frozen=True)
+class Work:
+    """The work an executor does per task, in the two forms executors need.
+
+    `function(task, on_epoch)` is plain and picklable: what a worker in another process runs.
+    `started(task)` runs in the driver when a task begins: it announces the task and returns the
+    task's live `on_epoch` callback (or None). Calling the `Work` runs a task here with live
+    progress, `function(task, started(task))`; that is all an in-process executor needs.
+
+    Args:
+        function: `(task, on_epoch) -> output`, picklable.
+        started: `(task) -> on_epoch or None`, called in the driver. Default: announces nothing.
+
+    Example:
+        >>> seen = []
+        >>> work = Work(lambda task, on_epoch: task * 10, started=lambda task: seen.append(task))
+        >>> work(4), seen
+        (40, [4])
+    """
+
+    function: Callable
+    started: Callable = lambda task: None
+
+    def __call__(self, task, on_epoch: Callable | None = None):
+        return self.function(task, self.started(task) or on_epoch)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What an executor hands to `on_result` instead of an output when a task failed for good.
+
+    Args:
+        error: one line, `ExceptionType: message`.
+        detail: the traceback or the engine's account of what happened. Default "".
+    """
+
+    error: str
+    detail: str = ""
 
 
 class LocalExecutor:
     """Runs units one after another in this process, forwarding live progress.
+
+    An exception in a unit stops the study with its traceback; units already handed to
+    `on_result` are kept (the store resumes from them).
 
     Example:
         >>> got = []
@@ -25,4 +69,11 @@ class LocalExecutor:
             on_result(task, work(task, on_epoch))
 
 
-EXECUTORS = {"local": LocalExecutor}
+def _ray_executor(**options):
+    """A `RayExecutor`, imported only when asked for: `import goodfit` never imports ray."""
+    from goodfit.executors.ray import RayExecutor
+
+    return RayExecutor(**options)
+
+
+EXECUTORS = {"local": LocalExecutor, "ray": _ray_executor}
