@@ -170,6 +170,39 @@ def test_diverged_member_is_frozen_and_reported():
     assert m.diverged and np.isnan(m.test_accuracy) and len(m.history) < 5
 
 
+def test_a_member_driven_to_nan_leaves_every_other_member_bit_for_bit_as_without_it(digits_small):
+    """Issue 7, divergence isolation: a member with a huge learning rate diverges in the middle of
+    a population; the others' histories, kept weights and test metrics are exactly those they have
+    in the same population without it (MLP: batched matmuls do not mix members)."""
+    good = [Member(Arm("baseline"), 0), Member(Arm("dropout", (Dropout(0.3),)), 1),
+            Member(Arm("adamw", (WeightDecay(1e-2, decoupled=True),)), 2),
+            Member(Arm("early", (EarlyStopping(patience=2),)), 3), Member(Arm("l2", (WeightDecay(1e-3),)), 4, lr=3e-3)]
+    wild = Member(Arm("baseline"), 5, lr=1e20)
+    spec, config = ModelSpec("mlp", 64, 2), TrainConfig(epochs=6)
+    with_it = train(digits_small, good[:2] + [wild] + good[2:], spec, config).members
+    without = train(digits_small, good, spec, config).members
+    bad = with_it.pop(2)
+    assert bad.diverged and np.isnan(bad.test_accuracy) and len(bad.history) < 6
+    for a, b in zip(with_it, without):
+        assert not a.diverged and len(a.history) > 1
+        assert a.history.drop(columns="member").equals(b.history.drop(columns="member")), a.member.arm.name
+        assert (a.test_loss, a.test_accuracy, a.best_epoch, a.stopped_epoch) == \
+            (b.test_loss, b.test_accuracy, b.best_epoch, b.stopped_epoch)
+        assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+
+
+@pytest.mark.parametrize("optimizer,decay", [("adam", None), ("adam", WeightDecay(1e-2, decoupled=True)),
+                                             ("sgd", WeightDecay(1e-3))])
+def test_a_members_own_learning_rate_trains_as_that_rate_for_everyone(wine_splits, optimizer, decay):
+    arm = Arm("a", (decay,) if decay else ())
+    mixed = train(wine_splits, [Member(arm, 0), Member(arm, 1, lr=3e-3)], ModelSpec("mlp", 32, 1),
+                  TrainConfig(epochs=4, optimizer=optimizer))
+    alone = train(wine_splits, [Member(arm, 1)], ModelSpec("mlp", 32, 1), TrainConfig(epochs=4, lr=3e-3, optimizer=optimizer))
+    _assert_same_history(mixed.members[1].history, alone.members[0].history)
+    shared = train(wine_splits, [Member(arm, 0)], ModelSpec("mlp", 32, 1), TrainConfig(epochs=4, optimizer=optimizer))
+    assert mixed.members[0].history.equals(shared.members[0].history)
+
+
 def test_same_seed_gives_identical_results(wine_splits):
     members = [Member(Arm("d", (Dropout(0.2),)), 3)]
     a = train(wine_splits, members, config=TrainConfig(epochs=3)).members[0].history

@@ -91,15 +91,30 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class Member:
-    """One training run of a study: an arm and a seed.
+    """One training run of a study: an arm, a seed and, rarely, a learning rate of its own.
+
+    Args:
+        arm: the remedies this member trains with.
+        seed: fixes its initial weights, batch order, dropout and augmentation.
+        lr: its learning rate, in place of `TrainConfig.lr`; members with their own rate still
+            train in one population with the others, and a member with the shared rate trains
+            bit for bit as it would without them. None takes the config's. Default None.
 
     Example:
         >>> Member(Arm("baseline"), seed=3).seed
         3
+        >>> Member(Arm("baseline"), 0, lr=-1)
+        Traceback (most recent call last):
+        goodfit.errors.GoodfitError: a member's learning rate must be a positive number, got -1; e.g. lr=1e-3
     """
 
     arm: Arm
     seed: int
+    lr: float | None = None
+
+    def __post_init__(self):
+        if self.lr is not None and not (np.isfinite(self.lr) and self.lr > 0):
+            raise GoodfitError(f"a member's learning rate must be a positive number, got {self.lr}; e.g. lr=1e-3")
 
 
 @dataclass
@@ -407,9 +422,10 @@ class _EarlyStop:
             setattr(self, name, getattr(self, name)[keep])
 
 
-def _decay_factors(net, decay: list[WeightDecay | None], lr: float) -> dict[str, tuple]:
+def _decay_factors(net, decay: list[WeightDecay | None], lr: np.ndarray) -> dict[str, tuple]:
     """Per decayed parameter: the L2 coefficient added to its gradient times it, and the factor
-    decoupled decay multiplies it by, each `(K, 1, ...)` or None where no member uses it."""
+    decoupled decay multiplies it by (with each member's learning rate `lr`), each `(K, 1, ...)`
+    or None where no member uses it."""
     on, on_all = net.decay_mask(False), net.decay_mask(True)
     l2 = torch.tensor([d.strength if d and not d.decoupled else 0.0 for d in decay])
     wd = torch.tensor([d.strength if d and d.decoupled else 0.0 for d in decay])
@@ -422,8 +438,20 @@ def _decay_factors(net, decay: list[WeightDecay | None], lr: float) -> dict[str,
         gate = torch.ones(len(decay)) if on[name] else every
         penalty, shrink = l2 * gate, wd * gate
         factors[name] = (penalty.reshape(view).to(net.device) if penalty.any() else None,
-                         (1 - lr * shrink).reshape(view).to(net.device) if shrink.any() else None)
+                         (1 - torch.as_tensor(lr, dtype=torch.float32) * shrink).reshape(view).to(net.device) if shrink.any() else None)
     return {n: f for n, f in factors.items() if f != (None, None)}
+
+
+def _step_scales(net, scale: np.ndarray) -> list[torch.Tensor] | None:
+    """Per parameter, each member's learning rate over the shared one as `(K, 1, ...)`; None when all are 1.
+
+    Adam's and SGD's steps are proportional to the learning rate, so `old.lerp(new, scale)` is the
+    step taken at the member's own rate; a weight of exactly 1 gives `new` bit for bit.
+    """
+    if (scale == 1).all():
+        return None
+    weight = torch.as_tensor(scale, device=net.device)
+    return [weight.reshape((-1,) + (1,) * (p.dim() - 1)) for p in net.params.values()]
 
 
 def _steps_per_block(K: int, batch: int, sample_size: int, units: int, steps: int) -> int:
@@ -452,7 +480,9 @@ def _train_population(arch: Architecture, members: list[Member], splits: Splits,
     row_bytes = 4 * (sample_size + _activation_bytes(arch, member_settings(members[0]), splits.input_shape) // 4)
 
     decay = [m.arm.get(WeightDecay) for m in members]
-    factors = _decay_factors(net, decay, config.lr)
+    lrs = np.array([config.lr if m.lr is None else m.lr for m in members], np.float32)
+    factors = _decay_factors(net, decay, lrs)
+    step_scale = _step_scales(net, lrs / np.float32(config.lr))
     augmenter = Augmenter([m.arm.get(Augment) for m in members], net.generators, [m.seed for m in members],
                           splits.kind, device)
     stopper = _EarlyStop(members)
@@ -499,7 +529,12 @@ def _train_population(arch: Architecture, members: list[Member], splits: Splits,
                             p.grad.add_(p * penalty)
                         if shrink is not None:
                             p.mul_(shrink)
+                    before = [p.detach().clone() for p in net.params.values()] if step_scale else None
                 opt.step()
+                if step_scale:  # a member's own learning rate: its step, stretched
+                    with torch.no_grad():
+                        for p, old, scale in zip(net.params.values(), before, step_scale):
+                            torch.lerp(old, p, scale, out=p)
                 loss_sum += losses.detach()
         chunk = max(1, EVAL_BYTES // (net.K * row_bytes))
         loss, correct = _sample_metrics(net, X_eval, y_eval, chunk)  # (K, n_val + n_fit)
@@ -536,8 +571,9 @@ def _train_population(arch: Architecture, members: list[Member], splits: Splits,
             stopper.select(keep)
             if track_best:
                 best = {n: t[keep_t] for n, t in best.items()}
-            decay = [decay[i] for i in keep]
-            factors = _decay_factors(net, decay, config.lr)
+            decay, lrs = [decay[i] for i in keep], lrs[keep]
+            factors = _decay_factors(net, decay, lrs)
+            step_scale = _step_scales(net, lrs / np.float32(config.lr))
             active = active[keep]
     return _finish(arch, members, splits, config, final, rows, stopped_at, diverged, stopper_best_epochs(rows, members))
 
