@@ -167,3 +167,18 @@ def test_cli_names_the_failed_units_exits_1_and_a_rerun_finishes(tmp_path, monke
     cli.main()
     assert json.loads(capsys.readouterr().out)["arms"]
     assert len(json.loads((tmp_path / "results.json").read_text())["members"]) == 8
+
+
+def test_the_cli_runs_a_study_on_a_ray_runtime_it_starts_and_matches_local(tmp_path):
+    pytest.importorskip("ray")
+    args = [sys.executable, "-m", "goodfit", "study", "--data", "wine", "--seeds", "2", "--epochs", "3",
+            "--arms", "baseline,dropout", "--train-size", "40,80", "--json"]
+    runs = {}
+    for executor in ("local", "ray"):
+        r = subprocess.run(args + ["--executor", executor, "--out", str(tmp_path / executor)],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        payload = json.loads((tmp_path / executor / "results.json").read_text())
+        runs[executor] = {k: v for k, v in payload.items() if k not in ("seconds", "command")}
+    assert runs["ray"] == runs["local"]
+    assert (tmp_path / "ray" / "report.html").exists()

@@ -82,6 +82,7 @@ class UnitTask:
     unit: str
     members: tuple  # ((arm dict, seed), ...)
     factory: Callable | None = None  # a user's nn.Module factory, when the plan names one
+    cost: float = 1.0  # members x training samples: how an executor weighs units against each other
 
     @property
     def device(self) -> str:
@@ -204,7 +205,8 @@ class Study:
                     model = self.factory or ModelSpec(**self.plan["model"])
                     arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), model, splits)
                     groups.setdefault(_unit_name(c, arch), []).append((arm_dict, seed))
-            tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory) for unit, members in groups.items()]
+            tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory, float(len(members) * len(splits.y_train)))
+                      for unit, members in groups.items()]
         return tasks
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None

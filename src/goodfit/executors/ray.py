@@ -7,6 +7,7 @@ when a study runs here.
 from __future__ import annotations
 
 import importlib.util
+import math
 import logging
 import traceback
 import warnings
@@ -39,33 +40,36 @@ def _on_worker(function: Callable, task, threads: int):
         return Failure(_one_line(err), traceback.format_exc())
 
 
-def unit_resources(cluster: dict, largest_node_cpus: float, units: int, device: str) -> tuple[int, int]:
+def unit_resources(cluster: dict, largest_node_cpus: float, share: float, device: str) -> tuple[int, int]:
     """CPUs and GPUs one unit asks Ray for.
 
     A unit that may use a GPU (`device` cuda or auto) takes one GPU and one CPU when the cluster
-    has GPUs. Otherwise the cluster's CPUs are shared out evenly over the units, at least one
-    each and at most a whole node: 2 units on 16 CPUs take 8 each, 40 units take 1 each. The
-    worker sets torch's threads to that number.
+    has GPUs. Otherwise it takes its `share` of the cluster's CPUs (its cost over all units'
+    costs), rounded up, at least one and at most a whole node: of two equal units on 16 CPUs each
+    takes 8; of 40, each takes 1; a unit with 70% of a study's work on 2 CPUs takes both.
+    The worker sets torch's threads to that number.
 
     Args:
         cluster: `ray.cluster_resources()`, e.g. `{"CPU": 16.0, "GPU": 2.0}`.
         largest_node_cpus: CPUs of the largest node, the most one task can get.
-        units: units to run.
+        share: the unit's fraction of the study's work, in (0, 1].
         device: the plan's device, `cpu`, `cuda` or `auto`.
 
     Returns:
         `(num_cpus, num_gpus)` per task.
 
     Example:
-        >>> unit_resources({"CPU": 16.0}, 8.0, units=2, device="cpu")
+        >>> unit_resources({"CPU": 16.0}, 8.0, share=0.5, device="cpu")
         (8, 0)
-        >>> unit_resources({"CPU": 16.0, "GPU": 2.0}, 8.0, units=40, device="auto")
+        >>> unit_resources({"CPU": 2.0}, 2.0, share=0.7, device="cpu"), unit_resources({"CPU": 2.0}, 2.0, 0.3, "cpu")
+        ((2, 0), (1, 0))
+        >>> unit_resources({"CPU": 16.0, "GPU": 2.0}, 8.0, share=0.025, device="auto")
         (1, 1)
     """
     if cluster.get("GPU", 0) >= 1 and device in GPU_DEVICES:
         return 1, 1
-    share = int(cluster.get("CPU", 1) // max(units, 1))
-    return max(1, min(share, int(largest_node_cpus))), 0
+    cpus = math.ceil(cluster.get("CPU", 1) * share - 1e-9)
+    return max(1, min(cpus, int(largest_node_cpus))), 0
 
 
 class RayExecutor:
@@ -73,8 +77,9 @@ class RayExecutor:
 
     Without `address` it starts a Ray runtime on this machine for the duration of `run` (unless
     this process already called `ray.init`, whose runtime it then uses); with `address` it joins
-    that cluster. Units are submitted at once and Ray schedules them over the workers, each with
-    the CPUs (and GPU) `unit_resources` gives it. Results come back as they finish and
+    that cluster. Units are submitted at once, costliest first, and Ray schedules them over the
+    workers, each with the CPUs (and GPU) `unit_resources` gives it for its share of the work.
+    Results come back as they finish and
     `on_result` runs in the driver. A task whose worker dies is retried up to `max_retries` times;
     a unit that raises, or whose retries run out, reaches `on_result` as a `Failure` and the others
     go on. Live progress is per unit: `work.started(task)` runs when a unit is submitted; epochs
@@ -151,8 +156,10 @@ class RayExecutor:
         largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
         remote = ray.remote(_on_worker)
         pending = {}
-        for task in tasks:
-            cpus, gpus = unit_resources(cluster, largest, len(tasks), getattr(task, "device", "cpu"))
+        costs = [float(getattr(task, "cost", 1.0)) for task in tasks]
+        # the costliest units first, so the long ones start early and short ones fill the gaps after
+        for task, cost in sorted(zip(tasks, costs), key=lambda tc: -tc[1]):
+            cpus, gpus = unit_resources(cluster, largest, cost / sum(costs), getattr(task, "device", "cpu"))
             options = {"num_cpus": cpus, "num_gpus": gpus, "max_retries": self.max_retries}
             pending[remote.options(**options).remote(function, task, cpus)] = task
             if started is not None:
