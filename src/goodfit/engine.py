@@ -519,9 +519,12 @@ def _train_population(arch: Architecture, members: list[Member], splits: Splits,
                 if augmenter:
                     xb, targets = augmenter(xb, targets)
                 step_masks = None if masks is None else [m[:, s, : xb.shape[1]] for m in masks]
-                losses = _member_losses(net.forward(xb, train=True, masks=step_masks), targets)  # (K,)
-                opt.zero_grad(set_to_none=True)
-                losses.sum().backward()
+                if net.hand_backward:
+                    losses = net.train_step(xb, targets, step_masks)  # (K,), gradients written
+                else:
+                    losses = _member_losses(net.forward(xb, train=True, masks=step_masks), targets)  # (K,)
+                    opt.zero_grad(set_to_none=True)
+                    losses.sum().backward()
                 with torch.no_grad():
                     for name, (penalty, shrink) in factors.items():
                         p = net.params[name]

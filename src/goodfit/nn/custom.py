@@ -81,6 +81,8 @@ class ModuleNet:
     Randomness inside the module (its own dropout layers) draws from torch's global generator.
     """
 
+    hand_backward = False  # autograd differentiates whatever the user's module does
+
     def __init__(self, arch: CustomArchitecture, members, device):
         self.arch, self.members, self.device = arch, list(members), torch.device(device)
         self.K = len(self.members)
