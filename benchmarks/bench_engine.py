@@ -92,17 +92,22 @@ def _busy_ticks() -> tuple[int, int]:
     return sum(values) - values[3] - values[4], sum(values)
 
 
+def _own_cpu_seconds() -> float:
+    """CPU time of this process and of the children it waited for (a timed `goodfit study` subprocess)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def timed(fn):
     """(seconds, other processes' share of the CPUs meanwhile, fn's result)."""
     tick = os.sysconf("SC_CLK_TCK")
     busy0, _ = _busy_ticks()
-    own0 = resource.getrusage(resource.RUSAGE_SELF)
+    own0 = _own_cpu_seconds()
     start = time.perf_counter()
     out = fn()
     seconds = time.perf_counter() - start
     busy1, _ = _busy_ticks()
-    own1 = resource.getrusage(resource.RUSAGE_SELF)
-    own = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
+    own = _own_cpu_seconds() - own0
     other = max(0.0, (busy1 - busy0) / tick - own) / max(seconds, 1e-9) / (os.cpu_count() or 1)
     return seconds, other, out
 

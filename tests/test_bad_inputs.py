@@ -13,6 +13,7 @@ from PIL import Image
 import goodfit as gf
 from goodfit.cli import main
 from goodfit.errors import GoodfitError
+from goodfit.store import Store
 
 
 def _image(path, size, color=128):
@@ -52,6 +53,10 @@ def corpus(tmp_path_factory):
     (d / "fake_study").mkdir()
     (d / "fake_study" / "study.db").write_bytes(b"SQLite format 2\x00 but not really" * 50)
     (d / "no_study").mkdir()
+    (d / "other_plan").mkdir()
+    store = Store(d / "other_plan" / "study.db")
+    store.bind_plan(gf.Study("wine", seeds=3, epochs=1).plan)
+    store.close()
     return d
 
 
@@ -91,6 +96,8 @@ CASES = {
     "study: label noise above 1": (STUDY + ["--label-noise", "1.5"], "label noise"),
     "study: unknown executor": (STUDY + ["--executor", "slurm"], "executor"),
     "study: not a database": (["study", "--out", "{d}/fake_study"], "not a goodfit study database"),
+    "study: study.db from another plan": (["study", "--data", "wine", "--seeds", "2", "--epochs", "1",
+                                            "--out", "{d}/other_plan"], "another plan"),
     # diagnose
     "diagnose: missing file": (["diagnose", "{d}/nothing.csv"], "nothing.csv"),
     "diagnose: empty file": (["diagnose", "{d}/empty.csv"], "empty"),
