@@ -51,3 +51,14 @@ def test_holm_correction_can_remove_a_nominal_significance():
     comps = compare_to_baseline(arms, "baseline", "acc")
     assert all(c.p_holm >= c.p_value for c in comps)
     assert all(c.significant == (c.p_holm < 0.05) for c in comps)
+
+
+@pytest.mark.parametrize("n,p_expected", [(2, 0.5), (5, 0.0625), (6, 0.03125)])
+def test_equal_differences_get_the_exact_sign_flip_p_not_zero(n, p_expected):
+    """Two seeds that both gained exactly 2.8 points are not proof: the t-test is undefined there,
+    and the exact permutation test over sign flips gives 2^(1-n)."""
+    diff, p, _ = paired_test([0.95] * n, [0.922] * n)
+    assert p == p_expected and diff.mean > 0
+    [row] = compare_to_baseline({"base": dict.fromkeys(range(n), 0.922), "arm": dict.fromkeys(range(n), 0.95)},
+                                "base", "test_accuracy")
+    assert row.significant == (p_expected < 0.05)

@@ -52,9 +52,10 @@ def mean_ci(values, level: float = 0.95) -> Interval:
 class Comparison:
     """An arm against the baseline, paired by seed.
 
-    `difference` is arm minus baseline; `p_value` is the paired t-test's two-sided p, `p_holm`
-    the same after Holm's correction over all arms compared; `effect_size` is Cohen's d_z
-    (mean difference over the standard deviation of differences).
+    `difference` is arm minus baseline; `p_value` is the paired t-test's two-sided p (the exact
+    sign-flip test's when all differences are equal, see `paired_test`), `p_holm` the same after
+    Holm's correction over all arms compared; `effect_size` is Cohen's d_z (mean difference over
+    the standard deviation of differences).
     """
 
     arm: str
@@ -72,10 +73,16 @@ class Comparison:
 def paired_test(arm, baseline) -> tuple[Interval, float, float]:
     """Mean difference `arm - baseline` over paired values, its CI, two-sided p and Cohen's d_z.
 
+    The p-value is the paired t-test's. When every pair differs by the same amount the t-test is
+    undefined (zero variance); p is then the exact sign-flip permutation test's, 2^(1-n): n seeds
+    that all moved the same way by the same amount are as strong as their number, not certain.
+
     Example:
         >>> diff, p, d = paired_test([0.9, 0.92, 0.91, 0.93], [0.85, 0.86, 0.86, 0.88])
         >>> round(diff.mean, 4), p < 0.01
         (0.0525, True)
+        >>> paired_test([1.0, 1.0], [0.9, 0.9])[1], paired_test([1.0] * 6, [0.9] * 6)[1]
+        (0.5, 0.03125)
     """
     a, b = np.asarray(arm, float), np.asarray(baseline, float)
     ok = np.isfinite(a) & np.isfinite(b)
@@ -85,7 +92,9 @@ def paired_test(arm, baseline) -> tuple[Interval, float, float]:
         return diff, float("nan"), float("nan")
     sd = d.std(ddof=1)
     if sd == 0:
-        return diff, (1.0 if d.mean() == 0 else 0.0), (0.0 if d.mean() == 0 else float(np.sign(d.mean()) * np.inf))
+        if d.mean() == 0:
+            return diff, 1.0, 0.0
+        return diff, float(2.0 ** (1 - len(d))), float(np.sign(d.mean()) * np.inf)
     p = float(sps.ttest_rel(a[ok], b[ok]).pvalue)
     return diff, p, float(d.mean() / sd)
 
