@@ -430,6 +430,7 @@ def _decay_factors(net, decay: list[WeightDecay | None], lr: np.ndarray) -> dict
     l2 = torch.tensor([d.strength if d and not d.decoupled else 0.0 for d in decay])
     wd = torch.tensor([d.strength if d and d.decoupled else 0.0 for d in decay])
     every = torch.tensor([float(bool(d and d.include_bias_and_norm)) for d in decay])
+    rate = torch.as_tensor(lr, dtype=torch.float32)
     factors = {}
     for name, p in net.params.items():
         if not on_all[name]:
@@ -438,7 +439,7 @@ def _decay_factors(net, decay: list[WeightDecay | None], lr: np.ndarray) -> dict
         gate = torch.ones(len(decay)) if on[name] else every
         penalty, shrink = l2 * gate, wd * gate
         factors[name] = (penalty.reshape(view).to(net.device) if penalty.any() else None,
-                         (1 - torch.as_tensor(lr, dtype=torch.float32) * shrink).reshape(view).to(net.device) if shrink.any() else None)
+                         (1 - rate * shrink).reshape(view).to(net.device) if shrink.any() else None)
     return {n: f for n, f in factors.items() if f != (None, None)}
 
 

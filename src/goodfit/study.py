@@ -205,8 +205,8 @@ class Study:
                     model = self.factory or ModelSpec(**self.plan["model"])
                     arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), model, splits)
                     groups.setdefault(_unit_name(c, arch), []).append((arm_dict, seed))
-            tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory, float(len(members) * len(splits.y_train)))
-                      for unit, members in groups.items()]
+            tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory,
+                               cost=float(len(members) * len(splits.y_train))) for unit, members in groups.items()]
         return tasks
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None
