@@ -1,5 +1,7 @@
 """Live diagnosis: the framework-free recorder, and the Keras and Lightning callbacks where installed."""
 import importlib.util
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -51,7 +53,9 @@ def test_keras_callback_without_keras_says_how_to_install():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")
-def test_keras_callback_stops_an_overfitting_fit():
+def test_keras_callback_stops_an_overfitting_fit(monkeypatch):
+    if "keras" not in sys.modules:  # Keras 3 needs a backend; goodfit's users have torch, maybe not tensorflow
+        monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "torch"))
     import keras
 
     rng = np.random.default_rng(0)

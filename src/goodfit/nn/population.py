@@ -291,16 +291,20 @@ class PopulationNet:
                 if self.any_shrunk:
                     h = h * self.width_mask[:, None]
             return torch.baddbmm(p["head.bias"][:, None], h, p["head.weight"])  # (K, B, C)
-        conv = F.conv1d if self.arch.arch == "cnn1d" else F.conv2d
         h = x.reshape((K, B, self.arch.in_channels) + tuple(x.shape[-(1 if self.arch.arch == "cnn1d" else 2):]))
         h = h.transpose(0, 1).reshape((B, K * self.arch.in_channels) + h.shape[3:])  # (B, K*Cin, *S)
+        if self.arch.arch == "cnn1d":
+            h = h[:, :, None]  # (B, K*Cin, 1, L): a sequence as an image one pixel high
+        # channels last: oneDNN's grouped convolutions and pooling run 1.6x faster on it than on NCHW
+        h = h.contiguous(memory_format=torch.channels_last)
         for i in range(self.arch.depth):
             w = p[f"conv{i}.weight"]
             w = w.reshape((K * w.shape[1],) + w.shape[2:])  # (K*W, Cin, *k)
             if self.arch.arch == "cnn1d":
-                h = conv(h, w, self._hidden_bias(f"conv{i}").reshape(-1), stride=2, padding=2, groups=K)  # (B, K*W, L')
+                h = F.conv2d(h, w[:, :, None], self._hidden_bias(f"conv{i}").reshape(-1), stride=(1, 2), padding=(0, 2),
+                             groups=K)  # (B, K*W, 1, L')
             else:
-                h = conv(h, w, self._hidden_bias(f"conv{i}").reshape(-1), padding=1, groups=K)  # (B, K*W, H, W)
+                h = F.conv2d(h, w, self._hidden_bias(f"conv{i}").reshape(-1), padding=1, groups=K)  # (B, K*W, H, W)
             spatial = (1,) * (h.dim() - 2)
             if self.any_bn:
                 h = self._batch_norm(i, h, train, (0,) + tuple(range(2, h.dim())), (1, -1) + spatial)
