@@ -31,3 +31,20 @@ def test_w35_roofline_counts_about_two_teraflops_of_training(bench):
     roof = bench.mlp_roofline(bench.w35(), peak_gflops=100.0, bandwidth_gbs=10.0)
     assert 2.2e12 < roof["flops"] < 2.5e12  # 1.8 TFLOP of training, 0.5 of evaluation
     assert roof["seconds"] == max(roof["compute_seconds"], roof["memory_seconds"])
+
+
+def test_kernel_floor_sums_every_step_and_each_epochs_evaluation(bench, monkeypatch):
+    work = bench.w35(epochs=3, count=2)
+    N = len(work.splits().y_train)  # 1079: 33 full batches of 32 and one of 23
+    timings = iter([1.0, 0.5, 7.0, 0.25])  # full step's matmuls, the short one's, evaluation, Adam
+    monkeypatch.setattr(bench, "_kernel_seconds", lambda fn: next(timings))
+    floor = bench.mlp_kernel_floor(work)
+    assert N // 32 == 33 and N % 32 == 23
+    assert floor["seconds"] == 3 * (33 * 1.0 + 0.5 + 34 * 0.25 + 7.0)
+    assert floor["members"] == 2
+
+
+def test_kernel_floor_times_real_kernels(bench):
+    floor = bench.mlp_kernel_floor(bench.w35(epochs=1, count=2))
+    assert 0 < floor["matmul_step_seconds"] < floor["eval_epoch_seconds"]  # 872 samples against 32
+    assert 0 < floor["adam_step_seconds"] < 0.1
