@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip install -c constraints.txt
 
-.PHONY: demo test bench bench-quick install clean
+.PHONY: demo test bench bench-quick bench-gpu install clean
 
 $(BIN)/goodfit: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,9 @@ bench: install
 
 bench-quick: install
 	$(BIN)/python benchmarks/bench_engine.py --quick
+
+bench-gpu: install
+	$(BIN)/python benchmarks/bench_engine.py --gpu
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info

@@ -3,6 +3,7 @@
     python benchmarks/bench_engine.py           # the full table, saved to benchmarks/results/ (about 15 min on 2 cores)
     python benchmarks/bench_engine.py --quick   # W35 at 20 epochs against the plain loop only (under 3 min)
     python benchmarks/bench_engine.py --smoke   # the quick path on a tiny workload, in seconds (the test suite runs it)
+    python benchmarks/bench_engine.py --gpu     # on a CUDA GPU: W35, and MNIST-1D populations up to 1,024 members
 
 W35 is digits (60/20/20 stratified split), an MLP 64-256-256-10, Adam lr 1e-3, batch 32, 100
 epochs, 35 members: dropout 0, .05, .1, .2, .3, .4, .5 x 5 seeds. Every runner does the same
@@ -56,6 +57,7 @@ class Workload:
     members: tuple  # ((rate, seed), ...)
     batch_size: int = 32
     lr: float = 1e-3
+    device: str = "cpu"
 
     def splits(self):
         return _splits(self.data)
@@ -65,7 +67,7 @@ class Workload:
         return ModelSpec(self.arch, self.width, self.depth).resolve(s.kind, s.input_shape, s.num_classes)
 
     def config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr)
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, device=self.device)
 
 
 _SPLITS: dict = {}
@@ -140,7 +142,19 @@ def machine() -> dict:
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
 
 
-def _median_seconds(fn, repeats: int) -> float:
+def _synced(fn, device: str):
+    """`fn`, then waiting for the GPU to finish what it queued (kernels on CUDA run asynchronously)."""
+    if torch.device(device).type != "cuda":
+        return fn
+
+    def run():
+        fn()
+        torch.cuda.synchronize(device)
+    return run
+
+
+def _median_seconds(fn, repeats: int, device: str = "cpu") -> float:
+    fn = _synced(fn, device)
     fn()
     times = []
     for _ in range(repeats):
@@ -150,21 +164,22 @@ def _median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def matmul_peak_gflops(sizes=(1024, 2048, 4096)) -> float:
-    """Dense float32 matmul throughput, the best over a few square sizes (all threads)."""
+def matmul_peak_gflops(sizes=(1024, 2048, 4096), device: str = "cpu") -> float:
+    """Dense float32 matmul throughput, the best over a few square sizes (all threads, or the GPU,
+    in full float32 as goodfit trains: TF32 stays as torch leaves it, off)."""
     best = 0.0
     for n in sizes:
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        seconds = _median_seconds(lambda: a @ b, 5 if n < 4096 else 3)
+        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+        seconds = _median_seconds(lambda: a @ b, 5 if n < 4096 else 3, device)
         best = max(best, 2 * n ** 3 / seconds / 1e9)
     return best
 
 
-def bandwidth_gbs(nbytes: int) -> float:
+def bandwidth_gbs(nbytes: int, device: str = "cpu") -> float:
     """Bytes moved per second streaming over `nbytes` of memory: `a += b` on two tensors of half that
     (read a and b, write a, in place as the optimizer's update is; a plain copy reaches less)."""
-    a, b = torch.ones(max(1, nbytes // 8)), torch.ones(max(1, nbytes // 8))
-    seconds = _median_seconds(lambda: a.add_(b), 10)
+    a, b = torch.ones(max(1, nbytes // 8), device=device), torch.ones(max(1, nbytes // 8), device=device)
+    seconds = _median_seconds(lambda: a.add_(b), 10, device)
     return 3 * a.numel() * 4 / seconds / 1e9
 
 
@@ -197,13 +212,14 @@ def mlp_roofline(work: Workload, peak_gflops: float, bandwidth_gbs: float) -> di
             "working_set_bytes": 16 * params * K}
 
 
-def _kernel_seconds(fn, budget: float = 0.5) -> float:
+def _kernel_seconds(fn, device: str = "cpu", budget: float = 0.5) -> float:
     """Median seconds of `fn` over repeats filling about `budget` seconds (after two warm-up calls)."""
-    fn(), fn()
+    run = _synced(fn, device)
+    run(), run()
     start = time.perf_counter()
-    fn()
+    run()
     once = max(time.perf_counter() - start, 1e-6)
-    return _median_seconds(fn, max(3, min(200, int(budget / once))))
+    return _median_seconds(fn, max(3, min(200, int(budget / once))), device)
 
 
 def mlp_kernel_floor(work: Workload) -> dict:
@@ -223,9 +239,9 @@ def mlp_kernel_floor(work: Workload) -> dict:
     K = len(work.members)
     N, B = len(s.y_train), work.batch_size
     n_eval = len(s.y_val) + min(TrainConfig().train_eval_size, N)
-    gen = torch.Generator().manual_seed(0)
-    weights = [torch.randn(K, a, b, generator=gen) * a ** -0.5 for a, b in zip(sizes[:-1], sizes[1:])]
-    biases = [torch.randn(K, 1, b, generator=gen) for b in sizes[1:]]
+    gen, dev = torch.Generator().manual_seed(0), work.device
+    weights = [(torch.randn(K, a, b, generator=gen) * a ** -0.5).to(dev) for a, b in zip(sizes[:-1], sizes[1:])]
+    biases = [torch.randn(K, 1, b, generator=gen).to(dev) for b in sizes[1:]]
     grads = [torch.empty_like(w) for w in weights]
 
     def step(x):
@@ -243,16 +259,17 @@ def mlp_kernel_floor(work: Workload) -> dict:
             x = torch.baddbmm(b, x, w)
 
     full, last = divmod(N, B)
-    x_full, x_last = torch.randn(K, B, sizes[0], generator=gen), torch.randn(K, last or B, sizes[0], generator=gen)
-    step_s = _kernel_seconds(lambda: step(x_full))
-    last_s = _kernel_seconds(lambda: step(x_last)) if last else 0.0
-    x_eval = torch.randn(n_eval, sizes[0], generator=gen).expand(K, n_eval, sizes[0])
-    eval_s = _kernel_seconds(lambda: forward(x_eval))
+    x_full = torch.randn(K, B, sizes[0], generator=gen).to(dev)
+    x_last = torch.randn(K, last or B, sizes[0], generator=gen).to(dev)
+    step_s = _kernel_seconds(lambda: step(x_full), dev)
+    last_s = _kernel_seconds(lambda: step(x_last), dev) if last else 0.0
+    x_eval = torch.randn(n_eval, sizes[0], generator=gen).to(dev).expand(K, n_eval, sizes[0])
+    eval_s = _kernel_seconds(lambda: forward(x_eval), dev)
     params = [w.clone() for w in weights] + [b.clone() for b in biases]
     for p in params:
         p.grad = torch.randn_like(p) * 1e-3
     opt = torch.optim.Adam(params, lr=1e-3, fused=True)
-    adam_s = _kernel_seconds(opt.step)
+    adam_s = _kernel_seconds(opt.step, dev)
     epoch_s = full * step_s + last_s + (full + (last > 0)) * adam_s + eval_s
     return {"members": K, "matmul_step_seconds": step_s, "adam_step_seconds": adam_s, "eval_epoch_seconds": eval_s,
             "seconds": work.epochs * epoch_s}
@@ -298,18 +315,18 @@ def train_plain(work: Workload, rate: float, seed: int, fused: bool = False) -> 
 
 
 def _plain_loop(work: Workload, rate: float, seed: int, fused: bool) -> float:
-    s = work.splits()
-    X, y = torch.as_tensor(s.X_train), torch.as_tensor(s.y_train)
-    X_val, y_val = torch.as_tensor(s.X_val), torch.as_tensor(s.y_val)
-    fit = torch.as_tensor(np.random.default_rng(0).permutation(len(y))[: TrainConfig().train_eval_size])
+    s, dev = work.splits(), work.device
+    X, y = torch.as_tensor(s.X_train, device=dev), torch.as_tensor(s.y_train, device=dev)
+    X_val, y_val = torch.as_tensor(s.X_val, device=dev), torch.as_tensor(s.y_val, device=dev)
+    fit = torch.as_tensor(np.random.default_rng(0).permutation(len(y))[: TrainConfig().train_eval_size], device=dev)
     X_fit, y_fit = X[fit], y[fit]
     torch.manual_seed(seed)
-    model = build_module(work.architecture(), dropout=rate)
+    model = build_module(work.architecture(), dropout=rate).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=work.lr, fused=fused or None)
     history = []
     for _ in range(work.epochs):
         model.train()
-        order = torch.randperm(len(y))
+        order = torch.randperm(len(y), device=dev)
         for start in range(0, len(y), work.batch_size):
             idx = order[start:start + work.batch_size]
             loss = F.cross_entropy(model(X[idx]), y[idx])
@@ -322,7 +339,8 @@ def _plain_loop(work: Workload, rate: float, seed: int, fused: bool) -> float:
             history.append([F.cross_entropy(val, y_val).item(), (val.argmax(1) == y_val).float().mean().item(),
                             F.cross_entropy(train_subset, y_fit).item()])
     with torch.no_grad():
-        return (model(torch.as_tensor(s.X_test)).argmax(1) == torch.as_tensor(s.y_test)).float().mean().item()
+        X_test, y_test = torch.as_tensor(s.X_test, device=dev), torch.as_tensor(s.y_test, device=dev)
+        return (model(X_test).argmax(1) == y_test).float().mean().item()
 
 
 def run_plain(work: Workload, fused: bool = False) -> Run:
@@ -672,12 +690,81 @@ def full(out: Path, console=None) -> dict:
     return record
 
 
+def gpu(out: Path, device: str = "cuda", counts=(1, 64, 256, 1024), epochs: int = 20, sample: int = 8,
+        w35_epochs: int = 100, console=None) -> dict:
+    """The benchmark on a GPU: W35 against the plain loop on the same GPU, then populations of
+    MNIST-1D MLPs up to 1,024 members, each with its roofline and the share of the GPU's float32
+    peak it reaches. The plain loop trains `sample` of the MNIST-1D members one after another; its
+    time for a whole population is that per member times the members. Saved as JSON under `out`."""
+    import dataclasses
+
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    cuda = torch.device(device).type == "cuda"
+    info = {**machine(), "device": device, "gpu": torch.cuda.get_device_name(device) if cuda else None}
+    console.print(f"[bold]{info['gpu'] or info['cpu']}[/], torch {info['torch']}, {info['date']}")
+    peak = matmul_peak_gflops((4096, 8192) if cuda else (1024,), device)
+    bandwidth = bandwidth_gbs((1 << 30) if cuda else (64 << 20), device)
+    console.print(f"float32 matmul peak {peak / 1e3:.1f} TFLOP/s; memory bandwidth {bandwidth:.0f} GB/s")
+
+    run_goodfit(dataclasses.replace(w35(1, 2), device=device))  # warm-up: kernels load, memory pools fill
+    work = dataclasses.replace(w35(w35_epochs), device=device)
+    runs = [run_goodfit(work), run_plain(work), run_plain(work, fused=True)]
+    console.print(runs_table(f"W35 on {device}: digits, MLP 64-256-256-10, 35 members, {w35_epochs} epochs", runs))
+    roof = mlp_roofline(work, peak, bandwidth)
+    console.print(f"W35 roofline on {device}: {roof['seconds']:.2f} s ({roof['bound']}-bound); goodfit "
+                  f"{runs[0].seconds:.1f} s, {roof['seconds'] / runs[0].seconds:.1%} of it")
+
+    plain = run_plain(Workload("MNIST-1D mlp", "mnist1d", "mlp", 256, 2, epochs, population(sample), device=device))
+    rows = []
+    for count in counts:
+        w = Workload(f"MNIST-1D mlp x{count}", "mnist1d", "mlp", 256, 2, epochs, population(count), device=device)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
+        run = run_goodfit(w)
+        r = mlp_roofline(w, peak, bandwidth)
+        rows.append({"members": count, "seconds": run.seconds, "seconds_per_member": run.per_member,
+                     "mean_test_accuracy": run.accuracy, "roofline_seconds": r["seconds"], "bound": r["bound"],
+                     "roofline_fraction": r["seconds"] / run.seconds, "tflops": r["flops"] / run.seconds / 1e12,
+                     "peak_fraction": r["flops"] / run.seconds / (peak * 1e9),
+                     "plain_seconds_estimate": plain.per_member * count,
+                     "peak_memory_per_member_mb": torch.cuda.max_memory_allocated(device) / count / 2 ** 20 if cuda else None})
+    table = Table(title=f"MNIST-1D, MLP 40-256-256-10, {epochs} epochs, on {device}")
+    for name in ("members", "wall s", "s/member", "mean test acc", "TFLOP/s", "of fp32 peak", "of roofline",
+                 "plain loop s (from its s/member)", "plain / goodfit"):
+        table.add_column(name, justify="right")
+    for r in rows:
+        table.add_row(str(r["members"]), f"{r['seconds']:.1f}", f"{r['seconds_per_member']:.4f}",
+                      f"{r['mean_test_accuracy']:.3f}", f"{r['tflops']:.2f}", f"{r['peak_fraction']:.1%}",
+                      f"{r['roofline_fraction']:.1%}", f"{r['plain_seconds_estimate']:.0f}",
+                      f"{r['plain_seconds_estimate'] / r['seconds']:.0f}×")
+    console.print(table)
+    console.print(f"plain loop on {device}: {plain.per_member:.2f} s per member ({sample} members one after another, "
+                  f"mean test accuracy {plain.accuracy:.3f})")
+
+    record = {"machine": info, "command": f"python benchmarks/bench_engine.py --gpu --device {device}",
+              "matmul_peak_gflops": peak, "bandwidth_gbs": bandwidth,
+              "w35": {"runs": [_record(r) for r in runs], "roofline": roof,
+                      "roofline_fraction": roof["seconds"] / runs[0].seconds},
+              "mnist1d_plain": _record(plain), "mnist1d_populations": rows}
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{datetime.datetime.now():%Y-%m-%d-%H%M%S}-gpu-bench.json"
+    path.write_text(json.dumps(record, indent=2))
+    console.print(f"wrote {path}")
+    return record
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="W35 at 20 epochs against the plain loop only.")
     parser.add_argument("--smoke", action="store_true", help="The quick path on a tiny workload (seconds).")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="Where a full run writes its JSON.")
+    parser.add_argument("--gpu", action="store_true",
+                        help="On a GPU: W35 and MNIST-1D populations up to 1,024 members, with the GPU's peak.")
+    parser.add_argument("--device", default="cuda", help="The GPU for --gpu (default cuda).")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="Where a full or GPU run writes its JSON.")
     parser.add_argument("--scale-point", type=int, help=argparse.SUPPRESS)  # one point of the series, as JSON
     parser.add_argument("--epochs", type=int, default=10, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -685,6 +772,12 @@ def main(argv: list[str] | None = None) -> dict:
         point = scale_point(args.scale_point, args.epochs)
         print(json.dumps(point))
         return point
+    if args.gpu:
+        if torch.device(args.device).type == "cuda" and not torch.cuda.is_available():
+            print(f"--gpu needs a CUDA GPU and torch {torch.__version__} sees none; run it on a machine with one",
+                  file=sys.stderr)
+            raise SystemExit(2)
+        return gpu(args.out, args.device)
     if args.smoke:
         return quick(epochs=2, count=4, single=1, repeats=1)
     if args.quick:

@@ -37,7 +37,7 @@ def test_kernel_floor_sums_every_step_and_each_epochs_evaluation(bench, monkeypa
     work = bench.w35(epochs=3, count=2)
     N = len(work.splits().y_train)  # 1079: 33 full batches of 32 and one of 23
     timings = iter([1.0, 0.5, 7.0, 0.25])  # full step's matmuls, the short one's, evaluation, Adam
-    monkeypatch.setattr(bench, "_kernel_seconds", lambda fn: next(timings))
+    monkeypatch.setattr(bench, "_kernel_seconds", lambda fn, device: next(timings))
     floor = bench.mlp_kernel_floor(work)
     assert N // 32 == 33 and N % 32 == 23
     assert floor["seconds"] == 3 * (33 * 1.0 + 0.5 + 34 * 0.25 + 7.0)
@@ -48,3 +48,24 @@ def test_kernel_floor_times_real_kernels(bench):
     floor = bench.mlp_kernel_floor(bench.w35(epochs=1, count=2))
     assert 0 < floor["matmul_step_seconds"] < floor["eval_epoch_seconds"]  # 872 samples against 32
     assert 0 < floor["adam_step_seconds"] < 0.1
+
+
+def test_the_gpu_sitting_runs_end_to_end_on_any_device_and_records_its_populations(bench, tmp_path, capsys):
+    record = bench.gpu(tmp_path, device="cpu", counts=(1, 3), epochs=1, sample=1, w35_epochs=1)
+    rows = record["mnist1d_populations"]
+    assert [r["members"] for r in rows] == [1, 3]
+    for r in rows:
+        assert 0 < r["peak_fraction"] < 1 and 0 < r["roofline_fraction"] < 1
+        assert r["plain_seconds_estimate"] == pytest.approx(record["mnist1d_plain"]["seconds_per_member"] * r["members"])
+    assert [run["runner"] for run in record["w35"]["runs"]][:2] == ["goodfit", "plain PyTorch loop"]
+    assert len(list(tmp_path.glob("*-gpu-bench.json"))) == 1
+    assert "MNIST-1D, MLP 40-256-256-10, 1 epochs, on cpu" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU: --gpu would run")
+def test_gpu_without_a_gpu_is_one_line_and_exit_code_2(bench, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--gpu"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "needs a CUDA GPU" in err

@@ -280,6 +280,48 @@ def _dropout_masks(net: PopulationNet, steps: int, batch: int, scaled: bool = Fa
     return list(torch.split(masks, sizes, dim=-1))
 
 
+COUNTER_MASK_DEVICES = ("cuda",)  # where dropout masks are hashed on the device instead of drawn on the host
+
+
+def _hash32(x: torch.Tensor) -> torch.Tensor:
+    """Wellons' `lowbias32` integer hash of an int32 tensor, in place (multiplies wrap, shifts are logical).
+
+    Example:
+        >>> _hash32(torch.tensor([0, 1], dtype=torch.int32)).tolist()
+        [0, 1753845952]
+    """
+    x ^= (x >> 16) & 0xFFFF
+    x *= 0x7FEB352D
+    x ^= (x >> 15) & 0x1FFFF
+    x *= -0x7B935975  # 0x846CA68B as a signed 32-bit integer
+    x ^= (x >> 16) & 0xFFFF
+    return x
+
+
+def _counter_masks(net: PopulationNet, first_step: int, steps: int, batch: int) -> list[torch.Tensor]:
+    """Scaled keep-masks `(K, steps, batch, units)` per hidden layer, hashed on the net's device.
+
+    Unit `u` of sample `b` at the member's step `t` is kept when the top 16 bits of
+    `hash(hash(key ^ hash(t)) + b * units + u)` reach its `dropout_threshold`; `key` comes from the
+    member's seed. As with `_dropout_masks`, a member's masks depend neither on the other members
+    nor on how many steps are drawn at once, and a GPU draws a thousand members' masks without a
+    trip to the host. They are not the host's masks: a member's dropout differs between devices.
+    """
+    sizes, device = net.hidden_sizes(), net.device
+    units = sum(sizes)
+    seeds = np.array([m.seed for m in net.members], np.int64) & 0x7FFFFFFF
+    thresholds = [dropout_threshold(m.dropout) for m in net.members]
+    keys = _hash32(torch.as_tensor(seeds.astype(np.int32) ^ 0x2545F491, device=device))  # (K,)
+    limit = torch.tensor(thresholds, dtype=torch.int32, device=device).reshape(-1, 1, 1)
+    scale = torch.tensor([np.float32(DROPOUT_LEVELS / (DROPOUT_LEVELS - t)) for t in thresholds], device=device)
+    t = _hash32(torch.arange(first_step, first_step + steps, dtype=torch.int32, device=device))  # (steps,)
+    base = _hash32(keys[:, None] ^ t)  # (K, steps)
+    bits = _hash32(base[..., None] + torch.arange(batch * units, dtype=torch.int32, device=device))
+    kept = ((bits >> 16) & 0xFFFF) >= limit  # (K, steps, batch * units)
+    masks = (kept.view(net.K, steps, batch, units).to(torch.float32) * scale.reshape(-1, 1, 1, 1))
+    return list(torch.split(masks, sizes, dim=-1))
+
+
 # ---- memory ------------------------------------------------------------------------------------
 def available_memory(device: torch.device) -> int:
     """Bytes free for tensors on `device`: the GPU's free memory, or the host's MemAvailable."""
@@ -511,10 +553,13 @@ def _train_population(arch: Architecture, members: list[Member], splits: Splits,
             count = min(block, steps - first)
             idx = order[:, first * B:(first + count) * B]  # (K, count*B, last block may be short)
             X_block, y_block = X[idx], y[idx]  # (K, count*B, *sample), (K, count*B)
-            if net.any_dropout and (mask_buffer is None or len(mask_buffer) != net.K):
-                mask_buffer = np.empty((net.K, block, B, units), np.float32)
-            out = None if mask_buffer is None else mask_buffer[:, :count]
-            masks = _dropout_masks(net, count, B, scaled=True, out=out)  # per layer (K, count, B, units)
+            if net.any_dropout and device.type in COUNTER_MASK_DEVICES:
+                masks = _counter_masks(net, (epoch - 1) * steps + first, count, B)  # per layer (K, count, B, units)
+            else:
+                if net.any_dropout and (mask_buffer is None or len(mask_buffer) != net.K):
+                    mask_buffer = np.empty((net.K, block, B, units), np.float32)
+                out = None if mask_buffer is None else mask_buffer[:, :count]
+                masks = _dropout_masks(net, count, B, scaled=True, out=out)  # per layer (K, count, B, units)
             for s in range(count):
                 xb, targets = X_block[:, s * B:(s + 1) * B], y_block[:, s * B:(s + 1) * B]  # (K, b, *sample), (K, b)
                 if augmenter:
