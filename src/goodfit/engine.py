@@ -30,7 +30,8 @@ from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Sh
 
 OPTIMIZERS = ("adam", "sgd")
 BLOCK_BYTES = 8 << 20  # a block of steps' gathered batches and dropout masks, drawn at once
-EVAL_BYTES = 16 << 20  # activations of one evaluation chunk
+EVAL_BYTES = 16 << 20  # activations of one evaluation chunk, within a CPU's cache
+GPU_EVAL_BYTES = 256 << 20  # on a GPU, where each chunk costs kernel launches and the cache is not the limit
 # On a CPU a population trains fastest while its weights, gradients and Adam moments stay in cache:
 # W35's model at 10 epochs took 0.065 s a member as one population of 35 (48 MB) and 0.081 s as one
 # of 128, but 0.063 s as four populations of 32.
@@ -497,6 +498,20 @@ def _step_scales(net, scale: np.ndarray) -> list[torch.Tensor] | None:
     return [weight.reshape((-1,) + (1,) * (p.dim() - 1)) for p in net.params.values()]
 
 
+def _eval_bytes(device: torch.device) -> int:
+    return EVAL_BYTES if device.type == "cpu" else GPU_EVAL_BYTES
+
+
+def _eval_chunk(K: int, row_bytes: int, device: torch.device) -> int:
+    """Samples per evaluation chunk: as many as the population's activations fit in `_eval_bytes`.
+
+    Example:
+        >>> _eval_chunk(1024, 2208, torch.device("cpu")), _eval_chunk(1024, 2208, torch.device("cuda"))
+        (7, 118)
+    """
+    return max(1, _eval_bytes(device) // (K * row_bytes))
+
+
 def _steps_per_block(K: int, batch: int, sample_size: int, units: int, steps: int) -> int:
     """How many steps' batches and dropout masks to draw at once: as many as fit in `BLOCK_BYTES`."""
     return max(1, min(steps, BLOCK_BYTES // max(1, K * batch * (sample_size + units) * 4)))
@@ -585,7 +600,7 @@ def _train_population(arch: Architecture, members: list[Member], splits: Splits,
                         for p, old, scale in zip(net.params.values(), before, step_scale):
                             torch.lerp(old, p, scale, out=p)
                 loss_sum += losses.detach()
-        chunk = max(1, EVAL_BYTES // (net.K * row_bytes))
+        chunk = _eval_chunk(net.K, row_bytes, device)
         loss, correct = _sample_metrics(net, X_eval, y_eval, chunk)  # (K, n_val + n_fit)
         val_loss, val_acc = loss[:, :n_val].mean(1), correct[:, :n_val].mean(1)
         fit_loss, fit_acc = loss[:, n_val:].mean(1), correct[:, n_val:].mean(1)
@@ -716,7 +731,7 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     if device.type == "cpu":
         _reuse_freed_memory()
     budget = config.memory_budget or available_memory(device) // 2
-    data = sum(a.nbytes for a in (splits.X_train, splits.X_val)) + BLOCK_BYTES + EVAL_BYTES
+    data = sum(a.nbytes for a in (splits.X_train, splits.X_val)) + BLOCK_BYTES + _eval_bytes(device)
     with _denormals_flushed():
         for arch, positions in groups.items():
             group = [members[i] for i in positions]
