@@ -69,3 +69,15 @@ def test_gpu_without_a_gpu_is_one_line_and_exit_code_2(bench, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "needs a CUDA GPU" in err
+
+
+def test_the_step_profile_counts_what_an_extra_epoch_costs(capsys):
+    spec = importlib.util.spec_from_file_location("profile_w35", SCRIPT.parent / "profile_w35.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows, wall = module.per_step(members=2, short=1, long=2)
+    ops = {op for _, _, op, _ in rows}
+    assert {"aten::bmm", "aten::baddbmm", "aten::_fused_adam_"} <= ops
+    adam = next(calls for _, calls, op, _ in rows if op == "aten::_fused_adam_")
+    assert adam == pytest.approx(1.0)  # one optimizer step per training step, setup subtracted
+    assert wall > 0
