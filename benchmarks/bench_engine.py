@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +86,12 @@ def population(count: int) -> tuple:
 
 def w35(epochs: int = 100, count: int = 35) -> Workload:
     return Workload("W35", "digits", "mlp", 256, 2, epochs, population(count))
+
+
+def mnist1d(arch: str, epochs: int, count: int, device: str = "cpu") -> Workload:
+    """MNIST-1D with W35's member pattern: `mlp` 40-256-256-10 or `cnn1d` (3 convolutions of 32 channels)."""
+    width, depth = {"mlp": (256, 2), "cnn1d": (32, 3)}[arch]
+    return Workload(f"MNIST-1D {arch}", "mnist1d", arch, width, depth, epochs, population(count), device=device)
 
 
 # ---- measuring -----------------------------------------------------------------------------------
@@ -183,6 +189,12 @@ def bandwidth_gbs(nbytes: int, device: str = "cpu") -> float:
     return 3 * a.numel() * 4 / seconds / 1e9
 
 
+def _mlp_sizes(work: Workload) -> list[int]:
+    """Widths of an MLP workload's layers, input to classes."""
+    arch = work.architecture()
+    return [int(np.prod(work.splits().input_shape))] + [arch.width] * arch.depth + [arch.num_classes]
+
+
 def mlp_roofline(work: Workload, peak_gflops: float, bandwidth_gbs: float) -> dict:
     """Least time the MLP workload could take: the larger of its FLOPs over peak and its bytes over bandwidth.
 
@@ -193,9 +205,7 @@ def mlp_roofline(work: Workload, peak_gflops: float, bandwidth_gbs: float) -> di
     parameter), the backward pass writes the gradient (4), and each hidden activation is written
     in the forward pass and read in the backward pass.
     """
-    s = work.splits()
-    arch = work.architecture()
-    sizes = [int(np.prod(s.input_shape))] + [arch.width] * arch.depth + [arch.num_classes]
+    s, sizes = work.splits(), _mlp_sizes(work)
     macs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
     params = sum(macs) + sum(sizes[1:])
     K, N = len(work.members), len(s.y_train)
@@ -233,9 +243,7 @@ def mlp_kernel_floor(work: Workload) -> dict:
     An engine built on these kernels cannot be faster than this; how close it comes is the share
     of its time that is not overhead.
     """
-    s = work.splits()
-    arch = work.architecture()
-    sizes = [int(np.prod(s.input_shape))] + [arch.width] * arch.depth + [arch.num_classes]
+    s, sizes = work.splits(), _mlp_sizes(work)
     K = len(work.members)
     N, B = len(s.y_train), work.batch_size
     n_eval = len(s.y_val) + min(TrainConfig().train_eval_size, N)
@@ -660,8 +668,8 @@ def full(out: Path, console=None) -> dict:
                   f"{at128['kernel_floor_population']}) would make it {floor_fall:.1f}×")
 
     m1d = []
-    for arch, width, depth in (("mlp", 256, 2), ("cnn1d", 32, 3)):
-        w = Workload(f"MNIST-1D {arch}", "mnist1d", arch, width, depth, 20, population(35))
+    for arch in ("mlp", "cnn1d"):
+        w = mnist1d(arch, 20, 35)
         rows = [run_goodfit(w), run_plain(w), run_plain(w, fused=True)]
         console.print(runs_table(f"MNIST-1D, {arch}, 35 members, 20 epochs", rows))
         m1d += rows
@@ -696,8 +704,6 @@ def gpu(out: Path, device: str = "cuda", counts=(1, 64, 256, 1024), epochs: int 
     MNIST-1D MLPs up to 1,024 members, each with its roofline and the share of the GPU's float32
     peak it reaches. The plain loop trains `sample` of the MNIST-1D members one after another; its
     time for a whole population is that per member times the members. Saved as JSON under `out`."""
-    import dataclasses
-
     from rich.console import Console
     from rich.table import Table
 
@@ -709,18 +715,18 @@ def gpu(out: Path, device: str = "cuda", counts=(1, 64, 256, 1024), epochs: int 
     bandwidth = bandwidth_gbs((1 << 30) if cuda else (64 << 20), device)
     console.print(f"float32 matmul peak {peak / 1e3:.1f} TFLOP/s; memory bandwidth {bandwidth:.0f} GB/s")
 
-    run_goodfit(dataclasses.replace(w35(1, 2), device=device))  # warm-up: kernels load, memory pools fill
-    work = dataclasses.replace(w35(w35_epochs), device=device)
+    run_goodfit(replace(w35(1, 2), device=device))  # warm-up: kernels load, memory pools fill
+    work = replace(w35(w35_epochs), device=device)
     runs = [run_goodfit(work), run_plain(work), run_plain(work, fused=True)]
     console.print(runs_table(f"W35 on {device}: digits, MLP 64-256-256-10, 35 members, {w35_epochs} epochs", runs))
     roof = mlp_roofline(work, peak, bandwidth)
     console.print(f"W35 roofline on {device}: {roof['seconds']:.2f} s ({roof['bound']}-bound); goodfit "
                   f"{runs[0].seconds:.1f} s, {roof['seconds'] / runs[0].seconds:.1%} of it")
 
-    plain = run_plain(Workload("MNIST-1D mlp", "mnist1d", "mlp", 256, 2, epochs, population(sample), device=device))
+    plain = run_plain(mnist1d("mlp", epochs, sample, device))
     rows = []
     for count in counts:
-        w = Workload(f"MNIST-1D mlp x{count}", "mnist1d", "mlp", 256, 2, epochs, population(count), device=device)
+        w = mnist1d("mlp", epochs, count, device)
         if cuda:
             torch.cuda.reset_peak_memory_stats(device)
         run = run_goodfit(w)
