@@ -249,6 +249,16 @@ def _carry_optimizer(old: torch.optim.Optimizer, old_params, new_params, keep: t
     return new
 
 
+def _kept_scale(threshold: int) -> np.float32:
+    """What a kept unit is multiplied by: 1 / keep-probability, for a unit dropped below `threshold` of 2^16.
+
+    Example:
+        >>> float(_kept_scale(32768)), float(_kept_scale(0))
+        (2.0, 1.0)
+    """
+    return np.float32(DROPOUT_LEVELS / (DROPOUT_LEVELS - threshold))
+
+
 def _dropout_masks(net: PopulationNet, steps: int, batch: int, scaled: bool = False,
                    out: np.ndarray | None = None) -> list[torch.Tensor] | None:
     """Keep-masks for `steps` steps, `(K, steps, batch, units)` per hidden layer, one draw per member.
@@ -276,7 +286,7 @@ def _dropout_masks(net: PopulationNet, steps: int, batch: int, scaled: bool = Fa
         bits = stream.random_raw(steps * words).view(np.uint16).reshape(steps, -1)[:, :batch * units]
         np.greater_equal(bits.reshape(steps, batch, units), threshold, out=out[k])  # (steps, batch, units)
         if scaled:
-            out[k] *= np.float32(DROPOUT_LEVELS / (DROPOUT_LEVELS - threshold))
+            out[k] *= _kept_scale(threshold)
     masks = torch.from_numpy(out).to(net.device)  # (K, steps, batch, units)
     return list(torch.split(masks, sizes, dim=-1))
 
@@ -314,7 +324,7 @@ def _counter_masks(net: PopulationNet, first_step: int, steps: int, batch: int) 
     thresholds = [dropout_threshold(m.dropout) for m in net.members]
     keys = _hash32(torch.as_tensor(seeds.astype(np.int32) ^ 0x2545F491, device=device))  # (K,)
     limit = torch.tensor(thresholds, dtype=torch.int32, device=device).reshape(-1, 1, 1)
-    scale = torch.tensor([np.float32(DROPOUT_LEVELS / (DROPOUT_LEVELS - t)) for t in thresholds], device=device)
+    scale = torch.tensor([_kept_scale(t) for t in thresholds], device=device)
     t = _hash32(torch.arange(first_step, first_step + steps, dtype=torch.int32, device=device))  # (steps,)
     base = _hash32(keys[:, None] ^ t)  # (K, steps)
     bits = _hash32(base[..., None] + torch.arange(batch * units, dtype=torch.int32, device=device))
