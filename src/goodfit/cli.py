@@ -158,13 +158,12 @@ def _train_with_progress(splits, members, spec, config, quiet: bool):
         task = progress.add_task("training", total=config.epochs, live="")
 
         def on_epoch(info: dict) -> None:
-            import numpy as np
-
-            m = np.nanmean(info["metrics"], axis=0)
+            m = info["metrics"].mean()
             arch = info["architecture"]
             progress.update(task, completed=info["epoch"],
                             description=f"{arch.arch} x{len(members)}",
-                            live=f"train loss {m[0]:.3f} acc {m[1]:.1%} | val loss {m[2]:.3f} acc {m[3]:.1%}")
+                            live=f"train loss {m['train_loss']:.3f} acc {m['train_accuracy']:.1%} | "
+                                 f"val loss {m['val_loss']:.3f} acc {m['val_accuracy']:.1%}")
 
         return train_members(splits, members, spec, config, on_epoch=on_epoch)
 
@@ -335,9 +334,10 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
             elif event["type"] == "epoch":
                 arms = np.array(event["arms"])
                 for arm in dict.fromkeys(event["arms"]):
-                    m = np.nanmean(event["metrics"][arms == arm], axis=0)
+                    m = event["metrics"].mean(arms == arm)
                     progress.update(tasks[(event["unit"], arm)], completed=event["epoch"],
-                                    live=f"train acc {m[1]:.1%}  val acc {m[3]:.1%}  val loss {m[2]:.3f}")
+                                    live=f"train acc {m['train_accuracy']:.1%}  val acc {m['val_accuracy']:.1%}  "
+                                         f"val loss {m['val_loss']:.3f}")
             elif event["type"] == "unit_done":
                 for (unit, _), task in tasks.items():
                     if unit == event["unit"]:

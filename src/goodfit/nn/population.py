@@ -14,20 +14,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from goodfit.errors import GoodfitError
+from goodfit.nn.batchnorm import BN_EPS, batch_norm_backward, batch_norm_forward, stacked_batch_norm
 
 ARCHS = ("mlp", "cnn1d", "cnn2d")
-BN_EPS = 1e-5
-DROPOUT_LEVELS = 1 << 16  # a unit is dropped when its 16 random bits fall below rate * DROPOUT_LEVELS
-
-
-def dropout_threshold(rate: float) -> int:
-    """The 16-bit threshold under which a unit is dropped: the rate, rounded to a multiple of 2^-16.
-
-    Example:
-        >>> dropout_threshold(0.5), dropout_threshold(0.0)
-        (32768, 0)
-    """
-    return int(round(rate * DROPOUT_LEVELS))
 
 
 @dataclass(frozen=True)
@@ -162,9 +151,6 @@ class PopulationNet:
         self.arch, self.members, self.device = arch, list(members), torch.device(device)
         self.K = len(self.members)
         self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in self.members]
-        # dropout masks come from a stream of their own: numpy's SFC64 draws them about ten times
-        # faster than torch's CPU generator, and the bits depend on the member's seed alone
-        self.dropout_streams = [np.random.SFC64([int(m.seed), 11]) for m in self.members]
         self.units = [active_width(arch.width, m.width) for m in self.members]
         self.any_bn = any(m.batchnorm for m in self.members)
         self.params, self.buffers = self._initial_state()
@@ -214,6 +200,7 @@ class PopulationNet:
                 weights[f"{name}.bias"].append(b)
                 in_units = units
         params = {n: torch.stack(v).to(self.device) for n, v in weights.items()}
+        self._silence_inactive_units(params)
         buffers = {}
         if self.any_bn:
             for i in range(self.arch.depth):
@@ -225,38 +212,48 @@ class PopulationNet:
             p.requires_grad_(True)
         return params, buffers
 
+    def _silence_inactive_units(self, params: dict) -> None:
+        """Zero every weight into and out of a shrunk member's inactive units (in place).
+
+        An inactive unit then outputs exactly 0, so relu passes it no gradient, every weight that
+        touches it gets a zero gradient, and Adam, SGD, both weight decays and batch norm leave it
+        at zero: a shrunk member trains exactly as the narrower network, with no mask per step.
+        """
+        for k, units in enumerate(self.units):
+            if units == self.arch.width:
+                continue
+            for i in range(self.arch.depth):
+                layer = f"hidden{i}" if self.arch.arch == "mlp" else f"conv{i}"
+                w = params[f"{layer}.weight"][k]
+                if self.arch.arch == "mlp":
+                    w[:, units:] = 0
+                    if i > 0:
+                        w[units:] = 0
+                else:
+                    w[units:] = 0
+                    if i > 0:
+                        w[:, units:] = 0
+                params[f"{layer}.bias"][k, units:] = 0
+            head = params["head.weight"][k]
+            head.reshape(self.arch.width, -1, head.shape[-1])[units:] = 0
+
     def _settings_tensors(self) -> None:
         d = self.device
-        self.keep = torch.tensor([1.0 - dropout_threshold(m.dropout) / DROPOUT_LEVELS for m in self.members],
-                                 device=d)  # (K,) keep probability, as the masks draw it
         self.bn_on = torch.tensor([m.batchnorm for m in self.members], device=d)  # (K,)
+        self.bn_rows = torch.tensor([k for k, m in enumerate(self.members) if m.batchnorm], dtype=torch.long, device=d)
+        self.all_bn = len(self.bn_rows) == self.K
         self.momentum = torch.tensor([m.bn_momentum for m in self.members], device=d)
-        self.width_mask = (torch.arange(self.arch.width, device=d)[None] <
-                           torch.tensor(self.units, device=d)[:, None]).float()  # (K, W)
         self.any_dropout = any(m.dropout > 0 for m in self.members)
-        self.any_shrunk = any(u < self.arch.width for u in self.units)
 
     def decay_mask(self, include_bias_and_norm: bool) -> dict[str, bool]:
         """Which parameters weight decay acts on: weights always, biases and norms on request."""
         return {n: n.endswith(".weight") and not n.startswith("norm") or include_bias_and_norm for n in self.params}
 
     # ---- forward ------------------------------------------------------------------------------
-    def _batch_norm(self, i: int, h: torch.Tensor, train: bool, dims: tuple, view: tuple) -> torch.Tensor:
-        """Per-member batch norm of `h` over `dims`; `view` reshapes a (K, W) tensor to broadcast."""
-        gamma, beta = self.params[f"norm{i}.weight"], self.params[f"norm{i}.bias"]
-        rm, rv = self.buffers[f"norm{i}.running_mean"], self.buffers[f"norm{i}.running_var"]
-        if train:
-            mean, var = h.mean(dims, keepdim=True), h.var(dims, keepdim=True, unbiased=False)
-            with torch.no_grad():
-                n = math.prod(h.shape[d] for d in dims)
-                m = self.momentum[:, None]
-                rm.lerp_(mean.reshape(self.K, -1), m)
-                rv.lerp_(var.reshape(self.K, -1) * n / max(1, n - 1), m)
-        else:
-            mean, var = rm.reshape(view), rv.reshape(view)
-        out = (h - mean) * torch.rsqrt(var + BN_EPS) * gamma.reshape(view) + beta.reshape(view)
-        on = self.bn_on[:, None, None] if self.arch.arch == "mlp" else self.bn_on.repeat_interleave(self.arch.width).reshape(view)
-        return torch.where(on, out, h)
+    def _norm(self, i: int, h: torch.Tensor, train: bool, dims: tuple, view: tuple, on: torch.Tensor) -> torch.Tensor:
+        return stacked_batch_norm(h, self.params[f"norm{i}.weight"], self.params[f"norm{i}.bias"],
+                                  self.buffers[f"norm{i}.running_mean"], self.buffers[f"norm{i}.running_var"],
+                                  on, self.momentum, train, dims, view)
 
     def _hidden_bias(self, layer: str) -> torch.Tensor:
         """A hidden layer's bias `(K, W)`, zero for members with batch norm.
@@ -273,23 +270,21 @@ class PopulationNet:
         Args:
             x: the members' batches.
             train: batch statistics and running-statistics updates in batch norm.
-            masks: per hidden layer a `(K, B, W)` dropout keep-mask: bool, or float already divided
-                by the keep probability (0 for a dropped unit), as the engine passes them; None
-                disables dropout.
+            masks: per hidden layer a float `(K, B, W)` dropout scale (0 for a dropped unit, else
+                1 / keep-probability), as the engine draws them; None disables dropout.
         """
         K, B = x.shape[:2]
         p = self.params
+        dropout = masks is not None and self.any_dropout
         if self.arch.arch == "mlp":
             h = x.reshape(K, B, -1)  # (K, B, D)
             for i in range(self.arch.depth):
                 h = torch.baddbmm(self._hidden_bias(f"hidden{i}")[:, None], h, p[f"hidden{i}.weight"])  # (K, B, W)
                 if self.any_bn:
-                    h = self._batch_norm(i, h, train, (1,), (self.K, 1, -1))
+                    h = self._norm(i, h, train, (1,), (self.K, 1, -1), self.bn_on[:, None, None])
                 h = torch.relu_(h)  # in place: neither baddbmm nor batch norm keeps its output for backward
-                if masks is not None and self.any_dropout:
-                    h = h * (masks[i] if masks[i].is_floating_point() else masks[i] / self.keep[:, None, None])
-                if self.any_shrunk:
-                    h = h * self.width_mask[:, None]
+                if dropout:
+                    h = h * masks[i]
             return torch.baddbmm(p["head.bias"][:, None], h, p["head.weight"])  # (K, B, C)
         h = x.reshape((K, B, self.arch.in_channels) + tuple(x.shape[-(1 if self.arch.arch == "cnn1d" else 2):]))
         h = h.transpose(0, 1).reshape((B, K * self.arch.in_channels) + h.shape[3:])  # (B, K*Cin, *S)
@@ -307,13 +302,12 @@ class PopulationNet:
                 h = F.conv2d(h, w, self._hidden_bias(f"conv{i}").reshape(-1), padding=1, groups=K)  # (B, K*W, H, W)
             spatial = (1,) * (h.dim() - 2)
             if self.any_bn:
-                h = self._batch_norm(i, h, train, (0,) + tuple(range(2, h.dim())), (1, -1) + spatial)
+                view = (1, -1) + spatial
+                h = self._norm(i, h, train, (0,) + tuple(range(2, h.dim())), view,
+                               self.bn_on.repeat_interleave(self.arch.width).reshape(view))
             h = torch.relu_(h)
-            if masks is not None and self.any_dropout:
-                scale = masks[i] if masks[i].is_floating_point() else masks[i] / self.keep[:, None, None]
-                h = h * scale.transpose(0, 1).reshape((B, -1) + spatial)  # a whole channel per unit
-            if self.any_shrunk:
-                h = h * self.width_mask.reshape((1, -1) + spatial)
+            if dropout:
+                h = h * masks[i].transpose(0, 1).reshape((B, -1) + spatial)  # a whole channel per unit
             if self.arch.arch == "cnn2d" and min(h.shape[-2:]) >= 2:
                 h = F.max_pool2d(h, 2)
         h = h.reshape(B, K, -1).transpose(0, 1)  # (K, B, F)
@@ -321,17 +315,18 @@ class PopulationNet:
 
     @property
     def hand_backward(self) -> bool:
-        """Whether `train_step` applies: an MLP without batch norm, whose gradients are written out by hand."""
-        return self.arch.arch == "mlp" and not self.any_bn
+        """Whether `train_step` applies: an MLP, whose gradients are written out by hand (batch norm included)."""
+        return self.arch.arch == "mlp"
 
     def train_step(self, x: torch.Tensor, targets, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
         """One training step's forward and backward pass of an MLP population, without autograd.
 
         Writes each parameter's `.grad` (reusing the tensors) and returns the members' mean
         cross-entropy `(K,)`. The gradient is autograd's, with fewer operations and no graph: a
-        hidden unit passes gradient where its output (after relu, dropout and width mask) is
-        positive, scaled by its dropout scale; the loss's gradient is the softmax minus the target
-        distribution. Needs `hand_backward`.
+        hidden unit passes gradient where its output (after relu and dropout) is positive, scaled
+        by its dropout scale; batch norm runs on the rows of the members that use it
+        (`batch_norm_backward`); the loss's gradient is the softmax minus the target distribution.
+        Needs `hand_backward`.
 
         Args:
             x: the members' batches `(K, B, *sample)`.
@@ -339,16 +334,18 @@ class PopulationNet:
             masks: per hidden layer a float `(K, B, W)` dropout scale (0 or 1 / keep-probability), or None.
         """
         K, B = x.shape[:2]
-        p = self.params
+        p, rows = self.params, self.bn_rows
         with torch.no_grad():
-            hs = [x.reshape(K, B, -1)]
+            hs, norms = [x.reshape(K, B, -1)], []
             dropout = masks is not None and self.any_dropout
             for i in range(self.arch.depth):
-                h = torch.baddbmm(p[f"hidden{i}.bias"][:, None], hs[-1], p[f"hidden{i}.weight"]).relu_()  # (K, B, W)
+                h = torch.baddbmm(self._hidden_bias(f"hidden{i}")[:, None], hs[-1], p[f"hidden{i}.weight"])  # (K, B, W)
+                if self.any_bn:
+                    h, saved = self._norm_rows(i, h)
+                    norms.append(saved)
+                h.relu_()
                 if dropout:
                     h.mul_(masks[i])
-                if self.any_shrunk:
-                    h.mul_(self.width_mask[:, None])
                 hs.append(h)
             logits = torch.baddbmm(p["head.bias"][:, None], hs[-1], p["head.weight"])  # (K, B, C)
             lse = torch.logsumexp(logits, -1, keepdim=True)  # (K, B, 1)
@@ -364,16 +361,44 @@ class PopulationNet:
             grad.mul_(1.0 / B)
             names = [f"hidden{i}" for i in range(self.arch.depth)] + ["head"]
             for i in range(len(names) - 1, -1, -1):
-                w, bias = p[f"{names[i]}.weight"], p[f"{names[i]}.bias"]
+                w = p[f"{names[i]}.weight"]
+                if i < len(names) - 1 and self.any_bn:
+                    grad = self._norm_rows_backward(i, grad, norms[i])
                 torch.bmm(hs[i].transpose(1, 2), grad, out=_grad_of(w))
-                torch.sum(grad, 1, out=_grad_of(bias))
+                torch.sum(grad, 1, out=_grad_of(p[f"{names[i]}.bias"]))
+                if i < len(names) - 1 and self.any_bn:
+                    p[f"{names[i]}.bias"].grad.mul_((~self.bn_on)[:, None])  # batch norm cancels the bias
                 if i > 0:
                     grad = torch.bmm(grad, w.transpose(1, 2))
                     if dropout:
                         grad.mul_(masks[i - 1])
-                    # a unit passes gradient where its output is positive: relu's, dropout's and width's gate at once
+                    # a unit passes gradient where its output is positive: relu's and dropout's gate at once
                     grad = torch.ops.aten.threshold_backward(grad, hs[i], 0)
         return losses.reshape(K, B).mean(1)
+
+    def _norm_rows(self, i: int, h: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        """Training batch norm of layer `i` on the batch-norm members' rows of `h` `(K, B, W)`."""
+        gamma, beta = self.params[f"norm{i}.weight"], self.params[f"norm{i}.bias"]
+        rm, rv = self.buffers[f"norm{i}.running_mean"], self.buffers[f"norm{i}.running_var"]
+        if self.all_bn:
+            return batch_norm_forward(h, gamma, beta, rm, rv, self.momentum)
+        rows = self.bn_rows
+        rm_rows, rv_rows = rm[rows], rv[rows]
+        out, saved = batch_norm_forward(h[rows], gamma[rows], beta[rows], rm_rows, rv_rows, self.momentum[rows])
+        rm[rows], rv[rows] = rm_rows, rv_rows
+        return h.index_copy_(0, rows, out), saved
+
+    def _norm_rows_backward(self, i: int, grad: torch.Tensor, saved: tuple) -> torch.Tensor:
+        """`grad` `(K, B, W)` at layer `i`'s batch-norm output, carried to its input; writes gamma's and beta's."""
+        gamma, beta = self.params[f"norm{i}.weight"], self.params[f"norm{i}.bias"]
+        if self.all_bn:
+            grad, _grad_of(gamma)[:], _grad_of(beta)[:] = batch_norm_backward(grad, saved, gamma)
+            return grad
+        rows = self.bn_rows
+        dz, dgamma, dbeta = batch_norm_backward(grad[rows], saved, gamma[rows])
+        _grad_of(gamma).zero_().index_copy_(0, rows, dgamma)
+        _grad_of(beta).zero_().index_copy_(0, rows, dbeta)
+        return grad.index_copy_(0, rows, dz)
 
     def predict(self, X: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """Eval-mode logits `(K, N, classes)` for one shared input `(N, *sample)`."""
@@ -396,7 +421,6 @@ class PopulationNet:
         new.arch, new.device = self.arch, self.device
         new.members = [self.members[i] for i in keep]
         new.generators = [self.generators[i] for i in keep]
-        new.dropout_streams = [self.dropout_streams[i] for i in keep]
         new.units = [self.units[i] for i in keep]
         new.K, new.any_bn = len(keep), self.any_bn
         idx = torch.tensor(keep, device=self.device)

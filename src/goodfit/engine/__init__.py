@@ -1,0 +1,26 @@
+"""The population engine: trains K members at once, one forward and backward pass for all.
+
+The rooms, in the order a run flows through them:
+    config.py          `TrainConfig` (shared by all members) and `Member` (arm, seed, own rate)
+    members.py         from members to layer settings and architectures
+    population.py      one population: net, optimizer, pieces with their state, `select(keep)`
+    loop.py            the loop, which knows no remedy by name; evaluation; results
+    train.py           `train`: groups members, cuts populations to memory and cache
+    piece.py           the protocol every per-member remedy follows: `init`, `update`, `select`
+    registry.py        the pieces the loop runs, in order
+    augmentation.py, dropout.py, decay.py, learning_rate.py, early_stopping.py: one remedy each
+    memory.py          memory budget, blocks and chunks, process settings
+    results.py         `EpochMetrics`, `MemberResult`, `TrainResult`
+
+A single model is a population of one. The engine records metrics and never formats text.
+"""
+from goodfit.engine.config import OPTIMIZERS, Member, TrainConfig
+from goodfit.engine.loop import EpochCallback
+from goodfit.engine.members import architecture_of, member_settings
+from goodfit.engine.memory import BLOCK_BYTES, EVAL_BYTES, flushing_denormals, member_bytes
+from goodfit.engine.results import METRICS, EpochMetrics, MemberResult, TrainResult
+from goodfit.engine.train import train
+
+__all__ = ["BLOCK_BYTES", "EVAL_BYTES", "METRICS", "OPTIMIZERS", "EpochCallback", "EpochMetrics", "Member",
+           "MemberResult", "TrainConfig", "TrainResult", "architecture_of", "flushing_denormals", "member_bytes",
+           "member_settings", "train"]

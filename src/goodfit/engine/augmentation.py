@@ -1,0 +1,81 @@
+"""Augmentation as a per-member piece: each augmented member draws a block of steps' random numbers
+from its own streams, and each step changes only the augmented members' rows of the batch.
+
+The transformations themselves are `goodfit.augment`'s; this file only feeds them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from goodfit.augment import FIELDS, augment_batch, draw, member_streams
+from goodfit.engine.piece import Step, take
+from goodfit.remedies import Augment
+
+
+@dataclass
+class AugmentState:
+    augments: list  # per member its `Augment`, or None
+    streams: list  # per member its random streams, or None
+    strength: dict  # per field of `FIELDS`, `(K,)`
+    rows: torch.Tensor  # positions of the augmented members
+    kind: str  # image, sequence or table
+    sample: torch.Size  # one sample's shape
+    block: dict | None = None  # the block's draws, stacked `(rows, steps, batch, ...)`
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """`Augment`: random, label-preserving changes to each member's batch, at its own strengths."""
+
+    at = ("block", "batch")
+
+    def init(self, run) -> AugmentState | None:
+        augments = [m.arm.get(Augment) for m in run.members]
+        augments = [a if a is not None and a.active else None for a in augments]
+        if not any(augments):
+            return None
+        streams = [member_streams(m.seed) if a else None for a, m in zip(augments, run.members)]
+        return self._state(augments, streams, run.device, run.splits.kind, torch.Size(run.splits.input_shape))
+
+    def _state(self, augments: list, streams: list, device, kind: str, sample: torch.Size) -> AugmentState:
+        strength = {f: torch.tensor([getattr(a, f) if a else 0.0 for a in augments], device=device) for f in FIELDS}
+        rows = torch.tensor([k for k, a in enumerate(augments) if a], dtype=torch.long, device=device)
+        return AugmentState(augments, streams, strength, rows, kind, sample)
+
+    def update(self, step: Step, state: AugmentState) -> AugmentState:
+        if step.at == "block":
+            state.block = self._draw(step, state)
+            return state
+        x, y = step.x, step.targets
+        b, rows = x.shape[1], state.rows
+        every = len(rows) == len(state.augments)
+        draws = {key: v[:, step.index, :b] for key, v in state.block.items()}  # (rows, b, ...)
+        picked = {f: s if every else s[rows] for f, s in state.strength.items()}
+        x_rows, y_rows = (x, y) if every else (x[rows], y[rows])
+        x_rows, targets = augment_batch(x_rows, y_rows, picked, draws, state.kind)
+        step.x = x_rows if every else x.index_copy(0, rows, x_rows)
+        if isinstance(targets, tuple):  # mixup: partner labels and weights for every member
+            _, partner, lam = targets
+            step.targets = (y, partner if every else y.index_copy(0, rows, partner),
+                            lam if every else torch.ones(y.shape, device=y.device).index_copy(0, rows, lam))
+        return state
+
+    def _draw(self, step: Step, state: AugmentState) -> dict[str, torch.Tensor]:
+        """Every augmented member's draws for the block's steps, stacked `(rows, count, batch, ...)`."""
+        sample = tuple(state.sample)
+        draws = [draw(a, s, step.count, step.batch, sample) for a, s in zip(state.augments, state.streams) if a]
+        fill = {"uniform": None, "noise": np.zeros((step.count, step.batch) + sample, np.float32),
+                "lam": np.ones((step.count, step.batch), np.float32),
+                "order": np.broadcast_to(np.arange(step.batch, dtype=np.float32), (step.count, step.batch))}
+        keys = [key for key in fill if any(key in d for d in draws)]
+        device = state.rows.device
+        return {key: torch.from_numpy(np.stack([d.get(key, fill[key]) for d in draws])).to(device) for key in keys}
+
+    def select(self, state: AugmentState, keep: np.ndarray) -> AugmentState | None:
+        augments, streams = take(state.augments, keep), take(state.streams, keep)
+        if not any(augments):
+            return None
+        return self._state(augments, streams, state.rows.device, state.kind, state.sample)

@@ -1,0 +1,151 @@
+"""Dropout masks as a per-member piece: each member draws its keep-masks for a block of steps in one
+call, from a stream of its own, so its masks depend neither on who else trains nor on the block.
+
+On a CPU the bits come from numpy's SFC64 (about ten times faster than torch's CPU generator); on a
+GPU they are hashed on the device from the member's seed and step (`counter_masks`). The net
+applies them (`PopulationNet.forward` / `train_step`); this file only draws them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from goodfit.engine.piece import Step, take
+from goodfit.remedies import Dropout
+
+DROPOUT_LEVELS = 1 << 16  # a unit is dropped when its 16 random bits fall below rate * DROPOUT_LEVELS
+COUNTER_MASK_DEVICES = ("cuda",)  # where dropout masks are hashed on the device instead of drawn on the host
+
+
+def dropout_threshold(rate: float) -> int:
+    """The 16-bit threshold under which a unit is dropped: the rate, rounded to a multiple of 2^-16.
+
+    Example:
+        >>> dropout_threshold(0.5), dropout_threshold(0.0)
+        (32768, 0)
+    """
+    return int(round(rate * DROPOUT_LEVELS))
+
+
+def kept_scale(threshold: int) -> np.float32:
+    """What a kept unit is multiplied by: 1 / keep-probability, for a unit dropped below `threshold` of 2^16.
+
+    Example:
+        >>> float(kept_scale(32768)), float(kept_scale(0))
+        (2.0, 1.0)
+    """
+    return np.float32(DROPOUT_LEVELS / (DROPOUT_LEVELS - threshold))
+
+
+@dataclass
+class DropoutState:
+    seeds: list  # per member
+    thresholds: list  # per member, `dropout_threshold(rate)`
+    streams: list  # per member its numpy SFC64 stream (host masks)
+    sizes: list  # hidden units per layer, shared
+    block: list | None = None  # the block's masks per layer, `(K, steps, batch, units)`
+    buffer: np.ndarray | None = None  # reused host memory for the block's masks
+
+
+@dataclass(frozen=True)
+class DropoutMasks:
+    """`Dropout`: per member and step, keep-masks over the hidden units, scaled by 1 / keep-probability."""
+
+    at = ("block", "batch")
+
+    def init(self, run) -> DropoutState | None:
+        rates = [m.arm.get(Dropout).rate if m.arm.get(Dropout) else 0.0 for m in run.members]
+        sizes = run.net.hidden_sizes()
+        if not any(rates) or not sizes:  # a user's module applies its own dropout layers
+            return None
+        return DropoutState([m.seed for m in run.members], [dropout_threshold(r) for r in rates],
+                            [np.random.SFC64([int(m.seed), 11]) for m in run.members], list(sizes))
+
+    def update(self, step: Step, state: DropoutState) -> DropoutState:
+        if step.at == "block":
+            if step.net.device.type in COUNTER_MASK_DEVICES:
+                state.block = counter_masks(state, step.first, step.count, step.batch, step.net.device)
+            else:
+                state.buffer = _buffer(state, step.count, step.batch)
+                state.block = host_masks(state, step.count, step.batch, out=state.buffer[:, :step.count])
+            return state
+        b = step.x.shape[1]
+        step.masks = [m[:, step.index, :b] for m in state.block]  # per layer (K, b, units)
+        return state
+
+    def select(self, state: DropoutState, keep: np.ndarray) -> DropoutState | None:
+        if not any(take(state.thresholds, keep)):
+            return None
+        return DropoutState(take(state.seeds, keep), take(state.thresholds, keep), take(state.streams, keep),
+                            state.sizes)
+
+
+def _buffer(state: DropoutState, steps: int, batch: int) -> np.ndarray:
+    """Host memory for a block's masks, reused while it is big enough: fresh memory costs page faults."""
+    shape = (len(state.seeds), steps, batch, sum(state.sizes))
+    old = state.buffer
+    if old is None or old.shape[0] != shape[0] or old.shape[1] < steps or old.shape[2:] != shape[2:]:
+        return np.empty(shape, np.float32)
+    return old
+
+
+def host_masks(state: DropoutState, steps: int, batch: int, out: np.ndarray | None = None) -> list[torch.Tensor]:
+    """Scaled keep-masks `(K, steps, batch, units)` per hidden layer, one draw per member.
+
+    Each member draws 16 random bits per unit from its own stream, a whole number of 64-bit words
+    per step, so its masks depend neither on the other members nor on how many steps are drawn at
+    once. A unit is dropped when its bits fall below the member's threshold; a kept unit holds
+    1 / keep-probability. `out` `(K, steps, batch, units)` float32 is filled instead of a new array.
+    """
+    units = sum(state.sizes)
+    words = -(-batch * units // 4)  # (64-bit words per step)
+    shape = (len(state.seeds), steps, batch, units)
+    if out is None:
+        out = np.empty(shape, np.float32)
+    for k, (stream, threshold) in enumerate(zip(state.streams, state.thresholds)):
+        if threshold == 0:
+            out[k] = 1
+            continue
+        bits = stream.random_raw(steps * words).view(np.uint16).reshape(steps, -1)[:, :batch * units]
+        np.greater_equal(bits.reshape(steps, batch, units), threshold, out=out[k])  # (steps, batch, units)
+        out[k] *= kept_scale(threshold)
+    return list(torch.split(torch.from_numpy(out), state.sizes, dim=-1))
+
+
+def _hash32(x: torch.Tensor) -> torch.Tensor:
+    """Wellons' `lowbias32` integer hash of an int32 tensor, in place (multiplies wrap, shifts are logical).
+
+    Example:
+        >>> _hash32(torch.tensor([0, 1], dtype=torch.int32)).tolist()
+        [0, 1753845952]
+    """
+    x ^= (x >> 16) & 0xFFFF
+    x *= 0x7FEB352D
+    x ^= (x >> 15) & 0x1FFFF
+    x *= -0x7B935975  # 0x846CA68B as a signed 32-bit integer
+    x ^= (x >> 16) & 0xFFFF
+    return x
+
+
+def counter_masks(state: DropoutState, first_step: int, steps: int, batch: int, device) -> list[torch.Tensor]:
+    """Scaled keep-masks `(K, steps, batch, units)` per hidden layer, hashed on `device`.
+
+    Unit `u` of sample `b` at the member's step `t` is kept when the top 16 bits of
+    `hash(hash(key ^ hash(t)) + b * units + u)` reach its threshold; `key` comes from the member's
+    seed. As with `host_masks`, a member's masks depend neither on the other members nor on how
+    many steps are drawn at once, and a GPU draws a thousand members' masks without a trip to the
+    host. They are not the host's masks: a member's dropout differs between devices.
+    """
+    units, K = sum(state.sizes), len(state.seeds)
+    seeds = np.array(state.seeds, np.int64) & 0x7FFFFFFF
+    keys = _hash32(torch.as_tensor(seeds.astype(np.int32) ^ 0x2545F491, device=device))  # (K,)
+    limit = torch.tensor(state.thresholds, dtype=torch.int32, device=device).reshape(-1, 1, 1)
+    scale = torch.tensor([kept_scale(t) for t in state.thresholds], device=device)
+    t = _hash32(torch.arange(first_step, first_step + steps, dtype=torch.int32, device=device))  # (steps,)
+    base = _hash32(keys[:, None] ^ t)  # (K, steps)
+    bits = _hash32(base[..., None] + torch.arange(batch * units, dtype=torch.int32, device=device))
+    kept = ((bits >> 16) & 0xFFFF) >= limit  # (K, steps, batch * units)
+    masks = kept.view(K, steps, batch, units).to(torch.float32) * scale.reshape(-1, 1, 1, 1)
+    return list(torch.split(masks, state.sizes, dim=-1))

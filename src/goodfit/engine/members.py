@@ -1,0 +1,61 @@
+"""From members to what the population is built of: each member's layer settings (`MemberSettings`)
+and its architecture (a built-in `Architecture` or the user's factory as a `CustomArchitecture`).
+
+Members of one architecture train as one population; the arm's in-model remedies (dropout rate,
+batch norm, width) become settings of the layers, or keyword arguments of a user's factory.
+"""
+from __future__ import annotations
+
+from goodfit.data.splits import Splits
+from goodfit.engine.config import Member
+from goodfit.errors import GoodfitError
+from goodfit.models import ModelSpec
+from goodfit.nn.custom import CustomArchitecture, accepted_keywords
+from goodfit.nn.population import MemberSettings
+from goodfit.remedies import Augment, BatchNorm, Dropout, Shrink
+
+
+def member_settings(member: Member) -> MemberSettings:
+    arm = member.arm
+    dropout, bn, shrink = arm.get(Dropout), arm.get(BatchNorm), arm.get(Shrink)
+    return MemberSettings(seed=member.seed, dropout=dropout.rate if dropout else 0.0, batchnorm=bn is not None,
+                          width=shrink.width if shrink else 1.0, bn_momentum=bn.momentum if bn else 0.1)
+
+
+def architecture_of(member: Member, model, splits: Splits):
+    """The architecture a member trains with: a resolved `ModelSpec`, or a user factory with its keywords."""
+    shrink = member.arm.get(Shrink)
+    if isinstance(model, ModelSpec):
+        return model.resolve(splits.kind, splits.input_shape, splits.num_classes, shrink.depth if shrink else None)
+    if not callable(model):
+        raise GoodfitError(f"model must be a ModelSpec (mlp, cnn1d, cnn2d, auto) or a callable returning an "
+                           f"nn.Module, got {type(model).__name__}")
+    return custom_architecture(member, model, splits)
+
+
+def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchitecture:
+    """A user factory's architecture: the arm's in-model remedies become its keyword arguments."""
+    name = getattr(factory, "__qualname__", type(factory).__name__)
+    arm, wanted = member.arm, {}
+    if arm.get(Dropout):
+        wanted["dropout"] = arm.get(Dropout).rate
+    if arm.get(BatchNorm):
+        wanted["batchnorm"] = True
+    if arm.get(Shrink):
+        if arm.get(Shrink).depth is not None:
+            raise GoodfitError(f"arm {arm.name!r}: Shrink(depth=...) needs a goodfit model; with your own factory "
+                               "use Shrink(width) and a `width` keyword")
+        wanted["width"] = arm.get(Shrink).width
+    missing = sorted(set(wanted) - accepted_keywords(factory))
+    if missing:
+        raise GoodfitError(f"arm {arm.name!r} needs a model factory that accepts {', '.join(k + '=' for k in missing)}; "
+                           f"add {'that parameter' if len(missing) == 1 else 'those parameters'} to {name} "
+                           "or leave the remedy out")
+    return CustomArchitecture(factory, tuple(sorted(wanted.items())), tuple(splits.input_shape), splits.num_classes,
+                              name)
+
+
+def check_member(member: Member, kind: str) -> None:
+    augment = member.arm.get(Augment)
+    if augment is not None:
+        augment.check_kind(kind)

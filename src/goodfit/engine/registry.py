@@ -1,0 +1,15 @@
+"""The per-member pieces the loop runs, in the order they act at each point of a step.
+
+A new remedy is one file under `engine/` with a piece (`init`, `update`, `select`; see `piece.py`)
+and one line here. Batch norm, width and the application of dropout masks live in the layers
+(`goodfit.nn`), since they act inside the forward pass.
+"""
+from goodfit.engine.augmentation import Augmentation
+from goodfit.engine.decay import DecoupledDecay, L2Penalty
+from goodfit.engine.dropout import DropoutMasks
+from goodfit.engine.early_stopping import EarlyStop
+from goodfit.engine.learning_rate import OwnLearningRate
+
+# L2 and decoupled decay act before the own learning rate takes its snapshot, so a member's rate
+# stretches only the optimizer's step, as training at that rate would.
+PIECES = (Augmentation(), DropoutMasks(), L2Penalty(), DecoupledDecay(), OwnLearningRate(), EarlyStop())

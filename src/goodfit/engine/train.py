@@ -1,0 +1,81 @@
+"""The engine's entry point: `train` groups members by architecture, cuts each group into populations
+that fit the memory budget and the CPU's cache, trains them one after another and returns every
+member's result in the caller's order.
+"""
+from __future__ import annotations
+
+import time
+
+from goodfit.data.splits import Splits
+from goodfit.engine.config import Member, TrainConfig
+from goodfit.engine.loop import EpochCallback, train_population
+from goodfit.engine.members import architecture_of, check_member
+from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, available_memory, chunks, denormals_flushed,
+                                   eval_bytes, member_bytes, reuse_freed_memory, state_bytes)
+from goodfit.engine.results import MemberResult, TrainResult
+from goodfit.errors import GoodfitError
+from goodfit.models import ModelSpec
+from goodfit.nn.population import Architecture, MemberSettings
+from goodfit.remedies import Arm, BatchNorm, EarlyStopping
+
+
+def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(), config: TrainConfig = TrainConfig(),
+          on_epoch: EpochCallback | None = None) -> TrainResult:
+    """Train every member; members of one architecture train together as one population.
+
+    A population that would not fit in `config.memory_budget` is cut into smaller populations
+    trained one after another, and so is one whose weights, gradients and optimizer state would
+    not stay in a CPU's cache (`CPU_WORKING_SET`); each member's results are the same either way.
+
+    Args:
+        splits: the data, already split.
+        members: arms and seeds to train.
+        model: a `ModelSpec` (default `auto`, by the data's kind), or your own factory: a callable
+            returning a fresh `nn.Module` mapping `(B, *sample)` to logits; it receives `dropout=`,
+            `batchnorm=` and `width=` keywords when an arm uses those remedies.
+        config: settings every member shares. Default `TrainConfig()`.
+        on_epoch: called after each epoch of each population with a dict of `epoch`, `epochs`,
+            `members` (positions in `members` of those still training), `metrics` (an `EpochMetrics`:
+            train and validation loss and accuracy and the running loss, each `(K,)` by name) and
+            `architecture`. Default None.
+
+    Returns:
+        A `TrainResult` with one `MemberResult` per member, in order.
+
+    Example:
+        >>> from goodfit.data import load, split, Conditions
+        >>> s = split(load("wine"), Conditions(), seed=0)
+        >>> r = train(s, [Member(Arm("baseline"), 0)], config=TrainConfig(epochs=3))
+        >>> r.members[0].history["epoch"].tolist()
+        [1, 2, 3]
+    """
+    if not members:
+        raise GoodfitError("no members to train; give at least one arm and one seed")
+    for m in members:
+        check_member(m, splits.kind)
+    start = time.perf_counter()
+    groups: dict[Architecture, list[int]] = {}
+    for i, m in enumerate(members):
+        groups.setdefault(architecture_of(m, model, splits), []).append(i)
+    results: list[MemberResult | None] = [None] * len(members)
+    notes: list[str] = []
+    device = config.resolved_device()
+    if device.type == "cpu":
+        reuse_freed_memory()
+    budget = config.memory_budget or available_memory(device) // 2
+    data = sum(a.nbytes for a in (splits.X_train, splits.X_val)) + BLOCK_BYTES + eval_bytes(device)
+    with denormals_flushed():
+        for arch, positions in groups.items():
+            group = [members[i] for i in positions]
+            settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group))
+            per_member = member_bytes(arch, settings, splits, config, any(m.arm.get(EarlyStopping) for m in group))
+            most = max(1, (budget - data) // per_member)
+            if device.type == "cpu":
+                most = min(most, max(1, CPU_WORKING_SET // (4 * state_bytes(arch, settings)[0])))
+            for chunk in chunks(positions, most):
+                trained, note = train_population(arch, [members[i] for i in chunk], splits, config, on_epoch, chunk)
+                for pos, r in zip(chunk, trained):
+                    results[pos] = r
+                if note and note not in notes:
+                    notes.append(note)
+    return TrainResult(results, time.perf_counter() - start, splits.num_classes, notes)
