@@ -4,14 +4,33 @@ import math
 import pytest
 import torch
 
-from goodfit.augment import Augmenter
+import numpy as np
+
+from goodfit.augment import FIELDS, augment_batch, draw, member_streams
 from goodfit.remedies import Augment
 
 
 def _run(augments, kind, x, y=None):
-    gens = [torch.Generator().manual_seed(i) for i in range(len(augments))]
+    """One step of `augment_batch` for members given their `Augment` (None: no augmentation)."""
+    k, b = x.shape[:2]
     y = torch.zeros(x.shape[:2], dtype=torch.long) if y is None else y
-    return Augmenter(augments, gens, list(range(len(augments))), kind, "cpu")(x, y)
+    augments = [a or Augment() for a in augments]
+    draws = [draw(a, member_streams(i), 1, b, tuple(x.shape[2:])) for i, a in enumerate(augments)]
+    fill = {"noise": np.zeros((1, b) + tuple(x.shape[2:]), np.float32), "lam": np.ones((1, b), np.float32),
+            "order": np.arange(b, dtype=np.float32)[None]}
+    stacked = {key: torch.from_numpy(np.stack([d.get(key, fill.get(key)) for d in draws]))[:, 0]
+               for key in ("uniform", "noise", "lam", "order") if any(key in d for d in draws)}
+    strength = {f: torch.tensor([getattr(a, f) for a in augments]) for f in FIELDS}
+    return augment_batch(x, y, strength, stacked, kind)
+
+
+def test_a_members_draws_do_not_depend_on_how_many_steps_are_drawn_at_once():
+    a = Augment(noise=0.1, mixup=0.2)
+    whole = draw(a, member_streams(5), 6, 8, (3,))
+    streams = member_streams(5)
+    first, second = draw(a, streams, 2, 8, (3,)), draw(a, streams, 4, 8, (3,))
+    for key in whole:
+        np.testing.assert_array_equal(whole[key], np.concatenate([first[key], second[key]]))
 
 
 def test_noise_has_the_requested_standard_deviation_and_spares_other_members():

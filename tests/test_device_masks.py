@@ -3,15 +3,25 @@ import numpy as np
 import pytest
 import torch
 
-from goodfit import engine
-from goodfit.engine import Member, TrainConfig, _counter_masks, _hash32, train
+from goodfit.engine import Member, TrainConfig, train
+from goodfit.engine import dropout as engine_dropout
+from goodfit.engine.dropout import DropoutState, _hash32, counter_masks, dropout_threshold
 from goodfit.models import ModelSpec
-from goodfit.nn.population import Architecture, MemberSettings, PopulationNet
 from goodfit.remedies import Arm, Dropout
 
 from conftest import make_splits
 
-ARCH = Architecture("mlp", 64, 2, (5,), 3)
+SIZES = [64, 64]  # two hidden layers of 64 units
+
+
+def _state(*members: tuple[int, float]) -> DropoutState:
+    """The dropout piece's state for members given as (seed, rate)."""
+    return DropoutState([s for s, _ in members], [dropout_threshold(r) for _, r in members],
+                        [np.random.SFC64([s, 11]) for s, _ in members], SIZES)
+
+
+def _counter_masks(state: DropoutState, first_step: int, steps: int, batch: int):
+    return counter_masks(state, first_step, steps, batch, torch.device("cpu"))
 
 
 def _lowbias32(x: np.ndarray) -> np.ndarray:
@@ -33,8 +43,8 @@ def test_the_hash_matches_the_unsigned_reference_bit_for_bit():
 
 
 def test_a_members_masks_are_its_own_whoever_else_trains_and_however_many_steps_are_drawn():
-    alone = PopulationNet(ARCH, [MemberSettings(7, dropout=0.3)])
-    crowd = PopulationNet(ARCH, [MemberSettings(1, dropout=0.5), MemberSettings(7, dropout=0.3), MemberSettings(2)])
+    alone = _state((7, 0.3))
+    crowd = _state((1, 0.5), (7, 0.3), (2, 0.0))
     whole = _counter_masks(alone, first_step=10, steps=6, batch=8)
     within = _counter_masks(crowd, first_step=10, steps=6, batch=8)
     halves = [_counter_masks(alone, first_step=f, steps=3, batch=8) for f in (10, 13)]
@@ -47,7 +57,7 @@ def test_a_members_masks_are_its_own_whoever_else_trains_and_however_many_steps_
 
 @pytest.mark.parametrize("rate", [0.05, 0.2, 0.5])
 def test_the_hashed_masks_drop_the_rate_and_scale_the_rest(rate):
-    net = PopulationNet(ARCH, [MemberSettings(s, dropout=rate) for s in range(4)])
+    net = _state(*[(s, rate) for s in range(4)])
     masks = torch.cat(_counter_masks(net, first_step=0, steps=50, batch=32), -1)  # 4 x 50 x 32 x 128 units
     dropped = (masks == 0).float().mean().item()
     assert dropped == pytest.approx(rate, abs=0.005)
@@ -58,7 +68,7 @@ def test_the_hashed_masks_drop_the_rate_and_scale_the_rest(rate):
 
 
 def test_a_population_trained_with_hashed_masks_matches_each_member_alone(monkeypatch):
-    monkeypatch.setattr(engine, "COUNTER_MASK_DEVICES", ("cpu",))
+    monkeypatch.setattr(engine_dropout, "COUNTER_MASK_DEVICES", ("cpu",))
     splits = make_splits("table", shape=(6,))
     members = [Member(Arm(f"d{r}", (Dropout(r),) if r else ()), seed) for r in (0.0, 0.3, 0.5) for seed in (0, 1)]
     spec, config = ModelSpec("mlp", 16, 2), TrainConfig(epochs=4, batch_size=16)
@@ -67,7 +77,7 @@ def test_a_population_trained_with_hashed_masks_matches_each_member_alone(monkey
         alone = train(splits, [members[i]], spec, config)
         np.testing.assert_allclose(together.members[i].history["val_loss"], alone.members[0].history["val_loss"],
                                    rtol=2e-4, atol=2e-5)
-    monkeypatch.setattr(engine, "COUNTER_MASK_DEVICES", ())
+    monkeypatch.setattr(engine_dropout, "COUNTER_MASK_DEVICES", ())
     on_host = train(splits, members[3:4], spec, config)
     # the device's masks are not the host's, but drop as much: same member, a different curve of the same kind
     assert not np.allclose(on_host.members[0].history["train_loss"], together.members[3].history["train_loss"])

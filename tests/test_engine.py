@@ -1,4 +1,6 @@
 """The population engine against its contracts: equivalence, a plain-PyTorch reference, each remedy."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -6,7 +8,7 @@ import torch.nn.functional as F
 
 from goodfit.engine import Member, TrainConfig, train
 from goodfit.models import ModelSpec
-from goodfit.nn.population import PopulationNet
+from goodfit.nn.population import Architecture, MemberSettings, PopulationNet
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
 
 from conftest import make_splits
@@ -19,6 +21,7 @@ ARMS = [
     Arm("batchnorm", (BatchNorm(),)),
     Arm("shrink", (Shrink(0.5),)),
     Arm("early", (EarlyStopping(patience=2),)),
+    Arm("mixed", (Dropout(0.2), BatchNorm(), Shrink(0.5), WeightDecay(1e-3), EarlyStopping(patience=3))),
 ]
 COLUMNS = ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "running_loss", "test_loss", "test_accuracy"]
 
@@ -39,9 +42,12 @@ def test_member_of_population_matches_same_member_trained_alone(kind, shape, mod
     members = [Member(arm, seed) for arm in arms for seed in (0, 1)]
     spec, config = ModelSpec(model, 16, 2), TrainConfig(epochs=6, batch_size=16)
     together = train(splits, members, spec, config)
-    for i in (1, 4, 6, 9, 12, 14, 15):
-        alone = train(splits, [members[i]], spec, config)
-        _assert_same_history(together.members[i].history, alone.members[0].history)
+    for i, member in enumerate(members):  # every member: dropout, shrink, batch norm, augmentation included
+        alone = train(splits, [member], spec, config).members[0]
+        _assert_same_history(together.members[i].history, alone.history)
+        assert together.members[i].best_epoch == alone.best_epoch, member.arm.name
+        for name, tensor in alone.state_dict.items():
+            torch.testing.assert_close(together.members[i].state_dict[name], tensor, rtol=2e-4, atol=2e-5)
 
 
 def test_single_member_matches_plain_pytorch_loop_with_adam_and_l2():
@@ -262,15 +268,26 @@ def test_a_factory_without_the_remedys_keyword_is_refused_with_the_fix():
         train(make_splits("table"), [Member(Arm("b"), 0)], lambda: torch.nn.Linear(6, 5), TrainConfig(epochs=1))
 
 
+BATCHNORM_MEMBERS = {
+    "none": [],
+    "some": [MemberSettings(4, batchnorm=True), MemberSettings(5, dropout=0.3, width=0.5, batchnorm=True,
+                                                                bn_momentum=0.3)],
+}
+
+
 @pytest.mark.parametrize("mixup", [False, True])
-def test_the_hand_written_mlp_backward_matches_autograd(mixup):
+@pytest.mark.parametrize("norm", ["none", "some", "all"])
+def test_the_hand_written_mlp_backward_matches_autograd(mixup, norm):
     """`PopulationNet.train_step` (no autograd) against autograd through `forward`, with dropout,
-    shrunk widths and mixup targets in one population."""
-    from goodfit.nn.population import Architecture, MemberSettings
+    shrunk widths, mixup targets and batch norm (on some members, or on all) in one population;
+    running statistics too."""
+    batchnorm = BATCHNORM_MEMBERS.get(norm, [])
 
     arch = Architecture("mlp", 32, 2, (6,), 4)
     settings = [MemberSettings(0), MemberSettings(1, dropout=0.3), MemberSettings(2, width=0.5),
-                MemberSettings(3, dropout=0.5, width=0.25)]
+                MemberSettings(3, dropout=0.5, width=0.25)] + batchnorm
+    if norm == "all":
+        settings = [dataclasses.replace(m, batchnorm=True) for m in settings]
     K, B = len(settings), 16
     g = torch.Generator().manual_seed(0)
     x = torch.randn(K, B, 6, generator=g)
@@ -282,16 +299,62 @@ def test_the_hand_written_mlp_backward_matches_autograd(mixup):
     auto = _member_losses_for(net, x, targets, masks)
     auto.sum().backward()
     expected = {n: p.grad.clone() for n, p in net.params.items()}
+    running = {n: b.clone() for n, b in net.buffers.items()}
+    for b, start in zip(net.buffers.values(), PopulationNet(arch, settings).buffers.values()):
+        b.copy_(start)  # the autograd pass moved the running statistics once; start them again
     for p in net.params.values():
         p.grad = None
     by_hand = net.train_step(x, targets, masks)
     torch.testing.assert_close(by_hand, auto.detach(), rtol=1e-5, atol=1e-6)
     for n, p in net.params.items():
-        torch.testing.assert_close(p.grad, expected[n], rtol=1e-4, atol=1e-6, msg=n)
+        torch.testing.assert_close(p.grad, expected[n], rtol=1e-4, atol=1e-5, msg=n)
+    for n, b in net.buffers.items():  # the members with batch norm; the others' statistics are never read
+        torch.testing.assert_close(b[net.bn_on], running[n][net.bn_on], rtol=1e-5, atol=1e-6, msg=n)
     assert any(p.grad.abs().sum() > 0 for p in net.params.values())
+    if norm != "none":
+        assert any(n.startswith("norm") for n in net.params) and net.params["norm0.weight"].grad.abs().sum() > 0
 
 
 def _member_losses_for(net, x, targets, masks):
     from goodfit.engine.loop import member_losses
 
     return member_losses(net.forward(x, train=True, masks=masks), targets)
+
+
+def test_early_stopping_with_min_delta_reports_the_epoch_whose_weights_it_keeps():
+    """The best epoch is the last thresholded improvement, not the raw minimum: with min_delta 0.08,
+    0.93 after 1.0 is no improvement, so epoch 1's weights are kept and epoch 1 is reported."""
+    from goodfit.engine.early_stopping import EarlyStop
+    from goodfit.engine.piece import Step
+    from goodfit.engine.results import EpochMetrics
+
+    class Run:  # what the piece reads of a population
+        members = [Member(Arm("es", (EarlyStopping(patience=10, min_delta=0.08),)), 0), Member(Arm("b"), 1)]
+        net = PopulationNet(Architecture("mlp", 4, 1, (3,), 2), [MemberSettings(0), MemberSettings(1)])
+        device = torch.device("cpu")
+
+    piece, run = EarlyStop(), Run()
+    state = piece.init(run)
+    weights = run.net.params["head.bias"]
+    for epoch, loss in enumerate([1.0, 0.93, 0.95, 0.96], start=1):
+        with torch.no_grad():
+            weights.fill_(epoch)  # the weights of this epoch
+        metrics = EpochMetrics(epoch, np.arange(2), *(np.array([v, v]) for v in (0.0, 0.0, loss, 0.5, loss)))
+        state = piece.update(Step("epoch", run.net, epoch, metrics=metrics, stop=np.zeros(2, bool),
+                                  diverged=np.zeros(2, bool)), state)
+    leave = Step("leave", run.net, 4, leaving=np.ones(2, bool), diverged=np.zeros(2, bool),
+                 kept={n: t.clone() for n, t in run.net.state().items()})
+    piece.update(leave, state)
+    assert leave.best_epoch.tolist() == [1, 2]  # thresholded for the early stopper, the raw minimum otherwise
+    assert leave.kept["head.bias"][:, 0].tolist() == [1.0, 4.0]  # its best epoch's weights; the other its last
+
+
+def test_a_trained_member_with_min_delta_keeps_the_weights_of_its_reported_best_epoch(wine_splits):
+    member = Member(Arm("es", (EarlyStopping(patience=50, min_delta=0.02),)), seed=1)
+    r = train(wine_splits, [member], ModelSpec("mlp", 32, 1), TrainConfig(epochs=30, lr=3e-3)).members[0]
+    module = __import__("goodfit.nn.population", fromlist=["x"]).build_module(r.architecture)
+    module.load_state_dict(r.state_dict)
+    with torch.no_grad():
+        val = F.cross_entropy(module.eval()(torch.as_tensor(wine_splits.X_val)),
+                              torch.as_tensor(wine_splits.y_val)).item()
+    assert val == pytest.approx(r.history.set_index("epoch").loc[r.best_epoch, "val_loss"], rel=1e-5)

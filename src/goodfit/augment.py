@@ -19,15 +19,15 @@ UNIFORMS = 5  # per sample: angle, zoom, horizontal shift, flip, vertical shift
 
 
 def member_streams(seed: int) -> tuple[np.random.Generator, ...]:
-    """A member's three streams: uniforms, noise and mixup, each its own so that no draw depends on
-    how many steps are drawn at once (a stream is consumed in order, whatever the block).
+    """A member's four streams: uniforms, noise, mixup weights and mixup partners, each its own so that
+    no draw depends on how many steps are drawn at once (a stream is consumed in order, whatever the block).
 
     Example:
         >>> a, b = member_streams(3), member_streams(3)
         >>> bool((a[0].random(4) == b[0].random(4)).all())
         True
     """
-    return tuple(np.random.Generator(np.random.SFC64([int(seed), 7, i])) for i in range(3))
+    return tuple(np.random.Generator(np.random.SFC64([int(seed), 7, i])) for i in range(4))
 
 
 def draw(augment: Augment, streams: tuple, steps: int, batch: int, sample_shape: tuple) -> dict[str, np.ndarray]:
@@ -43,13 +43,13 @@ def draw(augment: Augment, streams: tuple, steps: int, batch: int, sample_shape:
         >>> sorted(d), d["noise"].shape
         (['noise', 'uniform'], (2, 4, 3))
     """
-    uniform, noise, mix = streams
+    uniform, noise, weights, partners = streams
     out = {"uniform": uniform.random((steps, batch, UNIFORMS), dtype=np.float32)}
     if augment.noise > 0:
         out["noise"] = noise.standard_normal((steps, batch) + tuple(sample_shape), dtype=np.float32)
     if augment.mixup > 0:
-        out["lam"] = mix.beta(augment.mixup, augment.mixup, (steps, batch)).astype(np.float32)
-        out["order"] = mix.random((steps, batch), dtype=np.float32)
+        out["lam"] = weights.beta(augment.mixup, augment.mixup, (steps, batch)).astype(np.float32)
+        out["order"] = partners.random((steps, batch), dtype=np.float32)
     return out
 
 

@@ -140,7 +140,7 @@ def eval_chunk(K: int, row_bytes: int, device: torch.device) -> int:
     """Samples per evaluation chunk: as many as the population's activations fit in `_eval_bytes`.
 
     Example:
-        >>> eval_chunk(1024, 2208, torch.device("cpu")), _eval_chunk(1024, 2208, torch.device("cuda"))
+        >>> eval_chunk(1024, 2208, torch.device("cpu")), eval_chunk(1024, 2208, torch.device("cuda"))
         (7, 118)
     """
     return max(1, eval_bytes(device) // (K * row_bytes))

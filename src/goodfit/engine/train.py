@@ -9,14 +9,31 @@ import time
 from goodfit.data.splits import Splits
 from goodfit.engine.config import Member, TrainConfig
 from goodfit.engine.loop import EpochCallback, train_population
-from goodfit.engine.members import architecture_of, check_member
+from goodfit.engine.members import architecture_of, check_member, member_settings
 from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, available_memory, chunks, denormals_flushed,
                                    eval_bytes, member_bytes, reuse_freed_memory, state_bytes)
 from goodfit.engine.results import MemberResult, TrainResult
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
-from goodfit.nn.population import Architecture, MemberSettings
-from goodfit.remedies import Arm, BatchNorm, EarlyStopping
+from goodfit.nn.population import Architecture, MemberSettings, active_width
+from goodfit.remedies import Arm, BatchNorm, EarlyStopping, Shrink
+
+
+def population_key(member: Member, arch) -> tuple:
+    """Which population a member trains in: its architecture and the hidden width it computes with.
+
+    Shrunk members hold fewer units, so they train in populations of their own width instead of
+    computing a wide network's units only to silence them (a quarter of the width is a sixteenth of
+    the hidden matmul).
+
+    Example:
+        >>> a = Architecture("mlp", 256, 2, (64,), 10)
+        >>> population_key(Member(Arm("s", (Shrink(0.25),)), 0), a)[1], population_key(Member(Arm("b"), 0), a)[1]
+        (64, 256)
+    """
+    if not isinstance(arch, Architecture):
+        return arch, None
+    return arch, active_width(arch.width, member_settings(member).width)
 
 
 def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(), config: TrainConfig = TrainConfig(),
@@ -54,9 +71,9 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     for m in members:
         check_member(m, splits.kind)
     start = time.perf_counter()
-    groups: dict[Architecture, list[int]] = {}
+    groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(members):
-        groups.setdefault(architecture_of(m, model, splits), []).append(i)
+        groups.setdefault(population_key(m, architecture_of(m, model, splits)), []).append(i)
     results: list[MemberResult | None] = [None] * len(members)
     notes: list[str] = []
     device = config.resolved_device()
@@ -65,9 +82,10 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     budget = config.memory_budget or available_memory(device) // 2
     data = sum(a.nbytes for a in (splits.X_train, splits.X_val)) + BLOCK_BYTES + eval_bytes(device)
     with denormals_flushed():
-        for arch, positions in groups.items():
+        for (arch, _), positions in groups.items():
             group = [members[i] for i in positions]
-            settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group))
+            settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group),
+                                      width=member_settings(group[0]).width)
             per_member = member_bytes(arch, settings, splits, config, any(m.arm.get(EarlyStopping) for m in group))
             most = max(1, (budget - data) // per_member)
             if device.type == "cpu":

@@ -152,14 +152,15 @@ class PopulationNet:
         self.K = len(self.members)
         self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in self.members]
         self.units = [active_width(arch.width, m.width) for m in self.members]
+        self.width = max(self.units)  # units the stacked tensors hold: the widest member's
         self.any_bn = any(m.batchnorm for m in self.members)
         self.params, self.buffers = self._initial_state()
         self._settings_tensors()
 
     # ---- construction -------------------------------------------------------------------------
-    def _layer_shapes(self) -> list[tuple[str, tuple, int]]:
-        """(name, per-member weight shape, receptive field) of each weighted layer, input to head."""
-        a, W = self.arch, self.arch.width
+    def _layer_shapes(self, W: int) -> list[tuple[str, tuple, int]]:
+        """(name, per-member weight shape with `W` hidden units, receptive field) of each weighted layer."""
+        a = self.arch
         shapes = []
         if a.arch == "mlp":
             fan = math.prod(a.input_shape)
@@ -178,9 +179,10 @@ class PopulationNet:
         """Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) per member, as torch.nn's layers, from each member's generator.
 
         The fan-in counts only the member's active units, so a shrunk member starts exactly as a
-        narrower network would.
+        narrower network would. Each member draws the architecture's full shapes, which are then
+        cut to the population's width: a member's weights do not depend on who else trains.
         """
-        shapes = self._layer_shapes()
+        shapes = self._layer_shapes(self.arch.width)
         weights = {f"{n}.weight": [] for n, _, _ in shapes} | {f"{n}.bias": [] for n, _, _ in shapes}
         for k, g in enumerate(self.generators):
             units, in_units = self.units[k], None
@@ -196,21 +198,30 @@ class PopulationNet:
                 w = (torch.rand(shape, generator=g) * 2 - 1) * bound
                 b = (torch.rand(shape[-1] if self.arch.arch == "mlp" or name == "head" else shape[0],
                                 generator=g) * 2 - 1) * bound
-                weights[f"{name}.weight"].append(w)
-                weights[f"{name}.bias"].append(b)
+                weights[f"{name}.weight"].append(self._cut(name, w, idx == 0))
+                weights[f"{name}.bias"].append(b if name == "head" else b[:self.width])
                 in_units = units
         params = {n: torch.stack(v).to(self.device) for n, v in weights.items()}
         self._silence_inactive_units(params)
         buffers = {}
         if self.any_bn:
             for i in range(self.arch.depth):
-                params[f"norm{i}.weight"] = torch.ones(self.K, self.arch.width, device=self.device)
-                params[f"norm{i}.bias"] = torch.zeros(self.K, self.arch.width, device=self.device)
-                buffers[f"norm{i}.running_mean"] = torch.zeros(self.K, self.arch.width, device=self.device)
-                buffers[f"norm{i}.running_var"] = torch.ones(self.K, self.arch.width, device=self.device)
+                params[f"norm{i}.weight"] = torch.ones(self.K, self.width, device=self.device)
+                params[f"norm{i}.bias"] = torch.zeros(self.K, self.width, device=self.device)
+                buffers[f"norm{i}.running_mean"] = torch.zeros(self.K, self.width, device=self.device)
+                buffers[f"norm{i}.running_var"] = torch.ones(self.K, self.width, device=self.device)
         for p in params.values():
             p.requires_grad_(True)
         return params, buffers
+
+    def _cut(self, name: str, w: torch.Tensor, first: bool) -> torch.Tensor:
+        """A weight drawn at the architecture's width, cut to the population's `width`."""
+        W = self.width
+        if name == "head":
+            return w[:W] if self.arch.arch == "mlp" else w.reshape(self.arch.width, -1, w.shape[-1])[:W].flatten(0, 1)
+        if self.arch.arch == "mlp":
+            return w[:, :W] if first else w[:W, :W]
+        return w[:W] if first else w[:W, :W]
 
     def _silence_inactive_units(self, params: dict) -> None:
         """Zero every weight into and out of a shrunk member's inactive units (in place).
@@ -220,7 +231,7 @@ class PopulationNet:
         at zero: a shrunk member trains exactly as the narrower network, with no mask per step.
         """
         for k, units in enumerate(self.units):
-            if units == self.arch.width:
+            if units == self.width:
                 continue
             for i in range(self.arch.depth):
                 layer = f"hidden{i}" if self.arch.arch == "mlp" else f"conv{i}"
@@ -235,7 +246,7 @@ class PopulationNet:
                         w[:, units:] = 0
                 params[f"{layer}.bias"][k, units:] = 0
             head = params["head.weight"][k]
-            head.reshape(self.arch.width, -1, head.shape[-1])[units:] = 0
+            head.reshape(self.width, -1, head.shape[-1])[units:] = 0
 
     def _settings_tensors(self) -> None:
         d = self.device
@@ -304,7 +315,7 @@ class PopulationNet:
             if self.any_bn:
                 view = (1, -1) + spatial
                 h = self._norm(i, h, train, (0,) + tuple(range(2, h.dim())), view,
-                               self.bn_on.repeat_interleave(self.arch.width).reshape(view))
+                               self.bn_on.repeat_interleave(self.width).reshape(view))
             h = torch.relu_(h)
             if dropout:
                 h = h * masks[i].transpose(0, 1).reshape((B, -1) + spatial)  # a whole channel per unit
@@ -410,7 +421,7 @@ class PopulationNet:
     # ---- members in and out -------------------------------------------------------------------
     def hidden_sizes(self) -> list[int]:
         """Units per hidden layer, for the dropout masks of one step."""
-        return [self.arch.width] * self.arch.depth
+        return [self.width] * self.arch.depth
 
     def state(self) -> dict[str, torch.Tensor]:
         return {**{n: t.detach() for n, t in self.params.items()}, **self.buffers}
@@ -421,7 +432,7 @@ class PopulationNet:
         new.arch, new.device = self.arch, self.device
         new.members = [self.members[i] for i in keep]
         new.generators = [self.generators[i] for i in keep]
-        new.units = [self.units[i] for i in keep]
+        new.units, new.width = [self.units[i] for i in keep], self.width
         new.K, new.any_bn = len(keep), self.any_bn
         idx = torch.tensor(keep, device=self.device)
         new.params = {n: t.detach()[idx].clone().requires_grad_(True) for n, t in self.params.items()}
@@ -440,7 +451,7 @@ class PopulationNet:
         b = {n: t[k].cpu() for n, t in self.buffers.items()}
         linears = [mod for mod in module if isinstance(mod, (nn.Linear, nn.Conv1d, nn.Conv2d))]
         norms = [mod for mod in module if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d))]
-        names = [n for n, _, _ in self._layer_shapes()]
+        names = [n for n, _, _ in self._layer_shapes(self.width)]
         with torch.no_grad():
             for i, (name, layer) in enumerate(zip(names, linears)):
                 w, bias = p[f"{name}.weight"], p[f"{name}.bias"]
@@ -448,7 +459,7 @@ class PopulationNet:
                     if self.arch.arch == "mlp":
                         w = w[:units]
                     else:
-                        w = w.reshape(self.arch.width, -1, w.shape[-1])[:units].reshape(-1, w.shape[-1])
+                        w = w.reshape(self.width, -1, w.shape[-1])[:units].reshape(-1, w.shape[-1])
                     layer.weight.copy_(w.T)
                     layer.bias.copy_(bias)
                 elif self.arch.arch == "mlp":
