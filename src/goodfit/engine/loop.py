@@ -83,7 +83,7 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
                 losses = net.train_step(step.x, step.targets, step.masks)  # (K,), gradients written
             else:
                 losses = member_losses(net.forward(step.x, train=True, masks=step.masks), step.targets)  # (K,)
-                run.opt.zero_grad(set_to_none=True)
+                run.opt.zero_grad()
                 losses.sum().backward()
             step.at = "gradient"
             run.call(step)
