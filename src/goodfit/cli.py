@@ -174,6 +174,7 @@ def _print_train_summary(result, files: dict, as_json: bool) -> None:
                                        "stopped_epoch": r.stopped_epoch, "diverged": r.diverged,
                                        "test_loss": r.test_loss, "test_accuracy": r.test_accuracy,
                                        "num_params": r.num_params} for r in result.members],
+                          "notes": result.notes,
                           "seconds": round(result.seconds, 3), "files": {k: str(v) for k, v in files.items()}},
                          indent=2))
         return
@@ -187,6 +188,8 @@ def _print_train_summary(result, files: dict, as_json: bool) -> None:
                       str(r.best_epoch), f"{last.train_accuracy:.1%}", f"{last.val_accuracy:.1%}",
                       f"{r.test_accuracy:.1%}", f"{r.test_loss:.3f}")
     console.print(table)
+    for note in result.notes:
+        console.print(f"note: {escape(note)}", highlight=False)
     try:
         from goodfit.report.terminal import curves_text
     except ImportError:
@@ -342,6 +345,8 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
                 for (unit, _), task in tasks.items():
                     if unit == event["unit"]:
                         progress.update(task, completed=progress.tasks[task].total)
+                for note in event.get("notes", ()):
+                    progress.console.print(f"note: {escape(note)}", highlight=False)
             elif event["type"] == "unit_failed":
                 for (unit, _), task in tasks.items():
                     if unit == event["unit"]:

@@ -99,6 +99,7 @@ class UnitOutput:
     num_classes: int
     train_size: int
     kind: str
+    notes: tuple = ()  # how training ran, for a person to read (e.g. a module trained member by member)
 
 
 @lru_cache(maxsize=8)
@@ -120,7 +121,7 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None) -> UnitOutput:
     splits = splits_for(task.plan, task.condition)
     result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch)
     return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, splits.num_classes,
-                      len(splits.y_train), splits.kind)
+                      len(splits.y_train), splits.kind, tuple(result.notes))
 
 
 def _unit_name(condition: int, arch) -> str:
@@ -217,7 +218,7 @@ class Study:
             out: folder for `study.db` (resumable); None keeps everything in memory. Default None.
             executor: where units run. Default `LocalExecutor()`.
             on_event: progress callback receiving dicts with `type` `unit` (started), `epoch`,
-                `unit_done` or `unit_failed` (with its `error`). An executor that runs units in other
+                `unit_done` (with its `notes`) or `unit_failed` (with its `error`). An executor that runs units in other
                 processes sends no `epoch` events. Default None.
 
         Returns:
@@ -250,7 +251,7 @@ class Study:
             seconds.append(output.seconds)
             histories.extend(h.assign(member=k) for k, h in hist.items())
             if on_event:
-                on_event({"type": "unit_done", "unit": task.unit, "seconds": output.seconds})
+                on_event({"type": "unit_done", "unit": task.unit, "seconds": output.seconds, "notes": output.notes})
 
         def on_epoch_for(task: UnitTask):
             arms = [Arm.from_dict(a).name for a, _ in task.members]
