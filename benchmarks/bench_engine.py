@@ -1,16 +1,27 @@
 """goodfit's population engine against the same members trained one after another, in one sitting.
 
-    python benchmarks/bench_engine.py           # the full table, saved to benchmarks/results/ (about 15 min on 2 cores)
-    python benchmarks/bench_engine.py --quick   # W35 at 20 epochs against the plain loop only (under 3 min)
-    python benchmarks/bench_engine.py --smoke   # the quick path on a tiny workload, in seconds (the test suite runs it)
+    python benchmarks/bench_engine.py           # the full table, saved to benchmarks/results/
+    python benchmarks/bench_engine.py --quick   # W35 at 20 epochs, the default study, batch norm and augmentation
+    python benchmarks/bench_engine.py --smoke   # the quick path on tiny workloads, in seconds (the test suite runs it)
     python benchmarks/bench_engine.py --gpu     # on a CUDA GPU: W35, and MNIST-1D populations up to 1,024 members
 
 W35 is digits (60/20/20 stratified split), an MLP 64-256-256-10, Adam lr 1e-3, batch 32, 100
 epochs, 35 members: dropout 0, .05, .1, .2, .3, .4, .5 x 5 seeds. Every runner does the same
 work: the same members, split and epochs, and (except scikit-learn, which has no hook for it)
 the same per-epoch evaluation of the validation set and a 512-sample training subset.
-Each measurement records the share of the CPUs other processes used meanwhile; above 10% the
-figure is marked as disturbed.
+
+Each remedy is also timed where no other arm can hide it: the default study (`goodfit study`,
+8 arms x 5 seeds) against `plain_study.py`, the same study in plain PyTorch, both as whole
+commands, start-up included; and W35's model with all 35 members on batch norm, then all on
+the default image augmentation, against the plain loop doing the same.
+
+Every runner runs `--repeats` times (default 3) and the median is reported. Each measurement
+records the share of the CPUs other processes used meanwhile; above 10% the figure is marked as
+disturbed. How long a sitting takes on 2 cores at 3 repeats, estimated (not yet measured) from
+the times of its parts in the full run of 2026-11-25 and of the two default studies (about 30 s
+and 50 s each): `--quick` about 10 minutes, 4 of them the default studies (its batch-norm and
+augmentation populations run 10 epochs to stay within that; 20 in the full run); the full run
+about 85 minutes with Lightning, skorch and Keras installed, about 30 with `--repeats 1`.
 """
 from __future__ import annotations
 
@@ -36,17 +47,22 @@ from goodfit.data import Conditions, load, split
 from goodfit.engine import Member, TrainConfig, flushing_denormals, train
 from goodfit.models import ModelSpec
 from goodfit.nn.population import Architecture, build_module
-from goodfit.remedies import Arm, Dropout
+from goodfit.remedies import Arm, Augment, BatchNorm, Dropout
+from goodfit.study import DEFAULT_STUDY, default_arms
+
+sys.path.insert(0, str(Path(__file__).parent))
+import plain_study  # noqa: E402  (the plain loop and its augmentation, shared with the plain default study)
 
 RATES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 RESULTS = Path(__file__).parent / "results"
+PLAIN_STUDY = Path(__file__).parent / "plain_study.py"
 DISTURBED = 0.10  # share of the CPUs other processes may use before a figure is marked
 
 
 # ---- workloads ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Workload:
-    """Members (dropout rate, seed) of one architecture on one data set, trained alike."""
+    """Members (arm and seed) of one architecture on one data set, trained alike."""
 
     name: str
     data: str
@@ -54,7 +70,7 @@ class Workload:
     width: int
     depth: int
     epochs: int
-    members: tuple  # ((rate, seed), ...)
+    members: tuple  # (Member, ...)
     batch_size: int = 32
     lr: float = 1e-3
     device: str = "cpu"
@@ -79,13 +95,24 @@ def _splits(data: str):
     return _SPLITS[data]
 
 
+def dropout_arm(rate: float) -> Arm:
+    return Arm(f"dropout{rate}", (Dropout(rate),) if rate else ())
+
+
 def population(count: int) -> tuple:
     """`count` members cycling through the dropout rates, seeds counting up: W35's pattern, any size."""
-    return tuple((RATES[i % len(RATES)], i // len(RATES)) for i in range(count))
+    return tuple(Member(dropout_arm(RATES[i % len(RATES)]), i // len(RATES)) for i in range(count))
 
 
 def w35(epochs: int = 100, count: int = 35) -> Workload:
     return Workload("W35", "digits", "mlp", 256, 2, epochs, population(count))
+
+
+def w35_arm(name: str, epochs: int, count: int = 35) -> Workload:
+    """W35's data and model with every member on one arm of the default study (`batchnorm`,
+    `augment`, ...), seeds 0 to count - 1: a remedy timed alone, with no other arm to hide behind."""
+    arm = default_arms("image")[name]
+    return Workload(f"W35 {name}", "digits", "mlp", 256, 2, epochs, tuple(Member(arm, seed) for seed in range(count)))
 
 
 def mnist1d(arch: str, epochs: int, count: int, device: str = "cpu") -> Workload:
@@ -300,60 +327,62 @@ class Run:
         return self.seconds / self.members
 
 
+def median_run(measure, repeats: int) -> Run:
+    """`measure()`, a `Run`, `repeats` times: the run of median time, with every time in
+    `extra["seconds_all"]` and the largest share of the CPUs other processes used in any of them."""
+    runs = [measure() for _ in range(repeats)]
+    run = sorted(runs, key=lambda r: r.seconds)[(repeats - 1) // 2]
+    run.seconds = statistics.median(r.seconds for r in runs)
+    run.other_load = max(r.other_load for r in runs)
+    run.extra["seconds_all"] = [r.seconds for r in runs]
+    return run
+
+
 def run_goodfit(work: Workload) -> Run:
     """The whole population at once through `goodfit.engine.train`."""
-    members = [Member(Arm(f"dropout{r}", (Dropout(r),) if r else ()), seed) for r, seed in work.members]
     spec = ModelSpec(work.arch, work.width, work.depth)
-    seconds, other, result = timed(lambda: train(work.splits(), members, spec, work.config()))
+    seconds, other, result = timed(lambda: train(work.splits(), list(work.members), spec, work.config()))
     accuracy = float(np.mean([m.test_accuracy for m in result.members]))
-    return Run("goodfit", work.name, len(members), seconds, accuracy, other)
+    return Run("goodfit", work.name, len(work.members), seconds, accuracy, other)
 
 
-def train_plain(work: Workload, rate: float, seed: int, fused: bool = False) -> float:
-    """One member in a plain PyTorch loop, as a careful user writes it: tensors loaded once, no
-    DataLoader, `nn.Sequential`, `torch.optim.Adam` (its fused kernel with `fused`), and after each
-    epoch an evaluation of the validation set and of the same 512-sample training subset goodfit
-    measures; denormals flushed to zero, as goodfit does. Returns test accuracy."""
+def _dropout_rate(member: Member) -> float:
+    dropout = member.arm.get(Dropout)
+    return dropout.rate if dropout else 0.0
+
+
+def train_plain(work: Workload, member: Member, fused: bool = False) -> float:
+    """One member in a plain PyTorch loop, as a careful user writes it (`plain_study.fit`): tensors
+    loaded once, no DataLoader, `nn.Sequential` with batch norm and dropout where the arm has them,
+    the arm's augmentation as tensor operations on each minibatch, `torch.optim.Adam` (its fused
+    kernel with `fused`), and after each epoch an evaluation of the validation set and of the same
+    512-sample training subset goodfit measures; denormals flushed to zero, as goodfit does.
+    Returns test accuracy."""
     before = flushing_denormals()
     torch.set_flush_denormal(True)  # as goodfit trains: denormals late in training slow every step
     try:
-        return _plain_loop(work, rate, seed, fused)
+        return _plain_loop(work, member, fused)
     finally:
         torch.set_flush_denormal(before)
 
 
-def _plain_loop(work: Workload, rate: float, seed: int, fused: bool) -> float:
-    s, dev = work.splits(), work.device
-    X, y = torch.as_tensor(s.X_train, device=dev), torch.as_tensor(s.y_train, device=dev)
-    X_val, y_val = torch.as_tensor(s.X_val, device=dev), torch.as_tensor(s.y_val, device=dev)
-    fit = torch.as_tensor(np.random.default_rng(0).permutation(len(y))[: TrainConfig().train_eval_size], device=dev)
-    X_fit, y_fit = X[fit], y[fit]
-    torch.manual_seed(seed)
-    model = build_module(work.architecture(), dropout=rate).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=work.lr, fused=fused or None)
-    history = []
-    for _ in range(work.epochs):
-        model.train()
-        order = torch.randperm(len(y), device=dev)
-        for start in range(0, len(y), work.batch_size):
-            idx = order[start:start + work.batch_size]
-            loss = F.cross_entropy(model(X[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        model.eval()
-        with torch.no_grad():
-            val, train_subset = model(X_val), model(X_fit)
-            history.append([F.cross_entropy(val, y_val).item(), (val.argmax(1) == y_val).float().mean().item(),
-                            F.cross_entropy(train_subset, y_fit).item()])
-    with torch.no_grad():
-        X_test, y_test = torch.as_tensor(s.X_test, device=dev), torch.as_tensor(s.y_test, device=dev)
-        return (model(X_test).argmax(1) == y_test).float().mean().item()
+def _plain_loop(work: Workload, member: Member, fused: bool) -> float:
+    arm = member.arm
+    if any(not isinstance(r, (Dropout, BatchNorm, Augment)) for r in arm.remedies):
+        raise ValueError(f"arm {arm.name!r}: the plain loop does dropout, batch norm and augmentation only")
+    torch.manual_seed(member.seed)
+    model = build_module(work.architecture(), batchnorm=arm.get(BatchNorm) is not None, dropout=_dropout_rate(member))
+    jitter = arm.get(Augment)
+    augment = (jitter.rotate, jitter.zoom, jitter.shift, jitter.noise) if jitter else ()
+    s = work.splits()
+    accuracy, _ = plain_study.fit(model, {k: getattr(s, k) for k in plain_study.SPLITS}, work.epochs, augment=augment,
+                                  batch_size=work.batch_size, lr=work.lr, fused=fused, device=work.device)
+    return accuracy
 
 
 def run_plain(work: Workload, fused: bool = False) -> Run:
     """The same members one after another in the plain PyTorch loop."""
-    seconds, other, accs = timed(lambda: [train_plain(work, r, seed, fused) for r, seed in work.members])
+    seconds, other, accs = timed(lambda: [train_plain(work, m, fused) for m in work.members])
     return Run("plain PyTorch loop" + (", fused Adam" if fused else ""), work.name, len(work.members), seconds,
                float(np.mean(accs)), other)
 
@@ -368,10 +397,10 @@ def run_sklearn(work: Workload) -> Run:
 
     def fit_all():
         accs = []
-        for _, seed in work.members:
+        for member in work.members:
             clf = MLPClassifier((work.width,) * work.depth, alpha=0.0, solver="adam", batch_size=work.batch_size,
                                 learning_rate_init=work.lr, max_iter=work.epochs, n_iter_no_change=work.epochs,
-                                early_stopping=False, random_state=seed)
+                                early_stopping=False, random_state=member.seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 clf.fit(X, s.y_train)
@@ -422,9 +451,9 @@ def run_lightning(work: Workload) -> Run:
 
     def fit_all():
         accs = []
-        for rate, seed in work.members:
-            L.seed_everything(seed, verbose=False)
-            model = Classifier(rate)
+        for member in work.members:
+            L.seed_everything(member.seed, verbose=False)
+            model = Classifier(_dropout_rate(member))
             trainer = L.Trainer(max_epochs=work.epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
                                 enable_progress_bar=False, enable_model_summary=False)
             with warnings.catch_warnings():
@@ -450,9 +479,9 @@ def run_skorch(work: Workload) -> Run:
 
     def fit_all():
         accs = []
-        for rate, seed in work.members:
-            torch.manual_seed(seed)
-            net = NeuralNetClassifier(build_module(work.architecture(), dropout=rate),
+        for member in work.members:
+            torch.manual_seed(member.seed)
+            net = NeuralNetClassifier(build_module(work.architecture(), dropout=_dropout_rate(member)),
                                       criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=work.lr,
                                       max_epochs=work.epochs, batch_size=work.batch_size,
                                       train_split=predefined_split(Dataset(s.X_val, s.y_val)), verbose=0)
@@ -476,11 +505,12 @@ def run_keras(work: Workload) -> Run:
 
     def fit_all():
         accs = []
-        for rate, seed in work.members:
-            keras.utils.set_random_seed(seed)
+        for member in work.members:
+            keras.utils.set_random_seed(member.seed)
             layers = [keras.Input((flat(s.X_train).shape[1],))]
             for _ in range(work.depth):
-                layers += [keras.layers.Dense(work.width, activation="relu"), keras.layers.Dropout(rate)]
+                layers += [keras.layers.Dense(work.width, activation="relu"),
+                           keras.layers.Dropout(_dropout_rate(member))]
             model = keras.Sequential(layers + [keras.layers.Dense(s.num_classes)])
             model.compile(keras.optimizers.Adam(work.lr),
                           keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
@@ -497,8 +527,9 @@ OPTIONAL = {"PyTorch Lightning": ("lightning", run_lightning), "skorch": ("skorc
             "Keras 3 (torch backend)": ("keras", run_keras)}
 
 
-def optional_runs(work: Workload) -> tuple[list[Run], list[str]]:
-    """The optional frameworks that are installed (`pip install -e ".[bench]"`), and a note for each that is not."""
+def optional_runs(work: Workload, repeats: int) -> tuple[list[Run], list[str]]:
+    """The optional frameworks that are installed (`pip install -e ".[bench]"`), each the median of
+    `repeats` runs, and a note for each that is not."""
     import importlib.util
 
     runs, notes = [], []
@@ -507,7 +538,7 @@ def optional_runs(work: Workload) -> tuple[list[Run], list[str]]:
             notes.append(f"{name}: skipped, `{module}` is not installed (pip install -e \".[bench]\")")
             continue
         try:
-            runs.append(runner(work))
+            runs.append(median_run(lambda: runner(work), repeats))
         except ImportError as err:
             notes.append(f"{name}: skipped, {err}")
     return runs, notes
@@ -538,18 +569,47 @@ def scale_series(counts=(1, 8, 35, 128, 512), epochs: int = 10) -> list[dict]:
     return rows
 
 
-def default_study() -> dict | None:
-    """`goodfit study` with no options, timed from the command line, all included; None without `goodfit.study`."""
-    import importlib.util
+# ---- the default study, as whole commands ------------------------------------------------------
+def _command(args: list[str]) -> tuple[float, float, str]:
+    """(seconds, other processes' share of the CPUs, its output) of a command run to its end, start-up included."""
     import subprocess
 
-    if importlib.util.find_spec("goodfit.study") is None:
-        return None
+    seconds, other, done = timed(lambda: subprocess.run(args, capture_output=True, text=True))
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args)} exited with code {done.returncode}: {done.stderr.strip()[-2000:]}")
+    return seconds, other, done.stdout
+
+
+def default_study_runs(options: tuple = (), repeats: int = 3) -> tuple[Run, Run]:
+    """The default study as a user runs it: `goodfit study` against `plain_study.py`, whole commands.
+
+    Each command is timed from outside, start-up included, `repeats` times (the run of median time
+    is returned). `options` go to both commands (`--epochs 2 --seeds 2` makes the study tiny). The
+    plain script reads the same splits from an .npz written beforehand, so its start-up is torch's
+    alone, while `goodfit study` loads and splits digits itself. Each run's `extra["arms"]` holds
+    every arm's mean test accuracy: goodfit's from its `results.json`, the plain script's from its
+    last line.
+    """
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "goodfit", "study", "--out", str(Path(folder) / "study")]
-        seconds, other, done = timed(lambda: subprocess.run(command, capture_output=True, text=True))
-    return {"command": "goodfit study", "seconds": seconds, "other_load": other, "exit_code": done.returncode,
-            "error": done.stderr.strip().splitlines()[-1] if done.returncode else None}
+        data = Path(folder) / "splits.npz"
+        s = split(load(DEFAULT_STUDY["data"]), Conditions(train_size=DEFAULT_STUDY["train_size"]), seed=0)
+        np.savez(data, **{k: getattr(s, k) for k in plain_study.SPLITS})
+
+        def goodfit_study() -> Run:
+            out = tempfile.mkdtemp(dir=folder)  # a fresh folder each time: in a used one the study resumes
+            seconds, other, _ = _command([sys.executable, "-m", "goodfit", "study", "--out", out, *options])
+            result = json.loads((Path(out) / "results.json").read_text())
+            arms = {a["arm"]: a["test_accuracy"] for a in result["arms"]}
+            return Run("goodfit study", "default study", len(result["members"]), seconds,
+                       float(np.mean(list(arms.values()))), other, extra={"arms": arms})
+
+        def plain() -> Run:
+            seconds, other, printed = _command([sys.executable, str(PLAIN_STUDY), "--data", str(data), *options])
+            result = json.loads(printed.strip().splitlines()[-1])
+            return Run("plain PyTorch loop (plain_study.py)", "default study", result["members"], seconds,
+                       float(np.mean(list(result["arms"].values()))), other, extra={"arms": result["arms"]})
+
+        return median_run(goodfit_study, repeats), median_run(plain, repeats)
 
 
 # ---- reporting ---------------------------------------------------------------------------------
@@ -583,60 +643,113 @@ def scale_table(rows: list[dict]):
     return table
 
 
+def arms_table(goodfit: Run, plain: Run):
+    """Each arm's mean test accuracy from the two runs of the default study, side by side."""
+    from rich.table import Table
+
+    table = Table(title="The default study: mean test accuracy per arm (a check that both did the same job)")
+    for name in ("arm", goodfit.runner, plain.runner):
+        table.add_column(name, justify="left" if name == "arm" else "right")
+    for arm, accuracy in goodfit.extra["arms"].items():
+        table.add_row(arm, f"{accuracy:.3f}", f"{plain.extra['arms'][arm]:.3f}")
+    return table
+
+
 def _record(run: Run) -> dict:
     return {"runner": run.runner, "workload": run.workload, "members": run.members, "seconds": run.seconds,
             "seconds_per_member": run.per_member, "mean_test_accuracy": run.accuracy, "other_load": run.other_load,
-            "note": run.note}
+            "note": run.note, **run.extra}
+
+
+def _versus(goodfit: Run, plain: Run) -> dict:
+    return {"goodfit": _record(goodfit), "plain": _record(plain), "ratio": plain.seconds / goodfit.seconds}
+
+
+def remedy_rows(epochs: int, count: int, repeats: int, console, study_options: tuple = ()) -> dict:
+    """The default study as whole commands, then W35's model with every member on batch norm and
+    with every member on augmentation (`count` members, `epochs` epochs), each against the plain
+    loop; prints their tables and returns their records, a ratio (plain time over goodfit's) in each."""
+    goodfit, plain = default_study_runs(study_options, repeats)
+    command = " ".join(("goodfit study",) + tuple(study_options))
+    console.print(runs_table(f"The default study, `{command}` against plain_study.py: {goodfit.members} members, "
+                             f"whole commands, start-up included, median of {repeats}", [goodfit, plain]))
+    console.print(arms_table(goodfit, plain))
+    arms = {arm: {"goodfit": accuracy, "plain": plain.extra["arms"][arm]}
+            for arm, accuracy in goodfit.extra["arms"].items()}
+    record = {"default_study_vs_plain": {**_versus(goodfit, plain), "arms": arms}}
+    for name in ("batchnorm", "augment"):
+        work = w35_arm(name, epochs, count)
+        runs = [median_run(lambda: run_goodfit(work), repeats), median_run(lambda: run_plain(work), repeats)]
+        console.print(runs_table(f"W35's model, every member on the default study's {name} arm: {count} members, "
+                                 f"{epochs} epochs, median of {repeats}", runs))
+        record[f"{name}_population"] = _versus(*runs)
+    return record
 
 
 # ---- the two sittings ------------------------------------------------------------------------------
-def quick(epochs: int = 20, count: int = 35, single: int = 5, repeats: int = 3, console=None) -> dict:
-    """W35 at `epochs` epochs, population against the plain loop, and single models against the plain loop."""
+def quick(epochs: int = 20, count: int = 35, single: int = 5, repeats: int = 3, remedy_epochs: int = 10,
+          study_options: tuple = (), console=None) -> dict:
+    """W35 at `epochs` epochs, population against the plain loop; single models against the plain
+    loop (default and fused Adam); then `remedy_rows` at `remedy_epochs`: the default study as whole
+    commands (with `study_options`) and the batch-norm and augmentation populations against their
+    plain loops. Every runner runs `repeats` times; the figures are medians."""
     from rich.console import Console
 
     console = console or Console()
     work = w35(epochs, count)
     run_goodfit(w35(1, 2))  # warm-up: first calls into torch and the data set are not counted
-    goodfit_runs = [run_goodfit(work) for _ in range(repeats)]
-    population_s = statistics.median(r.seconds for r in goodfit_runs)
-    plain, plain_fused = run_plain(work), run_plain(work, fused=True)
-    baseline = [(0.0, seed) for seed in range(single)]  # `goodfit train` on its default arm, one model at a time
-    singles = [Workload(f"W35 member {seed}", "digits", "mlp", 256, 2, epochs, (m,)) for seed, m in enumerate(baseline)]
-    single_goodfit = statistics.median(sum(run_goodfit(w).seconds for w in singles) for _ in range(repeats))
-    single_plain = statistics.median(sum(timed(lambda: train_plain(w, 0.0, w.members[0][1]))[0] for w in singles)
-                                     for _ in range(repeats))
-    goodfit = goodfit_runs[len(goodfit_runs) // 2]
-    goodfit.seconds = population_s
-    console.print(runs_table(f"W35, {epochs} epochs, {count} members ({machine()['cpu']}, "
-                             f"{os.cpu_count()} cores, torch {torch.__version__})", [goodfit, plain, plain_fused]))
-    console.print(f"single models: goodfit {single_goodfit:.2f} s, plain loop {single_plain:.2f} s "
-                  f"({single} members, each trained alone, median of {repeats})")
-    if max(r.other_load for r in goodfit_runs + [plain, plain_fused]) > DISTURBED:
+    goodfit = median_run(lambda: run_goodfit(work), repeats)
+    plain = median_run(lambda: run_plain(work), repeats)
+    plain_fused = median_run(lambda: run_plain(work, fused=True), repeats)
+    # `goodfit train` on its default arm, one model at a time
+    singles = [Workload(f"W35 member {seed}", "digits", "mlp", 256, 2, epochs, (Member(dropout_arm(0.0), seed),))
+               for seed in range(single)]
+
+    def singles_seconds(runner) -> float:
+        return statistics.median(sum(runner(w).seconds for w in singles) for _ in range(repeats))
+
+    single_goodfit, single_plain = singles_seconds(run_goodfit), singles_seconds(run_plain)
+    single_fused = singles_seconds(lambda w: run_plain(w, fused=True))
+    console.print(runs_table(f"W35, {epochs} epochs, {count} members ({machine()['cpu']}, {os.cpu_count()} cores, "
+                             f"torch {torch.__version__}), median of {repeats}", [goodfit, plain, plain_fused]))
+    console.print(f"single models: goodfit {single_goodfit:.2f} s, plain loop {single_plain:.2f} s, with fused Adam "
+                  f"{single_fused:.2f} s ({single} members, each trained alone, median of {repeats})")
+    rows = remedy_rows(remedy_epochs, count, repeats, console, study_options)
+    loads = [r.other_load for r in (goodfit, plain, plain_fused)]
+    loads += [row[runner]["other_load"] for row in rows.values() for runner in ("goodfit", "plain")]
+    if max(loads) > DISTURBED:
         console.print("* other processes used more than 10% of the CPUs during this figure")
-    ratios = {"population": plain.seconds / population_s, "single": single_plain / single_goodfit}
+    ratios = {"population": plain.seconds / goodfit.seconds, "single": single_plain / single_goodfit,
+              "study": rows["default_study_vs_plain"]["ratio"], "single_fused": single_fused / single_goodfit,
+              "batchnorm": rows["batchnorm_population"]["ratio"], "augment": rows["augment_population"]["ratio"]}
     print(f"population vs plain sequential: {ratios['population']:.1f}×")
     print(f"single model vs plain loop: {ratios['single']:.1f}×")
+    print(f"study vs plain sequential: {ratios['study']:.1f}×")
+    print(f"single model vs plain loop (fused Adam): {ratios['single_fused']:.1f}×")
+    print(f"batchnorm population vs plain sequential: {ratios['batchnorm']:.1f}×")
+    print(f"augment population vs plain sequential: {ratios['augment']:.1f}×")
     return {"goodfit": _record(goodfit), "plain": _record(plain), "plain_fused": _record(plain_fused),
-            "single_goodfit_seconds": single_goodfit,
-            "single_plain_seconds": single_plain, "ratios": ratios}
+            "single_goodfit_seconds": single_goodfit, "single_plain_seconds": single_plain,
+            "single_plain_fused_seconds": single_fused, **rows, "repeats": repeats, "ratios": ratios}
 
 
-def full(out: Path, console=None) -> dict:
-    """Every workload and runner, the machine's ceilings and the scale series; saved as JSON under `out`."""
+def full(out: Path, repeats: int = 3, console=None) -> dict:
+    """Every workload and runner (each `repeats` times, the median reported), the machine's ceilings,
+    the scale series and `remedy_rows` at 20 epochs; saved as JSON under `out`."""
     from rich.console import Console
 
     console = console or Console()
     info = machine()
     console.print(f"[bold]{info['cpu']}[/], {info['cores']} cores, torch {info['torch']} "
                   f"({info['torch_threads']} threads), {info['date']}")
-    run_goodfit(w35(1, 2))
+    run_goodfit(w35(1, 2))  # warm-up: first calls into torch and the data set are not counted
     work = w35()
-    goodfit_runs = [run_goodfit(work) for _ in range(3)]
-    goodfit = sorted(goodfit_runs, key=lambda r: r.seconds)[1]  # the median of three
-    runs = [goodfit, run_plain(work), run_plain(work, fused=True), run_sklearn(work)]
-    extra, notes = optional_runs(work)
+    goodfit = median_run(lambda: run_goodfit(work), repeats)
+    runs = [goodfit] + [median_run(lambda: runner(work), repeats)
+                        for runner in (run_plain, lambda w: run_plain(w, fused=True), run_sklearn)]
+    extra, notes = optional_runs(work, repeats)
     runs += extra
-    console.print(runs_table("W35: digits, MLP 64-256-256-10, 35 members, 100 epochs", runs))
+    console.print(runs_table(f"W35: digits, MLP 64-256-256-10, 35 members, 100 epochs, median of {repeats}", runs))
     for note in notes:
         console.print(f"  {note}")
 
@@ -670,27 +783,25 @@ def full(out: Path, console=None) -> dict:
     m1d = []
     for arch in ("mlp", "cnn1d"):
         w = mnist1d(arch, 20, 35)
-        rows = [run_goodfit(w), run_plain(w), run_plain(w, fused=True)]
-        console.print(runs_table(f"MNIST-1D, {arch}, 35 members, 20 epochs", rows))
+        rows = [median_run(lambda: runner(w), repeats)
+                for runner in (run_goodfit, run_plain, lambda w: run_plain(w, fused=True))]
+        console.print(runs_table(f"MNIST-1D, {arch}, 35 members, 20 epochs, median of {repeats}", rows))
         m1d += rows
 
-    study = default_study()
-    if study is None:
-        console.print("default study: skipped, goodfit.study is not available")
-    else:
-        console.print(f"default study (`goodfit study`, all included): {study['seconds']:.1f} s{_mark(study)}"
-                      + (f", exit code {study['exit_code']}: {study['error']}" if study["exit_code"] else ""))
-    if any(r.other_load > DISTURBED for r in runs + m1d) or any(r["other_load"] > DISTURBED for r in series):
+    remedies = remedy_rows(20, 35, repeats, console)
+    loads = [r.other_load for r in runs + m1d] + [r["other_load"] for r in series]
+    loads += [row[runner]["other_load"] for row in remedies.values() for runner in ("goodfit", "plain")]
+    if max(loads) > DISTURBED:
         console.print("* other processes used more than 10% of the CPUs during this figure")
 
-    record = {"machine": info, "command": "python benchmarks/bench_engine.py",
+    record = {"machine": info, "command": f"python benchmarks/bench_engine.py --repeats {repeats}",
+              "repeats": repeats,
               "w35": {"runs": [_record(r) for r in runs], "skipped": notes,
-                      "goodfit_seconds_all": [r.seconds for r in goodfit_runs],
                       "matmul_peak_gflops": peak, "bandwidth_gbs": bandwidths, "roofline": roof,
                       "roofline_fraction": fraction, "kernel_floor": floor,
                       "kernel_floor_fraction": floor["seconds"] / goodfit.seconds},
               "scale_series": series, "scale_fall_1_to_128": fall, "kernel_floor_fall_1_to_128": floor_fall,
-              "mnist1d": [_record(r) for r in m1d], "default_study": study}
+              "mnist1d": [_record(r) for r in m1d], **remedies}
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{datetime.datetime.now():%Y-%m-%d-%H%M%S}-bench.json"
     path.write_text(json.dumps(record, indent=2))
@@ -765,8 +876,12 @@ def gpu(out: Path, device: str = "cuda", counts=(1, 64, 256, 1024), epochs: int 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="W35 at 20 epochs against the plain loop only.")
-    parser.add_argument("--smoke", action="store_true", help="The quick path on a tiny workload (seconds).")
+    parser.add_argument("--quick", action="store_true",
+                        help="W35 at 20 epochs, the default study and the batch-norm and augmentation populations "
+                             "against their plain loops.")
+    parser.add_argument("--smoke", action="store_true", help="The quick path on tiny workloads (seconds).")
+    parser.add_argument("--repeats", type=int,
+                        help="Runs of every runner; the median is reported (default 3, with --smoke 1).")
     parser.add_argument("--gpu", action="store_true",
                         help="On a GPU: W35 and MNIST-1D populations up to 1,024 members, with the GPU's peak.")
     parser.add_argument("--device", default="cuda", help="The GPU for --gpu (default cuda).")
@@ -774,6 +889,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scale-point", type=int, help=argparse.SUPPRESS)  # one point of the series, as JSON
     parser.add_argument("--epochs", type=int, default=10, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.scale_point:
         point = scale_point(args.scale_point, args.epochs)
         print(json.dumps(point))
@@ -785,10 +902,12 @@ def main(argv: list[str] | None = None) -> dict:
             raise SystemExit(2)
         return gpu(args.out, args.device)
     if args.smoke:
-        return quick(epochs=2, count=4, single=1, repeats=1)
+        return quick(epochs=2, count=4, single=1, repeats=args.repeats or 1, remedy_epochs=2,
+                     study_options=("--epochs", "2", "--seeds", "2"))
+    repeats = args.repeats or 3
     if args.quick:
-        return quick()
-    return full(args.out)
+        return quick(repeats=repeats)
+    return full(args.out, repeats)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,14 @@ from torch.profiler import profile
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_engine import w35  # noqa: E402
 
-from goodfit.engine import Member, train  # noqa: E402
+from goodfit.engine import train  # noqa: E402
 from goodfit.models import ModelSpec  # noqa: E402
-from goodfit.remedies import Arm, Dropout  # noqa: E402
 
 
 def per_step(members: int = 35, short: int = 2, long: int = 4) -> tuple[list[tuple[float, float, str, str]], float]:
     """(rows of (ms per step, calls per step, operator, input shapes), costliest first; wall ms per step)."""
     work = w35(long, members)
-    people = [Member(Arm(f"dropout{r}", (Dropout(r),) if r else ()), seed) for r, seed in work.members]
+    people = list(work.members)
     spec, splits = ModelSpec(work.arch, work.width, work.depth), work.splits()
     train(splits, people[:2], spec, w35(1, 2).config())  # warm-up
     costs, walls = {}, {}

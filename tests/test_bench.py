@@ -1,12 +1,21 @@
-"""The benchmark's quick path runs end to end on a tiny workload, and its roofline counts W35's work."""
+"""The benchmark's quick path runs end to end on tiny workloads, its plain study trains the default
+study's arms, and its roofline counts W35's work."""
 import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from goodfit.engine import TrainConfig
+from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+from goodfit.study import DEFAULT_ARM_NAMES, default_arms
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_engine.py"
+RATIO_LINES = ("population vs plain sequential", "single model vs plain loop", "study vs plain sequential",
+               "single model vs plain loop (fused Adam)", "batchnorm population vs plain sequential",
+               "augment population vs plain sequential")
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +28,80 @@ def bench():
     del sys.modules[spec.name]
 
 
-def test_smoke_run_ends_with_the_two_ratio_lines(bench, capsys):
+def test_smoke_run_ends_with_every_ratio_line_and_records_each_comparison(bench, capsys):
     record = bench.main(["--smoke"])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert re.fullmatch(r"population vs plain sequential: \d+\.\d×", lines[-2])
-    assert re.fullmatch(r"single model vs plain loop: \d+\.\d×", lines[-1])
+    assert len(lines) > len(RATIO_LINES)
+    for name, line in zip(RATIO_LINES, lines[-len(RATIO_LINES):]):
+        assert re.fullmatch(re.escape(name) + r": \d+\.\d×", line)
     assert record["goodfit"]["members"] == record["plain"]["members"] == 4
+    for key, members in (("default_study_vs_plain", 16), ("batchnorm_population", 4), ("augment_population", 4)):
+        row = record[key]
+        assert row["goodfit"]["members"] == row["plain"]["members"] == members
+        assert row["ratio"] == pytest.approx(row["plain"]["seconds"] / row["goodfit"]["seconds"])
+        assert len(row["goodfit"]["seconds_all"]) == len(row["plain"]["seconds_all"]) == record["repeats"] == 1
+    arms = record["default_study_vs_plain"]["arms"]
+    assert list(arms) == list(DEFAULT_ARM_NAMES)
+    assert all(0 < a["goodfit"] <= 1 and 0 < a["plain"] <= 1 for a in arms.values())
+    assert record["ratios"]["single_fused"] == pytest.approx(
+        record["single_plain_fused_seconds"] / record["single_goodfit_seconds"])
+
+
+@pytest.fixture(scope="module")
+def plain_study(bench):
+    return sys.modules["plain_study"]  # bench_engine imports it from beside itself
+
+
+def test_the_plain_study_trains_the_default_studys_arms_at_their_strengths(plain_study):
+    assert list(plain_study.ARMS) == list(DEFAULT_ARM_NAMES)
+    arms = default_arms("image")
+    for name in DEFAULT_ARM_NAMES:
+        arm, plain = arms[name], plain_study.ARMS[name]
+        dropout, decay, stop, augment, shrink = (arm.get(c) for c in (Dropout, WeightDecay, EarlyStopping, Augment,
+                                                                       Shrink))
+        assert plain.dropout == (dropout.rate if dropout else 0.0)
+        assert plain.l2 == (decay.strength if decay else 0.0) and not (decay and decay.decoupled)
+        assert plain.patience == (stop.patience if stop else 0) and (not stop or stop.monitor == "val_loss")
+        assert plain.augment == ((augment.rotate, augment.zoom, augment.shift, augment.noise) if augment else ())
+        assert not augment or augment.flip == augment.mixup == 0
+        assert plain.batchnorm == (arm.get(BatchNorm) is not None)
+        assert plain.width == 256 * (shrink.width if shrink else 1)
+    assert plain_study.TRAIN_EVAL == TrainConfig().train_eval_size
+
+
+def test_plain_augmentation_moves_each_image_by_its_own_draw(plain_study):
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 8, 8).expand(16, 1, 8, 8).contiguous()  # one image, 16 times
+    assert torch.allclose(plain_study.augment_images(x, 0.0, 0.0, 0.0, 0.0), x, atol=1e-6)
+    moved = plain_study.augment_images(x, 10.0, 0.1, 0.1, 0.0)
+    assert moved.shape == x.shape
+    assert len({tuple(m.flatten().tolist()) for m in moved}) == 16
+    noisy = plain_study.augment_images(torch.zeros(64, 1, 8, 8), 0.0, 0.0, 0.0, 0.05)
+    assert noisy.std().item() == pytest.approx(0.05, rel=0.1)
+
+
+def test_the_plain_loop_gives_each_member_its_arms_batch_norm_and_augmentation(bench, plain_study, monkeypatch):
+    calls = []
+    monkeypatch.setattr(plain_study, "fit", lambda model, data, epochs, **kw: calls.append((model, kw)) or (1.0, []))
+    for name in ("batchnorm", "augment"):
+        work = bench.w35_arm(name, epochs=1, count=2)
+        assert [m.seed for m in work.members] == [0, 1]
+        assert bench.train_plain(work, work.members[0]) == 1.0
+    (bn_model, bn_kw), (aug_model, aug_kw) = calls
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in bn_model) and bn_kw["augment"] == ()
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in aug_model)
+    assert aug_kw["augment"] == (10.0, 0.1, 0.1, 0.05)
+    stopping = bench.Workload("W35 early stopping", "digits", "mlp", 256, 2, 1,
+                              (bench.Member(default_arms("image")["early_stopping"], 0),))
+    with pytest.raises(ValueError, match="plain loop does dropout, batch norm and augmentation only"):
+        bench.train_plain(stopping, stopping.members[0])
+
+
+def test_median_run_keeps_the_middle_time_and_every_time(bench):
+    runs = [bench.Run("r", "w", 1, t, 0.5, load) for t, load in zip((3.0, 1.0, 2.0), (0.0, 0.3, 0.0))]
+    median = bench.median_run(iter(runs).__next__, 3)
+    assert median.seconds == 2.0 and median.extra["seconds_all"] == [3.0, 1.0, 2.0]
+    assert median.other_load == 0.3  # the busiest run marks the figure
 
 
 def test_w35_roofline_counts_about_two_teraflops_of_training(bench):
