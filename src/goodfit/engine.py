@@ -140,11 +140,16 @@ class MemberResult:
 
 @dataclass
 class TrainResult:
-    """All members' results, in the order the members were given, and the wall time."""
+    """All members' results, in the order the members were given, and the wall time.
+
+    `notes` holds one line per population that trained other than as asked (a module that trains
+    member by member), each once.
+    """
 
     members: list[MemberResult]
     seconds: float
     num_classes: int
+    notes: list[str] = field(default_factory=list)
 
     def history(self) -> History:
         """One `History` holding every member, numbered by position."""
@@ -528,10 +533,14 @@ def _steps_per_block(K: int, batch: int, sample_size: int, units: int, steps: in
 
 
 def _train_population(arch: Architecture, members: list[Member], splits: Splits, config: TrainConfig,
-                      on_epoch: EpochCallback | None, positions: list[int] | None = None) -> list[MemberResult]:
-    """Train one population; `positions` are the members' places in the caller's list, for `on_epoch`."""
+                      on_epoch: EpochCallback | None, positions: list[int] | None = None,
+                      notes: list[str] | None = None) -> list[MemberResult]:
+    """Train one population; `positions` are the members' places in the caller's list, for `on_epoch`;
+    the net's note, if any, is added to `notes`."""
     device = config.resolved_device()
     net = arch.make_net([member_settings(m) for m in members], device)
+    if notes is not None and net.note and net.note not in notes:
+        notes.append(net.note)
     K = len(members)
     positions = np.arange(K) if positions is None else np.asarray(positions)
     X = torch.as_tensor(splits.X_train, device=device)
@@ -737,6 +746,7 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     for i, m in enumerate(members):
         groups.setdefault(architecture_of(m, model, splits), []).append(i)
     results: list[MemberResult | None] = [None] * len(members)
+    notes: list[str] = []
     device = config.resolved_device()
     if device.type == "cpu":
         _reuse_freed_memory()
@@ -751,7 +761,7 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
             if device.type == "cpu":
                 most = min(most, max(1, CPU_WORKING_SET // (4 * _state_bytes(arch, settings)[0])))
             for chunk in _chunks(positions, most):
-                trained = _train_population(arch, [members[i] for i in chunk], splits, config, on_epoch, chunk)
+                trained = _train_population(arch, [members[i] for i in chunk], splits, config, on_epoch, chunk, notes)
                 for pos, r in zip(chunk, trained):
                     results[pos] = r
-    return TrainResult(results, time.perf_counter() - start, splits.num_classes)
+    return TrainResult(results, time.perf_counter() - start, splits.num_classes, notes)
