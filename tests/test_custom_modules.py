@@ -171,3 +171,17 @@ def test_a_module_that_does_not_fit_the_data_is_refused_with_the_shapes():
         train(splits, [Member(Arm("b"), 0)], lambda: nn.Linear(6, 5), TrainConfig(epochs=1))
     with pytest.raises(GoodfitError, match=r"returns a tuple .* logits of shape \(batch, 3\)"):
         train(make_splits("sequence", shape=(12,)), [Member(Arm("b"), 0)], lambda: nn.LSTM(12, 3), TrainConfig(epochs=1))
+
+
+def test_the_speed_benchmark_prints_its_ratio_line(capsys):
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "custom_module_speed.py"
+    spec = importlib.util.spec_from_file_location("custom_module_speed", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ratio = bench.main(["--members", "2", "--epochs", "1", "--train-size", "64", "--runs", "1"])
+    assert re.fullmatch(r"own MLP module vs built-in MLP: \d+\.\dx", capsys.readouterr().out.strip())
+    assert ratio > 0

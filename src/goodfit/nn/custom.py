@@ -393,7 +393,7 @@ class ModuleNet:
             except Exception as err:  # the user's module cannot run on this data
                 raise GoodfitError(f"model factory {name} failed in {mode} mode on a batch of shape "
                                    f"{tuple(probe.shape)} (the data's samples have shape {sample}): {_first_line(err)}; "
-                                   f"make it take (batch, {', '.join(map(str, sample))}) inputs") from None
+                                   "fix the module, or the data, so that it runs on such a batch") from None
             finally:
                 for hook in hooks:
                     hook.remove()
