@@ -119,14 +119,20 @@ class MemberDropout(nn.Module):
             return (1,) * len(sample)
         return sample[:1] + (1,) * (len(sample) - 1)
 
-    def scale_and_shift(self, keep: torch.Tensor, drop: float) -> tuple:
-        """What a call multiplies its input by (and, for alpha dropout, adds), from kept units `keep` (0 or 1)."""
+    def scale_and_shift(self, keep: np.ndarray, drop: float) -> tuple[np.ndarray, ...]:
+        """What a call multiplies its input by (and, for alpha dropout, adds), as float32, from the kept units `keep`.
+
+        Example:
+            >>> MemberDropout(nn.Dropout(0.5)).scale_and_shift(np.array([True, False]), 0.5)
+            (array([2., 0.], dtype=float32),)
+        """
         if drop >= 1:
-            return (keep * 0,)
+            return (np.zeros(keep.shape, np.float32),)
         if self.kind in ALPHA_LAYERS:
             a = 1 / math.sqrt((SELU_ALPHA ** 2 * drop + 1) * (1 - drop))
-            return keep * a, (keep + (drop - 1)) * (SELU_ALPHA * a)
-        return (keep * (1 / (1 - drop)),)
+            return (np.multiply(keep, np.float32(a), dtype=np.float32),
+                    np.multiply(keep + np.float32(drop - 1), np.float32(SELU_ALPHA * a), dtype=np.float32))
+        return (np.multiply(keep, np.float32(1 / (1 - drop)), dtype=np.float32),)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or not self.masks:
@@ -436,9 +442,8 @@ class ModuleNet:
             calls = []
             for shape in site.shapes:
                 size = batch * math.prod(shape)
-                keep = torch.from_numpy(bits[:, start:start + size] >= threshold).to(self.device)
-                calls.append(site.scale_and_shift(keep.reshape((self.K, batch) + shape).float(),
-                                                  threshold / DROPOUT_LEVELS))
+                arrays = site.scale_and_shift(bits[:, start:start + size] >= threshold, threshold / DROPOUT_LEVELS)
+                calls.append(tuple(torch.from_numpy(a).reshape((self.K, batch) + shape).to(self.device) for a in arrays))
                 start += size
             masks.append(calls)
         return masks
