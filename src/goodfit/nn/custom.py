@@ -106,7 +106,7 @@ class MemberDropout(nn.Module):
 
     def __init__(self, layer: nn.Module):
         super().__init__()
-        self.p, self.inplace, self.kind = layer.p, layer.inplace, type(layer)
+        self.p, self.inplace, self.kind = layer.p, layer.inplace, type(layer)  # p and inplace as the layer had them
         self.shapes: list[tuple] = []  # one sample's mask shape, per call in a forward pass
         self.masks: list[tuple] = []  # per call: (scale,) or, for alpha dropout, (scale, shift)
         self.calls = 0
