@@ -147,6 +147,8 @@ class PopulationNet:
         torch.Size([2, 5, 2])
     """
 
+    note: str | None = None  # always trains as asked; a user's module may not (`ModuleNet.note`)
+
     def __init__(self, arch: Architecture, members: list[MemberSettings], device: str | torch.device = "cpu"):
         self.arch, self.members, self.device = arch, list(members), torch.device(device)
         self.K = len(self.members)

@@ -1,0 +1,187 @@
+"""A user's own nn.Module as a population: its dropout draws from each member's stream, a module vmap
+cannot batch trains member by member and says so, and a plain stack of layers runs as batched matmuls."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from goodfit.engine import Member, TrainConfig, train
+from goodfit.errors import GoodfitError
+from goodfit.nn.custom import CustomArchitecture, ModuleNet
+from goodfit.nn.population import MemberSettings
+from goodfit.remedies import Arm, Dropout
+
+from conftest import make_splits
+
+COLUMNS = ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "running_loss", "test_loss", "test_accuracy"]
+
+
+def _assert_same_history(a, b):
+    assert len(a) == len(b)
+    np.testing.assert_allclose(a[COLUMNS].to_numpy(float), b[COLUMNS].to_numpy(float), rtol=2e-4, atol=2e-5)
+
+
+def sequential_with_dropout(dropout: float = 0.3):
+    return nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Dropout(dropout), nn.Linear(32, 3))
+
+
+class DropoutNet(nn.Module):
+    """Not a Sequential: runs under vmap. Calls one dropout layer twice, and has an alpha dropout."""
+
+    def __init__(self, dropout: float = 0.3):
+        super().__init__()
+        self.fc1, self.fc2, self.head = nn.Linear(6, 32), nn.Linear(32, 32), nn.Linear(32, 3)
+        self.drop, self.alpha = nn.Dropout(dropout), nn.AlphaDropout(0.2)
+
+    def forward(self, x):
+        x = self.drop(torch.relu(self.fc1(x)))
+        x = self.alpha(self.drop(torch.relu(self.fc2(x))))
+        return self.head(x)
+
+
+class LSTMNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(1, 8, batch_first=True), nn.Linear(8, 3)
+
+    def forward(self, x):  # (B, L)
+        out, _ = self.lstm(x.unsqueeze(-1))
+        return self.head(out[:, -1])
+
+
+class ItemInTraining(nn.Module):
+    """Reads a number off a tensor in training mode only, which vmap refuses."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.drop = nn.Linear(6, 3), nn.Dropout(0.2)
+
+    def forward(self, x):
+        if self.training and x.abs().sum().item() < 0:
+            x = -x
+        return self.fc(self.drop(x))
+
+
+def _net(factory, seeds, shape=(6,), classes=3):
+    return ModuleNet(CustomArchitecture(factory, (), shape, classes, factory.__name__),
+                     [MemberSettings(s) for s in seeds], "cpu")
+
+
+@pytest.mark.parametrize("factory,path", [(sequential_with_dropout, "stacked"), (DropoutNet, "vmap")])
+def test_a_modules_own_dropout_makes_a_member_alone_train_as_in_a_population(factory, path):
+    assert _net(factory, [0]).path == path
+    splits, config = make_splits("table"), TrainConfig(epochs=4, batch_size=16)
+    members = [Member(Arm("dropout", (Dropout(0.3),)), seed) for seed in (0, 1, 2)]
+    together = train(splits, members, factory, config)
+    torch.manual_seed(123)  # the global generator plays no part
+    alone = train(splits, [members[1]], factory, config)
+    _assert_same_history(together.members[1].history, alone.members[0].history)
+    a, b = (together.members[i].history[COLUMNS].to_numpy(float) for i in (0, 1))
+    assert not np.allclose(a, b)
+    assert together.notes == []
+
+
+@pytest.mark.parametrize("factory", [sequential_with_dropout, DropoutNet])
+def test_members_of_a_population_do_not_share_dropout_masks(factory):
+    net = _net(factory, [0, 1, 2])
+    with torch.no_grad():
+        for t in net.params.values():
+            t.copy_(t[:1].expand_as(t))  # three copies of member 0
+    x = torch.randn(1, 64, 6).expand(3, 64, 6)
+    with torch.no_grad():
+        trained, evaluated = net.forward(x, train=True), net.forward(x, train=False)
+    assert torch.equal(evaluated[0], evaluated[1]) and torch.equal(evaluated[1], evaluated[2])
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        assert not torch.allclose(trained[i], trained[j])
+
+
+def test_dropout_masks_drop_the_layers_rate_and_scale_the_kept_units():
+    net = _net(lambda: nn.Sequential(nn.Dropout(0.25), nn.Dropout2d(0.5), nn.Flatten(), nn.Linear(24, 3)), [0, 1],
+               shape=(2, 3, 4))
+    (unit,), (channel,) = (site[0] for site in net._draw_masks(500))
+    assert unit.shape == (2, 500, 2, 3, 4) and channel.shape == (2, 500, 2, 1, 1)
+    assert (unit == 0).float().mean().item() == pytest.approx(0.25, abs=0.01)
+    assert unit.unique().tolist() == pytest.approx([0.0, 4 / 3])
+    assert (channel == 0).float().mean().item() == pytest.approx(0.5, abs=0.03)
+
+
+def test_the_stacked_path_computes_what_vmap_does_in_training_and_eval():
+    def factory():
+        return nn.Sequential(nn.Flatten(), nn.Linear(6, 16), nn.BatchNorm1d(16), nn.GELU(), nn.Dropout(0.4),
+                             nn.Sequential(nn.Linear(16, 16, bias=False), nn.Tanh()), nn.Linear(16, 3))
+
+    net = _net(factory, [0, 1, 2])
+    assert net.path == "stacked"
+    x = torch.randn(3, 8, 6)
+    for train_mode in (True, False):
+        masks = net._draw_masks(8) if train_mode else [[]]
+        net.template.train(train_mode)
+        stacked_buffers = {n: b.clone() for n, b in net.buffers.items()}
+        vmap_buffers = {n: b.clone() for n, b in net.buffers.items()}
+        stacked = net._stacked(net.params, stacked_buffers, masks, x)
+        torch.testing.assert_close(stacked, net._vmapped(net.params, vmap_buffers, masks, x), rtol=1e-5, atol=1e-5)
+        for n in stacked_buffers:
+            torch.testing.assert_close(stacked_buffers[n], vmap_buffers[n], rtol=1e-5, atol=1e-6)
+        grads = [torch.autograd.grad(run(net.params, {n: b.clone() for n, b in net.buffers.items()}, masks, x)
+                                     .square().sum(), list(net.params.values())) for run in (net._stacked, net._vmapped)]
+        for a, b in zip(*grads):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        for k in range(3):
+            torch.testing.assert_close(net.predict(x[k])[k], net.to_module(k)(x[k]), rtol=1e-5, atol=1e-5)
+
+
+def test_the_exported_member_is_the_users_own_module_with_its_dropout():
+    net = _net(DropoutNet, [0, 1])
+    module = net.to_module(1)
+    assert type(module) is DropoutNet and type(module.drop) is nn.Dropout and not module.training
+    assert module.state_dict().keys() == DropoutNet().state_dict().keys()
+
+
+def test_an_lstm_trains_member_by_member_says_so_and_matches_alone():
+    splits, config = make_splits("sequence", shape=(12,)), TrainConfig(epochs=3, batch_size=16)
+    members = [Member(Arm("b"), seed) for seed in (0, 1, 2)]
+    together = train(splits, members, LSTMNet, config)
+    note = "model factory LSTMNet trains member by member, not vectorized: vmap cannot batch aten::lstm.input"
+    assert together.notes == [note]
+    for r in together.members:
+        assert np.isfinite(r.history[["train_loss", "val_loss"]].to_numpy()).all()
+    alone = train(splits, [members[2]], LSTMNet, config)
+    _assert_same_history(together.members[2].history, alone.members[0].history)
+    assert alone.notes == [note]
+
+
+def test_a_module_vmap_refuses_in_training_mode_only_trains_member_by_member():
+    net = _net(ItemInTraining, [0, 1])
+    assert net.path == "members"
+    assert net.note.startswith("model factory ItemInTraining trains member by member, not vectorized: vmap failed")
+    assert ".item()" in net.note and net.note.endswith("(in training mode only)")
+    splits, config = make_splits("table"), TrainConfig(epochs=2, batch_size=16)
+    members = [Member(Arm("b"), 0), Member(Arm("b"), 1)]
+    together = train(splits, members, ItemInTraining, config)
+    _assert_same_history(together.members[1].history, train(splits, [members[1]], ItemInTraining, config).members[0].history)
+
+
+def test_a_module_that_does_not_fit_the_data_is_refused_with_the_shapes():
+    splits = make_splits("table")
+    with pytest.raises(GoodfitError, match=r"failed in eval mode on a batch of shape \(2, 6\) \(the data's samples "
+                                           r"have shape \(6,\)\): RuntimeError: mat1 and mat2"):
+        train(splits, [Member(Arm("b"), 0)], lambda: nn.Linear(5, 3), TrainConfig(epochs=1))
+    with pytest.raises(GoodfitError, match=r"returns outputs of shape \(2, 5\) .* logits of shape \(batch, 3\)"):
+        train(splits, [Member(Arm("b"), 0)], lambda: nn.Linear(6, 5), TrainConfig(epochs=1))
+    with pytest.raises(GoodfitError, match=r"returns a tuple .* logits of shape \(batch, 3\)"):
+        train(make_splits("sequence", shape=(12,)), [Member(Arm("b"), 0)], lambda: nn.LSTM(12, 3), TrainConfig(epochs=1))
+
+
+def test_the_speed_benchmark_prints_its_ratio_line(capsys):
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "custom_module_speed.py"
+    spec = importlib.util.spec_from_file_location("custom_module_speed", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    ratio = bench.main(["--members", "2", "--epochs", "1", "--train-size", "64", "--runs", "1"])
+    assert re.fullmatch(r"own MLP module vs built-in MLP: \d+\.\dx", capsys.readouterr().out.strip().splitlines()[-1])
+    assert ratio > 0
