@@ -5,7 +5,8 @@ import torch
 
 from goodfit.engine import Member, TrainConfig, train
 from goodfit.engine import dropout as engine_dropout
-from goodfit.engine.dropout import DropoutState, _hash32, counter_masks, dropout_threshold
+from goodfit.engine.dropout import DropoutState, _hash32, counter_masks
+from goodfit.nn.dropout import dropout_threshold
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, Dropout
 

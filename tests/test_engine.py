@@ -118,7 +118,8 @@ def test_l2_penalty_gradient_is_strength_times_weight():
 
 
 def test_dropout_drops_the_requested_fraction_in_training_and_none_in_eval():
-    from goodfit.engine.dropout import DropoutState, dropout_threshold, host_masks
+    from goodfit.engine.dropout import DropoutState, host_masks
+    from goodfit.nn.dropout import dropout_threshold
     from goodfit.nn.population import Architecture, MemberSettings
 
     net = PopulationNet(Architecture("mlp", 64, 2, (5,), 2), [MemberSettings(0, dropout=0.3), MemberSettings(1)])

@@ -13,30 +13,10 @@ import numpy as np
 import torch
 
 from goodfit.engine.piece import Step, take
+from goodfit.nn.dropout import dropout_threshold, kept_scale
 from goodfit.remedies import Dropout
 
-DROPOUT_LEVELS = 1 << 16  # a unit is dropped when its 16 random bits fall below rate * DROPOUT_LEVELS
 COUNTER_MASK_DEVICES = ("cuda",)  # where dropout masks are hashed on the device instead of drawn on the host
-
-
-def dropout_threshold(rate: float) -> int:
-    """The 16-bit threshold under which a unit is dropped: the rate, rounded to a multiple of 2^-16.
-
-    Example:
-        >>> dropout_threshold(0.5), dropout_threshold(0.0)
-        (32768, 0)
-    """
-    return int(round(rate * DROPOUT_LEVELS))
-
-
-def kept_scale(threshold: int) -> np.float32:
-    """What a kept unit is multiplied by: 1 / keep-probability, for a unit dropped below `threshold` of 2^16.
-
-    Example:
-        >>> float(kept_scale(32768)), float(kept_scale(0))
-        (2.0, 1.0)
-    """
-    return np.float32(DROPOUT_LEVELS / (DROPOUT_LEVELS - threshold))
 
 
 @dataclass

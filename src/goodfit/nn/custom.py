@@ -21,7 +21,7 @@ from torch.autograd.function import once_differentiable
 from torch.func import functional_call, stack_module_state, vmap
 
 from goodfit.errors import GoodfitError
-from goodfit.nn.population import DROPOUT_LEVELS, dropout_threshold
+from goodfit.nn.dropout import DROPOUT_LEVELS, dropout_threshold
 
 FACTORY_KEYWORDS = ("dropout", "batchnorm", "width")
 
