@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from goodfit.engine.piece import Step, member_view, take
+from goodfit.engine.piece import Step, take
 from goodfit.remedies import EarlyStopping
 
 
@@ -65,11 +65,12 @@ class EarlyStop:
         state.best_epoch = np.where(improved, step.epoch, state.best_epoch)
         state.wait = np.where(improved, 0, state.wait + 1)
         step.stop |= state.on & (state.wait >= state.patience) & (step.epoch > state.warmup)
-        if state.copies is not None and (improved & state.on).any():
+        better = np.flatnonzero(improved & state.on)
+        if state.copies is not None and len(better):
+            rows = torch.as_tensor(better, device=state.on_rows.device)
             with torch.no_grad():
-                better = torch.as_tensor(improved, device=state.on_rows.device) & state.on_rows
                 for name, t in step.net.state().items():
-                    state.copies[name] = torch.where(member_view(better, t), t, state.copies[name])
+                    state.copies[name].index_copy_(0, rows, t[rows])
         return state
 
     def _restore(self, step: Step, state: StopState) -> None:
