@@ -62,3 +62,26 @@ def test_training_flushes_denormals_and_leaves_the_setting_as_it_found_it():
         assert flushing_denormals() == before
     torch.set_flush_denormal(False)
     assert seen == [True, True]
+
+
+def test_a_big_population_is_shared_out_over_threads_with_the_same_results(monkeypatch):
+    """Past `PARALLEL_BYTES` a population is cut into one per CPU thread and they train side by
+    side, one thread each; each member still equals itself trained alone, and torch's thread
+    count is as it was."""
+    from goodfit.engine import memory, train as engine_train
+
+    splits = make_splits("table", n=90)
+    config = TrainConfig(epochs=3, batch_size=16)
+    alone = [train(splits, [m], SPEC, config).members[0] for m in MEMBERS]
+    monkeypatch.setattr(engine_train, "PARALLEL_BYTES", 1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen, shared = _populations(splits, config)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    assert sorted(seen) == [[0, 1, 2], [3, 4]]
+    for a, b in zip(shared.members, alone):
+        np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=2e-4, atol=2e-5)
+    assert memory.PARALLEL_BYTES > 1  # the module's own value, untouched

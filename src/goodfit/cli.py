@@ -125,7 +125,7 @@ def train(
     from goodfit.data import Conditions, load, split
     from goodfit.engine import Member, TrainConfig
     from goodfit.models import ModelSpec
-    from goodfit.runs import prepare_out, save_run
+    from goodfit.runs import RunRecord, prepare_out, save_run
 
     if seeds < 1:
         raise GoodfitError(f"--seeds must be at least 1, got {seeds}")
@@ -138,10 +138,9 @@ def train(
     arm = _arm_from_options(splits.kind, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth)
     members = [Member(arm, seed + i) for i in range(seeds)]
     result = _train_with_progress(splits, members, spec, config, quiet=as_json)
-    settings = {"data": data, "target": target, "dataset": dataset.describe(), "conditions": conditions.to_dict(),
-                "split_seed": seed, "splits": splits.describe(), "model": spec.to_dict(), "arm": arm.to_dict(),
-                "seeds": [m.seed for m in members], "command": "goodfit " + " ".join(sys.argv[1:])}
-    files = save_run(out_path, result, settings, config)
+    record = RunRecord("goodfit " + " ".join(sys.argv[1:]), data, target, dataset.describe(), conditions.to_dict(), seed,
+                       splits.describe(), spec.to_dict(), arm.to_dict(), [m.seed for m in members], config.to_dict())
+    files = save_run(out_path, result, record)
     _print_train_summary(result, files, as_json)
 
 

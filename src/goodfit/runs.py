@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from goodfit.atomic import write_atomic
-from goodfit.engine import TrainConfig, TrainResult
+from goodfit.engine import TrainResult
 from goodfit.errors import GoodfitError
 
 
@@ -27,14 +28,59 @@ def prepare_out(out: str | Path) -> Path:
     return path
 
 
-def save_run(out: str | Path, result: TrainResult, settings: dict, config: TrainConfig) -> dict[str, Path]:
+@dataclass(frozen=True)
+class RunRecord:
+    """How a `goodfit train` run was made and what it gave: the one type that owns its `config.json`.
+
+    Readers (`history.read_run_config`, `diagnose.context_from_config`) take the JSON by these names.
+
+    Example:
+        >>> r = RunRecord("goodfit train", "wine", None, {}, {}, 0, {}, {}, {"name": "baseline"}, [0], {})
+        >>> sorted(r.to_dict())[:3]
+        ['architecture', 'arm', 'command']
+    """
+
+    command: str
+    data: str
+    target: str | None
+    dataset: dict  # the data set's description
+    conditions: dict  # train size, label noise, imbalance
+    split_seed: int
+    splits: dict  # sizes and class counts of the splits
+    model: dict  # the `ModelSpec` asked for
+    arm: dict  # the remedies
+    seeds: list
+    train: dict  # the `TrainConfig`
+    architecture: dict = field(default_factory=dict)  # the resolved architecture of the first member
+    num_params: int = 0
+    num_classes: int = 0
+    results: list = field(default_factory=list)  # per seed: best and stopped epoch, divergence, test metrics
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+    versions: dict = field(default_factory=dict)
+
+    def with_result(self, result: TrainResult) -> "RunRecord":
+        """This record completed with what training gave."""
+        first = result.members[0]
+        return replace(
+            self, architecture=first.architecture.to_dict(), num_params=first.num_params,
+            num_classes=result.num_classes, seconds=round(result.seconds, 3), notes=list(result.notes),
+            results=[{"seed": r.member.seed, "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch,
+                      "diverged": r.diverged, "test_loss": r.test_loss, "test_accuracy": r.test_accuracy}
+                     for r in result.members],
+            versions={"torch": torch.__version__, "python": platform.python_version()})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def save_run(out: str | Path, result: TrainResult, record: RunRecord) -> dict[str, Path]:
     """Write the run's files; returns their paths.
 
     Args:
         out: the output folder.
         result: what `engine.train` returned.
-        settings: how the run was made (data, conditions, model, arm, seeds, command), stored in `config.json`.
-        config: the shared training settings.
+        record: how the run was made; completed with the result and written as `config.json`.
 
     Returns:
         Paths of `history`, `model` and `config`.
@@ -42,23 +88,11 @@ def save_run(out: str | Path, result: TrainResult, settings: dict, config: Train
     path = prepare_out(out)
     files = {"history": path / "history.csv", "model": path / "model.pt", "config": path / "config.json"}
     write_atomic(files["history"], lambda p: result.history().to_csv(p))
-    first = result.members[0]
-    write_atomic(files["model"], lambda p: torch.save(first.state_dict, p))
+    write_atomic(files["model"], lambda p: torch.save(result.members[0].state_dict, p))
     if len(result.members) > 1:
         (path / "models").mkdir(exist_ok=True)
         for r in result.members:
             write_atomic(path / "models" / f"seed_{r.member.seed}.pt", lambda p, state=r.state_dict: torch.save(state, p))
-    record = {
-        **settings,
-        "architecture": first.architecture.to_dict(),
-        "num_params": first.num_params,
-        "train": config.to_dict(),
-        "num_classes": result.num_classes,
-        "results": [{"seed": r.member.seed, "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch,
-                     "diverged": r.diverged, "test_loss": r.test_loss, "test_accuracy": r.test_accuracy}
-                    for r in result.members],
-        "seconds": round(result.seconds, 3),
-        "versions": {"torch": torch.__version__, "python": platform.python_version()},
-    }
-    write_atomic(files["config"], lambda p: p.write_text(json.dumps(record, indent=2, default=str) + "\n"))
+    text = json.dumps(record.with_result(result).to_dict(), indent=2, default=str) + "\n"
+    write_atomic(files["config"], lambda p: p.write_text(text))
     return files

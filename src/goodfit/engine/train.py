@@ -5,18 +5,42 @@ member's result in the caller's order.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
 
 from goodfit.data.splits import Splits
 from goodfit.engine.config import Member, TrainConfig
 from goodfit.engine.loop import EpochCallback, train_population
 from goodfit.engine.members import architecture_of, check_member, member_settings
-from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, available_memory, chunks, denormals_flushed,
-                                   eval_bytes, member_bytes, reuse_freed_memory, state_bytes)
+from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, PARALLEL_BYTES, available_memory, chunks,
+                                   denormals_flushed, eval_bytes, member_bytes, reuse_freed_memory, state_bytes,
+                                   torch_threads)
 from goodfit.engine.results import MemberResult, TrainResult
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.nn.population import Architecture, MemberSettings, active_width
 from goodfit.remedies import Arm, BatchNorm, EarlyStopping, Shrink
+
+
+def _run(jobs: list[tuple], members: list[Member], splits: Splits, config: TrainConfig, on_epoch,
+         threads: int) -> list[tuple]:
+    """Train every population; on a CPU with several threads, populations run side by side, one thread
+    each, costliest first. Each population's arithmetic is then single-threaded, so its results do not
+    depend on the timing of the others."""
+    def one(job: tuple, single: bool) -> tuple:
+        if single:  # a worker's own thread; the caller restores the count when all are done
+            torch.set_num_threads(1)
+        with denormals_flushed():  # per thread
+            _, arch, chunk = job
+            return train_population(arch, [members[i] for i in chunk], splits, config, on_epoch, chunk)
+
+    if threads < 2 or len(jobs) < 2 or sum(job[0] for job in jobs) < PARALLEL_BYTES:  # small: one at a time
+        return [one(job, False) for job in jobs]
+    order = sorted(range(len(jobs)), key=lambda j: -jobs[j][0])
+    with torch_threads(threads), ThreadPoolExecutor(threads) as pool:
+        done = dict(zip(order, pool.map(lambda j: one(jobs[j], True), order)))
+    return [done[j] for j in range(len(jobs))]
 
 
 def population_key(member: Member, arch) -> tuple:
@@ -74,26 +98,31 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(members):
         groups.setdefault(population_key(m, architecture_of(m, model, splits)), []).append(i)
-    results: list[MemberResult | None] = [None] * len(members)
-    notes: list[str] = []
     device = config.resolved_device()
     if device.type == "cpu":
         reuse_freed_memory()
+    threads = torch.get_num_threads() if device.type == "cpu" else 1
     budget = config.memory_budget or available_memory(device) // 2
     data = sum(a.nbytes for a in (splits.X_train, splits.X_val)) + BLOCK_BYTES + eval_bytes(device)
-    with denormals_flushed():
-        for (arch, _), positions in groups.items():
-            group = [members[i] for i in positions]
-            settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group),
-                                      width=member_settings(group[0]).width)
-            per_member = member_bytes(arch, settings, splits, config, any(m.arm.get(EarlyStopping) for m in group))
-            most = max(1, (budget - data) // per_member)
-            if device.type == "cpu":
-                most = min(most, max(1, CPU_WORKING_SET // (4 * state_bytes(arch, settings)[0])))
-            for chunk in chunks(positions, most):
-                trained, note = train_population(arch, [members[i] for i in chunk], splits, config, on_epoch, chunk)
-                for pos, r in zip(chunk, trained):
-                    results[pos] = r
-                if note and note not in notes:
-                    notes.append(note)
+    jobs = []  # (cost, architecture, positions) of each population
+    for (arch, _), positions in groups.items():
+        group = [members[i] for i in positions]
+        settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group),
+                                  width=member_settings(group[0]).width)
+        per_member = member_bytes(arch, settings, splits, config, any(m.arm.get(EarlyStopping) for m in group))
+        most = max(1, (budget - data) // per_member)
+        params = state_bytes(arch, settings)[0]
+        if device.type == "cpu":
+            most = min(most, max(1, CPU_WORKING_SET // (4 * params)))
+            if threads > 1 and len(positions) * params >= PARALLEL_BYTES:  # big enough to share out
+                shared = max(1, (budget // threads - data) // per_member)  # side by side, they share the budget
+                most = min(most, shared, -(-len(positions) // threads))
+        jobs += [(len(chunk) * params, arch, chunk) for chunk in chunks(positions, most)]
+    results: list[MemberResult | None] = [None] * len(members)
+    notes: list[str] = []
+    for chunk, (trained, note) in zip([job[2] for job in jobs], _run(jobs, members, splits, config, on_epoch, threads)):
+        for pos, r in zip(chunk, trained):
+            results[pos] = r
+        if note and note not in notes:
+            notes.append(note)
     return TrainResult(results, time.perf_counter() - start, splits.num_classes, notes)
