@@ -325,7 +325,7 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
         return the_study.run(out_path, executor)
     columns = [TextColumn("{task.description:>22}"), BarColumn(bar_width=30), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[live]}")]
-    with Progress(*columns, console=console) as progress:
+    with Progress(*columns, console=console, refresh_per_second=2) as progress:
         tasks: dict[str, int] = {}
 
         def on_event(event: dict) -> None:
