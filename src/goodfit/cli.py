@@ -159,7 +159,8 @@ def _train_with_progress(splits, members, spec, config, quiet: bool):
         def on_epoch(info: dict) -> None:
             m = info["metrics"].mean()
             arch = info["architecture"]
-            progress.update(task, completed=info["epoch"],
+            # populations may train side by side: the bar follows the furthest
+            progress.update(task, completed=max(info["epoch"], progress.tasks[task].completed),
                             description=f"{arch.arch} x{len(members)}",
                             live=f"train loss {m['train_loss']:.3f} acc {m['train_accuracy']:.1%} | "
                                  f"val loss {m['val_loss']:.3f} acc {m['val_accuracy']:.1%}")
@@ -337,7 +338,8 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
                 arms = np.array(event["arms"])
                 for arm in dict.fromkeys(event["arms"]):
                     m = event["metrics"].mean(arms == arm)
-                    progress.update(tasks[(event["unit"], arm)], completed=event["epoch"],
+                    task = tasks[(event["unit"], arm)]
+                    progress.update(task, completed=max(event["epoch"], progress.tasks[task].completed),
                                     live=f"train acc {m['train_accuracy']:.1%}  val acc {m['val_accuracy']:.1%}  "
                                          f"val loss {m['val_loss']:.3f}")
             elif event["type"] == "unit_done":
