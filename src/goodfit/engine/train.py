@@ -20,7 +20,7 @@ from goodfit.engine.results import MemberResult, TrainResult
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.nn.population import Architecture, MemberSettings, active_width
-from goodfit.remedies import Arm, BatchNorm, EarlyStopping, Shrink
+from goodfit.remedies import BatchNorm, EarlyStopping
 
 
 def _run(jobs: list[tuple], members: list[Member], splits: Splits, config: TrainConfig, on_epoch,
@@ -51,6 +51,7 @@ def population_key(member: Member, arch) -> tuple:
     the hidden matmul).
 
     Example:
+        >>> from goodfit.remedies import Arm, Shrink
         >>> a = Architecture("mlp", 256, 2, (64,), 10)
         >>> population_key(Member(Arm("s", (Shrink(0.25),)), 0), a)[1], population_key(Member(Arm("b"), 0), a)[1]
         (64, 256)
@@ -86,6 +87,7 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     Example:
         >>> from goodfit.data import load, split, Conditions
         >>> s = split(load("wine"), Conditions(), seed=0)
+        >>> from goodfit.remedies import Arm
         >>> r = train(s, [Member(Arm("baseline"), 0)], config=TrainConfig(epochs=3))
         >>> r.members[0].history["epoch"].tolist()
         [1, 2, 3]

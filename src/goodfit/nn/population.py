@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -253,6 +252,7 @@ class PopulationNet:
     def _settings_tensors(self) -> None:
         d = self.device
         self.bn_on = torch.tensor([m.batchnorm for m in self.members], device=d)  # (K,)
+        self.bias_on = (~self.bn_on)[:, None].float()  # (K, 1): batch norm cancels a hidden layer's bias
         self.bn_rows = torch.tensor([k for k, m in enumerate(self.members) if m.batchnorm], dtype=torch.long, device=d)
         self.all_bn = len(self.bn_rows) == self.K
         self.momentum = torch.tensor([m.bn_momentum for m in self.members], device=d)
@@ -275,7 +275,7 @@ class PopulationNet:
         rounding noise in that gradient into full-size steps.
         """
         bias = self.params[f"{layer}.bias"]
-        return bias * (~self.bn_on)[:, None] if self.any_bn else bias
+        return bias * self.bias_on if self.any_bn else bias
 
     def forward(self, x: torch.Tensor, train: bool, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Logits `(K, B, classes)` for inputs `(K, B, *sample)` (each member its own batch).
@@ -347,7 +347,7 @@ class PopulationNet:
             masks: per hidden layer a float `(K, B, W)` dropout scale (0 or 1 / keep-probability), or None.
         """
         K, B = x.shape[:2]
-        p, rows = self.params, self.bn_rows
+        p = self.params
         with torch.no_grad():
             hs, norms = [x.reshape(K, B, -1)], []
             dropout = masks is not None and self.any_dropout
@@ -380,7 +380,7 @@ class PopulationNet:
                 torch.bmm(hs[i].transpose(1, 2), grad, out=_grad_of(w))
                 torch.sum(grad, 1, out=_grad_of(p[f"{names[i]}.bias"]))
                 if i < len(names) - 1 and self.any_bn:
-                    p[f"{names[i]}.bias"].grad.mul_((~self.bn_on)[:, None])  # batch norm cancels the bias
+                    p[f"{names[i]}.bias"].grad.mul_(self.bias_on)  # batch norm cancels the bias
                 if i > 0:
                     grad = torch.bmm(grad, w.transpose(1, 2))
                     if dropout:
