@@ -48,7 +48,8 @@ from goodfit.engine import Member, TrainConfig, flushing_denormals, train
 from goodfit.models import ModelSpec
 from goodfit.nn.population import Architecture, build_module
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout
-from goodfit.study import DEFAULT_STUDY, default_arms
+from goodfit.grammar import default_arms
+from goodfit.study import DEFAULT_STUDY
 
 sys.path.insert(0, str(Path(__file__).parent))
 import plain_study  # noqa: E402  (the plain loop and its augmentation, shared with the plain default study)

@@ -1,5 +1,6 @@
 """The benchmark's quick path runs end to end on tiny workloads, its plain study trains the default
 study's arms, and its roofline counts W35's work."""
+import math
 import importlib.util
 import re
 import sys
@@ -10,7 +11,8 @@ import torch
 
 from goodfit.engine import TrainConfig
 from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
-from goodfit.study import DEFAULT_ARM_NAMES, default_arms
+from goodfit.grammar import default_arms
+from goodfit.study import DEFAULT_ARM_NAMES
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_engine.py"
 RATIO_LINES = ("population vs plain sequential", "single model vs plain loop", "study vs plain sequential",
@@ -157,4 +159,4 @@ def test_the_step_profile_counts_what_an_extra_epoch_costs(capsys):
     assert {"aten::bmm", "aten::baddbmm", "aten::_fused_adam_"} <= ops
     adam = next(calls for _, calls, op, _ in rows if op == "aten::_fused_adam_")
     assert adam == pytest.approx(1.0)  # one optimizer step per training step, setup subtracted
-    assert wall > 0
+    assert math.isfinite(wall)  # a difference of two timings: its sign is noise on a busy machine

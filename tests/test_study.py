@@ -69,9 +69,10 @@ def test_learning_curve_has_one_row_per_train_size_and_arm(tmp_path):
 
 
 def test_strength_sweep_makes_one_arm_per_strength():
-    from goodfit.study import arms_from_names, sweep_arms
+    from goodfit.grammar import parse_arms
+    from goodfit.study import sweep_arms
 
-    arms = arms_from_names(["baseline"], "table") + sweep_arms(dropout=[0.1, 0.5], l2=[1e-4])
+    arms = parse_arms("baseline", "table") + sweep_arms(dropout=[0.1, 0.5], l2=[1e-4])
     result = small_study(arms=arms, conditions=[Conditions()]).run()
     assert list(result.table()["arm"]) == ["baseline", "dropout=0.1", "dropout=0.5", "l2=0.0001"]
 

@@ -220,13 +220,23 @@ def study(
     data: str = typer.Option(None, help="Built-in data set or file; default: the embedded study (see below)."),
     target: str = typer.Option(None, help="Label column of a CSV or Parquet file."),
     model: str = typer.Option(None, help="mlp, cnn1d, cnn2d or auto."),
-    arms: str = typer.Option(None, help="Arms by name: baseline,dropout,l2,decay,early_stopping,augment,batchnorm,shrink,all."),
-    seeds: int = typer.Option(5, help="Seeds per arm (paired across arms)."),
+    arms: str = typer.Option(None, help="Arms, comma-separated: a remedy's name (its default strength) or NAME=SETTINGS, "
+                                        "e.g. baseline,dropout=0.5,l2=1e-4,decay=1e-2,augment=shift:0.1+noise:0.05,"
+                                        "early_stopping=patience:20,batchnorm,shrink=0.5,all; a remedy may appear at "
+                                        "several strengths."),
+    seeds: str = typer.Option("5", help="Seeds per arm, paired across arms: a count (5 = seeds 0-4), a range (10-14) "
+                                        "or a list (0,3,7)."),
+    control: bool = typer.Option(False, "--control", help="Add an A/A control: the baseline again on seeds of its own, "
+                                                          "to show the noise floor."),
+    resample_splits: bool = typer.Option(False, "--resample-splits", help="Each seed draws its own train/validation "
+                                                                          "split (test fixed), so intervals include the "
+                                                                          "data's variance."),
     epochs: int = typer.Option(None, help="Epochs per member."),
     train_size: str = typer.Option(None, help="Training samples; several (100,300,1000) give a learning curve."),
     label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),
     imbalance: float = typer.Option(1.0, help="Size of the last class relative to the first (1 = balanced)."),
-    dropout: str = typer.Option(None, help="Dropout rates to sweep, e.g. 0.1,0.3,0.5 (a validation curve)."),
+    dropout: str = typer.Option(None, help="Dropout rates to sweep, e.g. 0.1,0.3,0.5 (a validation curve; "
+                                           "the same as --arms dropout=0.1,dropout=0.3,dropout=0.5)."),
     l2: str = typer.Option(None, help="L2 strengths to sweep, e.g. 1e-5,1e-4,1e-3."),
     decay: str = typer.Option(None, help="Decoupled weight-decay strengths to sweep."),
     batch_size: int = typer.Option(32, help="Samples per step."),
@@ -257,21 +267,23 @@ def study(
 
         goodfit study --data digits --dropout 0.1,0.3,0.5 --l2 1e-5,1e-4,1e-3
 
+        goodfit study --data mnist1d --model mlp --arms baseline,dropout=0.1,dropout=0.5,augment=shift:0.1 --control --seeds 10-14
+
         goodfit study --data mnist1d --seeds 20 --executor ray --address ray://head:10001
     """
     from goodfit.data import Conditions
     from goodfit.engine import TrainConfig
     from goodfit.executors import EXECUTORS
     from goodfit.report.outputs import write_outputs
-    from goodfit.study import DEFAULT_STUDY, Study, arms_from_names, sweep_arms
+    from goodfit.grammar import parse_arms, parse_seeds
+    from goodfit.study import DEFAULT_STUDY, Study, sweep_arms
 
     if executor not in EXECUTORS:
         raise GoodfitError(f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)}")
     if address is not None and executor != "ray":
         raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
     runner = EXECUTORS[executor](**({"address": address} if address is not None else {}))
-    if seeds < 1:
-        raise GoodfitError(f"--seeds must be at least 1, got {seeds}")
+    seed_list = parse_seeds(seeds)
     default = data is None
     data = data or DEFAULT_STUDY["data"]
     model = model or (DEFAULT_STUDY["model"] if default else "auto")
@@ -282,15 +294,21 @@ def study(
 
     kind = load(data, target).kind
     sweeps = sweep_arms(_parse_floats(dropout, "--dropout"), _parse_floats(l2, "--l2"), _parse_floats(decay, "--decay"))
-    if arms:
-        chosen = arms_from_names([a.strip() for a in arms.split(",") if a.strip()], kind)
+    if arms is not None:
+        chosen = parse_arms(arms, kind)
     elif sweeps:
-        chosen = arms_from_names(["baseline"], kind)
+        chosen = parse_arms("baseline", kind)
     else:
         chosen = None
-    chosen = None if chosen is None else chosen + sweeps
+    if chosen is not None:
+        named = {a.name for a in chosen}
+        chosen += [a for a in sweeps if a.name not in named]
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device)
-    the_study = Study(data, model, chosen, seeds, epochs, conditions, target, config, split_seed)
+    the_study = Study(data, model, chosen, seed_list, epochs, conditions, target, config, split_seed,
+                      control=control, resample_splits=resample_splits)
+    warning = the_study.power_note()
+    if warning and not as_json:
+        Console(stderr=True).print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)

@@ -19,16 +19,27 @@ class Interval:
     high: float | None
     n: int
 
+    @property
+    def all_equal(self) -> bool:
+        """Every value was the same, so the interval has no width: say so instead of printing [x, x]."""
+        return self.n >= 2 and self.low == self.high
+
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def mean_ci(values, level: float = 0.95) -> Interval:
+ACCURACY = (0.0, 1.0)  # the scale of an accuracy
+LOSS = (0.0, None)  # the scale of a loss
+
+
+def mean_ci(values, level: float = 0.95, scale: tuple[float | None, float | None] = (None, None)) -> Interval:
     """Mean and t-based confidence interval of independent values; NaNs are dropped.
 
     Args:
         values: the sample.
         level: confidence level. Default 0.95.
+        scale: the smallest and largest value the quantity can take (None: unbounded); the
+            interval is cut to it, so an accuracy's never passes 100%. Default unbounded.
 
     Returns:
         An `Interval`; bounds are None for fewer than two values.
@@ -37,6 +48,9 @@ def mean_ci(values, level: float = 0.95) -> Interval:
         >>> ci = mean_ci([1.0, 2.0, 3.0])
         >>> round(ci.mean, 3), round(ci.low, 3), round(ci.high, 3)
         (2.0, -0.484, 4.484)
+        >>> ci = mean_ci([0.9, 1.0, 1.0], scale=ACCURACY)
+        >>> round(ci.low, 3), ci.high
+        (0.823, 1.0)
     """
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
@@ -45,29 +59,38 @@ def mean_ci(values, level: float = 0.95) -> Interval:
     if len(x) < 2:
         return Interval(float(x.mean()), None, None, 1)
     half = sps.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    return Interval(float(x.mean()), float(x.mean() - half), float(x.mean() + half), int(len(x)))
+    low, high = float(x.mean() - half), float(x.mean() + half)
+    if scale[0] is not None:
+        low = max(low, scale[0])
+    if scale[1] is not None:
+        high = min(high, scale[1])
+    return Interval(float(x.mean()), low, high, int(len(x)))
 
 
 @dataclass(frozen=True)
 class Comparison:
     """An arm against the baseline, paired by seed.
 
-    `difference` is arm minus baseline; `p_value` is the paired t-test's two-sided p (the exact
+    `difference` is arm minus baseline with its per-comparison 95% interval; `adjusted` is the same
+    difference with its Holm-adjusted interval (see `holm_intervals`), which excludes zero exactly
+    when the comparison is significant; `p_value` is the paired t-test's two-sided p (the exact
     sign-flip test's when all differences are equal, see `paired_test`), `p_holm` the same after
     Holm's correction over all arms compared; `effect_size` is Cohen's d_z (mean difference over
-    the standard deviation of differences).
+    the standard deviation of differences); `spread` is that standard deviation.
     """
 
     arm: str
     metric: str
     difference: Interval
+    adjusted: Interval
     p_value: float
     p_holm: float
     effect_size: float
+    spread: float
     significant: bool
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "difference": self.difference.to_dict()}
+        return {**asdict(self), "difference": self.difference.to_dict(), "adjusted": self.adjusted.to_dict()}
 
 
 def paired_test(arm, baseline) -> tuple[Interval, float, float]:
@@ -117,6 +140,92 @@ def holm(p_values) -> list[float]:
     return out.tolist()
 
 
+def holm_levels(p_values, alpha: float = 0.05) -> list[float]:
+    """The error level at which Holm's step-down procedure judged each p-value; NaN stays NaN.
+
+    Sorted by p, the i-th (from 0) of m is tested at alpha / (m - i) while every one before it was
+    rejected; once one is not, every later one keeps that last level. A (1 - level) interval
+    therefore excludes zero exactly when Holm calls the comparison significant.
+
+    Example:
+        >>> [round(a, 4) for a in holm_levels([0.001, 0.04, 0.03])]
+        [0.0167, 0.025, 0.025]
+    """
+    p = np.asarray(p_values, float)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    out, m, level, stopped = np.full(len(p), np.nan), len(order), alpha, False
+    for rank, i in enumerate(order):
+        if not stopped:
+            level = alpha / (m - rank)
+            stopped = not p[i] < level
+        out[i] = level
+    return out.tolist()
+
+
+def _t_interval(d: np.ndarray, error: float) -> Interval:
+    if len(d) < 2 or not np.isfinite(error):
+        return mean_ci(d)
+    half = sps.t.ppf(1 - error / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    return Interval(float(d.mean()), float(d.mean() - half), float(d.mean() + half), int(len(d)))
+
+
+def paired_power(effect: float, n: int, alpha: float) -> float:
+    """Chance that a two-sided paired t-test at `alpha` on `n` pairs finds a true effect of d_z = `effect`.
+
+    Integrates the normal over the chi-square of the sample variance (stable where scipy's
+    noncentral t returns NaN for large effects).
+
+    Example:
+        >>> round(paired_power(1.0, 10, 0.05), 2)
+        0.8
+    """
+    if n < 2:
+        return 0.0
+    df = n - 1
+    crit, shift = sps.t.ppf(1 - alpha / 2, df), effect * np.sqrt(n)
+
+    def given(v: float) -> float:
+        edge = crit * np.sqrt(v / df)
+        return (sps.norm.sf(edge - shift) + sps.norm.cdf(-edge - shift)) * sps.chi2.pdf(v, df)
+
+    from scipy.integrate import quad
+
+    return float(min(1.0, quad(given, 0, np.inf, limit=200)[0]))
+
+
+def detectable_effect(n: int, alpha: float, power: float = 0.8) -> float:
+    """The smallest d_z (difference over its seed-to-seed spread) found with this `power`; inf if none below 50.
+
+    Example:
+        >>> round(detectable_effect(10, 0.05), 2), round(detectable_effect(5, 0.05 / 7), 1)
+        (1.0, 2.9)
+    """
+    from scipy.optimize import brentq
+
+    if n < 2 or paired_power(50.0, n, alpha) < power:
+        return float("inf")
+    return float(brentq(lambda d: paired_power(d, n, alpha) - power, 1e-6, 50.0, xtol=1e-4))
+
+
+def seeds_for(effect: float, alpha: float, power: float = 0.8, most: int = 1000) -> int:
+    """The fewest seeds with which a paired t-test at `alpha` finds d_z = `effect` with this `power`.
+
+    Example:
+        >>> seeds_for(1.0, 0.05), seeds_for(1.0, 0.05 / 7)
+        (10, 17)
+    """
+    low, high = 2, 2
+    while paired_power(effect, high, alpha) < power:
+        if high >= most:
+            return most
+        low, high = high, min(most, high * 2)
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (mid + 1, high) if paired_power(effect, mid, alpha) < power else (low, mid)
+    return high
+
+
 def compare_to_baseline(by_arm: dict[str, dict[int, float]], baseline: str, metric: str,
                         alpha: float = 0.05) -> list[Comparison]:
     """Paired comparisons of every other arm against the baseline, Holm-corrected together.
@@ -144,7 +253,13 @@ def compare_to_baseline(by_arm: dict[str, dict[int, float]], baseline: str, metr
         if arm == baseline:
             continue
         seeds = sorted(set(values) & set(base))
-        rows.append((arm, *paired_test([values[s] for s in seeds], [base[s] for s in seeds])))
-    adjusted = holm([r[2] for r in rows])
-    return [Comparison(arm, metric, diff, p, p_adj, d, bool(np.isfinite(p_adj) and p_adj < alpha))
-            for (arm, diff, p, d), p_adj in zip(rows, adjusted)]
+        a, b = np.array([values[s] for s in seeds], float), np.array([base[s] for s in seeds], float)
+        ok = np.isfinite(a) & np.isfinite(b)
+        rows.append((arm, a[ok] - b[ok], *paired_test(a, b)))
+    adjusted, levels = holm([r[3] for r in rows]), holm_levels([r[3] for r in rows], alpha)
+    out = []
+    for (arm, d, diff, p, dz), p_adj, level in zip(rows, adjusted, levels):
+        spread = float(d.std(ddof=1)) if len(d) >= 2 else float("nan")
+        out.append(Comparison(arm, metric, diff, _t_interval(d, level), p, p_adj, dz, spread,
+                              bool(np.isfinite(p_adj) and p_adj < alpha)))
+    return out

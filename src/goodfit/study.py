@@ -23,26 +23,14 @@ from goodfit.errors import GoodfitError
 from goodfit.executors import Failure, LocalExecutor, Work
 from goodfit.history import History
 from goodfit.models import ModelSpec
-from goodfit.remedies import (DEFAULT_STRENGTH, Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink,
-                              WeightDecay)
-from goodfit.stats import Comparison, compare_to_baseline, mean_ci
+from goodfit.grammar import BASELINE, parse_arm, parse_arms, parse_seeds
+from goodfit.remedies import Arm, Augment, EarlyStopping
+from goodfit.stats import ACCURACY, LOSS, Comparison, compare_to_baseline, detectable_effect, mean_ci, seeds_for
 from goodfit.store import Store
 
-BASELINE = "baseline"
-GEOMETRIC_DEFAULT = {"image": {"rotate": 10.0, "zoom": 0.1, "shift": 0.1, "noise": 0.05}}  # no flip: digits are not symmetric
-
-
-def default_arms(kind: str) -> dict[str, Arm]:
-    """The baseline, each of the six remedies at a common strength, and all six combined."""
-    augment = Augment(**GEOMETRIC_DEFAULT.get(kind, DEFAULT_STRENGTH[kind]))
-    single = {
-        "dropout": Dropout(0.3), "l2": WeightDecay(1e-3), "early_stopping": EarlyStopping(patience=10),
-        "augment": augment, "batchnorm": BatchNorm(), "shrink": Shrink(0.25),
-    }
-    arms = {BASELINE: Arm(BASELINE)} | {name: Arm(name, (r,)) for name, r in single.items()}
-    arms["decay"] = Arm("decay", (WeightDecay(1e-2, decoupled=True),))
-    arms["all"] = Arm("all", tuple(single.values()))
-    return arms
+CONTROL = "control"  # the A/A control: the baseline again, on seeds of its own
+CONTROL_SEEDS = 1_000_000  # a control's seed is this plus the baseline seed it is paired with
+ALPHA, POWER = 0.05, 0.8
 
 
 # What `goodfit study` runs with no options: an MLP memorizes 300 digits (100% train accuracy,
@@ -51,26 +39,17 @@ DEFAULT_STUDY = {"data": "digits", "model": "mlp", "train_size": 300, "epochs": 
 DEFAULT_ARM_NAMES = (BASELINE, "dropout", "l2", "early_stopping", "augment", "batchnorm", "shrink", "all")
 
 
-def arms_from_names(names: list[str], kind: str) -> list[Arm]:
-    """Arms chosen by name from `default_arms`; the baseline is always first."""
-    known = default_arms(kind)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise GoodfitError(f"arm {unknown[0]!r} is unknown; choose from {', '.join(known)}")
-    return [known[BASELINE]] + [known[n] for n in dict.fromkeys(names) if n != BASELINE]
-
-
 def sweep_arms(dropout: list[float] = (), l2: list[float] = (), decay: list[float] = ()) -> list[Arm]:
     """One arm per strength of a remedy, for a validation curve: `dropout=0.3`, `l2=0.0001`, ...
+
+    The same arms as `dropout=0.3,l2=1e-4` in the arm grammar (`goodfit.grammar`).
 
     Example:
         >>> [a.name for a in sweep_arms(dropout=[0.1, 0.5])]
         ['dropout=0.1', 'dropout=0.5']
     """
-    arms = [Arm(f"dropout={p:g}", (Dropout(p),)) for p in dropout]
-    arms += [Arm(f"l2={s:g}", (WeightDecay(s),)) for s in l2]
-    arms += [Arm(f"decay={s:g}", (WeightDecay(s, decoupled=True),)) for s in decay]
-    return arms
+    spelled = [f"{name}={v!r}" for name, values in (("dropout", dropout), ("l2", l2), ("decay", decay)) for v in values]
+    return [parse_arm(text, "table") for text in spelled]
 
 
 @dataclass(frozen=True)
@@ -83,6 +62,7 @@ class UnitTask:
     members: tuple  # ((arm dict, seed), ...)
     factory: Callable | None = None  # a user's nn.Module factory, when the plan names one
     cost: float = 1.0  # members x training samples: how an executor weighs units against each other
+    draw: int | None = None  # with resampled splits, the seed whose train/validation split the unit trains on
 
     @property
     def device(self) -> str:
@@ -103,14 +83,29 @@ class UnitOutput:
 
 
 @lru_cache(maxsize=8)
-def _splits(data: str, target: str | None, condition_json: str, split_seed: int):
-    return split(load(data, target), Conditions(**json.loads(condition_json)), split_seed)
+def _dataset(data: str, target: str | None):
+    return load(data, target)
 
 
-def splits_for(plan: dict, condition: int):
-    """The splits of one condition of a plan (cached: every arm sees the same data)."""
+@lru_cache(maxsize=32)
+def _splits(data: str, target: str | None, condition_json: str, split_seed: int, draw: int | None):
+    return split(_dataset(data, target), Conditions(**json.loads(condition_json)), split_seed, resample=draw)
+
+
+def splits_for(plan: dict, condition: int, draw: int | None = None):
+    """The splits of one condition of a plan (cached: every arm sees the same data).
+
+    With `resample_splits` in the plan, `draw` (a member's seed) picks that member's own
+    train/validation split; the test part is the same for all.
+    """
+    draw = draw if plan.get("resample_splits") else None
     return _splits(plan["data"], plan["target"], json.dumps(plan["conditions"][condition], sort_keys=True),
-                   plan["split_seed"])
+                   plan["split_seed"], draw)
+
+
+def seeds_of(plan: dict, arm: str) -> list[int]:
+    """The seeds an arm trains with: the plan's, or the control's own."""
+    return plan["control_seeds"] if arm == CONTROL and "control_seeds" in plan else plan["seeds"]
 
 
 def run_unit(task: UnitTask, on_epoch: Callable | None = None) -> UnitOutput:
@@ -118,16 +113,17 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None) -> UnitOutput:
     start = time.perf_counter()
     members = [Member(Arm.from_dict(a), s) for a, s in task.members]
     model = task.factory or ModelSpec(**task.plan["model"])
-    splits = splits_for(task.plan, task.condition)
+    splits = splits_for(task.plan, task.condition, task.draw)
     result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch)
     return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, splits.num_classes,
                       len(splits.y_train), splits.kind, tuple(result.notes))
 
 
-def _unit_name(condition: int, arch) -> str:
+def _unit_name(condition: int, arch, draw: int | None = None) -> str:
+    head = f"c{condition}" if draw is None else f"c{condition}-s{draw}"
     if arch.arch == "custom":
-        return f"c{condition}-custom-" + ",".join(f"{k}={v}" for k, v in arch.kwargs)
-    return f"c{condition}-{arch.arch}-w{arch.width}-d{arch.depth}"
+        return f"{head}-custom-" + ",".join(f"{k}={v}" for k, v in arch.kwargs)
+    return f"{head}-{arch.arch}-w{arch.width}-d{arch.depth}"
 
 
 def member_key(condition: int, arm: str, seed: int) -> str:
@@ -144,9 +140,12 @@ class Study:
         data: built-in name or path (see `goodfit.load`). Default `digits`.
         model: `auto`, `mlp`, `cnn1d`, `cnn2d`, a `ModelSpec`, or your own factory returning an
             `nn.Module` (see `goodfit.train`). Default `auto`.
-        arms: the arms; the first must be the baseline (an arm with no remedy named `baseline`).
-            Default: the baseline, each of the six remedies and all combined.
-        seeds: number of seeds (0, 1, ...) or the seeds themselves. Default 5.
+        arms: the arms, as `Arm`s (the first must be the baseline: an arm with no remedy named
+            `baseline`) or as spelled on the command line (`["dropout=0.5", "augment=shift:0.1"]`,
+            see `goodfit.grammar`; the baseline is added first). Default: the baseline, each of
+            the six remedies and all combined.
+        seeds: number of seeds (0, 1, ...), a range such as `"10-14"`, or the seeds themselves.
+            Default 5.
         epochs: epochs per member. Default 100.
         conditions: one or more `Conditions` (several train sizes make a learning curve).
             Default one condition with all data.
@@ -154,30 +153,44 @@ class Study:
         train: other training settings (batch size, learning rate, optimizer, device) as a
             `TrainConfig`; its `epochs` is replaced by `epochs`. Default `TrainConfig()`.
         split_seed: seed of the train/validation/test split. Default 0.
+        control: add the A/A control arm `control`, the baseline trained on seeds of its own
+            (1000000 + each baseline seed), so its difference from the baseline is chance alone:
+            the study's noise floor. Default False.
+        resample_splits: each seed draws its own train/validation split from the same pool (the
+            test set stays fixed), so the intervals include the data's variance; members then
+            train in one population per seed. Default False: one split for all seeds.
 
     Example:
-        >>> r = Study("wine", arms=[Arm("baseline"), Arm("dropout", (Dropout(0.5),))], seeds=2, epochs=3).run()
-        >>> list(r.table()["arm"])
-        ['baseline', 'dropout']
+        >>> r = Study("wine", arms=["dropout=0.5"], seeds="3-4", epochs=3, control=True).run()
+        >>> list(r.table()["arm"]), sorted(set(r.members["seed"]))
+        (['baseline', 'dropout=0.5', 'control'], [3, 4, 1000003, 1000004])
     """
 
-    def __init__(self, data: str = "digits", model: str | ModelSpec | Callable = "auto", arms: list[Arm] | None = None,
-                 seeds: int | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
-                 target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0):
+    def __init__(self, data: str = "digits", model: str | ModelSpec | Callable = "auto",
+                 arms: list[Arm] | list[str] | None = None, seeds: int | str | list[int] = 5, epochs: int = 100,
+                 conditions: list[Conditions] | None = None, target: str | None = None,
+                 train: TrainConfig = TrainConfig(), split_seed: int = 0, control: bool = False,
+                 resample_splits: bool = False):
         self.factory = model if callable(model) and not isinstance(model, (str, ModelSpec)) else None
         spec = model if isinstance(model, ModelSpec) else ModelSpec(model) if self.factory is None else None
-        seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise GoodfitError(f"seeds must be distinct and at least one, got {seeds}; e.g. --seeds 5")
+        seeds = parse_seeds(str(seeds)) if isinstance(seeds, (int, str)) else [int(s) for s in seeds]
+        if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
         conditions = list(conditions or [Conditions()])
         config = TrainConfig(**{**train.to_dict(), "epochs": epochs})
         dataset = load(data, target)  # fail early on bad data, before anything is trained
-        arms = list(arms) if arms is not None else arms_from_names(list(DEFAULT_ARM_NAMES), dataset.kind)
+        if arms is None:
+            arms = parse_arms(",".join(DEFAULT_ARM_NAMES), dataset.kind)
+        elif all(isinstance(a, str) for a in arms):
+            arms = parse_arms(",".join(arms), dataset.kind)
+        arms = [parse_arm(a, dataset.kind) if isinstance(a, str) else a for a in arms]
         names = [a.name for a in arms]
         if len(set(names)) != len(names):
             raise GoodfitError(f"arm names must be distinct, got {', '.join(names)}")
         if arms[0].name != BASELINE or arms[0].remedies:
             raise GoodfitError("the first arm must be the baseline: Arm('baseline') with no remedy")
+        if CONTROL in names:
+            raise GoodfitError(f"an arm is named {CONTROL!r}, the name of the A/A control; rename it, or use --control")
         for arm in arms:
             if arm.get(Augment):
                 arm.get(Augment).check_kind(dataset.kind)
@@ -188,8 +201,23 @@ class Study:
             "seeds": seeds, "conditions": [c.to_dict() for c in conditions], "train": config.to_dict(),
             "split_seed": split_seed,
         }
+        if control:  # only when asked, so that the plans (and stores) of earlier studies keep their fingerprint
+            if max(seeds) >= CONTROL_SEEDS:
+                raise GoodfitError(f"with --control, seeds must stay below {CONTROL_SEEDS}, the control's own range")
+            self.plan["arms"].append(Arm(CONTROL).to_dict())
+            self.plan["control_seeds"] = [CONTROL_SEEDS + s for s in seeds]
+        if resample_splits:
+            self.plan["resample_splits"] = True
         for c in range(len(conditions)):
-            splits_for(self.plan, c)  # impossible conditions fail here, before training
+            splits_for(self.plan, c, seeds[0])  # impossible conditions fail here, before training
+
+    def power_note(self) -> str | None:
+        """Before training: a warning when these seeds cannot find any but huge differences, else None.
+
+        The need is measured in d_z, a difference over the seed-to-seed spread of the paired
+        differences, at 80% power for the strictest Holm level (alpha over the comparisons).
+        """
+        return power_warning(len(self.plan["seeds"]), _comparisons_in(self.plan))
 
     @property
     def fingerprint(self) -> str:
@@ -201,13 +229,16 @@ class Study:
         for c in range(len(self.plan["conditions"])):
             splits = splits_for(self.plan, c)
             groups: dict[str, list] = {}
+            resample = bool(self.plan.get("resample_splits"))
             for arm_dict in self.plan["arms"]:
-                for seed in self.plan["seeds"]:
+                for seed in seeds_of(self.plan, arm_dict["name"]):
                     model = self.factory or ModelSpec(**self.plan["model"])
                     arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), model, splits)
-                    groups.setdefault(_unit_name(c, arch), []).append((arm_dict, seed))
+                    draw = seed if resample else None
+                    groups.setdefault((_unit_name(c, arch, draw), draw), []).append((arm_dict, seed))
             tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory,
-                               cost=float(len(members) * len(splits.y_train))) for unit, members in groups.items()]
+                               cost=float(len(members) * len(splits.y_train)), draw=draw)
+                      for (unit, draw), members in groups.items()]
         return tasks
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None
@@ -309,6 +340,35 @@ def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
     return records, histories
 
 
+def _comparisons_in(plan: dict) -> int:
+    """How many arms are compared with the baseline (the control is judged on its own)."""
+    return sum(a["name"] not in (BASELINE, CONTROL) for a in plan["arms"])
+
+
+def power_warning(seeds: int, comparisons: int) -> str | None:
+    """A warning when `seeds` cannot find any but huge differences among `comparisons` (Holm), else None.
+
+    Example:
+        >>> power_warning(10, 3) is None
+        True
+        >>> print(power_warning(3, 7))
+        with 3 seeds and 7 comparisons (Holm), practically no difference can be called significant: it would have to be 8.7 times the seed-to-seed spread of its paired differences to be found 80% of the time; --seeds 17 finds one as large as its spread
+    """
+    if comparisons == 0:
+        return None
+    enough = seeds_for(1.0, ALPHA / comparisons)
+    if seeds < 2:
+        return (f"with {seeds} seed no difference can be tested: a comparison needs two seeds or more; --seeds {enough} "
+                "finds a difference as large as its seed-to-seed spread")
+    need = detectable_effect(seeds, ALPHA / comparisons)
+    if need <= 3.0:
+        return None
+    size = "no size of difference" if not np.isfinite(need) else f"it would have to be {need:.1f} times"
+    return (f"with {seeds} seeds and {comparisons} comparisons (Holm), practically no difference can be called "
+            f"significant: {size} the seed-to-seed spread of its paired differences to be found 80% of the time; "
+            f"--seeds {enough} finds one as large as its spread")
+
+
 def describe_condition(condition: dict) -> str:
     """How a condition reads in a sentence: ' with 300 training samples, 30% label noise'.
 
@@ -346,9 +406,12 @@ class StudyResult:
     def __post_init__(self):
         arm_at = {a["name"]: i for i, a in enumerate(self.plan["arms"])}
         seed_at = {s: i for i, s in enumerate(self.plan["seeds"])}
+        self._paired = dict(zip(self.plan.get("control_seeds", []), self.plan["seeds"]))  # control seed -> its pair
+        seed_at |= {s: seed_at[b] for s, b in self._paired.items()}
         self.records = sorted(self.records, key=lambda r: (r["condition"], arm_at[r["arm"]], seed_at[r["seed"]]))
         self.members = pd.DataFrame(self.records)
         self.arm_names = [a["name"] for a in self.plan["arms"]]
+        self._power: dict[int, dict] = {}
 
     @classmethod
     def from_store(cls, out: str | Path) -> "StudyResult":
@@ -371,36 +434,88 @@ class StudyResult:
         return self.plan["conditions"]
 
     def _by_arm(self, condition: int, metric: str) -> dict[str, dict[int, float]]:
+        """Per arm, the metric per seed; the control's seeds are given as the baseline seeds they pair with."""
         rows = self.members[self.members["condition"] == condition]
-        return {arm: dict(zip(g["seed"], g[metric])) for arm, g in rows.groupby("arm", sort=False)}
+        return {arm: {self._paired.get(s, s): v for s, v in zip(g["seed"], g[metric])}
+                for arm, g in rows.groupby("arm", sort=False)}
 
     def comparisons(self, condition: int = 0, metric: str = "test_accuracy") -> list[Comparison]:
-        """Every arm against the baseline on one condition, paired by seed, Holm-corrected."""
+        """Every arm against the baseline on one condition, paired by seed, Holm-corrected together.
+
+        The A/A control is not one of them (see `control`): it is a check of the study, not a remedy.
+        """
         by_arm = self._by_arm(condition, metric)
-        ordered = {a: by_arm[a] for a in self.arm_names if a in by_arm}
+        ordered = {a: by_arm[a] for a in self.arm_names if a in by_arm and a != CONTROL}
         return compare_to_baseline(ordered, BASELINE, metric)
 
+    def control(self, condition: int = 0, metric: str = "test_accuracy") -> Comparison | None:
+        """The A/A control against the baseline, on its own (not Holm-adjusted), or None without one.
+
+        Both train the same way on different seeds, so the difference is chance alone: the noise
+        floor. A significant control (about one study in twenty by chance) means the seeds cannot
+        be trusted to separate the arms.
+        """
+        by_arm = self._by_arm(condition, metric)
+        if CONTROL not in by_arm or BASELINE not in by_arm:
+            return None
+        return compare_to_baseline({BASELINE: by_arm[BASELINE], CONTROL: by_arm[CONTROL]}, BASELINE, metric)[0]
+
+    def power(self, condition: int = 0) -> dict:
+        """What this study could detect: the smallest d_z found 80% of the time at the strictest Holm
+        level, and the smallest difference in accuracy that makes (`detectable_difference`, a
+        fraction) from the seed-to-seed spread of the paired differences, pooled over the arms and
+        the control (`spread`, the root mean square of their standard deviations; NaN when unknown)."""
+        if condition not in self._power:
+            comps = self.comparisons(condition)
+            n, m = int(self.table_seeds(condition)), len(comps)
+            alpha = ALPHA / max(1, m)
+            need = detectable_effect(n, alpha, POWER)
+            control = self.control(condition)
+            spreads = [c.spread for c in comps + ([control] if control else []) if np.isfinite(c.spread)]
+            spread = float(np.sqrt(np.mean(np.square(spreads)))) if spreads else float("nan")
+            self._power[condition] = {
+                "seeds": n, "comparisons": m, "alpha": alpha, "power": POWER, "detectable_effect_size": need,
+                "spread": spread, "detectable_difference": need * spread if np.isfinite(need) else float("inf"),
+                "seeds_for_effect_size_1": seeds_for(1.0, alpha, POWER),
+            }
+        return self._power[condition]
+
+    def table_seeds(self, condition: int = 0) -> int:
+        """The number of baseline seeds that finished on a condition."""
+        rows = self.members[(self.members["condition"] == condition) & (self.members["arm"] == BASELINE)]
+        return len(rows)
+
     def table(self) -> pd.DataFrame:
-        """One row per condition and arm: test accuracy and loss with 95% CIs, the paired difference
-        against the baseline with its CI and Holm-corrected p, the gap, the best epoch, the regime."""
+        """One row per condition and arm: test accuracy and loss with 95% CIs (kept within what the
+        quantity can take), the paired difference against the baseline with its Holm-adjusted 95%
+        interval (`diff_low`, `diff_high`: it excludes zero exactly when `significant`) and
+        Holm-corrected p, the gap, the best epoch, the regime. The A/A control's row, if any, comes
+        last; its interval and p are its own, not adjusted. `all_equal` marks a difference that was
+        the same for every seed (an interval of no width)."""
         rows = []
         for c in range(len(self.conditions)):
             comps = {x.arm: x for x in self.comparisons(c)}
+            control = self.control(c)
+            if control is not None:
+                comps[CONTROL] = control
             sub = self.members[self.members["condition"] == c]
             for arm in self.arm_names:
                 g = sub[sub["arm"] == arm]
                 if g.empty:
                     continue
-                acc, loss, gap = mean_ci(g["test_accuracy"]), mean_ci(g["test_loss"]), mean_ci(g["gap"])
+                acc, loss = mean_ci(g["test_accuracy"], scale=ACCURACY), mean_ci(g["test_loss"], scale=LOSS)
+                gap = mean_ci(g["gap"], scale=(-1.0, 1.0))
                 regimes = pd.Series([d["regime"] for d in g["diagnosis"]]).value_counts()
                 comp = comps.get(arm)
                 rows.append({
                     "condition": c, "train_size": self.conditions[c]["train_size"], "arm": arm, "seeds": len(g),
+                    "role": arm if arm in (BASELINE, CONTROL) else "remedy",
                     "test_accuracy": acc.mean, "test_accuracy_low": acc.low, "test_accuracy_high": acc.high,
                     "test_loss": loss.mean, "test_loss_low": loss.low, "test_loss_high": loss.high,
                     "diff": comp.difference.mean if comp else None,
-                    "diff_low": comp.difference.low if comp else None,
-                    "diff_high": comp.difference.high if comp else None,
+                    "diff_low": comp.adjusted.low if comp else None,
+                    "diff_high": comp.adjusted.high if comp else None,
+                    "all_equal": bool(comp.difference.all_equal) if comp else None,
                     "p_holm": comp.p_holm if comp else None, "significant": bool(comp.significant) if comp else None,
                     "effect_size": comp.effect_size if comp else None,
                     "gap": gap.mean, "train_accuracy": float(g["train_accuracy"].mean()),
@@ -421,30 +536,70 @@ class StudyResult:
         if n < 2 or others.empty:
             return (f"On {where}, the baseline reached {base['test_accuracy']:.1%} test accuracy; "
                     "comparisons need at least two seeds and one arm besides the baseline.")
+        control = others[others["arm"] == CONTROL]
+        others = others[others["arm"] != CONTROL]
+        if others.empty:
+            return (f"On {where}, the baseline reached {base['test_accuracy']:.1%} test accuracy; "
+                    "comparisons need at least one arm besides the baseline.")
         significant = others["significant"].astype(bool)
         sig = others[significant].sort_values("diff", ascending=False)
         better, worse = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
 
         def describe(r) -> str:
-            return (f"{r['arm']} ({r['diff'] * 100:+.1f} points, 95% CI {r['diff_low'] * 100:+.1f} to "
+            if r["all_equal"]:
+                return f"{r['arm']} ({r['diff'] * 100:+.1f} points on every seed, p={r['p_holm']:.2g} after Holm)"
+            return (f"{r['arm']} ({r['diff'] * 100:+.1f} points, Holm-adjusted 95% CI {r['diff_low'] * 100:+.1f} to "
                     f"{r['diff_high'] * 100:+.1f}, p={r['p_holm']:.2g} after Holm)")
 
         head = f"On {where}, over {n} seeds, against the baseline's {base['test_accuracy']:.1%} test accuracy: "
         if better.empty and worse.empty:
             top = others.sort_values("diff", ascending=False).iloc[0]
-            return (head + f"no remedy made a significant difference; the largest change was {top['arm']} "
-                    f"({top['diff'] * 100:+.1f} points, p={top['p_holm']:.2g} after Holm).")
-        parts = []
-        if not better.empty:
-            parts.append(f"{describe(better.iloc[0])} helped most" +
-                         (f"; also better: {', '.join(better['arm'].iloc[1:])}" if len(better) > 1 else ""))
-        if not worse.empty:
-            parts.append("significantly worse: " + ", ".join(f"{r['arm']} ({r['diff'] * 100:+.1f})"
-                                                             for _, r in worse.iterrows()))
-        rest = others[~significant]["arm"].tolist()
-        if rest:
-            parts.append(f"no significant difference for {', '.join(rest)}")
-        return head + "; ".join(parts) + "."
+            found = (head + f"no remedy made a significant difference; the largest change was {top['arm']} "
+                     f"({top['diff'] * 100:+.1f} points, p={top['p_holm']:.2g} after Holm).")
+        else:
+            parts = []
+            if not better.empty:
+                parts.append(f"{describe(better.iloc[0])} helped most" +
+                             (f"; also better: {', '.join(better['arm'].iloc[1:])}" if len(better) > 1 else ""))
+            if not worse.empty:
+                parts.append("significantly worse: " + ", ".join(f"{r['arm']} ({r['diff'] * 100:+.1f})"
+                                                                 for _, r in worse.iterrows()))
+            rest = others[~significant]["arm"].tolist()
+            if rest:
+                parts.append(f"no significant difference for {', '.join(rest)}")
+            found = head + "; ".join(parts) + "."
+        return " ".join([found, *self._floor_sentences(condition, control)])
+
+    def _floor_sentences(self, condition: int, control: pd.DataFrame) -> list[str]:
+        """What chance alone does here: the A/A control's difference, and the smallest detectable difference."""
+        said = []
+        if not control.empty:
+            r = control.iloc[0]
+            if r["all_equal"]:
+                spread = f"{r['diff'] * 100:+.1f} points on every seed"
+            else:
+                spread = (f"{r['diff'] * 100:+.1f} points, 95% CI {r['diff_low'] * 100:+.1f} to {r['diff_high'] * 100:+.1f}, "
+                          f"p={r['p_holm']:.2g}")
+            if r["significant"]:
+                said.append(f"WARNING: the A/A control, the baseline on other seeds, differs significantly from the "
+                            f"baseline ({spread}): chance alone moves results this much here, so the verdict above "
+                            "cannot be trusted; add seeds or use --resample-splits.")
+            else:
+                said.append(f"Noise floor: the A/A control, the baseline on other seeds, differs by {spread} "
+                            "(no significant difference, as it should).")
+        power = self.power(condition)
+        if power["spread"] == 0:
+            said.append("Every seed moved every arm by the same amount, so the seeds show no spread to judge "
+                        "the smallest detectable difference from.")
+        elif np.isfinite(power["detectable_difference"]):
+            said.append(f"With {power['seeds']} seeds and {power['comparisons']} comparisons, differences of "
+                        f"{power['detectable_difference'] * 100:.1f} points or more are found 80% of the time "
+                        f"(from the seeds' observed spread).")
+        elif power["comparisons"]:
+            said.append(f"With {power['seeds']} seeds and {power['comparisons']} comparisons, no realistic difference "
+                        f"could be found; --seeds {power['seeds_for_effect_size_1']} finds one as large as its "
+                        "seed-to-seed spread.")
+        return said
 
     @property
     def verdict(self) -> str:
@@ -461,6 +616,9 @@ class StudyResult:
             "verdicts": [self.verdict_for(c) for c in range(len(self.conditions))],
             "arms": json.loads(table.to_json(orient="records")),
             "comparisons": [[x.to_dict() for x in self.comparisons(c)] for c in range(len(self.conditions))],
+            "controls": [None if self.control(c) is None else self.control(c).to_dict() for c in range(len(self.conditions))],
+            "power": [self.power(c) for c in range(len(self.conditions))],
+            "splits": "resampled per seed" if self.plan.get("resample_splits") else "one split for all seeds",
             "members": json.loads(self.members.to_json(orient="records")),
         }
 

@@ -139,7 +139,7 @@ def _noisy_labels(y: np.ndarray, fraction: float, num_classes: int, rng: np.rand
     return np.where(noisy, (y + shift) % num_classes, y), noisy
 
 
-def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0) -> Splits:
+def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0, resample: int | None = None) -> Splits:
     """Cut a data set into train, validation and test under the given conditions.
 
     Validation and test are stratified and stay clean; imbalance, train size and label noise
@@ -150,6 +150,10 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
         dataset: what a source loaded.
         conditions: the conditions to apply. Default: none.
         seed: fixes every random choice of the split. Default 0.
+        resample: when given, the test part still follows `seed` but the training and validation
+            parts (and the training conditions) are drawn anew from the rest with this number, so
+            each training seed can see its own split of the same pool (tables are standardized
+            with each draw's own training part). Default None.
 
     Returns:
         The `Splits`.
@@ -159,6 +163,9 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
         >>> s = split(load("wine"), Conditions(train_size=50), seed=1)
         >>> len(s.y_train), s.num_classes
         (50, 3)
+        >>> a, b = (split(load("digits"), Conditions(train_size=50), seed=1, resample=r) for r in (0, 1))
+        >>> bool((a.X_test == b.X_test).all()), bool((a.X_val == b.X_val).all())
+        (True, False)
     """
     _check_class_sizes(dataset)
     rng = np.random.default_rng(seed)
@@ -168,6 +175,8 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
     else:
         rest, test = _stratified_cut(y, conditions.test_fraction, rng)
         X_test, y_test, X, y = X[test], y[test], X[rest], y[rest]
+    if resample is not None:
+        rng = np.random.default_rng([seed, resample])  # this draw's own train/validation split; the test part is fixed
     val_share = conditions.val_fraction if dataset.test is not None else conditions.val_fraction / (1 - conditions.test_fraction)
     rest, val = _stratified_cut(y, val_share, rng)
     X_val, y_val, X, y = X[val], y[val], X[rest], y[rest]

@@ -11,10 +11,12 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-BASELINE = "baseline"
-MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": ""}
+BASELINE, CONTROL = "baseline", "control"
+MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": "", "floor": "A/A", "alarm": "!"}
 MEANINGS = {"better": "significantly better than the baseline", "worse": "significantly worse than the baseline",
-            "same": "no significant difference from the baseline", "baseline": "the baseline"}
+            "same": "no significant difference from the baseline", "baseline": "the baseline",
+            "floor": "the A/A control: the baseline on other seeds, the noise floor",
+            "alarm": "the A/A control differs significantly from the baseline: the study cannot be trusted"}
 
 
 def _finite(x) -> bool:
@@ -38,20 +40,32 @@ def condition_label(condition: dict, short: bool = False) -> str:
 
 
 def significance(row) -> str:
-    """`better`, `worse` or `same` against the baseline (Holm-corrected), or `baseline` for the baseline."""
+    """`better`, `worse` or `same` against the baseline (Holm-corrected), `baseline` for the baseline;
+    for the A/A control, `floor`, or `alarm` when it differs significantly from the baseline."""
     if row["arm"] == BASELINE:
         return "baseline"
     sig = row.get("significant")
-    if sig is None or sig != sig or not bool(sig):  # None or NaN: no comparison was possible
+    sig = not (sig is None or sig != sig or not bool(sig))  # None or NaN: no comparison was possible
+    if row["arm"] == CONTROL and row.get("role", CONTROL) == CONTROL:
+        return "alarm" if sig else "floor"
+    if not sig:
         return "same"
     return "better" if row["diff"] > 0 else "worse"
 
 
-def _mean_pm(mean, high, scale: float, digits: int) -> str:
+def _mean_pm(mean, low, high, scale: float, digits: int) -> str:
+    """`90.0 ± 2.0`, or `98.6 [81.0, 100.0]` when the interval was cut at the edge of the scale."""
     if not _finite(mean):
         return "—"
     text = f"{mean * scale:.{digits}f}"
-    return text + (f" ± {(high - mean) * scale:.{digits}f}" if _finite(high) else "")
+    if not (_finite(low) and _finite(high)):
+        return text
+    if low == high:
+        return text + " (all seeds)"  # every seed the same: an interval of no width would claim certainty
+    below, above = f"{(mean - low) * scale:.{digits}f}", f"{(high - mean) * scale:.{digits}f}"
+    if below == above:
+        return text + f" ± {above}"
+    return text + f" [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
 
 
 def _p(p) -> str:
@@ -70,24 +84,31 @@ def arm_cells(row) -> dict[str, str]:
     """The formatted cells of one row of `StudyResult.table()`: accuracies and gaps in percentage points.
 
     Example:
-        >>> row = {"arm": "dropout", "test_accuracy": 0.9, "test_accuracy_high": 0.92, "test_loss": 0.31,
-        ...        "test_loss_high": 0.33, "diff": 0.032, "diff_low": 0.01, "diff_high": 0.054, "p_holm": 0.004,
+        >>> row = {"arm": "dropout", "test_accuracy": 0.9, "test_accuracy_low": 0.88, "test_accuracy_high": 0.92,
+        ...        "test_loss": 0.31, "test_loss_low": 0.29, "test_loss_high": 0.33, "diff": 0.032, "diff_low": 0.01,
+        ...        "diff_high": 0.054, "p_holm": 0.004,
         ...        "significant": True, "gap": 0.088, "best_epoch": 23.0, "regime": "overfitting",
         ...        "regime_agreement": "4/5"}
         >>> c = arm_cells(row); c["test_accuracy"], c["diff"], c["diff_pm"], c["marker"], c["regime"]
         ('90.0 ± 2.0', '+3.2 [+1.0, +5.4]', '+3.2 ± 2.2', '✓', 'overfitting 4/5')
+        >>> arm_cells({**row, "diff_low": 0.032, "diff_high": 0.032, "all_equal": True})["diff_pm"]
+        '+3.2 (all seeds)'
     """
     sig = significance(row)
     diff = diff_pm = "—"
     if row["arm"] != BASELINE and _finite(row.get("diff")):
         diff = diff_pm = f"{row['diff'] * 100:+.1f}"
-        if _finite(row.get("diff_low")) and _finite(row.get("diff_high")):
+        if row.get("all_equal") is True:
+            diff += " (all seeds)"
+            diff_pm += " (all seeds)"
+        elif _finite(row.get("diff_low")) and _finite(row.get("diff_high")):
             diff += f" [{row['diff_low'] * 100:+.1f}, {row['diff_high'] * 100:+.1f}]"
             diff_pm += f" ± {(row['diff_high'] - row['diff']) * 100:.1f}"
     return {
         "arm": str(row["arm"]),
-        "test_accuracy": _mean_pm(row["test_accuracy"], row.get("test_accuracy_high"), 100, 1),
-        "test_loss": _mean_pm(row["test_loss"], row.get("test_loss_high"), 1, 3),
+        "test_accuracy": _mean_pm(row["test_accuracy"], row.get("test_accuracy_low"), row.get("test_accuracy_high"),
+                                  100, 1),
+        "test_loss": _mean_pm(row["test_loss"], row.get("test_loss_low"), row.get("test_loss_high"), 1, 3),
         "diff": diff,
         "diff_pm": diff_pm,  # the same interval written as a half-width: a paired t interval is symmetric
         "p": "—" if row["arm"] == BASELINE else _p(row.get("p_holm")),
@@ -117,9 +138,9 @@ def study_table(result) -> Table:
     """The study's results for the terminal: one row per condition and arm, readable in 100 columns.
 
     Test accuracy and the difference against the baseline are in percentage points with their 95%
-    confidence intervals over seeds; the difference is paired by seed and its p-value is
-    Holm-corrected over all arms. ✓ marks a significant improvement, ✗ a significant loss and ·
-    no significant difference.
+    confidence intervals over seeds; the difference is paired by seed, and its interval and
+    p-value are Holm-adjusted over all arms. ✓ marks a significant improvement, ✗ a significant
+    loss and · no significant difference; A/A marks the control (! when it differs significantly).
 
     Args:
         result: a `StudyResult`.
@@ -129,29 +150,32 @@ def study_table(result) -> Table:
     """
     seeds = len(result.plan["seeds"])
     table = Table(title=f"test accuracy over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
-                        "Δ paired by seed against the baseline",
+                        "Δ paired by seed against the baseline, Holm-adjusted 95% CI",
                   caption="✓ significantly better · ✗ significantly worse · · no significant difference "
-                          "(Holm-corrected p < 0.05); accuracy, Δ and gap in points",
+                          "(Holm-corrected p < 0.05); accuracy, Δ and gap in points; (all seeds): every seed gave "
+                          "the same value, so there is no interval; test loss is in report.html"
+                          + ("; A/A: the control, the baseline on other seeds (noise floor)"
+                             if CONTROL in result.arm_names else ""),
                   box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
-    table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=26)
     table.add_column("test acc", justify="right", no_wrap=True)
-    table.add_column("test loss", justify="right", no_wrap=True)
     table.add_column("Δ acc ± CI", justify="right", no_wrap=True)
     table.add_column("p Holm", justify="right", no_wrap=True)
-    table.add_column("", justify="center", no_wrap=True)
+    table.add_column("", justify="center", no_wrap=True, min_width=3)
     table.add_column("gap", justify="right", no_wrap=True)
     table.add_column("best", justify="right", no_wrap=True)
     table.add_column("regime", min_width=11)
-    style = {"better": "bold green", "worse": "bold red", "same": "dim", "baseline": ""}
+    style = {"better": "bold green", "worse": "bold red", "same": "dim", "baseline": "", "floor": "italic",
+             "alarm": "bold red reverse"}
     groups = table_groups(result)
     for group in groups:
         if len(groups) > 1:
             table.add_row(Text(group["short"], style="bold"))
         for cells in group["rows"]:
             sig = cells["significance"]
-            table.add_row(Text(cells["arm"], style="bold" if cells["arm"] == BASELINE else ""),
-                          cells["test_accuracy"], cells["test_loss"], Text(cells["diff_pm"], style=style[sig]),
+            table.add_row(Text(cells["arm"], style={BASELINE: "bold", CONTROL: "italic"}.get(cells["arm"], "")),
+                          cells["test_accuracy"], Text(cells["diff_pm"], style=style[sig]),
                           cells["p"], Text(cells["marker"], style=style[sig]), cells["gap"], cells["best_epoch"],
                           Text(cells["regime"].replace("_", " ")))
         if len(groups) > 1:
