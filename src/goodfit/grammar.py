@@ -60,7 +60,7 @@ def _whole(text: str, what: str, example: str) -> int:
 
 def _options(name: str, settings: str, main: str, allowed: dict[str, str], example: str) -> dict[str, str]:
     """`0.5` -> {main: '0.5'}; `a:1+b:2` -> {'a': '1', 'b': '2'}; each key once and known."""
-    if ":" not in settings and "+" not in settings:
+    if ":" not in settings and "+" not in settings and settings not in allowed:
         return {main: settings}
     found: dict[str, str] = {}
     for part in settings.split("+"):

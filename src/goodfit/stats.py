@@ -28,6 +28,11 @@ class Interval:
         return asdict(self)
 
 
+def _tied(x: np.ndarray) -> bool:
+    """All values equal up to rounding: 0.93 - 0.90 and 0.83 - 0.80 differ in their last bits."""
+    return len(x) > 0 and float(np.ptp(x)) <= 1e-9 * max(1.0, float(np.abs(x).max()))
+
+
 ACCURACY = (0.0, 1.0)  # the scale of an accuracy
 LOSS = (0.0, None)  # the scale of a loss
 
@@ -58,6 +63,8 @@ def mean_ci(values, level: float = 0.95, scale: tuple[float | None, float | None
         return Interval(float("nan"), None, None, 0)
     if len(x) < 2:
         return Interval(float(x.mean()), None, None, 1)
+    if _tied(x):
+        return Interval(float(x.mean()), float(x.mean()), float(x.mean()), int(len(x)))
     half = sps.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
     low, high = float(x.mean() - half), float(x.mean() + half)
     if scale[0] is not None:
@@ -114,8 +121,8 @@ def paired_test(arm, baseline) -> tuple[Interval, float, float]:
     if len(d) < 2:
         return diff, float("nan"), float("nan")
     sd = d.std(ddof=1)
-    if sd == 0:
-        if d.mean() == 0:
+    if _tied(d):
+        if abs(d.mean()) <= 1e-12:
             return diff, 1.0, 0.0
         return diff, float(2.0 ** (1 - len(d))), float(np.sign(d.mean()) * np.inf)
     p = float(sps.ttest_rel(a[ok], b[ok]).pvalue)
@@ -164,7 +171,7 @@ def holm_levels(p_values, alpha: float = 0.05) -> list[float]:
 
 
 def _t_interval(d: np.ndarray, error: float) -> Interval:
-    if len(d) < 2 or not np.isfinite(error):
+    if len(d) < 2 or not np.isfinite(error) or _tied(d):
         return mean_ci(d)
     half = sps.t.ppf(1 - error / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
     return Interval(float(d.mean()), float(d.mean() - half), float(d.mean() + half), int(len(d)))
@@ -259,7 +266,7 @@ def compare_to_baseline(by_arm: dict[str, dict[int, float]], baseline: str, metr
     adjusted, levels = holm([r[3] for r in rows]), holm_levels([r[3] for r in rows], alpha)
     out = []
     for (arm, d, diff, p, dz), p_adj, level in zip(rows, adjusted, levels):
-        spread = float(d.std(ddof=1)) if len(d) >= 2 else float("nan")
+        spread = (0.0 if _tied(d) else float(d.std(ddof=1))) if len(d) >= 2 else float("nan")
         out.append(Comparison(arm, metric, diff, _t_interval(d, level), p, p_adj, dz, spread,
                               bool(np.isfinite(p_adj) and p_adj < alpha)))
     return out

@@ -213,15 +213,17 @@ def _comparison_figure(result) -> Figure:
                     markerfacecolor=color if sig in ("better", "worse", "baseline") else "white",
                     markeredgewidth=1.8, zorder=3)
             if arm != BASELINE and r["diff"] is not None and np.isfinite(r["diff"]):
-                mark = {"better": " ✓", "worse": " ✗"}.get(sig, "")
+                mark = {"better": " ✓", "worse": " ✗", "alarm": " !"}.get(sig, "")
                 ax.annotate(f"{r['diff'] * 100:+.1f}{mark}", (1.0, y), xycoords=("axes fraction", "data"),
                             xytext=(6, 0), textcoords="offset points", va="center", fontsize=8.5,
-                            color={"better": BETTER, "worse": WORSE}.get(sig, MUTED),
-                            fontweight="bold" if sig in ("better", "worse") else "normal")
+                            color={"better": BETTER, "worse": WORSE, "alarm": WORSE}.get(sig, MUTED),
+                            fontweight="bold" if sig in ("better", "worse", "alarm") else "normal")
         ax.annotate("Δ points", (1.0, 1.0), xycoords="axes fraction", xytext=(6, 3), textcoords="offset points",
                     va="bottom", fontsize=8.5, color=MUTED)
         if len(conditions) > 1:
             ax.set_title(condition_label(result.conditions[c]), loc="left")
+        low, high = ax.get_xlim()
+        ax.set_xlim(max(low, -0.01 * (high - low)), min(high, 100 + 0.01 * (high - low)))  # accuracy lives in [0, 100]
     label = "test accuracy (%), mean and 95% CI over seeds"
     fig.supxlabel(label, fontsize=STYLE["axes.labelsize"]) if len(conditions) > 1 else axes[0].set_xlabel(label)
     axes[0].set_yticks(range(len(arms)), arms)

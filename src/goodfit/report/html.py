@@ -201,6 +201,9 @@ def render_html(result, command: str | None = None, seconds: float | None = None
         diagnoses=_diagnoses(result), setup=setup, command=command, version=__version__, baseline=BASELINE,
         colors={arm: style["color"] for arm, style in arm_styles(result.arm_names).items()},
         seeds=len(result.plan.get("seeds", [])), arms=len(result.arm_names),
+        has_control="control_seeds" in result.plan,
+        splits_text="each seed on its own train/validation split, one test set" if result.plan.get("resample_splits")
+        else "same split",
         epochs=result.plan.get("train", {}).get("epochs"), model_arch=result.plan.get("model", {}).get("arch"),
         width=round(WIDTH * 100))
     return page

@@ -158,7 +158,7 @@ def study_table(result) -> Table:
                              if CONTROL in result.arm_names else ""),
                   box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
-    table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=26)
+    table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=20)
     table.add_column("test acc", justify="right", no_wrap=True)
     table.add_column("Δ acc ± CI", justify="right", no_wrap=True)
     table.add_column("p Holm", justify="right", no_wrap=True)
