@@ -375,6 +375,106 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
 
 
 @app.command()
+def recipe(
+    data: str = typer.Option(None, help="Built-in data set or file; default: the default study's data (digits, 300 "
+                                        "training images, MLP)."),
+    target: str = typer.Option(None, help="Label column of a CSV or Parquet file."),
+    model: str = typer.Option(None, help="mlp, cnn1d, cnn2d or auto."),
+    space: str = typer.Option(None, help="What to search, e.g. dropout=0.05:0.5,l2=1e-5:1e-2,augment=shift:0.2+noise:0.1,"
+                                         "batchnorm,shrink=0.25+0.5,early_stopping=10 (a name alone: its default "
+                                         "range; default: every remedy)."),
+    candidates: int = typer.Option(27, help="Random recipes in the first rung."),
+    eta: int = typer.Option(3, help="Each rung keeps the best 1/eta, trained eta times longer."),
+    top: int = typer.Option(3, help="Recipes confirmed on fresh seeds."),
+    search_seeds: int = typer.Option(2, help="Seeds per candidate in the search (its own, never the confirmation's)."),
+    seeds: str = typer.Option("5", help="Fresh seeds of the confirmation: a count, a range (10-14) or a list."),
+    epochs: int = typer.Option(None, help="Full training length: the last rung and the confirmation."),
+    train_size: int = typer.Option(None, help="Training samples to keep."),
+    label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),
+    imbalance: float = typer.Option(1.0, help="Size of the last class relative to the first (1 = balanced)."),
+    batch_size: int = typer.Option(32, help="Samples per step."),
+    lr: float = typer.Option(1e-3, help="Learning rate."),
+    optimizer: str = typer.Option("adam", help="adam or sgd."),
+    device: str = typer.Option("cpu", help="cpu, cuda or auto."),
+    seed: int = typer.Option(0, help="Seed of the random candidates."),
+    executor: str = typer.Option("local", help="Where rungs run: local or ray (see docs/cluster.md)."),
+    address: str = typer.Option(None, help="Ray cluster to join with --executor ray."),
+    out: str = typer.Option("runs/recipe", help="Output folder: results.json, report.html, search/ and confirm/ stores."),
+    as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and command as JSON."),
+):
+    """Which combination and strength of remedies is best on this data? Search, then confirm on fresh seeds.
+
+    Successive halving over random recipes (validation accuracy decides who continues), then the
+    top recipes, the best single remedy and the baseline train again on seeds the search never
+    used; the verdict rests on that confirmation alone. Running the same command again resumes.
+
+    Examples:
+
+        goodfit recipe --data mnist1d --model mlp
+
+        goodfit recipe --data my.csv --target label --space dropout=0:0.5,l2=1e-5:1e-2,augment --seeds 10
+    """
+    from goodfit.data import Conditions
+    from goodfit.engine import TrainConfig
+    from goodfit.executors import EXECUTORS
+    from goodfit.recipe import Recipe
+    from goodfit.report.recipe import write_recipe_outputs
+    from goodfit.study import DEFAULT_STUDY
+
+    if executor not in EXECUTORS:
+        raise GoodfitError(f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
+    runner = EXECUTORS[executor](**({"address": address} if address is not None else {}))
+    default = data is None
+    data = data or DEFAULT_STUDY["data"]
+    model = model or (DEFAULT_STUDY["model"] if default else "auto")
+    epochs = epochs or (DEFAULT_STUDY["epochs"] if default else 100)
+    train_size = train_size or (DEFAULT_STUDY["train_size"] if default else None)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device)
+    search = Recipe(data, model, space, candidates, eta, top, search_seeds, seeds, epochs,
+                    [Conditions(train_size=train_size, label_noise=label_noise, imbalance=imbalance)], target, config,
+                    seed=seed)
+    from goodfit.runs import prepare_out
+
+    out_path = prepare_out(out)
+    if not as_json:
+        console.print(f"search: {candidates} candidates in {len(search.rungs)} rungs "
+                      f"({', '.join(f'{n} x {e} epochs' for n, e in search.rungs)}), {search_seeds} search seed(s); "
+                      f"then the top {top}, the best single remedy and the baseline on {len(search.seeds)} fresh seeds",
+                      highlight=False)
+
+    def on_event(event: dict) -> None:
+        if as_json:
+            return
+        if event["type"] == "rung":
+            console.print(f"rung {event['rung'] + 1}: {event['candidates']} candidates x {event['epochs']} epochs",
+                          highlight=False)
+        elif event["type"] == "confirm":
+            console.print(f"confirming {', '.join(event['arms'])} on fresh seeds", highlight=False)
+        elif event["type"] == "unit_failed":
+            console.print(f"[red]unit {escape(event['unit'])} failed:[/] {escape(event['error'])}", highlight=False)
+
+    result = search.run(out_path, runner, on_event)
+    command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["recipe"] else "goodfit recipe"
+    files = write_recipe_outputs(result, out_path, command=command)
+    if as_json:
+        print(json.dumps({"verdict": result.verdict, "command": result.command(), "choice": result.chosen.name,
+                          "files": {k: str(v) for k, v in files.items()}}, indent=2))
+        return
+    from goodfit.report.tables import study_table
+
+    console.print(study_table(result.confirmation))
+    for arm, words in zip(result.recipes, result.descriptions()):
+        console.print(f"  {arm.name}: {escape(words)}", highlight=False)
+    console.print(f"\n[bold]verdict:[/] {escape(result.verdict)}\n", soft_wrap=True)
+    console.print(f"train with {escape(result.chosen.name)}:\n  {escape(result.command())}\n", soft_wrap=True,
+                  highlight=False)
+    console.print(f"wrote {files['results']}, {files['report']}  ({result.units_trained} unit(s) trained now; "
+                  f"{result.seconds:.1f} s of training in all)", highlight=False)
+
+
+@app.command()
 def report(
     folder: str = typer.Argument(..., help="The --out folder of a study."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdict and table as JSON."),

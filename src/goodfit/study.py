@@ -178,7 +178,7 @@ class Study:
             raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
         conditions = list(conditions or [Conditions()])
         config = TrainConfig(**{**train.to_dict(), "epochs": epochs})
-        dataset = load(data, target)  # fail early on bad data, before anything is trained
+        dataset = _dataset(str(data), target)  # fail early on bad data, before anything is trained
         if arms is None:
             arms = parse_arms(",".join(DEFAULT_ARM_NAMES), dataset.kind)
         elif all(isinstance(a, str) for a in arms):
@@ -331,6 +331,7 @@ def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
             "member": key, "condition": output.condition, "arm": r.member.arm.name, "seed": r.member.seed,
             "test_accuracy": r.test_accuracy, "test_loss": r.test_loss,
             "train_accuracy": float(kept["train_accuracy"]), "val_accuracy": float(kept["val_accuracy"]),
+            "val_loss": float(kept["val_loss"]),
             "gap": float(kept["train_accuracy"] - r.test_accuracy),
             "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch, "diverged": r.diverged,
             "epochs_run": int(r.history["epoch"].max()), "num_params": r.num_params,

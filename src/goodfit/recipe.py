@@ -1,0 +1,513 @@
+"""The recipe: which combination and strength of remedies is best on this data, confirmed on fresh seeds.
+
+A search draws random recipes from a `Space` and runs successive halving: every candidate trains for
+a few epochs, the best third by validation accuracy continues to three times as many, and so on up
+to the full length; each rung is a study (one population per architecture, resumable, run through
+the executor). The six single remedies at their default strengths join the last rung, so the best
+of them is chosen the same way. Then the top recipes, that single remedy and the baseline train
+again at full length on the user's seeds, which the search never saw, and are compared with the
+study's paired statistics: the verdict rests on the confirmation alone.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from goodfit.data import Conditions, load
+from goodfit.engine import TrainConfig
+from goodfit.errors import GoodfitError
+from goodfit.grammar import BASELINE, default_arms, parse_seeds
+from goodfit.models import ModelSpec
+from goodfit.remedies import AUGMENTATIONS, Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+from goodfit.stats import Comparison, compare_to_baseline
+from goodfit.study import Study, StudyResult
+
+SEARCH_SEEDS = 2_000_000  # the search trains on seeds from here on: never a study's, never the confirmation's
+SINGLES = ("dropout", "l2", "early_stopping", "augment", "batchnorm", "shrink")
+AUGMENT_SPACE = {"image": {"rotate": 20.0, "zoom": 0.2, "shift": 0.15, "noise": 0.1},
+                 "sequence": {"shift": 0.2, "noise": 0.1}, "table": {"noise": 0.2, "mixup": 0.4}}
+MIN_EPOCHS = 3
+SPACE_HELP = "dropout=0.05:0.5,l2=1e-5:1e-2,augment=shift:0.2+noise:0.1,batchnorm,shrink=0.25+0.5,early_stopping=10"
+
+
+@dataclass(frozen=True)
+class Space:
+    """What the search may choose. Each remedy present is used by half the candidates, at a strength
+    drawn uniformly from its range (log-uniformly for `l2` and `decay`); None leaves it out.
+
+    Args:
+        dropout: (lowest, highest) rate. Default (0.05, 0.5).
+        l2: (lowest, highest) L2 penalty, drawn on a log scale. Default (1e-5, 1e-2).
+        decay: (lowest, highest) decoupled decay, log scale; a candidate uses l2 or decay, not both.
+            Default None.
+        augment: per augmentation kind its largest strength; each kind is used by half the
+            candidates at a strength drawn from (0, largest]. Default: the kinds of the data.
+        batchnorm: batch norm on for half the candidates. Default True.
+        shrink: the narrower widths a candidate may take instead of full width (a few fixed
+            widths, so candidates share populations). Default (0.25, 0.5).
+        early_stopping: patience for the candidates that stop early, or None. Default 10.
+
+    Example:
+        >>> space = Space.default("sequence")
+        >>> space.augment
+        (('shift', 0.2), ('noise', 0.1))
+        >>> Space.parse("dropout=0.1:0.3,early_stopping=5", "table")
+        Space(dropout=(0.1, 0.3), l2=None, decay=None, augment=None, batchnorm=False, shrink=None, early_stopping=5)
+    """
+
+    dropout: tuple[float, float] | None = (0.05, 0.5)
+    l2: tuple[float, float] | None = (1e-5, 1e-2)
+    decay: tuple[float, float] | None = None
+    augment: tuple[tuple[str, float], ...] | None = None
+    batchnorm: bool = True
+    shrink: tuple[float, ...] | None = (0.25, 0.5)
+    early_stopping: int | None = 10
+
+    def __post_init__(self):
+        def check_range(name, r, low, high):
+            if r is not None and not (low <= r[0] <= r[1] <= high):
+                raise GoodfitError(f"--space {name}={r[0]:g}:{r[1]:g}: the range must rise and stay within "
+                                   f"[{low:g}, {high:g}]; e.g. {SPACE_HELP}")
+        check_range("dropout", self.dropout, 0.0, 0.95)
+        check_range("l2", self.l2, 1e-8, 0.5)
+        check_range("decay", self.decay, 1e-8, 0.5)
+        for w in self.shrink or ():
+            if not 0 < w < 1:
+                raise GoodfitError(f"--space shrink={w:g}: a width must be in (0, 1); e.g. shrink=0.25+0.5")
+        if self.early_stopping is not None and (int(self.early_stopping) != self.early_stopping or self.early_stopping < 1):
+            raise GoodfitError(f"--space early_stopping={self.early_stopping}: patience must be a whole number >= 1")
+        if not any((self.dropout, self.l2, self.decay, self.augment, self.batchnorm, self.shrink, self.early_stopping)):
+            raise GoodfitError(f"the search space is empty; name at least one remedy, e.g. --space {SPACE_HELP}")
+
+    @classmethod
+    def default(cls, kind: str) -> "Space":
+        """Every remedy, with the augmentations that apply to this kind of data."""
+        return cls(augment=tuple(AUGMENT_SPACE[kind].items()))
+
+    @classmethod
+    def parse(cls, text: str, kind: str) -> "Space":
+        """A space from its spelling: only the remedies named are searched; a name alone takes its default range."""
+        full = cls.default(kind)
+        chosen: dict = {"dropout": None, "l2": None, "decay": None, "augment": None, "batchnorm": False, "shrink": None,
+                        "early_stopping": None}
+        items = [p.strip() for p in text.split(",") if p.strip()]
+        if not items:
+            raise GoodfitError(f"the search space is empty; name at least one remedy, e.g. --space {SPACE_HELP}")
+        for item in items:
+            name, eq, value = (s.strip() for s in item.partition("="))
+            where = f"--space {item}"
+            if name not in chosen:
+                raise GoodfitError(f"{where}: {name!r} is not a remedy; use dropout, l2, decay, augment, batchnorm, "
+                                   f"shrink, early_stopping, e.g. {SPACE_HELP}")
+            if name == "batchnorm":
+                if eq:
+                    raise GoodfitError(f"{where}: batchnorm takes no range; write batchnorm")
+                chosen[name] = True
+            elif name in ("dropout", "l2", "decay"):
+                default = getattr(full, name) or (1e-4, 1e-1)
+                chosen[name] = _range(value, where) if eq else default
+            elif name == "augment":
+                chosen[name] = _augment_space(value, kind, where) if eq else full.augment
+            elif name == "shrink":
+                chosen[name] = tuple(_float(v, where) for v in value.split("+")) if eq else full.shrink
+            else:
+                chosen[name] = _patience(value, where) if eq else full.early_stopping
+        return cls(**chosen)
+
+    def sample(self, rng: np.random.Generator) -> tuple:
+        """One candidate's remedies: each remedy in the space with probability 1/2."""
+        remedies = []
+        if self.dropout and rng.random() < 0.5:
+            remedies.append(Dropout(_round(rng.uniform(*self.dropout))))
+        penalties = [(k, r) for k, r in (("l2", self.l2), ("decay", self.decay)) if r]
+        if penalties and rng.random() < 0.5:
+            kind, (low, high) = penalties[int(rng.integers(len(penalties)))]
+            remedies.append(WeightDecay(_round(math.exp(rng.uniform(math.log(low), math.log(high)))),
+                                        decoupled=kind == "decay"))
+        if self.augment:
+            kinds = {k: _round(rng.uniform(0.1, 1.0) * top) for k, top in self.augment if rng.random() < 0.5}
+            if kinds:
+                remedies.append(Augment(**kinds))
+        if self.batchnorm and rng.random() < 0.5:
+            remedies.append(BatchNorm())
+        if self.shrink and rng.random() < 0.5:
+            remedies.append(Shrink(float(self.shrink[int(rng.integers(len(self.shrink)))])))
+        if self.early_stopping and rng.random() < 0.5:
+            remedies.append(EarlyStopping(patience=int(self.early_stopping)))
+        return tuple(remedies)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _round(x: float) -> float:
+    """Two significant digits: strengths that read well in a command."""
+    return float(f"{x:.2g}")
+
+
+def _float(text: str, where: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise GoodfitError(f"{where}: {text!r} is not a number; e.g. {SPACE_HELP}") from None
+    if not math.isfinite(value):
+        raise GoodfitError(f"{where}: {text!r} is not a finite number")
+    return value
+
+
+def _range(text: str, where: str) -> tuple[float, float]:
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise GoodfitError(f"{where}: a range is LOW:HIGH, e.g. dropout=0.05:0.5")
+    return _float(parts[0], where), _float(parts[1], where)
+
+
+def _patience(text: str, where: str) -> int:
+    value = _float(text, where)
+    if value != int(value):
+        raise GoodfitError(f"{where}: patience must be a whole number, e.g. early_stopping=10")
+    return int(value)
+
+
+def _augment_space(text: str, kind: str, where: str) -> tuple[tuple[str, float], ...]:
+    out = {}
+    for part in text.split("+"):
+        name, colon, top = (s.strip() for s in part.partition(":"))
+        if name not in AUGMENTATIONS[kind]:
+            raise GoodfitError(f"{where}: {name!r} does not apply to {kind} data; use {', '.join(AUGMENTATIONS[kind])}")
+        out[name] = _float(top, where) if colon else AUGMENT_SPACE[kind][name]
+        Augment(**{name: out[name]})  # the largest strength must itself be valid
+    return tuple(out.items())
+
+
+def rung_plan(epochs: int, candidates: int, eta: int, top: int) -> list[tuple[int, int]]:
+    """(candidates, epochs) per rung of successive halving, ending with `top` or more at full length.
+
+    Example:
+        >>> rung_plan(90, 27, 3, 3)
+        [(27, 10), (9, 30), (3, 90)]
+        >>> rung_plan(10, 8, 2, 3)
+        [(8, 5), (4, 10)]
+    """
+    if top > candidates:
+        raise GoodfitError(f"--top {top} keeps more recipes than the {candidates} candidates; "
+                           f"pass --top {candidates} or fewer, or more --candidates")
+    if eta < 2:
+        raise GoodfitError(f"--eta must be at least 2 (the fraction 1/eta continues each rung), got {eta}")
+    sizes = [candidates]
+    while math.ceil(sizes[-1] / eta) >= top and sizes[-1] > top:
+        sizes.append(math.ceil(sizes[-1] / eta))
+    rungs = len(sizes)
+    return [(n, max(MIN_EPOCHS, min(epochs, round(epochs / eta ** (rungs - 1 - i))))) for i, n in enumerate(sizes)]
+
+
+def describe(arm: Arm) -> str:
+    """A recipe in words: `dropout 0.21, L2 0.0003, augment shift 0.12`.
+
+    Example:
+        >>> describe(Arm("r", (Dropout(0.2), Augment(shift=0.1, noise=0.05))))
+        'dropout 0.2, augment shift 0.1 + noise 0.05'
+    """
+    words = []
+    for r in arm.remedies:
+        if isinstance(r, Dropout):
+            words.append(f"dropout {r.rate:g}")
+        elif isinstance(r, WeightDecay):
+            words.append(f"{'decoupled decay' if r.decoupled else 'L2'} {r.strength:g}")
+        elif isinstance(r, Augment):
+            words.append("augment " + " + ".join(f"{k} {getattr(r, k):g}" for k in r.active))
+        elif isinstance(r, BatchNorm):
+            words.append("batch norm")
+        elif isinstance(r, Shrink):
+            words.append(f"width {r.width:g}")
+        elif isinstance(r, EarlyStopping):
+            words.append(f"early stopping (patience {r.patience})")
+    return ", ".join(words) or "no remedy"
+
+
+def train_options(arm: Arm) -> str:
+    """The `goodfit train` options that train with this recipe.
+
+    Example:
+        >>> train_options(Arm("r", (Dropout(0.2), WeightDecay(3e-4), Augment(shift=0.1), Shrink(0.5))))
+        '--dropout 0.2 --l2 0.0003 --augment shift=0.1 --width 0.5'
+    """
+    opts = []
+    for r in arm.remedies:
+        if isinstance(r, Dropout):
+            opts.append(f"--dropout {r.rate:g}")
+        elif isinstance(r, WeightDecay):
+            opts.append(f"--{'decay' if r.decoupled else 'l2'} {r.strength:g}")
+        elif isinstance(r, Augment):
+            opts.append("--augment " + ",".join(f"{k}={getattr(r, k):g}" for k in r.active))
+        elif isinstance(r, BatchNorm):
+            opts.append("--batchnorm")
+        elif isinstance(r, Shrink):
+            opts.append(f"--width {r.width:g}" + (f" --depth {r.depth}" if r.depth else ""))
+        elif isinstance(r, EarlyStopping):
+            opts.append(f"--early-stopping {r.patience}")
+    return " ".join(opts)
+
+
+@dataclass
+class RecipeResult:
+    """What the search found and what the confirmation on fresh seeds says.
+
+    `rungs` are the search's studies in order; `selection` one row per candidate and rung with its
+    validation accuracy (the selection metric, mean over search seeds) and whether it continued;
+    `confirmation` the study of the baseline, the best single remedy and the top recipes on the
+    user's seeds; `recipes` the top recipes' arms, best first; `single` the best single remedy's name.
+    """
+
+    plan: dict
+    rungs: list[StudyResult]
+    selection: pd.DataFrame
+    confirmation: StudyResult
+    recipes: list[Arm]
+    single: str
+    choice: str = ""  # what to train with: recipe-1, or the single remedy when it ranked above every recipe
+    seconds: float = 0.0
+    units_trained: int = 0
+    _against_single: list[Comparison] = field(default_factory=list, repr=False)
+
+    def __post_init__(self):
+        by_arm = self.confirmation._by_arm(0, "test_accuracy")
+        names = [a.name for a in self.recipes]
+        self._against_single = compare_to_baseline({self.single: by_arm[self.single]} |
+                                                   {n: by_arm[n] for n in names if n in by_arm}, self.single,
+                                                   "test_accuracy")
+
+    def descriptions(self) -> list[str]:
+        """Each recipe in words, in the order of `recipes`."""
+        return [describe(a) for a in self.recipes]
+
+    def against_single(self) -> list[Comparison]:
+        """Each recipe against the best single remedy on the fresh seeds, paired, Holm-corrected over the recipes."""
+        return self._against_single
+
+    def optimism(self) -> pd.DataFrame:
+        """Per recipe: validation accuracy when selected (search seeds), validation and test accuracy confirmed."""
+        last = self.selection[self.selection["rung"] == self.selection["rung"].max()].set_index("arm")
+        members = self.confirmation.members
+        rows = []
+        for arm in self.recipes + [Arm(self.single)]:
+            mine = members[members["arm"] == arm.name]
+            rows.append({"arm": arm.name, "selected_val_accuracy": float(last.loc[arm.name, "val_accuracy"]),
+                         "confirmed_val_accuracy": float(mine["val_accuracy"].mean()),
+                         "confirmed_test_accuracy": float(mine["test_accuracy"].mean())})
+        frame = pd.DataFrame(rows)
+        frame["optimism"] = frame["selected_val_accuracy"] - frame["confirmed_val_accuracy"]
+        return frame
+
+    @property
+    def best(self) -> Arm:
+        """The best recipe of the search (a combination, chosen on validation accuracy)."""
+        return self.recipes[0]
+
+    @property
+    def chosen(self) -> Arm:
+        """What to train with: the best recipe, or the best single remedy if it ranked above it on validation."""
+        arms = {a["name"]: Arm.from_dict(a) for a in self.confirmation.plan["arms"]}
+        return arms[self.choice or self.best.name]
+
+    @property
+    def verdict(self) -> str:
+        """What to train with, and whether it beat the baseline and the best single remedy on fresh seeds."""
+        table = self.confirmation.table().set_index("arm")
+        n = int(table.loc[BASELINE, "seeds"])
+        best = self.best.name
+        vs_base = {c.arm: c for c in self.confirmation.comparisons()}
+        vs_single = {c.arm: c for c in self.against_single()}
+        head = (f"On {self.confirmation.dataset['name']}, the search chose {best} ({describe(self.best)}); "
+                f"on {n} fresh seeds it reached {table.loc[best, 'test_accuracy']:.1%} test accuracy")
+
+        def against(c: Comparison | None, what: str) -> str:
+            if c is None:
+                return f"it could not be compared with {what}"
+            ci = c.adjusted
+            size = (f"{c.difference.mean * 100:+.1f} points on every seed" if c.difference.all_equal else
+                    f"{c.difference.mean * 100:+.1f} points, Holm-adjusted 95% CI {ci.low * 100:+.1f} to {ci.high * 100:+.1f}")
+            if c.significant:
+                word = "beats" if c.difference.mean > 0 else "is worse than"
+                return f"it {word} {what} ({size}, p={c.p_holm:.2g} after Holm)"
+            return f"it does not differ significantly from {what} ({size}, p={c.p_holm:.2g} after Holm)"
+
+        opt = self.optimism().set_index("arm").loc[best]
+        said = (head + "; " + against(vs_base.get(best), "the baseline") + "; " +
+                against(vs_single.get(best), f"the best single remedy, {self.single}") +
+                f". The search's own optimism: {opt['selected_val_accuracy']:.1%} validation accuracy when chosen, "
+                f"{opt['confirmed_val_accuracy']:.1%} on the fresh seeds.")
+        if self.chosen.name == self.single:
+            single = vs_base.get(self.single)
+            said += (f" No combination ranked above {self.single} at its default strength on validation, so train with "
+                     f"{self.single}" + (f" ({against(single, 'the baseline')[3:]})." if single else "."))
+        return said
+
+    def command(self) -> str:
+        """The `goodfit train` command that trains with the best recipe."""
+        plan = self.plan
+        cond = plan["conditions"][0]
+        parts = ["goodfit train", f"--data {plan['data']}"]
+        if plan.get("target"):
+            parts.append(f"--target {plan['target']}")
+        if plan["model"].get("arch"):
+            parts.append(f"--model {plan['model']['arch']}")
+        if cond.get("train_size"):
+            parts.append(f"--train-size {cond['train_size']}")
+        if cond.get("label_noise"):
+            parts.append(f"--label-noise {cond['label_noise']:g}")
+        if cond.get("imbalance", 1.0) != 1.0:
+            parts.append(f"--imbalance {cond['imbalance']:g}")
+        parts.append(f"--epochs {plan['epochs']}")
+        return " ".join(parts + [train_options(self.chosen)])
+
+    def to_dict(self) -> dict:
+        """The `results.json` payload."""
+        return {
+            "goodfit": "recipe/1", "plan": self.plan, "verdict": self.verdict, "command": self.command(),
+            "choice": self.chosen.name,
+            "recipes": [{"name": a.name, "description": describe(a), "options": train_options(a), **a.to_dict()}
+                        for a in self.recipes],
+            "single": self.single,
+            "against_baseline": [c.to_dict() for c in self.confirmation.comparisons()],
+            "against_single": [c.to_dict() for c in self.against_single()],
+            "optimism": json.loads(self.optimism().to_json(orient="records")),
+            "selection": json.loads(self.selection.to_json(orient="records")),
+            "confirmation": self.confirmation.to_dict(),
+        }
+
+
+class Recipe:
+    """Search for the best combination of remedies, then confirm it on fresh seeds.
+
+    Args:
+        data: built-in name or path. Default `digits`.
+        model: `auto`, `mlp`, `cnn1d`, `cnn2d` or a `ModelSpec`. Default `auto`.
+        space: a `Space`, its spelling (`"dropout=0.05:0.5,l2=1e-5:1e-2,batchnorm"`), or None for
+            every remedy. Default None.
+        candidates: random recipes in the first rung. Default 27.
+        eta: each rung keeps the best 1/eta and trains it eta times longer. Default 3.
+        top: recipes confirmed on fresh seeds. Default 3.
+        search_seeds: seeds per candidate in the search (2000000, 2000001, ...). Default 2.
+        seeds: the confirmation's seeds: a count, a range or a list. Default 5.
+        epochs: full training length (the last rung and the confirmation). Default 100.
+        conditions: one `Conditions`. Default: all data.
+        target: label column for CSV or Parquet. Default None.
+        train: batch size, learning rate, optimizer, device. Default `TrainConfig()`.
+        split_seed: seed of the split. Default 0.
+        seed: seed of the random candidates. Default 0.
+
+    Example:
+        >>> r = Recipe("wine", "mlp", space="dropout,l2", candidates=4, eta=2, top=2, search_seeds=1, seeds=2,
+        ...            epochs=6).run()
+        >>> [a.name for a in r.recipes], r.single in SINGLES
+        (['recipe-1', 'recipe-2'], True)
+    """
+
+    def __init__(self, data: str = "digits", model: str | ModelSpec = "auto", space: Space | str | None = None,
+                 candidates: int = 27, eta: int = 3, top: int = 3, search_seeds: int = 2,
+                 seeds: int | str | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
+                 target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0, seed: int = 0):
+        kind = load(data, target).kind
+        space = Space.default(kind) if space is None else Space.parse(space, kind) if isinstance(space, str) else space
+        if candidates < 2:
+            raise GoodfitError(f"--candidates must be at least 2, got {candidates}")
+        if not 1 <= search_seeds <= 100:
+            raise GoodfitError(f"--search-seeds must be between 1 and 100, got {search_seeds}")
+        if top < 1:
+            raise GoodfitError(f"--top must be at least 1, got {top}")
+        seeds = parse_seeds(str(seeds)) if isinstance(seeds, (int, str)) else list(seeds)
+        if max(seeds) >= SEARCH_SEEDS:
+            raise GoodfitError(f"confirmation seeds must stay below {SEARCH_SEEDS}, the search's own range")
+        self.rungs = rung_plan(epochs, candidates, eta, top)
+        self.kind = kind
+        self.space = space
+        rng = np.random.default_rng(seed)
+        self.candidates = [Arm(f"c{i + 1:02d}", space.sample(rng)) for i in range(candidates)]
+        self.args = dict(data=data, model=model, conditions=list(conditions or [Conditions()])[:1], target=target,
+                         train=train, split_seed=split_seed)
+        if conditions is not None and len(conditions) > 1:
+            raise GoodfitError("a recipe searches on one condition; pass one --train-size")
+        self.seeds = seeds
+        self.search_seeds = [SEARCH_SEEDS + i for i in range(search_seeds)]
+        self.epochs, self.top = epochs, top
+        spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
+        self.plan = {"data": str(data), "target": target, "model": spec.to_dict(), "space": space.to_dict(),
+                     "candidates": candidates, "eta": eta, "top": top, "search_seeds": self.search_seeds,
+                     "seeds": seeds, "epochs": epochs, "rungs": self.rungs, "seed": seed,
+                     "conditions": [c.to_dict() for c in self.args["conditions"]], "train": train.to_dict(),
+                     "split_seed": split_seed}
+
+    def _study(self, arms: list[Arm], seeds: list[int], epochs: int) -> Study:
+        return Study(arms=arms, seeds=seeds, epochs=epochs, **self.args)
+
+    def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None
+            ) -> RecipeResult:
+        """Search rung by rung, then confirm; with `out`, each rung and the confirmation keep a resumable
+        `study.db` under `out/search/rung-N/` and `out/confirm/`.
+
+        Returns:
+            The `RecipeResult`.
+        """
+        out = Path(out) if out is not None else None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            _bind(out / "recipe.json", self.plan)
+        alive, results, rows, trained, seconds = list(self.candidates), [], [], 0, 0.0
+        singles = [default_arms(self.kind)[name] for name in SINGLES]
+        for i, (size, epochs) in enumerate(self.rungs):
+            last = i == len(self.rungs) - 1
+            arms = [Arm(BASELINE)] + alive + (singles if last else [])
+            if on_event:
+                on_event({"type": "rung", "rung": i, "candidates": len(alive), "epochs": epochs})
+            result = self._study(arms, self.search_seeds, epochs).run(
+                None if out is None else out / "search" / f"rung-{i}", executor, on_event)
+            _check(result)
+            results.append(result)
+            trained, seconds = trained + result.units_trained, seconds + result.seconds
+            score = result.members.groupby("arm")[["val_accuracy", "val_loss"]].mean()
+            ranked = sorted(alive, key=lambda a: (-score.loc[a.name, "val_accuracy"], score.loc[a.name, "val_loss"]))
+            keep = {a.name for a in ranked[: (self.rungs[i + 1][0] if not last else self.top)]}
+            for arm in arms[1:]:
+                rows.append({"rung": i, "epochs": epochs, "arm": arm.name, "single": arm in singles,
+                             "val_accuracy": float(score.loc[arm.name, "val_accuracy"]),
+                             "val_loss": float(score.loc[arm.name, "val_loss"]), "continued": arm.name in keep,
+                             "remedies": describe(arm)})
+            alive = [a for a in ranked if a.name in keep]
+        rank = lambda a: (score.loc[a.name, "val_accuracy"], -score.loc[a.name, "val_loss"])  # noqa: E731
+        single = max(singles, key=rank)
+        choice = single.name if rank(single) > rank(alive[0]) else "recipe-1"
+        recipes = [Arm(f"recipe-{k + 1}", a.remedies) for k, a in enumerate(alive)]
+        selection = pd.DataFrame(rows)
+        for k, a in enumerate(alive):  # the confirmed names, beside the search's
+            selection.loc[selection["arm"] == a.name, "recipe"] = f"recipe-{k + 1}"
+            selection.loc[(selection["arm"] == a.name) & (selection["rung"] == len(self.rungs) - 1), "arm"] = f"recipe-{k + 1}"
+        if on_event:
+            on_event({"type": "confirm", "arms": [single.name] + [r.name for r in recipes]})
+        confirmation = self._study([Arm(BASELINE), single] + recipes, self.seeds, self.epochs).run(
+            None if out is None else out / "confirm", executor, on_event)
+        _check(confirmation)
+        return RecipeResult(self.plan, results, selection, confirmation, recipes, single.name, choice,
+                            seconds + confirmation.seconds, trained + confirmation.units_trained)
+
+
+def _check(result: StudyResult) -> None:
+    if result.failed:
+        listed = "; ".join(f"{u} ({e})" for u, e in result.failed.items())
+        raise GoodfitError(f"{len(result.failed)} unit(s) failed, so the recipe cannot go on: {listed}; "
+                           "the finished units are kept; run the same command again to train only the missing ones")
+
+
+def _bind(path: Path, plan: dict) -> None:
+    """Refuse to mix two searches in one folder, as a study's store does."""
+    text = json.dumps(plan, sort_keys=True, indent=1)
+    if path.is_file() and path.read_text() != text + "\n":
+        raise GoodfitError(f"{path.parent} holds a recipe search with another plan; pass a new --out folder, "
+                           "or repeat the original command to resume it")
+    path.write_text(text + "\n")

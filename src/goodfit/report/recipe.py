@@ -1,0 +1,145 @@
+"""The recipe search's outputs: `results.json` and `report.html` (the search's rungs, each remedy's
+strength against validation accuracy, the confirmed table, and the `goodfit train` command)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from goodfit import __version__
+from goodfit.atomic import write_atomic
+from goodfit.report.figures import BASELINE_COLOR, MUTED, PALETTE, STYLE, WIDTH, study_figures
+from goodfit.report.html import _environment, _png
+from goodfit.report.outputs import json_ready
+from goodfit.report.tables import table_groups
+
+REMEDY_AXES = (("dropout", "dropout rate", False), ("L2", "L2 strength", True),
+               ("decoupled decay", "decoupled decay", True), ("augment", "augmentations used", False),
+               ("batch norm", "batch norm", False), ("width", "width kept", False),
+               ("early stopping", "early stopping", False))
+
+
+def _arm_of(member_key: str) -> str:
+    return member_key.split("/")[1]
+
+
+def rungs_figure(result) -> Figure:
+    """Validation accuracy over epochs of every candidate in every rung (mean over search seeds);
+    the candidates that became recipes in colour, the rest grey, the baseline black."""
+    names = {r.name for r in result.recipes}
+    fig = Figure(figsize=(WIDTH, 3.4), layout="constrained")
+    axes = fig.subplots(1, len(result.rungs), sharey=True, squeeze=False).ravel()
+    recipe_of = dict(zip(result.selection["arm"], result.selection.get("recipe", [None] * len(result.selection))))
+    for i, (ax, rung) in enumerate(zip(axes, result.rungs)):
+        frame = rung.history.assign(arm=rung.history["member"].map(_arm_of))
+        mean = frame.groupby(["arm", "epoch"])["val_accuracy"].mean().reset_index()
+        for arm, g in mean.groupby("arm"):
+            label = recipe_of.get(arm) if isinstance(recipe_of.get(arm), str) else arm if arm in names else None
+            if arm == "baseline":
+                style = {"color": BASELINE_COLOR, "linewidth": 1.6, "zorder": 3}
+            elif label in names:
+                k = sorted(names).index(label)
+                style = {"color": PALETTE[k % len(PALETTE)], "linewidth": 2.0, "zorder": 4}
+            else:
+                style = {"color": "#BBBBBB", "linewidth": 0.8, "zorder": 1}
+            ax.plot(g["epoch"], g["val_accuracy"] * 100, **style,
+                    label=(label if label in names and i == len(result.rungs) - 1 else
+                           "baseline" if arm == "baseline" and i == 0 else None))
+        size = len(rung.arm_names) - 1
+        ax.set_title(f"rung {i + 1}: {size} arms, {int(rung.plan['train']['epochs'])} epochs", loc="left")
+        ax.set_xlabel("epoch")
+    axes[0].set_ylabel("validation accuracy (%)")
+    fig.legend(loc="outside right upper")
+    return fig
+
+
+def _strengths(remedies: str) -> dict[str, float]:
+    """`dropout 0.2, L2 0.0003, batch norm` -> {'dropout': 0.2, 'L2': 0.0003, 'batch norm': 1.0}."""
+    out = {}
+    for part in remedies.split(", "):
+        if part.startswith("augment "):
+            out["augment"] = float(part.count("+") + 1)
+        elif part.startswith("early stopping"):
+            out["early stopping"] = 1.0
+        elif part == "batch norm":
+            out["batch norm"] = 1.0
+        else:
+            name, _, value = part.rpartition(" ")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                continue
+    return out
+
+
+def strength_figure(result) -> Figure:
+    """Each remedy's strength across the first rung's candidates against their validation accuracy;
+    candidates without the remedy sit at the left edge, marked "off"."""
+    first = result.selection[(result.selection["rung"] == 0) & ~result.selection["single"]]
+    used = [_strengths(r) for r in first["remedies"]]
+    axes_of = [(n, label, log) for n, label, log in REMEDY_AXES if any(n in u for u in used)]
+    fig = Figure(figsize=(WIDTH, 2.8), layout="constrained")
+    if not axes_of:
+        return fig
+    axes = fig.subplots(1, len(axes_of), sharey=True, squeeze=False).ravel()
+    acc = first["val_accuracy"].to_numpy() * 100
+    for ax, (name, label, log) in zip(axes, axes_of):
+        on = np.array([name in u for u in used])
+        x = np.array([u.get(name, np.nan) for u in used])
+        toggle = name in ("batch norm", "early stopping")
+        if toggle:
+            ax.scatter(on.astype(float), acc, color=PALETTE[0], alpha=0.7, s=18)
+            ax.set_xticks([0, 1], ["off", "on"])
+            ax.set_xlim(-0.5, 1.5)
+        else:
+            ax.scatter(x[on], acc[on], color=PALETTE[0], alpha=0.75, s=18)
+            if log and on.any():
+                ax.set_xscale("log")
+            if (~on).any():
+                ax.scatter(np.full((~on).sum(), np.nanmin(x) if on.any() else 0.0), acc[~on], marker="|",
+                           color=MUTED, s=40, label="off")
+        ax.set_title(label, loc="left")
+    axes[0].set_ylabel("validation accuracy (%)\nfirst rung")
+    return fig
+
+
+def render_recipe_html(result, command: str | None = None) -> str:
+    """The recipe's report as one self-contained HTML page, the verdict and the command to train with first."""
+    with matplotlib.rc_context(STYLE):
+        figures = [("rungs", "The search, rung by rung",
+                    "Validation accuracy over epochs, mean over the search seeds, of every candidate in each rung; "
+                    "each rung retrains its candidates from scratch for longer. In colour: the candidates "
+                    "confirmed as recipes; black: the baseline.", rungs_figure(result)),
+                   ("strengths", "Each remedy's strength across the candidates",
+                    "First rung: each dot a candidate, its validation accuracy against the strength of one remedy "
+                    "it used (grey ticks: candidates without it). A trend here is a remedy that matters on this data.",
+                    strength_figure(result)),
+                   ("confirmed", "Confirmed on fresh seeds",
+                    "Test accuracy of the baseline, the best single remedy and the recipes on seeds the search "
+                    "never used; mean and 95% CI, filled dots significantly different from the baseline.",
+                    study_figures(result.confirmation)["test_accuracy"])]
+        pictures = [{"key": k, "title": t, "caption": c, "png": _png(f), "width": round(f.get_figwidth() * 100),
+                     "height": round(f.get_figheight() * 100)} for k, t, c, f in figures]
+    return _environment().get_template("recipe.html").render(
+        title=f"goodfit recipe: {result.confirmation.dataset['name']}", verdict=result.verdict,
+        train_command=result.command(), groups=table_groups(result.confirmation), figures=pictures,
+        recipes=[{"name": a.name, "description": d} for a, d in zip(result.recipes, result.descriptions())],
+        optimism=result.optimism().to_dict("records"), plan=result.plan, command=command, version=__version__,
+        single=result.single, choice=result.chosen.name, width=round(WIDTH * 100))
+
+
+def write_recipe_outputs(result, out: str | Path, command: str | None = None) -> dict[str, Path]:
+    """Write `results.json` and `report.html` of a recipe search into its folder (each in one rename)."""
+    import json
+
+    out = Path(out)
+    files = {"results": out / "results.json", "report": out / "report.html"}
+    payload = {**result.to_dict(), "command_line": command, "seconds": round(float(result.seconds), 3)}
+    texts = {"results": json.dumps(json_ready(payload), sort_keys=True, indent=2, allow_nan=False) + "\n",
+             "report": render_recipe_html(result, command)}
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        write_atomic(files[name], text, hint=f"run the same `goodfit recipe` command to write {out} again")
+    return files
