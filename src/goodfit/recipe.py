@@ -75,8 +75,8 @@ class Space:
                 raise GoodfitError(f"--space {name}={r[0]:g}:{r[1]:g}: the range must rise and stay within "
                                    f"[{low:g}, {high:g}]; e.g. {SPACE_HELP}")
         check_range("dropout", self.dropout, 0.0, 0.95)
-        check_range("l2", self.l2, 1e-8, 0.5)
-        check_range("decay", self.decay, 1e-8, 0.5)
+        check_range("l2", self.l2, 1e-10, 0.5)
+        check_range("decay", self.decay, 1e-10, 0.5)
         for w in self.shrink or ():
             if not 0 < w < 1:
                 raise GoodfitError(f"--space shrink={w:g}: a width must be in (0, 1); e.g. shrink=0.25+0.5")
@@ -404,10 +404,11 @@ class Recipe:
         seed: seed of the random candidates. Default 0.
 
     Example:
-        >>> r = Recipe("wine", "mlp", space="dropout,l2", candidates=4, eta=2, top=2, search_seeds=1, seeds=2,
-        ...            epochs=6).run()
-        >>> [a.name for a in r.recipes], r.single in SINGLES
-        (['recipe-1', 'recipe-2'], True)
+        >>> r = Recipe("wine", "mlp", space="dropout=0.1:0.5,l2", candidates=9, top=3, epochs=90)
+        >>> r.rungs, r.search_seeds
+        ([(9, 30), (3, 90)], [2000000, 2000001])
+        >>> [describe(c) for c in r.candidates[:3]]
+        ['L2 1.3e-05', 'dropout 0.32, L2 0.0044', 'no remedy']
     """
 
     def __init__(self, data: str = "digits", model: str | ModelSpec = "auto", space: Space | str | None = None,

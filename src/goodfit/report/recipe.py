@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from goodfit import __version__
 from goodfit.atomic import write_atomic
@@ -16,7 +17,7 @@ from goodfit.report.outputs import json_ready
 from goodfit.report.tables import table_groups
 
 REMEDY_AXES = (("dropout", "dropout rate", False), ("L2", "L2 strength", True),
-               ("decoupled decay", "decoupled decay", True), ("augment", "augmentations used", False),
+               ("decoupled decay", "decoupled decay", True), ("augment", "augment kinds", False),
                ("batch norm", "batch norm", False), ("width", "width kept", False),
                ("early stopping", "early stopping", False))
 
@@ -50,6 +51,7 @@ def rungs_figure(result) -> Figure:
         size = len(rung.arm_names) - 1
         ax.set_title(f"rung {i + 1}: {size} arms, {int(rung.plan['train']['epochs'])} epochs", loc="left")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_ylabel("validation accuracy (%)")
     fig.legend(loc="outside right upper")
     return fig
@@ -97,6 +99,10 @@ def strength_figure(result) -> Figure:
             ax.scatter(x[on], acc[on], color=PALETTE[0], alpha=0.75, s=18)
             if log and on.any():
                 ax.set_xscale("log")
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no TeX: parse_math is off
+                ax.xaxis.set_minor_locator(NullLocator())
+            if name == "augment":
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if (~on).any():
                 ax.scatter(np.full((~on).sum(), np.nanmin(x) if on.any() else 0.0), acc[~on], marker="|",
                            color=MUTED, s=40, label="off")

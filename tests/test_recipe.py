@@ -1,0 +1,95 @@
+"""`goodfit recipe`: the search space, successive halving, and a confirmation on seeds the search never saw."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from goodfit import Conditions, TrainConfig
+from goodfit.errors import GoodfitError
+from goodfit.recipe import SEARCH_SEEDS, Recipe, Space, rung_plan
+from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+
+FAST = TrainConfig(batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def noise_only(tmp_path_factory):
+    """A search whose every candidate is the baseline in all but name: an L2 penalty of 1e-8 or none."""
+    out = tmp_path_factory.mktemp("recipe")
+    recipe = Recipe("wine", "mlp", space="l2=1e-9:1e-8", candidates=4, eta=2, top=2, search_seeds=1, seeds="5-9",
+                    epochs=8, conditions=[Conditions(train_size=60)], train=FAST)
+    return recipe, recipe.run(out), out
+
+
+def test_the_confirmation_trains_on_seeds_the_search_never_used(noise_only):
+    recipe, result, _ = noise_only
+    searched = {s for rung in result.rungs for s in rung.members["seed"]}
+    confirmed = set(result.confirmation.members["seed"])
+    assert searched == {SEARCH_SEEDS} and confirmed == {5, 6, 7, 8, 9}
+    assert [len(r.arm_names) - 1 for r in result.rungs] == [4, 2 + 6]  # the six single remedies join the last rung
+    assert [r.plan["train"]["epochs"] for r in result.rungs] == [4, 8]
+    assert [a.name for a in result.recipes] == ["recipe-1", "recipe-2"]
+    assert result.confirmation.arm_names == ["baseline", result.single, "recipe-1", "recipe-2"]
+
+
+def test_a_recipe_chosen_on_noise_alone_is_not_called_better(noise_only):
+    _, result, _ = noise_only
+    best = {c.arm: c for c in result.confirmation.comparisons()}["recipe-1"]
+    assert not best.significant and abs(best.difference.mean) < 0.02
+    assert "it does not differ significantly from the baseline" in result.verdict
+    assert "The search's own optimism" in result.verdict
+    assert set(result.optimism()["arm"]) == {"recipe-1", "recipe-2", result.single}
+
+
+def test_outputs_and_resume(noise_only, tmp_path):
+    from goodfit.report.recipe import write_recipe_outputs
+
+    recipe, result, out = noise_only
+    files = write_recipe_outputs(result, out, command="goodfit recipe ...")
+    payload = json.loads(files["results"].read_text())
+    assert payload["command"].startswith("goodfit train --data wine --model mlp --train-size 60 --epochs 8")
+    assert payload["recipes"][0]["name"] == "recipe-1" and len(payload["selection"]) == 4 + 8
+    html = files["report"].read_text()
+    assert "The search, rung by rung" in html and "Confirmed on fresh seeds" in html and "goodfit train" in html
+    again = Recipe("wine", "mlp", space="l2=1e-9:1e-8", candidates=4, eta=2, top=2, search_seeds=1, seeds="5-9",
+                   epochs=8, conditions=[Conditions(train_size=60)], train=FAST).run(out)
+    assert again.units_trained == 0 and again.verdict == result.verdict
+    with pytest.raises(GoodfitError, match="another plan"):
+        Recipe("wine", "mlp", space="dropout", candidates=4, eta=2, top=2, search_seeds=1, seeds=2, epochs=8).run(out)
+
+
+def test_the_default_space_draws_every_remedy_and_halves_by_eta():
+    space = Space.default("image")
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    drawn = [space.sample(rng) for _ in range(200)]
+    kinds = {type(r) for remedies in drawn for r in remedies}
+    assert kinds == {Dropout, WeightDecay, Augment, BatchNorm, Shrink, EarlyStopping}
+    assert all(r.width in (0.25, 0.5) for remedies in drawn for r in remedies if isinstance(r, Shrink))
+    assert all(1e-5 <= r.strength <= 1e-2 for remedies in drawn for r in remedies if isinstance(r, WeightDecay))
+    assert rung_plan(100, 27, 3, 3) == [(27, 11), (9, 33), (3, 100)]
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda: Space.parse("", "table"), "the search space is empty"),
+    (lambda: Space.parse("dropout=0:1.5", "table"), "the range must rise and stay within [0, 0.95]"),
+    (lambda: Space.parse("dropout=0.5:0.1", "table"), "the range must rise"),
+    (lambda: Space.parse("l2=abc:1", "table"), "'abc' is not a number"),
+    (lambda: Space.parse("augment=rotate", "table"), "'rotate' does not apply to table data"),
+    (lambda: Space.parse("wings", "table"), "'wings' is not a remedy"),
+    (lambda: rung_plan(100, 5, 3, 8), "--top 8 keeps more recipes than the 5 candidates"),
+    (lambda: rung_plan(100, 5, 1, 2), "--eta must be at least 2"),
+])
+def test_bad_spaces_and_sizes_are_one_line(make, says):
+    with pytest.raises(GoodfitError) as err:
+        make()
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_cli_more_survivors_than_candidates_is_exit_code_2(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "goodfit", "recipe", "--data", "wine", "--candidates", "5", "--top", "8",
+                        "--out", str(tmp_path / "r")], capture_output=True, text=True)
+    assert r.returncode == 2 and "--top 8 keeps more recipes than the 5 candidates" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
