@@ -408,7 +408,7 @@ class Recipe:
         >>> r.rungs, r.search_seeds
         ([(9, 30), (3, 90)], [2000000, 2000001])
         >>> [describe(c) for c in r.candidates[:3]]
-        ['L2 1.3e-05', 'dropout 0.32, L2 0.0044', 'no remedy']
+        ['L2 1.3e-05', 'dropout 0.43', 'no remedy']
     """
 
     def __init__(self, data: str = "digits", model: str | ModelSpec = "auto", space: Space | str | None = None,
