@@ -7,7 +7,8 @@ import pytest
 
 from goodfit import Conditions, TrainConfig
 from goodfit.errors import GoodfitError
-from goodfit.recipe import SEARCH_SEEDS, Recipe, Space, rung_plan
+from goodfit.recipe import SEARCH_SEEDS, Recipe, rung_plan
+from goodfit.space import Space
 from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
 
 FAST = TrainConfig(batch_size=16)
