@@ -306,13 +306,10 @@ def study(
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device)
     the_study = Study(data, model, chosen, seed_list, epochs, conditions, target, config, split_seed,
                       control=control, resample_splits=resample_splits)
-    warning = the_study.power_note()
-    if warning and not as_json:
-        Console(stderr=True).print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)
-    result = _run_study_with_progress(the_study, out_path, runner, quiet=as_json)
+    result = _run_study_with_progress(the_study, out_path, runner, quiet=as_json, warning=the_study.power_note())
     if result.failed:
         listed = "; ".join(f"{unit} ({error})" for unit, error in result.failed.items())
         kept = out_path / "study.db"
@@ -336,7 +333,7 @@ def study(
                   highlight=False)
 
 
-def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
+def _run_study_with_progress(the_study, out_path, executor, quiet: bool, warning: str | None = None):
     import numpy as np
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -347,7 +344,12 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool):
     with Progress(*columns, console=console, refresh_per_second=2) as progress:
         tasks: dict[str, int] = {}
 
+        said = []
+
         def on_event(event: dict) -> None:
+            if event["type"] == "unit" and warning and not said:  # once, when training starts (the plan was accepted)
+                said.append(warning)
+                Console(stderr=True).print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
             if event["type"] == "unit":
                 for arm in dict.fromkeys(event["arms"]):
                     label = f"{arm} ({event['unit'].split('-')[0]})" if len(tasks) >= len(set(event["arms"])) else arm

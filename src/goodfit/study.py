@@ -364,10 +364,12 @@ def power_warning(seeds: int, comparisons: int) -> str | None:
     need = detectable_effect(seeds, ALPHA / comparisons)
     if need <= 3.0:
         return None
-    size = "no size of difference" if not np.isfinite(need) else f"it would have to be {need:.1f} times"
+    size = ("no difference, however large against the seed-to-seed spread of its paired differences, is found 80% "
+            "of the time" if not np.isfinite(need) else
+            f"it would have to be {need:.1f} times the seed-to-seed spread of its paired differences to be found 80% "
+            "of the time")
     return (f"with {seeds} seeds and {comparisons} comparisons (Holm), practically no difference can be called "
-            f"significant: {size} the seed-to-seed spread of its paired differences to be found 80% of the time; "
-            f"--seeds {enough} finds one as large as its spread")
+            f"significant: {size}; --seeds {enough} finds one as large as its spread")
 
 
 def describe_condition(condition: dict) -> str:
