@@ -18,6 +18,7 @@ ALARMS = ("overfitting", "memorization", "diverged")
 TRAINING = ("train_loss", "train_accuracy", "running_loss")
 VALIDATION = ("val_loss", "val_accuracy")
 SOURCE = "live training"
+CALM_EPOCHS = 3  # an alarm turns back after this many quiet verdicts in a row, or at once on a new best
 
 
 def as_number(value) -> float | None:
@@ -95,7 +96,8 @@ def turn_line(d: Diagnosis, epoch: int, previous: str | None) -> str:
     return f"goodfit, epoch {epoch}: no longer {_words(previous or 'alarmed')}; now {_words(d.regime)}{timeline(d)}"
 
 
-def summary(d: Diagnosis, *, epochs: int, validated: int, restored: int | None = None) -> str:
+def summary(d: Diagnosis, *, epochs: int, validated: int, restored: int | None = None,
+            alarm: tuple[int, str] | None = None) -> str:
     """The paragraph printed at the end of training: verdict, onset and best epoch, weights kept, first advice.
 
     Example:
@@ -106,6 +108,8 @@ def summary(d: Diagnosis, *, epochs: int, validated: int, restored: int | None =
     """
     head = f"goodfit: after {epochs} epochs" + (f" ({validated} validated)" if validated != epochs else "")
     text = f"{head}, {_words(d.regime)} ({d.confidence} confidence){timeline(d)}."
+    if alarm is not None and alarm[1] != d.regime:
+        text += f" At epoch {alarm[0]} it read {_words(alarm[1])}."
     if restored is not None:
         text += (f" The weights of epoch {restored} were restored." if restored != epochs
                  else f" The last epoch, {restored}, was the best; its weights are kept.")
@@ -120,7 +124,8 @@ class LiveDiagnosis:
     After each epoch with at least `MIN_EPOCHS_TO_JUDGE` validated epochs, the history so far is
     diagnosed. When the verdict becomes overfitting, memorization or divergence with at least
     `min_confidence`, one line says so (the first time, `alarm_` keeps that diagnosis and, with
-    `stop`, `should_stop` turns True); when it turns back to another regime, another line says so.
+    `stop`, `should_stop` turns True); when it turns back (a confident verdict without alarm for
+    `CALM_EPOCHS` diagnosed epochs in a row, or at once on a new best validation), another line says so.
     `finish()` diagnoses the whole run, prints one paragraph, and warns when no validation metric
     ever arrived. Only fresh validation counts: pass the validation metrics only for the epochs
     that were validated. `improved_` says whether the last epoch's validation is strictly better
@@ -161,7 +166,8 @@ class LiveDiagnosis:
         self.turns_: list[tuple[int, str | None]] = []  # (epoch, alarm regime or None when it turned back)
         self.finished_ = False
         self._best: float | None = None
-        self._state: str | None = None
+        self._state: str | None = None  # the alarm in force, None when there is none
+        self._calm = 0  # diagnosed epochs in a row without an alarm while one is in force
 
     @property
     def should_stop(self) -> bool:
@@ -225,18 +231,17 @@ class LiveDiagnosis:
         if not named or self.validated < MIN_EPOCHS_TO_JUDGE:
             return None
         self.diagnosis_ = d = diagnose(self.history(), context=self.context)
-        if d.regime not in ALARMS:
-            state = None
-        elif CONFIDENCE.index(d.confidence) >= CONFIDENCE.index(self.min_confidence):
-            state = d.regime
-        else:
-            state = self._state  # a less confident alarm turns nothing, either way
+        sure = CONFIDENCE.index(d.confidence) >= CONFIDENCE.index(self.min_confidence)
+        state = (d.regime if d.regime in ALARMS else None) if sure else self._state  # a doubtful verdict turns nothing
+        self._calm = self._calm + 1 if self._state is not None and state is None else 0
+        if state is None and self._calm < CALM_EPOCHS and not self.improved_:
+            state = self._state  # one quiet epoch after an alarm is noise until it lasts or beats the best
         if state != self._state:
             self._say(turn_line(d, epoch, self._state))
             self.turns_.append((epoch, state))
             if state is not None and self.alarm_ is None:
                 self.alarm_, self.alarm_epoch_ = d, epoch
-            self._state = state
+            self._state, self._calm = state, 0
         return d
 
     def finish(self, restored: int | None = None) -> Diagnosis | None:
@@ -260,7 +265,9 @@ class LiveDiagnosis:
             self.diagnosis_ = None
             return None
         self.diagnosis_ = diagnose(self.history(), context=self.context)
-        self._say(summary(self.diagnosis_, epochs=int(self.rows[-1]["epoch"]), validated=validated, restored=restored))
+        alarms = [turn for turn in self.turns_ if turn[1] is not None]
+        self._say(summary(self.diagnosis_, epochs=int(self.rows[-1]["epoch"]), validated=validated, restored=restored,
+                          alarm=alarms[-1] if alarms else None))
         return self.diagnosis_
 
 
