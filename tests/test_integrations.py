@@ -5,8 +5,10 @@ tests check the alarm's epoch, the final verdict and that the weights kept are t
 epoch's, tensor by tensor.
 """
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -372,3 +374,114 @@ def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits,
     epochs = round(trainer.state.epoch)
     assert cb.history_.has("train_loss") and cb.history_.has("val_accuracy")
     check_run(cb, record.val_losses, record.snapshots, model.state_dict(), stopped_at=epochs)
+
+
+# ---- the README's examples, run as written -------------------------------------------------------
+def readme_example(name: str) -> str:
+    """The README's Python block that calls `name`, from its section on live training."""
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Live in your own training", 1)[1].split("\n## ", 1)[0]
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if name in b]
+    assert len(blocks) == 1, f"one README example calls {name}"
+    return blocks[0]
+
+
+def run_readme(name: str, given: dict, capsys) -> dict:
+    namespace = dict(given)
+    exec(compile(readme_example(name), f"README:{name}", "exec"), namespace)
+    out = capsys.readouterr().out
+    print(out)  # shown when a test fails
+    assert "goodfit: after" in out and "overfitting" in out.splitlines()[-1]
+    return namespace
+
+
+def test_readme_keras_example_runs(digits, capsys):
+    keras = pytest.importorskip("keras")
+    xt, yt, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dense(10)])
+    model.compile(keras.optimizers.Adam(LR), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    ns = run_readme("keras_callback", {"model": model, "x": xt, "y": yt, "x_val": xv, "y_val": yv}, capsys)
+    assert ns["cb"].diagnosis_.regime == "overfitting" and ns["cb"].restored_epoch_ == ns["cb"].best_epoch_
+
+
+def test_readme_lightning_example_runs(digits, capsys, tmp_path, monkeypatch):
+    pl = pytest.importorskip("lightning.pytorch")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    monkeypatch.chdir(tmp_path)  # the default Trainer writes lightning_logs/ here
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp()
+
+        def training_step(self, batch, _):
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            return loss
+
+        def validation_step(self, batch, _):
+            self.log("val_loss", torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1]))
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), LR)
+
+    pl.seed_everything(0, verbose=False)
+    ns = run_readme("lightning_callback", {"module": Module(), "train_loader": DataLoader(TensorDataset(xt, yt), 32, True),
+                                            "val_loader": DataLoader(TensorDataset(xv, yv), 300)}, capsys)
+    assert ns["cb"].diagnosis_.regime == "overfitting" and ns["cb"].restored_epoch_ % 2 == 0
+
+
+def test_readme_hf_example_runs(digits, capsys, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+
+    class Classifier(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp()
+
+        def forward(self, x, labels=None):
+            logits = self.net(x)
+            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+    transformers.set_seed(0)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path), eval_strategy="epoch", logging_strategy="epoch", save_strategy="no", num_train_epochs=100,
+        learning_rate=LR, lr_scheduler_type="constant", per_device_train_batch_size=32, report_to="none", use_cpu=True,
+        disable_tqdm=True)
+    given = {"model": Classifier(), "args": args, "train_set": [{"x": a, "labels": b} for a, b in zip(xt, yt)],
+             "val_set": [{"x": a, "labels": b} for a, b in zip(xv, yv)],
+             "compute_metrics": lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())}}
+    ns = run_readme("hf_callback", given, capsys)
+    assert ns["cb"].diagnosis_.regime == "overfitting" and ns["trainer"].state.epoch < 100
+
+
+def test_readme_plain_loop_example_runs(digits, capsys):
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), LR)
+
+    def train_one_epoch(model):
+        model.train()
+        losses = []
+        for batch in torch.randperm(len(yt)).split(32):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xt[batch]), yt[batch])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item() * len(batch))
+        return sum(losses) / len(yt)  # the epoch's mean, not its last minibatch's
+
+    def evaluate(model):
+        model.eval()
+        with torch.no_grad():
+            out = model(xv)
+        return torch.nn.functional.cross_entropy(out, yv).item(), (out.argmax(1) == yv).float().mean().item()
+
+    ns = run_readme("Monitor(", {"model": model, "train_one_epoch": train_one_epoch, "evaluate": evaluate}, capsys)
+    assert ns["verdict"].regime == "overfitting" and ns["monitor"].restored_epoch_ == ns["monitor"].best_epoch_

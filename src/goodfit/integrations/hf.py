@@ -68,7 +68,10 @@ def hf_callback(*, stop: bool = False, restore_best_weights: bool = True, num_cl
             self._training = False
 
         def on_train_begin(self, args, state, control, **kwargs):
+            from tqdm.auto import tqdm  # the Trainer's progress bar
+
             self.live, self.best_state, self.restored_epoch_ = self.live.fresh(), None, None
+            self.live.echo = tqdm.write  # a line that leaves the progress bar whole
             self._trained, self._training = [], True
 
         def on_log(self, args, state, control, logs=None, **kwargs):

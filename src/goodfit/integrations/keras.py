@@ -69,6 +69,10 @@ def keras_callback(*, stop: bool = False, restore_best_weights: bool = True, num
 
         def on_train_begin(self, logs=None):
             self.live, self.best_weights, self.restored_epoch_ = self.live.fresh(), None, None
+            self.live.defer = True  # Keras' progress bar ends an epoch's line after the callbacks: say it next epoch
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.live.flush()
 
         def on_epoch_end(self, epoch, logs=None):
             self.live.record(epoch + 1, logs or {})  # Keras counts epochs from 0

@@ -74,6 +74,8 @@ def lightning_callback(*, stop: bool = False, restore_best_weights: bool = True,
 
         def on_fit_start(self, trainer, pl_module):
             self.live, self.best_state, self.restored_epoch_ = self.live.fresh(), None, None
+            bar = trainer.progress_bar_callback
+            self.live.echo = bar.print if bar is not None else print  # a line that leaves the progress bar whole
             self._validated, self._candidate = {}, None
 
         def on_validation_end(self, trainer, pl_module):

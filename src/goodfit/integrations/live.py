@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
@@ -156,6 +156,10 @@ class LiveDiagnosis:
             raise GoodfitError(f"num_classes must be an integer of at least 2, got {num_classes!r}")
         self.stop, self.num_classes, self.context = bool(stop), num_classes, context
         self.min_confidence, self.verbose = min_confidence, verbose
+        self.echo: Callable[[str], None] = print  # where lines go; a framework's progress bar may take them
+        self.defer = False  # hold lines until `flush()`, for a progress bar that finishes its line after the epoch
+        self.lines: list[str] = []  # everything said, printed or not
+        self._pending: list[str] = []
         self.rows: list[dict] = []
         self.names: set[str] = set()  # every metric name the framework logged, for the warning
         self.diagnosis_: Diagnosis | None = None
@@ -175,8 +179,10 @@ class LiveDiagnosis:
 
     def fresh(self) -> "LiveDiagnosis":
         """A new recorder with the same settings, for the next training run."""
-        return LiveDiagnosis(stop=self.stop, num_classes=self.num_classes, context=self.context,
+        live = LiveDiagnosis(stop=self.stop, num_classes=self.num_classes, context=self.context,
                              min_confidence=self.min_confidence, verbose=self.verbose)
+        live.echo, live.defer = self.echo, self.defer
+        return live
 
     @property
     def validated(self) -> int:
@@ -184,8 +190,17 @@ class LiveDiagnosis:
         return sum(any(k in r for k in VALIDATION) for r in self.rows)
 
     def _say(self, text: str) -> None:
+        self.lines.append(text)
         if self.verbose:
-            print(text, flush=True)
+            self._pending.append(text)
+        if not self.defer:
+            self.flush()
+
+    def flush(self) -> None:
+        """Print the lines held back (see `defer`)."""
+        for text in self._pending:
+            self.echo(text)
+        self._pending = []
 
     def score(self, metrics: Mapping[str, float]) -> float | None:
         """The judged validation value of goodfit-named metrics, lower is better: val_loss, else -val_accuracy."""
@@ -254,6 +269,7 @@ class LiveDiagnosis:
             The final `Diagnosis`, or None when fewer than 2 epochs were validated (a warning says why).
         """
         self.finished_ = True
+        self.flush()
         validated = self.validated
         if validated < MIN_VALIDATED:
             seen = ", ".join(sorted(self.names)) or "nothing"
@@ -268,6 +284,7 @@ class LiveDiagnosis:
         alarms = [turn for turn in self.turns_ if turn[1] is not None]
         self._say(summary(self.diagnosis_, epochs=int(self.rows[-1]["epoch"]), validated=validated, restored=restored,
                           alarm=alarms[-1] if alarms else None))
+        self.flush()
         return self.diagnosis_
 
 
