@@ -1,77 +1,487 @@
-"""Live diagnosis: the framework-free recorder, and the Keras and Lightning callbacks where installed."""
-import importlib.util
+"""Live diagnosis in the user's own training, against the real Keras, Lightning, Hugging Face Trainer and torch.
+
+Each framework trains a small MLP on 200 digits, 30% of their labels wrong, until it overfits; the
+tests check the alarm's epoch, the final verdict and that the weights kept are the best validated
+epoch's, tensor by tensor.
+"""
 import os
+import re
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from sklearn.datasets import load_digits
 
+import goodfit
+from goodfit.diagnose import CONFIDENCE, Diagnosis, diagnose
 from goodfit.errors import GoodfitError
-from goodfit.integrations.live import LiveDiagnosis
+from goodfit.history import History
+from goodfit.integrations.live import ALARMS, LiveDiagnosis, slots, summary, timeline, turn_line
+from goodfit.integrations.monitor import copy_state
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before keras is imported by any test
+HIDDEN, LR = 128, 0.01
 
 
+@pytest.fixture(scope="module")
+def digits():
+    """200 training digits (30% of labels replaced by another class, so memorizing them hurts) and 300 for validation."""
+    x, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(y))
+    x, y = (x[order] / 16).astype(np.float32), y[order].astype(np.int64)
+    xt, yt, xv, yv = x[:200], y[:200].copy(), x[500:800], y[500:800]
+    yt[:60] = (yt[:60] + rng.integers(1, 10, 60)) % 10
+    return xt, yt, xv, yv
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small matmuls: one thread is faster and leaves the other core to the rest
+    yield
+    torch.set_num_threads(threads)
+
+
+def first_alarm(history: History) -> int | None:
+    """The first epoch whose history so far a confident enough diagnosis calls an alarm, replayed apart from the callback."""
+    frame = history.frame
+    for epoch in frame["epoch"]:
+        prefix = History(frame[frame["epoch"] <= epoch], history.num_classes)
+        if prefix.frame["val_loss"].notna().sum() < 5:
+            continue
+        d = diagnose(prefix)
+        if d.regime in ALARMS and CONFIDENCE.index(d.confidence) >= CONFIDENCE.index("medium"):
+            return int(epoch)
+    return None
+
+
+def best_validated(val_losses: dict[int, float]) -> int:
+    """The epoch of the lowest validation loss, the first one on a tie, from the framework's own numbers."""
+    return min(val_losses, key=lambda e: (val_losses[e], e))
+
+
+def assert_same_tensors(got: dict, want: dict):
+    assert got.keys() == want.keys()
+    for k in want:
+        assert torch.equal(torch.as_tensor(np.asarray(got[k])), torch.as_tensor(np.asarray(want[k]))), k
+
+
+def check_run(cb, val_losses: dict[int, float], snapshots: dict[int, dict], final: dict, *, stopped_at: int | None):
+    """What every framework's run must show: fresh validation only, the alarm where replay puts it, the best weights."""
+    history = cb.history_
+    recorded = history.frame.dropna(subset=["val_loss"])
+    assert recorded["epoch"].tolist() == sorted(val_losses)  # validated epochs only, none repeated
+    np.testing.assert_allclose(recorded["val_loss"], [val_losses[e] for e in sorted(val_losses)], rtol=1e-6)
+    alarm = first_alarm(history)
+    assert alarm is not None and cb.live.alarm_epoch_ == alarm and 10 <= alarm <= 60
+    if stopped_at is not None:
+        assert stopped_at == alarm
+    assert cb.diagnosis_.regime == "overfitting"
+    best = best_validated(val_losses)
+    assert cb.best_epoch_ == cb.restored_epoch_ == cb.diagnosis_.best_epoch == best
+    assert_same_tensors(final, snapshots[best])
+    assert not all(torch.equal(torch.as_tensor(np.asarray(final[k])), torch.as_tensor(np.asarray(v)))
+                   for k, v in snapshots[max(snapshots)].items())  # the last weights were not kept
+
+
+# ---- the framework-free core ---------------------------------------------------------------------
 def feed(live, epochs=60, names=("loss", "val_loss")):
     for epoch in range(1, epochs + 1):
         live.record(epoch, {names[0]: 2 * np.exp(-epoch / 8),
                             names[1]: 0.3 + 2 * np.exp(-epoch / 5) + 0.01 * max(0, epoch - 20)})
 
 
-def test_alarm_comes_a_few_epochs_after_the_onset_and_only_once():
-    heard = []
-    live = LiveDiagnosis(on_alarm=heard.append)
+def test_alarm_line_comes_once_a_few_epochs_after_the_onset(capsys):
+    live = LiveDiagnosis()
     feed(live)
-    assert len(heard) == 1 and heard[0].onset_epoch == 20 and 20 < live.alarm_epoch_ <= 30
-    assert not live.should_stop  # stop was not asked for
+    lines = capsys.readouterr().out.splitlines()
+    assert live.turns_ == [(24, "overfitting")] and live.alarm_.onset_epoch == 20 and not live.should_stop
+    assert len(lines) == 1 and lines[0] == ("goodfit, epoch 24: overfitting since epoch 20, where the validation loss "
+                                            f"was lowest (the weights to keep) [{live.alarm_.confidence} confidence]")
 
 
-def test_lightning_metric_names_are_understood_and_stop_is_requested():
-    live = LiveDiagnosis(stop=True, on_alarm=None)
-    feed(live, names=("train_loss_epoch", "val_loss"))
-    assert live.should_stop and live.history().has("train_loss")
-
-
-def test_best_epoch_is_flagged_while_recording():
-    live = LiveDiagnosis(on_alarm=None)
+def test_a_repeated_validation_value_is_not_a_new_best():
+    live = LiveDiagnosis(verbose=False)
     flags = []
-    for epoch, v in enumerate([1.0, 0.8, 0.9, 0.7, 0.75], 1):
+    for epoch, v in enumerate([1.0, 0.8, 0.8, 0.7, 0.75, 0.7], 1):
         live.record(epoch, {"val_loss": v})
         flags.append(live.improved_)
-    assert flags == [True, True, False, True, False]
+    assert flags == [True, True, False, True, False, False] and live.best_epoch_ == 4
 
 
-def test_unknown_confidence_is_an_error():
-    with pytest.raises(GoodfitError, match="min_confidence"):
-        LiveDiagnosis(min_confidence="sure")
+def test_epochs_without_validation_keep_the_best_where_it_was():
+    live = LiveDiagnosis(verbose=False)
+    live.record(1, {"train_loss": 1.0, "val_loss": 0.9})
+    live.record(2, {"train_loss": 0.8})
+    assert not live.improved_ and live.best_epoch_ == 1 and live.validated == 1
 
 
-@pytest.mark.skipif(importlib.util.find_spec("keras") is not None, reason="keras is installed")
-def test_keras_callback_without_keras_says_how_to_install():
-    from goodfit.integrations.keras_callback import keras_callback
+def test_verdict_turning_back_gets_its_own_line_and_the_paragraph_names_the_earlier_alarm(capsys):
+    live = LiveDiagnosis()
+    val = [2.0, 1.5, 1.2, 1.0, 0.9, 0.85, 0.86, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15, 1.2, 1.25, 1.3,
+           0.8, 0.7, 0.6, 0.55, 0.5, 0.48, 0.47, 0.46, 0.455, 0.45]  # rises, then falls to new bests
+    for epoch, v in enumerate(val, 1):
+        live.record(epoch, {"train_loss": 1.0 / epoch, "val_loss": v})
+    live.finish()
+    out = capsys.readouterr().out.splitlines()
+    assert [state for _, state in live.turns_] == ["overfitting", None]
+    assert out[1].startswith(f"goodfit, epoch {live.turns_[1][0]}: no longer overfitting; now ")
+    assert f"At epoch {live.turns_[0][0]} it read overfitting." in out[-1]
+    assert out[-1].startswith(f"goodfit: after 26 epochs, {live.diagnosis_.regime.replace('_', ' ')}")
 
-    with pytest.raises(GoodfitError, match="pip install keras"):
-        keras_callback()
+
+def test_closing_paragraph_has_verdict_onset_best_epoch_restored_weights_and_first_advice(capsys):
+    live = LiveDiagnosis()
+    feed(live)
+    d = live.finish(restored=20)
+    text = capsys.readouterr().out.splitlines()[-1]
+    assert text.startswith("goodfit: after 60 epochs, overfitting (high confidence) since epoch 20, where the "
+                           "validation loss was lowest")
+    assert "The weights of epoch 20 were restored." in text
+    assert text.endswith(f"First advice: {d.advice[0].remedy.replace('_', ' ')}: {d.advice[0].reason}")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("keras") is None, reason="keras is not installed")
-def test_keras_callback_stops_an_overfitting_fit(monkeypatch):
-    if "keras" not in sys.modules:  # Keras 3 needs a backend; goodfit's users have torch, maybe not tensorflow
-        monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "torch"))
-    import keras
+@pytest.mark.parametrize("onset, best, want", [
+    (12, 12, " since epoch 12, where the validation loss was lowest (the weights to keep)"),
+    (8, 15, ": the validation loss trend turned upward around epoch 8; its single lowest value came at epoch 15 "
+            "(the weights to keep)"),
+    (14, 12, " since epoch 14; the validation loss was lowest at epoch 12 (the weights to keep)"),
+])
+def test_onset_and_best_epoch_are_worded_so_they_do_not_contradict(onset, best, want):
+    d = Diagnosis("overfitting", onset, best, {}, (), (), "high", "val_loss", 30)
+    assert timeline(d) == want and "since epoch 8 (best epoch 15)" not in turn_line(d, 30, None)
 
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(64, 20)), rng.integers(0, 2, 64)
-    model = keras.Sequential([keras.Input((20,)), keras.layers.Dense(256, activation="relu"), keras.layers.Dense(2)])
+
+def test_divergence_and_calm_regimes_read_in_a_sentence():
+    diverged = Diagnosis("diverged", 9, 6, {}, (), (), "high", "val_loss", 12)
+    assert summary(diverged, epochs=12, validated=12) == "goodfit: after 12 epochs, diverged (high confidence) at epoch 9, after its best epoch 6."
+    calm = Diagnosis("good_fit", None, 7, {}, (), (), "medium", "val_accuracy", 10)
+    assert turn_line(calm, 10, "overfitting") == ("goodfit, epoch 10: no longer overfitting; now good fit: the validation "
+                                                  "error was lowest at epoch 7")
+
+
+def test_no_validation_metric_warns_and_leaves_no_diagnosis():
+    live = LiveDiagnosis(verbose=False)
+    for epoch in range(1, 6):
+        live.record(epoch, {"loss": 1.0 / epoch, "accuracy": 0.5})
+    with pytest.warns(UserWarning, match=r"no validation metric arrived in 5 epoch\(s\) \(logged: accuracy, loss\)"):
+        assert live.finish() is None
+    assert live.diagnosis_ is None
+
+
+def test_framework_metric_names_become_goodfit_names():
+    assert slots({"train_loss_epoch": 0.4, "train_loss_step": 0.5, "val_acc": 91.0}) == {"train_loss": 0.4,
+                                                                                         "val_accuracy": 0.91}
+    assert slots({"eval_loss": 0.3, "eval_runtime": 1.2, "epoch": 2.0}) == {"val_loss": 0.3}
+    assert slots({"learning_rate": 1e-3, "note": "x"}) == {}
+
+
+@pytest.mark.parametrize("kwargs, match", [({"min_confidence": "sure"}, "min_confidence"),
+                                           ({"num_classes": 1}, "num_classes")])
+def test_bad_settings_are_errors_before_training(kwargs, match):
+    with pytest.raises(GoodfitError, match=match):
+        LiveDiagnosis(**kwargs)
+    with pytest.raises(GoodfitError, match=match):
+        goodfit.Monitor(**kwargs)
+
+
+def test_monitor_rejects_what_it_cannot_read():
+    monitor = goodfit.Monitor(verbose=False)
+    with pytest.raises(GoodfitError, match="epoch must be an integer counting from 1"):
+        monitor.log(0, val_loss=1.0)
+    with pytest.raises(GoodfitError, match="val_loss must be a number, got 'low'"):
+        monitor.log(1, val_loss="low")
+    monitor.log(1, val_loss=1.0)
+    with pytest.raises(GoodfitError, match="epoch 1 comes after epoch 1"):
+        monitor.log(1, val_loss=0.9)
+    with pytest.raises(GoodfitError, match="watches no model"):
+        monitor.best_state()
+    with pytest.raises(GoodfitError, match="torch.nn.Module"):
+        goodfit.Monitor("model")
+
+
+def test_import_goodfit_imports_no_training_framework():
+    code = ("import sys, goodfit; assert callable(goodfit.keras_callback) and callable(goodfit.hf_callback); "
+            "print(sorted(m for m in ('keras', 'lightning', 'pytorch_lightning', 'transformers', 'accelerate') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# ---- a plain PyTorch loop ------------------------------------------------------------------------
+def mlp() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(64, HIDDEN), torch.nn.ReLU(), torch.nn.Linear(HIDDEN, 10))
+
+
+def test_monitor_in_a_plain_loop_stops_at_the_alarm_and_restores_the_best_epoch(digits, capsys):
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), LR)
+    val_losses, snapshots = {}, {}
+    with goodfit.Monitor(model, stop=True, num_classes=10) as monitor:
+        for epoch in range(1, 61):
+            model.train()
+            for batch in torch.randperm(len(yt)).split(32):
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(model(xt[batch]), yt[batch]).backward()
+                opt.step()
+            model.eval()
+            with torch.no_grad():
+                out_t, out_v = model(xt), model(xv)
+            val_losses[epoch] = torch.nn.functional.cross_entropy(out_v, yv).item()
+            snapshots[epoch] = copy_state(model)
+            verdict = monitor.log(epoch, train_loss=torch.nn.functional.cross_entropy(out_t, yt), val_loss=val_losses[epoch],
+                                  train_acc=(out_t.argmax(1) == yt).float().mean(), val_acc=(out_v.argmax(1) == yv).float().mean())
+            if monitor.should_stop:
+                break
+    assert verdict is monitor.live.alarm_ and verdict.regime == "overfitting"
+    check_run(monitor, val_losses, snapshots, model.state_dict(), stopped_at=epoch)
+    assert_same_tensors(monitor.best_state(), snapshots[monitor.best_epoch_])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"goodfit, epoch {epoch}: overfitting") and out[-1].startswith(f"goodfit: after {epoch} epochs")
+
+
+# ---- Keras ---------------------------------------------------------------------------------------
+def test_keras_callback_stops_at_the_alarm_and_restores_the_best_validated_epoch(digits):
+    keras = pytest.importorskip("keras")
+    xt, yt, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dense(10)])
+    model.compile(keras.optimizers.Adam(LR), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    snapshots = {}
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: snapshots.update({e + 1: model.get_weights()}))
+    cb = goodfit.keras_callback(stop=True, num_classes=10, verbose=False)
+    fit = model.fit(xt, yt, validation_data=(xv, yv), batch_size=32, epochs=60, verbose=0, callbacks=[record, cb])
+    val_losses = dict(enumerate(fit.history["val_loss"], 1))
+    as_dict = dict(enumerate(model.get_weights()))
+    check_run(cb, val_losses, {e: dict(enumerate(w)) for e, w in snapshots.items()}, as_dict, stopped_at=len(fit.epoch))
+
+
+def test_keras_fit_without_validation_warns_that_nothing_was_diagnosed(digits):
+    keras = pytest.importorskip("keras")
+    xt, yt, _, _ = digits
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    from goodfit.integrations.keras_callback import keras_callback
+    cb = goodfit.keras_callback()
+    with pytest.warns(UserWarning, match="no validation metric arrived in 2 epoch.*validation_data="):
+        model.fit(xt, yt, epochs=2, verbose=0, callbacks=[cb])
+    assert cb.diagnosis_ is None and cb.restored_epoch_ is None
 
-    cb = keras_callback(stop=True, on_alarm=None)
-    history = model.fit(x, y, validation_split=0.5, epochs=300, verbose=0, callbacks=[cb])
-    assert len(history.epoch) < 300 and cb.live.alarm_ is not None
+
+# ---- Lightning -----------------------------------------------------------------------------------
+def lightning_run(digits, every: int, stop: bool, epochs: int):
+    pl = pytest.importorskip("lightning.pytorch")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp()
+
+        def training_step(self, batch, _):
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            return loss
+
+        def validation_step(self, batch, _):
+            out = self.net(batch[0])
+            self.log("val_loss", torch.nn.functional.cross_entropy(out, batch[1]))
+            self.log("val_acc", (out.argmax(1) == batch[1]).float().mean())
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), LR)
+
+    class Record(pl.Callback):
+        def __init__(self):
+            self.val_losses, self.snapshots = {}, {}
+
+        def on_validation_end(self, trainer, module):
+            if not trainer.sanity_checking:
+                self.val_losses[trainer.current_epoch + 1] = float(trainer.callback_metrics["val_loss"])
+                self.snapshots[trainer.current_epoch + 1] = copy_state(module)
+
+    pl.seed_everything(0, verbose=False)
+    module, record = Module(), Record()
+    cb = goodfit.lightning_callback(stop=stop, num_classes=10, verbose=False)
+    trainer = pl.Trainer(max_epochs=epochs, check_val_every_n_epoch=every, callbacks=[record, cb], logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         num_sanity_val_steps=0, accelerator="cpu")
+    trainer.fit(module, DataLoader(TensorDataset(xt, yt), batch_size=32, shuffle=True),
+                DataLoader(TensorDataset(xv, yv), batch_size=300))
+    return cb, record, module, trainer
 
 
-@pytest.mark.skipif(importlib.util.find_spec("lightning") is None and importlib.util.find_spec("pytorch_lightning") is None,
-                    reason="lightning is not installed")
-def test_lightning_callback_builds():
-    from goodfit.integrations.lightning_callback import lightning_callback
+def test_lightning_callback_restores_the_best_epoch_without_stopping(digits):
+    cb, record, module, trainer = lightning_run(digits, every=1, stop=False, epochs=40)
+    assert trainer.current_epoch == 40 and not cb.should_stop  # ran to the end
+    check_run(cb, record.val_losses, record.snapshots, module.state_dict(), stopped_at=None)
 
-    assert lightning_callback().live.rows == []
+
+def test_lightning_validating_every_second_epoch_restores_the_best_validated_weights(digits):
+    cb, record, module, trainer = lightning_run(digits, every=2, stop=True, epochs=60)
+    assert sorted(record.val_losses) == list(range(2, trainer.current_epoch + 1, 2))
+    frame = cb.history_.frame
+    assert frame[frame["epoch"] % 2 == 1]["val_loss"].isna().all()  # odd epochs hold no stale copy of the last one
+    check_run(cb, record.val_losses, record.snapshots, module.state_dict(), stopped_at=trainer.current_epoch)
+
+
+# ---- Hugging Face Trainer ------------------------------------------------------------------------
+def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+
+    class Classifier(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp()
+
+        def forward(self, x, labels=None):
+            logits = self.net(x)
+            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+    def rows(x, y):
+        return [{"x": a, "labels": b} for a, b in zip(x, y)]
+
+    class Record(transformers.TrainerCallback):
+        def __init__(self):
+            self.val_losses, self.snapshots = {}, {}
+
+        def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+            self.val_losses[round(state.epoch)] = metrics["eval_loss"]
+            self.snapshots[round(state.epoch)] = copy_state(model)
+
+    transformers.set_seed(0)
+    model, record = Classifier(), Record()
+    cb = goodfit.hf_callback(stop=True, num_classes=10, verbose=False)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path), num_train_epochs=60, per_device_train_batch_size=32, per_device_eval_batch_size=300,
+        learning_rate=LR, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, eval_strategy="epoch",
+        logging_strategy="epoch", save_strategy="no", report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
+        dataloader_num_workers=0)
+    trainer = transformers.Trainer(
+        model=model, args=args, train_dataset=rows(xt, yt), eval_dataset=rows(xv, yv), callbacks=[record, cb],
+        compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())})
+    trainer.train()
+    epochs = round(trainer.state.epoch)
+    assert cb.history_.has("train_loss") and cb.history_.has("val_accuracy")
+    check_run(cb, record.val_losses, record.snapshots, model.state_dict(), stopped_at=epochs)
+
+
+# ---- the README's examples, run as written -------------------------------------------------------
+def readme_example(name: str) -> str:
+    """The README's Python block that calls `name`, from its section on live training."""
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Live in your own training", 1)[1].split("\n## ", 1)[0]
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if name in b]
+    assert len(blocks) == 1, f"one README example calls {name}"
+    return blocks[0]
+
+
+def run_readme(name: str, given: dict, capsys) -> dict:
+    namespace = dict(given)
+    exec(compile(readme_example(name), f"README:{name}", "exec"), namespace)
+    out = capsys.readouterr().out
+    print(out)  # shown when a test fails
+    assert "goodfit: after" in out and "overfitting" in out.splitlines()[-1]
+    return namespace
+
+
+def test_readme_keras_example_runs(digits, capsys):
+    keras = pytest.importorskip("keras")
+    xt, yt, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dense(10)])
+    model.compile(keras.optimizers.Adam(LR), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    ns = run_readme("keras_callback", {"model": model, "x": xt, "y": yt, "x_val": xv, "y_val": yv}, capsys)
+    assert ns["cb"].diagnosis_.regime == "overfitting" and ns["cb"].restored_epoch_ == ns["cb"].best_epoch_
+
+
+def test_readme_lightning_example_runs(digits, capsys, tmp_path, monkeypatch):
+    pl = pytest.importorskip("lightning.pytorch")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    monkeypatch.chdir(tmp_path)  # the default Trainer writes lightning_logs/ here
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp()
+
+        def training_step(self, batch, _):
+            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
+            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            return loss
+
+        def validation_step(self, batch, _):
+            self.log("val_loss", torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1]))
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), LR)
+
+    pl.seed_everything(0, verbose=False)
+    ns = run_readme("lightning_callback", {"module": Module(), "train_loader": DataLoader(TensorDataset(xt, yt), 32, True),
+                                            "val_loader": DataLoader(TensorDataset(xv, yv), 300)}, capsys)
+    assert ns["cb"].diagnosis_.regime == "overfitting" and ns["cb"].restored_epoch_ % 2 == 0
+
+
+def test_readme_hf_example_runs(digits, capsys, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+
+    class Classifier(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp()
+
+        def forward(self, x, labels=None):
+            logits = self.net(x)
+            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
+
+    transformers.set_seed(0)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path), eval_strategy="epoch", logging_strategy="epoch", save_strategy="no", num_train_epochs=100,
+        learning_rate=LR, lr_scheduler_type="constant", per_device_train_batch_size=32, report_to="none", use_cpu=True,
+        disable_tqdm=True)
+    given = {"model": Classifier(), "args": args, "train_set": [{"x": a, "labels": b} for a, b in zip(xt, yt)],
+             "val_set": [{"x": a, "labels": b} for a, b in zip(xv, yv)],
+             "compute_metrics": lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())}}
+    ns = run_readme("hf_callback", given, capsys)
+    assert ns["cb"].diagnosis_.regime == "overfitting" and ns["trainer"].state.epoch < 100
+
+
+def test_readme_plain_loop_example_runs(digits, capsys):
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+    torch.manual_seed(0)
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), LR)
+
+    def train_one_epoch(model):
+        model.train()
+        losses = []
+        for batch in torch.randperm(len(yt)).split(32):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xt[batch]), yt[batch])
+            loss.backward()
+            opt.step()
+            losses.append(loss.item() * len(batch))
+        return sum(losses) / len(yt)  # the epoch's mean, not its last minibatch's
+
+    def evaluate(model):
+        model.eval()
+        with torch.no_grad():
+            out = model(xv)
+        return torch.nn.functional.cross_entropy(out, yv).item(), (out.argmax(1) == yv).float().mean().item()
+
+    ns = run_readme("Monitor(", {"model": model, "train_one_epoch": train_one_epoch, "evaluate": evaluate}, capsys)
+    assert ns["verdict"].regime == "overfitting" and ns["monitor"].restored_epoch_ == ns["monitor"].best_epoch_

@@ -24,8 +24,17 @@ app = typer.Typer(
 console = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from goodfit import __version__
+
+        print(f"goodfit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print goodfit's version and exit.")) -> None:
     """goodfit: is my network memorizing, since when, and which regularization fixes it on my data?"""
 
 
@@ -274,7 +283,6 @@ def study(
     from goodfit.data import Conditions
     from goodfit.engine import TrainConfig
     from goodfit.executors import EXECUTORS
-    from goodfit.report.outputs import write_outputs
     from goodfit.grammar import parse_arms, parse_seeds
     from goodfit.study import DEFAULT_STUDY, Study, sweep_arms
 
@@ -309,7 +317,9 @@ def study(
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)
-    result = _run_study_with_progress(the_study, out_path, runner, quiet=as_json, warning=the_study.power_note())
+    command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
+    result = _run_study_with_progress(the_study, out_path, runner, quiet=as_json, command=command,
+                                      warning=the_study.power_note())
     if result.failed:
         listed = "; ".join(f"{unit} ({error})" for unit, error in result.failed.items())
         kept = out_path / "study.db"
@@ -318,8 +328,7 @@ def study(
             f"report.html was written: {escape(listed)}; the finished units are kept in {escape(str(kept))}; "
             "run the same command again to train only the missing ones", highlight=False, soft_wrap=True)
         sys.exit(1)
-    command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
-    files = write_outputs(result, out_path, command=command)
+    files = result.files  # the study wrote results.json and report.html beside study.db
     if as_json:
         print(json.dumps({"verdict": result.verdict, "arms": json.loads(result.table().to_json(orient="records")),
                           "files": {k: str(v) for k, v in files.items()}}, indent=2))
@@ -333,12 +342,12 @@ def study(
                   highlight=False)
 
 
-def _run_study_with_progress(the_study, out_path, executor, quiet: bool, warning: str | None = None):
+def _run_study_with_progress(the_study, out_path, executor, quiet: bool, command: str, warning: str | None = None):
     import numpy as np
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     if quiet:
-        return the_study.run(out_path, executor)
+        return the_study.run(out_path, executor, command=command)
     columns = [TextColumn("{task.description:>22}"), BarColumn(bar_width=30), TextColumn("{task.completed}/{task.total}"),
                TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[live]}")]
     with Progress(*columns, console=console, refresh_per_second=2) as progress:
@@ -373,7 +382,7 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool, warning
                     if unit == event["unit"]:
                         progress.update(task, live=f"failed: {escape(event['error'])}")
 
-        return the_study.run(out_path, executor, on_event)
+        return the_study.run(out_path, executor, on_event, command=command)
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """The study: arms x seeds x conditions on one data set, run through an executor, judged with statistics.
 
 `Study(...).run(out)` trains what the store lacks, then returns a `StudyResult` with the table,
-the comparisons and the verdict. It writes no HTML; `goodfit.report` does.
+the comparisons and the verdict; with `out` it has `goodfit.report` write results.json and report.html.
 """
 from __future__ import annotations
 
@@ -241,16 +241,19 @@ class Study:
                       for (unit, draw), members in groups.items()]
         return tasks
 
-    def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None
-            ) -> "StudyResult":
-        """Train every unit the store lacks, then judge.
+    def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
+            command: str | None = None) -> "StudyResult":
+        """Train every unit the store lacks, then judge; with `out`, write the study's files there.
 
         Args:
-            out: folder for `study.db` (resumable); None keeps everything in memory. Default None.
+            out: folder for `study.db` (resumable), `results.json` and `report.html`, as `goodfit study
+                --out` writes them (the last two only when no unit failed); None keeps everything in
+                memory. Default None.
             executor: where units run. Default `LocalExecutor()`.
             on_event: progress callback receiving dicts with `type` `unit` (started), `epoch`,
                 `unit_done` (with its `notes`) or `unit_failed` (with its `error`). An executor that runs units in other
                 processes sends no `epoch` events. Default None.
+            command: the command line to record in `results.json` and the report. Default None.
 
         Returns:
             The `StudyResult`; its `failed` names the units that failed (their members are missing
@@ -302,7 +305,12 @@ class Study:
             store.close()
         else:
             frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-        return StudyResult(self.plan, self.dataset_info, records, frame, sum(seconds), len(todo), failed)
+        result = StudyResult(self.plan, self.dataset_info, records, frame, sum(seconds), len(todo), failed)
+        if out is not None and not failed:
+            from goodfit.report.outputs import write_outputs
+
+            result.files = write_outputs(result, out, command=command)
+        return result
 
 
 def _kept_row(history: pd.DataFrame, result: MemberResult) -> pd.Series:
@@ -405,6 +413,7 @@ class StudyResult:
     seconds: float = 0.0
     units_trained: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # what `Study.run(out)` wrote: results, report, store
 
     def __post_init__(self):
         arm_at = {a["name"]: i for i, a in enumerate(self.plan["arms"])}
@@ -626,13 +635,17 @@ class StudyResult:
         }
 
     def plot(self):
-        """Matplotlib figures: learning curves per arm, the gap over epochs, test accuracy with CIs."""
-        from goodfit.report.figures import study_figures
+        """The study's figures (test accuracy with CIs, learning curves per arm, the gap over epochs, ...).
 
-        return study_figures(self)
+        Returns:
+            A dict of matplotlib figures by key (see `goodfit.report.figures.study_figures`) that a
+            notebook shows as pictures with their titles.
+        """
+        from goodfit.report.notebook import study_plot
+
+        return study_plot(self)
 
     def _repr_html_(self) -> str:
-        from html import escape
+        from goodfit.report.notebook import study_html
 
-        cols = ["arm", "test_accuracy", "diff", "p_holm", "gap", "best_epoch", "regime"]
-        return f"<p><b>{escape(self.verdict)}</b></p>" + self.table()[cols].to_html(index=False, float_format="%.3f")
+        return study_html(self)

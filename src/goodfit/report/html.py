@@ -47,22 +47,29 @@ CAPTIONS = {
 }
 
 
-def _png(fig) -> str:
+def _png(fig, release: bool = True) -> str:
+    """The figure as base64 PNG; `release` clears it afterwards (the report's figures are used once)."""
     buffer = io.BytesIO()
     with matplotlib.rc_context(STYLE):
         fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    fig.clear()  # built without pyplot: nothing else holds it, so this releases its artists now
+    if release:
+        fig.clear()  # built without pyplot: nothing else holds it, so this releases its artists now
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def figure_text(result, key: str) -> tuple[str, str]:
+    """The title and caption of figure `key` of `study_figures(result)`, its condition named when there are several."""
+    base, c = re.fullmatch(r"(.+?)(?:_c(\d+))?", key).groups()
+    title, caption = CAPTIONS[base]
+    if len(result.conditions) > 1 and c:
+        title += f" — {condition_label(result.conditions[int(c)])}"
+    return title, caption
 
 
 def _figures(result) -> list[dict]:
     out = []
-    several = len(result.conditions) > 1
     for key, fig in study_figures(result).items():
-        base, c = re.fullmatch(r"(.+?)(?:_c(\d+))?", key).groups()
-        title, caption = CAPTIONS[base]
-        if several and c:
-            title += f" — {condition_label(result.conditions[int(c)])}"
+        title, caption = figure_text(result, key)
         width_px = round(fig.get_figwidth() * 100)
         height_px = round(fig.get_figheight() * 100)
         out.append({"key": key, "title": title, "caption": caption, "png": _png(fig),
