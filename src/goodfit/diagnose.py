@@ -10,9 +10,12 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
    followed by a running mean of 3, and never judged one epoch against the next.
 2. `diverged`: a loss became infinite, a loss logged every epoch went missing (NaN) for the last
    epochs while other metrics went on, the training loss climbed back to at least twice its
-   minimum and half-way to where it started, it exploded past 10x its first value and ended no
-   better than that, or (classes known) it reached twice the loss of uniform guessing, ln C, and
-   ended at chance.
+   minimum and half-way to where it started (or above its start), it exploded past 10x its first
+   value and ended no better than that, it reached twice the loss of uniform guessing, ln C, and
+   ended with accuracy at chance (C unknown: an accuracy that never learned gives it, C = 1 / accuracy),
+   it began 100x above where it sat afterwards and learned nothing from there (an explosion in the
+   first epoch), or it jumped 1000x in one epoch. No NaN is needed. A loss that blew up at any point
+   is never advised a larger learning rate, whatever the regime.
 3. Fewer than `MIN_EPOCHS_TO_JUDGE` validated epochs: too short to judge. The verdict stays
    conservative (still_improving unless the loss already rose `MIN_RISE` while training loss
    fell) and its confidence is low.
@@ -20,12 +23,21 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
    accuracy stays within `NEAR_CHANCE` of chance (1/num_classes; estimated from the validation
    loss when the number of classes is unknown). Without accuracies: validation loss never fell
    below its start while training loss fell by 90%.
-5. `overfitting`: after the turning point (the onset: the bottom of the least-squares valley-shaped
-   fit, non-increasing then non-decreasing, to the curve averaged over 3 epochs, then the lowest
-   raw point within one epoch of it), the raw curve rises with a one-sided Mann-Kendall
-   test p < `TREND_P` over at least 3 later points, and the Theil-Sen rise from there to the end is
-   at least `MIN_RISE` of the smoothed minimum and at least `NOISE_MULTIPLE` standard errors of
-   the epoch-to-epoch noise (estimated from second differences).
+5. `overfitting`, from the three signs the article names:
+   - the rise: after the turning point (the onset: the bottom of the least-squares valley-shaped
+     fit, non-increasing then non-decreasing, to the curve averaged over 3 epochs, then the lowest
+     raw point within one epoch of it), the raw curve rises with a one-sided Mann-Kendall
+     test p < `TREND_P` over at least 3 later points, and the Theil-Sen rise from there to the end
+     is at least `MIN_RISE` of the smoothed minimum and at least `NOISE_MULTIPLE` standard errors of
+     the epoch-to-epoch noise (estimated from second differences). A rise past `WEAK_NOISE`
+     standard errors with p < `WEAK_P` is a weak rise;
+   - validation accuracy, from the top of its hill-shaped fit, falls `ACC_FALL` (or stalls) while
+     training accuracy climbs `ACC_CLIMB`, each with a Mann-Kendall trend;
+   - the gap (training minus validation accuracy, else validation minus training loss) widens
+     `GAP_WIDEN` (`MIN_RISE` of the loss) since the turn, with a trend.
+   A clear rise is enough; a weak rise needs the accuracy falling, or the gap widening while it
+   stalls (or while no accuracy is logged); without a rise the accuracy must fall and the gap widen.
+   The onset is the loss's turning point, or the accuracy's peak when the loss did not rise.
 6. `still_improving`: over the last third of the run the curve falls (Mann-Kendall p < `TREND_P`)
    by at least `MIN_GAIN` (Theil-Sen slope times the span); also a run that fits its training
    data badly but whose training loss is still falling that way.
@@ -35,7 +47,10 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
 8. `good_fit`: none of the above.
 
 `best_epoch` is the epoch of the lowest raw validation loss (highest accuracy): the weights to
-keep. `onset_epoch` is where overfitting (or divergence) began, None for other regimes.
+keep. `onset_epoch` is where overfitting (or divergence) began, None for other regimes. Evidence
+quotes where a curve ended as its last logged value, one figure for one quantity; decisions use the
+median of the last 3, so one odd epoch does not decide. What the reader did to the log (steps
+grouped into epochs) opens the evidence.
 """
 from __future__ import annotations
 
@@ -67,7 +82,8 @@ MIN_GAIN = 0.03  # still improving: >= 3% lower over the last third of the run
 NEAR_PERFECT = 0.95  # training accuracy counted as near 100%
 NEAR_CHANCE = 0.15  # validation accuracy within 15% of the way from chance to 100% is near chance
 UNDERFIT = 0.75  # training accuracy below 75% of the way from chance to 100% is underfitting
-WEAK_P = 0.05  # a rise too noisy to call alone (p < WEAK_P, past one standard error) counts with another sign
+WEAK_P = 0.05  # a rise too noisy to call alone counts with other signs: Mann-Kendall p < WEAK_P and a
+WEAK_NOISE = 1.5  # Theil-Sen rise past WEAK_NOISE standard errors of the noise (and MIN_RISE of the minimum)
 ACC_FALL = 0.01  # validation accuracy fell >= 1 point since its peak (Mann-Kendall p < TREND_P)
 ACC_CLIMB = 0.02  # while training accuracy climbed >= 2 points (Mann-Kendall p < TREND_P)
 GAP_WIDEN = 0.02  # the accuracy gap widened >= 2 points since the turn (or the loss gap >= MIN_RISE of the loss)
@@ -602,7 +618,7 @@ def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
     if not use_loss:  # an error curve: a 5% relative rise must also be a full accuracy point
         rise = rise if rise_abs >= 0.01 else min(rise, MIN_RISE / 2)
     tail_change, p_fall, tail_len = _tail_change(ev, v)
-    weak_rise = (len(v) - 1 - i_min >= 3 and p_rise < WEAK_P and raw_rise >= se
+    weak_rise = (len(v) - 1 - i_min >= 3 and p_rise < WEAK_P and raw_rise >= WEAK_NOISE * se
                  and raw_rise / (abs(low) or 1.0) >= MIN_RISE and (use_loss or raw_rise >= 0.01))
     acc_sign, acc_peak, acc_after = _accuracy_sign(c)
     turn = int(ev[i_min]) if acc_peak is None else min(int(ev[i_min]), acc_peak)
@@ -645,9 +661,10 @@ def _rising(f: _Facts) -> bool:
 def _overfitting(f: _Facts) -> bool:
     """The article's three signs: the judged curve rising, validation accuracy falling or stalling while
     training accuracy climbs, the gap widening. A clear rise is enough alone; a rise too noisy to call
-    needs one other sign; without a rise, validation accuracy must fall and the gap widen."""
-    return (_rising(f) or (f.weak_rise and (f.acc_sign is not None or f.gap_sign is not None))
-            or (f.acc_sign == "fall" and f.gap_sign is not None))
+    needs validation accuracy to fall, or the gap to widen while it stalls (or with no accuracy
+    logged); without a rise, validation accuracy must fall and the gap widen."""
+    with_rise = f.acc_sign == "fall" or (f.gap_sign is not None and (f.acc_sign == "stall" or not f.has_acc))
+    return _rising(f) or (f.weak_rise and with_rise) or (f.acc_sign == "fall" and f.gap_sign is not None)
 
 
 def _signs(f: _Facts) -> int:

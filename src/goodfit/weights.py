@@ -38,7 +38,7 @@ class LayerStats:
         xmin: where the fitted tail starts; None with alpha.
         ks: Kolmogorov-Smirnov distance of the fit (lower is a better fit); None with alpha.
         verdict: `well trained` (2 <= alpha <= 6), `over-trained` (< 2), `under-trained` (> 6),
-            or `too small to fit`.
+            `too small to fit`, or `non-finite weights` (NaN or infinite: the norms are NaN).
 
     Example:
         >>> LayerStats("fc.weight", (3, 4), 1.0, 0.9, 3, None, None, None, "too small to fit").alpha is None
@@ -56,7 +56,8 @@ class LayerStats:
     verdict: str
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "shape": list(self.shape)}
+        out = {**asdict(self), "shape": list(self.shape)}
+        return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in out.items()}
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,9 @@ def layer_stats(name: str, weight: torch.Tensor) -> LayerStats:
     import torch
 
     w = weight.detach().to(torch.float64).reshape(weight.shape[0], -1)  # (out, in * kernel)
+    if not torch.isfinite(w).all():  # a diverged run saves NaN or infinite weights: nothing to fit
+        return LayerStats(name, tuple(weight.shape), float("nan"), float("nan"), min(w.shape), None, None, None,
+                          "non-finite weights")
     if w.shape[0] < w.shape[1]:
         w = w.T  # (N, M) with N >= M: M eigenvalues
     n, m = w.shape

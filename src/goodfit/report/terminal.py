@@ -31,12 +31,14 @@ def _nice_ticks(first: int, last: int, count: int = 6) -> list[int]:
     return ticks or [first]
 
 
-def _y_range(values: np.ndarray, x: np.ndarray, epochs: tuple[int, int]) -> tuple[float, float]:
+def _y_range(values: np.ndarray, x: np.ndarray, epochs: tuple[int, int], bounded: bool) -> tuple[float, float]:
     """The y range of a panel: the epochs after the first tenth, up to 10x their median, padded 5%.
 
-    The steep first epochs and one exploding epoch must not flatten the part where overfitting shows.
+    The steep first epochs and one exploding epoch must not flatten the part where overfitting
+    shows. A `bounded` quantity (accuracy) cannot explode: all its epochs set the range.
     """
-    late = values[np.isfinite(values) & (x >= epochs[0] + 0.1 * (epochs[1] - epochs[0]))]
+    start = epochs[0] if bounded else epochs[0] + 0.1 * (epochs[1] - epochs[0])
+    late = values[np.isfinite(values) & (x >= start)]
     if not len(late):
         late = values[np.isfinite(values)]
     low, high = float(late.min()), float(late.max())
@@ -91,7 +93,7 @@ def _panel(x: np.ndarray, series: list[tuple[str, np.ndarray, str]], marks: dict
     drawn = [(label, y, marker) for label, y, marker in series if np.isfinite(y).any()]
     values = np.concatenate([y for _, y, _ in drawn]) if drawn else np.array([0.0, 1.0])
     xs_all = np.concatenate([x for _ in drawn]) if drawn else np.array([epochs[0], epochs[1]], dtype=float)
-    low, high = _y_range(values, xs_all, epochs)
+    low, high = _y_range(values, xs_all, epochs, bounded=title == "accuracy")
     ticks_y = np.linspace(high, low, 4)
     labels_y = [_fmt(v) for v in ticks_y]
     left = max(left, *(len(t) for t in labels_y))
