@@ -10,7 +10,7 @@ PIP     := $(BIN)/pip install -c constraints.txt
 $(BIN)/goodfit: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(PIP) -q torch==2.13.0 setuptools wheel
-	$(PIP) -q --no-build-isolation -e ".[test,ray,keras,lightning,hf]"
+	$(PIP) -q --no-build-isolation -e ".[test,ray,keras,lightning,hf,tensorboard]"
 	touch $@
 
 install: $(BIN)/goodfit

@@ -50,6 +50,24 @@ def corpus(tmp_path_factory):
         d / "one_epoch.csv", index=False)
     pd.DataFrame({"when": [1, 2, 3], "colour": [4, 5, 6]}).to_csv(d / "no_metrics.csv", index=False)
     (d / "model.pt").write_bytes(b"\x80\x02garbage, not a torch file")
+    (d / "junk.csv").write_text("epoch,loss,val_loss\n" + "".join(f"{i},abc,{1 - i / 20}\n" for i in range(10)))
+    (d / "not_history.json").write_text('{"model": "resnet", "lr": 0.1}')
+    (d / "broken.json").write_text('{"loss": [0.9, 0.8')
+    (d / "state").mkdir()
+    (d / "state" / "trainer_state.json").write_text('{"global_step": 0, "log_history": []}')
+    (d / "tb").mkdir()
+    (d / "tb" / "events.out.tfevents.1.host").write_bytes(b"\x18\x00\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 3)
+    (d / "no_log").mkdir()
+    (d / "no_log" / "notes.txt").write_text("nothing here")
+    (d / "mlrun" / "metrics").mkdir(parents=True)
+    (d / "mlrun" / "metrics" / "val_loss").write_text("1700000000000 not-a-number 0\n")
+    for run in ("version_0", "version_1"):
+        (d / "two_runs" / run).mkdir(parents=True)
+        write_events(d / "two_runs" / run)
+    rows = "".join(f"{e},{v},{v + 0.1}\n" for e, v in enumerate([2.6e13, 1e300, float("inf"), -1e300, 5e-324] + [18.0] * 10))
+    (d / "extreme.csv").write_text("epoch,loss,val_loss\n" + rows)
+    (d / "one_junk_cell.csv").write_text("epoch,loss,val_loss\n" + "".join(
+        f"{i},{'abc' if i == 3 else 1 / (i + 1)},{1 / (i + 1) + 0.1}\n" for i in range(12)) + "12,0.07\n")
     (d / "fake_study").mkdir()
     (d / "fake_study" / "study.db").write_bytes(b"SQLite format 2\x00 but not really" * 50)
     (d / "no_study").mkdir()
@@ -58,6 +76,15 @@ def corpus(tmp_path_factory):
     store.bind_plan(gf.Study("wine", seeds=3, epochs=1).plan)
     store.close()
     return d
+
+
+def write_events(folder):
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(folder)) as w:
+        for e in range(5):
+            w.add_scalar("Loss/train", 1 / (e + 1), e)
+            w.add_scalar("Loss/val", 1 / (e + 1) + 0.1, e)
 
 
 TRAIN = ["train", "--epochs", "1", "--out", "{d}/out"]
@@ -105,6 +132,14 @@ CASES = {
     "diagnose: one epoch": (["diagnose", "{d}/one_epoch.csv"], "epoch"),
     "diagnose: no metric columns": (["diagnose", "{d}/no_metrics.csv"], "--val-loss"),
     "diagnose: named column absent": (["diagnose", "{d}/one_epoch.csv", "--val-loss", "Valid Loss"], "Valid Loss"),
+    "diagnose: a column mostly not numbers": (["diagnose", "{d}/junk.csv"], "mostly not numbers"),
+    "diagnose: JSON that is no history": (["diagnose", "{d}/not_history.json"], "not a history"),
+    "diagnose: truncated JSON": (["diagnose", "{d}/broken.json"], "as JSON"),
+    "diagnose: trainer_state without rows": (["diagnose", "{d}/state"], "log_history"),
+    "diagnose: damaged TensorBoard events": (["diagnose", "{d}/tb"], "no scalars"),
+    "diagnose: folder without a log": (["diagnose", "{d}/no_log"], "notes.txt"),
+    "diagnose: MLflow metric line that is no number": (["diagnose", "{d}/mlrun"], "timestamp value step"),
+    "diagnose: two TensorBoard runs in one folder": (["diagnose", "{d}/two_runs"], "version_0, version_1"),
     # weights and report
     "weights: corrupted model.pt": (["weights", "{d}/model.pt"], "model.pt"),
     "weights: missing file": (["weights", "{d}/absent.pt"], "absent.pt"),
@@ -134,6 +169,16 @@ def test_bad_input_exits_2_with_one_line_and_keeps_existing_outputs(case, corpus
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
     assert words.lower() in lines[0].lower(), lines[0]
     assert (out / "history.csv").read_text() == "earlier results"
+
+
+@pytest.mark.parametrize("name, words", [("extreme.csv", "train loss is infinite at epoch 3"), ("one_junk_cell.csv", "line 5 ('abc')")])
+def test_odd_but_readable_logs_get_a_verdict_never_an_abort(name, words, corpus, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setattr(sys, "argv", ["goodfit", "diagnose", str(corpus / name)])
+    main()
+    captured = capsys.readouterr()
+    assert "verdict:" in captured.out and "Traceback" not in captured.err
+    assert words in captured.out + captured.err
 
 
 def test_corpus_is_at_least_thirty_cases():

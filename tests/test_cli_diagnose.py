@@ -127,3 +127,118 @@ def test_console_script_runs_end_to_end(keras_log):
     exe = Path(sys.executable).with_name("goodfit")
     done = subprocess.run([str(exe), "diagnose", str(keras_log), "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and json.loads(done.stdout)["regime"] == "overfitting"
+
+
+# ---- what was read, warnings, charts that survive any value, one-line errors for any model file ----
+def test_first_line_names_the_format_and_every_series_read(keras_log, monkeypatch, capsys):
+    code, out, _ = goodfit(["diagnose", keras_log], monkeypatch, capsys)
+    first = out.splitlines()[0]
+    assert code == 0 and first == (f"{keras_log}: Keras CSVLogger log, 60 epochs; read --train-loss 'loss', --val-loss "
+                                   "'val_loss', --train-acc 'accuracy', --val-acc 'val_accuracy'")
+
+
+def test_json_says_what_was_read_and_how_steps_became_epochs(tmp_path, monkeypatch, capsys):
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(tmp_path)) as w:
+        for step in range(600):
+            w.add_scalar("train/loss", TRAIN[step // 10], step)
+            if step % 10 == 9:
+                w.add_scalar("val/loss", VAL[step // 10], step)
+    code, out, _ = goodfit(["diagnose", tmp_path, "--json"], monkeypatch, capsys)
+    d = json.loads(out)
+    assert code == 0 and d["read"]["format"] == "tensorboard" and d["read"]["series"]["val_loss"] == "val/loss"
+    assert "grouped into 60 epochs" in d["read"]["notes"][0] and "grouped into 60 epochs" in d["evidence"][0]
+    assert d["regime"] == "overfitting" and abs(d["onset_epoch"] - 20) <= 2
+
+
+def test_a_cell_that_is_not_a_number_is_warned_on_stderr(keras_log, monkeypatch, capsys):
+    lines = keras_log.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[2] = "abc"
+    lines[3] = ",".join(cells)
+    keras_log.write_text("\n".join(lines) + "\n")
+    code, out, err = goodfit(["diagnose", keras_log], monkeypatch, capsys)
+    assert code == 0 and "verdict: OVERFITTING" in out
+    assert "warning: column 'loss': line 4 ('abc') is not a number; read as not logged" in err
+
+
+@pytest.mark.parametrize("values", [
+    [2.6e13] + [18.0] * 20, [1e300, -1e300] * 10, [np.inf, 1.0, -np.inf, 0.5] * 5, [5e-324, 1e-300] * 10,
+    [np.nan] * 19 + [1.0, 2.0], [3.0] * 21, [-1e308, 1e308, 0.0] * 7])
+def test_the_terminal_chart_survives_any_value(tmp_path, monkeypatch, capsys, values):
+    path = tmp_path / "log.csv"
+    pd.DataFrame({"epoch": range(len(values)), "loss": values, "val_loss": np.roll(values, 1)}).to_csv(path, index=False)
+    code, out, err = goodfit(["diagnose", path], monkeypatch, capsys)
+    assert "Traceback" not in err
+    assert code == 0 and "verdict:" in out or code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_the_issue_exploded_log_draws_a_chart_with_a_note_and_says_diverged(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    train = 18 + rng.normal(0, 0.2, 21)
+    train[0] = 2.6e13
+    path = tmp_path / "plain.csv"
+    pd.DataFrame({"epoch": range(1, 22), "train_loss": train, "train_acc": 0.1 + rng.normal(0, 0.004, 21),
+                  "val_loss": 18.1 + rng.normal(0, 0.05, 21), "val_acc": 0.1 + rng.normal(0, 0.004, 21)}).to_csv(path, index=False)
+    code, out, err = goodfit(["diagnose", path], monkeypatch, capsys)
+    assert code == 0 and "verdict: DIVERGED since epoch 1" in out
+    assert "note: train loss is far above the chart at epoch 1 (2.6e+13); drawn at the edge." in out
+    assert "larger learning rate" not in out
+
+
+def test_curves_text_keeps_its_height_whatever_the_values():
+    from goodfit.history import History
+    from goodfit.report.terminal import curves_text
+
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        n = int(rng.integers(1, 60))
+        y = rng.choice([1.0, -1.0], n) * 10.0 ** rng.uniform(-320, 308, n)
+        y[rng.random(n) < 0.1] = rng.choice([np.inf, -np.inf, np.nan])
+        h = History(pd.DataFrame({"member": 0, "epoch": np.arange(1, n + 1), "train_loss": y, "val_loss": y[::-1],
+                                  "val_accuracy": rng.random(n)}))
+        text = curves_text(h, width=70, height=20, marks={"best": 1})
+        lines = text.splitlines()
+        assert len([line for line in lines if not line.startswith("note:")]) == 20
+        assert max(map(len, lines[:20])) <= 70
+
+
+def test_every_damaged_model_file_is_one_line(tmp_path, monkeypatch, capsys):
+    """Random bytes, truncations and flipped bytes: the loader's every exception becomes the one-line error."""
+    from goodfit.errors import GoodfitError
+    from goodfit.weights import read_weights
+
+    good = tmp_path / "good.pt"
+    torch.save(torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Linear(32, 10)).state_dict(), good)
+    data = good.read_bytes()
+    rng = np.random.default_rng(0)
+    bad = tmp_path / "bad.pt"
+    for i in range(300):
+        if i % 3 == 0:
+            bad.write_bytes(rng.bytes(4096))
+        elif i % 3 == 1:
+            bad.write_bytes(data[:int(rng.integers(1, len(data)))])
+        else:
+            flipped = bytearray(data)
+            for at in rng.integers(0, len(data), 8):
+                flipped[at] = int(rng.integers(256))
+            bad.write_bytes(bytes(flipped))
+        try:
+            read_weights(bad)
+        except GoodfitError as err:
+            assert "\n" not in str(err)
+    bad.write_bytes(rng.bytes(4096))
+    code, out, err = goodfit(["weights", bad], monkeypatch, capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "cannot load" in err
+
+
+def test_reading_a_log_imports_neither_torch_nor_the_engine_nor_scipy(keras_log):
+    script = ("import sys; from goodfit.cli import main; sys.argv = ['goodfit', 'diagnose', sys.argv[1]]\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "import goodfit\n"
+              "heavy = [m for m in ('torch', 'scipy', 'goodfit.engine', 'sklearn', 'plotext') if m in sys.modules]\n"
+              "print('HEAVY', heavy)")
+    done = subprocess.run([sys.executable, "-c", script, str(keras_log)], capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "COLUMNS": "100"})
+    assert "verdict: OVERFITTING" in done.stdout and "HEAVY []" in done.stdout, done.stdout + done.stderr

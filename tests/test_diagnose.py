@@ -302,3 +302,140 @@ def test_a_last_epoch_without_validation_is_not_a_divergence():
     val[-1] = np.nan  # a Lightning run cut off mid-epoch: training rows, no validation row
     d = diagnose(history(train_loss=falling(), val_loss=val, train_accuracy=np.full(100, 0.9)))
     assert d.regime == "overfitting"
+
+
+# ---- the issue's two failures, divergence without NaN, the three signs ----------------------------
+def exploded_first_epoch(seed=0):
+    """A plain loop whose loss hit 2.6e13 in epoch 1 and then sat near 18 (guessing costs 2.3) at 10% accuracy."""
+    rng = np.random.default_rng(seed)
+    train = 18 + rng.normal(0, 0.2, 21)
+    train[0] = 2.6e13
+    return history(train_loss=train, train_accuracy=0.1 + rng.normal(0, 0.004, 21),
+                   val_loss=18.1 + rng.normal(0, 0.05, 21), val_accuracy=0.1 + rng.normal(0, 0.004, 21))
+
+
+def test_a_loss_that_exploded_in_the_first_epoch_is_diverged_and_no_advice_raises_the_learning_rate():
+    d = diagnose(exploded_first_epoch())
+    assert d.regime == "diverged" and d.onset_epoch == 1
+    assert d.advice[0].remedy == "lower learning rate"
+    assert "2.6e+13" in d.evidence[0] and "guessing uniformly" in d.evidence[0]
+    assert not any("larger learning rate" in a.reason or "10x higher" in a.reason for a in d.advice)
+
+
+KERAS_EARLY_STOPPED = {  # the issue's second failure: 21 epochs, validation loss noisy after its low at epoch 11
+    "val_loss": [0.95, 0.75, 0.64, 0.58, 0.54, 0.52, 0.50, 0.485, 0.49, 0.47, 0.464,
+                 0.492, 0.47, 0.50, 0.475, 0.512, 0.478, 0.49, 0.468, 0.515, 0.504],
+    "val_accuracy": [0.70, 0.78, 0.82, 0.85, 0.86, 0.87, 0.88, 0.885, 0.89, 0.888, 0.89,
+                     0.885, 0.875, 0.88, 0.868, 0.87, 0.862, 0.858, 0.86, 0.852, 0.85],
+    "train_accuracy": [0.62, 0.72, 0.77, 0.80, 0.82, 0.83, 0.835, 0.84, 0.845, 0.848, 0.85,
+                       0.856, 0.862, 0.866, 0.872, 0.877, 0.882, 0.887, 0.89, 0.895, 0.895],
+    "train_loss": [1.1, .85, .72, .64, .58, .54, .51, .48, .46, .44, .42, .40, .385, .37, .355, .34, .33, .32, .31, .30, .29],
+}
+
+
+def test_keras_early_stopped_run_with_all_three_signs_is_overfitting():
+    d = diagnose(history(**KERAS_EARLY_STOPPED))
+    assert d.regime == "overfitting" and 8 <= d.onset_epoch <= 12
+    said = " ".join(d.evidence)
+    assert "validation accuracy fell after its peak" in said and "while training accuracy climbed" in said
+    assert "the gap grew: training minus validation accuracy widened" in said
+    assert d.advice[0].remedy == "early_stopping"
+
+
+@pytest.mark.parametrize("case", ["explodes later and stays", "jumps 1000x once", "sits far above guessing"])
+def test_divergence_needs_no_nan(case):
+    train, acc = falling(40), np.minimum(1.0, 0.5 + E[:40] / 60)
+    if case == "explodes later and stays":
+        train[15:] = 3e5
+        acc[15:] = 0.1
+    elif case == "jumps 1000x once":
+        train[20] = train[19] * 5000
+    else:  # the number of classes unknown: the flat accuracy at 10% says 10 classes, guessing costs 2.3
+        train, acc = np.full(40, 9.0) + noisy(np.zeros(40), 0.05, 1), np.full(40, 0.1) + noisy(np.zeros(40), 0.003, 2)
+    d = diagnose(history(train_loss=train, val_loss=train + 0.1, train_accuracy=acc, val_accuracy=acc - 0.01))
+    assert d.regime == "diverged", d.evidence
+
+
+def test_a_run_that_learned_nothing_at_the_cost_of_guessing_is_underfitting_not_diverged():
+    d = diagnose(history(num_classes=10, train_loss=noisy(np.full(40, 2.303), 0.002, 0), val_loss=noisy(np.full(40, 2.31), 0.002, 1),
+                         train_accuracy=noisy(np.full(40, 0.1), 0.004, 2), val_accuracy=noisy(np.full(40, 0.1), 0.004, 3)))
+    assert d.regime == "underfitting"
+    assert any("10x higher" in a.reason for a in d.advice)  # nothing blew up: a larger learning rate is fair to try
+
+
+def test_validation_accuracy_stalling_while_training_climbs_is_not_enough_alone():
+    """A plateau whose training accuracy still creeps up: two signs of the accuracy, none of the loss."""
+    val = noisy(0.4 + 1.5 * np.exp(-E / 6), 0.01, 0)
+    d = diagnose(history(train_loss=falling(), val_loss=val, val_accuracy=noisy(0.9 - 0.6 * np.exp(-E / 6), 0.004, 1),
+                         train_accuracy=0.92 - 0.6 * np.exp(-E / 6) + 0.04 * E / 100))
+    assert d.regime == "good_fit"
+
+
+def test_evidence_quotes_one_figure_for_one_quantity():
+    acc = np.minimum(1.0, 0.5 + E / 250)
+    acc[-3:] = [0.923, 0.935, 0.933]  # median of the last 3 is 93.3%, the last 93.3%: make them differ
+    acc[-1] = 0.941
+    d = diagnose(history(num_classes=10, train_loss=falling(), val_loss=u_curve(), train_accuracy=acc,
+                         val_accuracy=np.full(100, 0.8)))
+    said = " ".join(d.evidence) + " ".join(a.reason for a in d.advice)
+    assert "94.1%" in said and "93.5%" not in said
+
+
+def synthetic_families():
+    """benchmarks/diagnose_accuracy.py, whose curve families the figures in the README come from."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "diagnose_accuracy.py"
+    spec = importlib.util.spec_from_file_location("diagnose_accuracy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synthetic_plateaus_are_rarely_called_overfitting():
+    """The false-alarm rate on plateaus stays at or below 4% (benchmarks/diagnose_accuracy.py has the full figures)."""
+    diagnose_accuracy = synthetic_families()
+    rng = np.random.default_rng(7)
+    said = [diagnose(diagnose_accuracy.plateau(rng)[0]).regime for _ in range(100)]
+    assert sum(r in ("overfitting", "memorization") for r in said) <= 4
+
+
+# ---- no advice contradicts the evidence ------------------------------------------------------------
+LARGER_LR = ("larger learning rate", "higher learning rate", "10x higher")
+FORBIDDEN = {  # regime: remedies whose advice would work against the cure
+    "overfitting": {"train longer", "more capacity / less regularization"},
+    "memorization": {"train longer", "more capacity / less regularization"},
+    "underfitting": {"dropout", "weight_decay", "shrink", "early_stopping", "augment"},
+    "still_improving": {"more capacity / less regularization", "shrink", "lower learning rate"},
+    "good_fit": {"more capacity / less regularization", "train longer"},
+    "diverged": {"train longer", "more capacity / less regularization", "early_stopping"},
+}
+
+
+def contradictions(d, blew_up: bool) -> list[str]:
+    found = [f"{d.regime} advises {a.remedy}" for a in d.advice if a.remedy in FORBIDDEN[d.regime]]
+    if d.regime == "diverged" or blew_up:
+        found += [f"{d.regime} advises a larger learning rate: {a.reason}" for a in d.advice
+                  if any(w in a.reason for w in LARGER_LR)]
+    return found
+
+
+def test_no_regime_advice_contradicts_its_evidence():
+    diagnose_accuracy = synthetic_families()
+    found = []
+    for regime, make in diagnose_accuracy.FAMILIES.items():
+        rng = np.random.default_rng(11)
+        for _ in range(15):
+            h = make(rng)[0]
+            train = h.curve("train_loss")
+            blew_up = not np.isfinite(train[~np.isnan(train)]).all() or np.nanmax(train) > 10 * train[0]
+            found += contradictions(diagnose(h), blew_up)
+    found += contradictions(diagnose(exploded_first_epoch()), True)
+    # an underfitting run whose loss spiked on the way must not be told to raise the learning rate
+    spiky = np.full(40, 0.69) + noisy(np.zeros(40), 0.003, 0)
+    spiky[5] = 40.0
+    d = diagnose(history(num_classes=2, train_loss=spiky, val_loss=spiky + 0.01,
+                         train_accuracy=noisy(np.full(40, 0.55), 0.01, 1), val_accuracy=noisy(np.full(40, 0.54), 0.01, 2)))
+    found += contradictions(d, True)
+    assert not found, found

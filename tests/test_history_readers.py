@@ -200,3 +200,217 @@ def test_top5_accuracy_is_not_taken_for_accuracy(tmp_path):
     pd.DataFrame({"loss": LOSS, "val_loss": VAL_LOSS, "val_top5_acc": np.full(EPOCHS, 0.99)}).to_csv(
         tmp_path / "a.csv", index=False)
     assert not read_history(tmp_path / "a.csv").has("val_accuracy")
+
+
+# ---- TensorBoard, Hugging Face, Keras JSON, MLflow, W&B, fastai -----------------------------------
+def write_summarywriter(folder, val_at_epoch=True, steps_per_epoch=10):
+    """The usual plain loop: training loss every step at the global step, validation once per epoch."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(folder)) as w:
+        step = 0
+        for e in range(EPOCHS):
+            for _ in range(steps_per_epoch):
+                w.add_scalar("Loss/train", LOSS[e], step)
+                step += 1
+            w.add_scalar("Loss/val", VAL_LOSS[e], e if val_at_epoch else step - 1)
+            w.add_scalar("Accuracy/val", VAL_ACC[e], e if val_at_epoch else step - 1)
+    return folder
+
+
+@pytest.mark.parametrize("val_at_epoch", [True, False])
+def test_tensorboard_steps_are_grouped_into_epochs_by_the_validation_points(tmp_path, val_at_epoch):
+    h = read_history(write_summarywriter(tmp_path, val_at_epoch))
+    assert h.format == "tensorboard" and h.frame["epoch"].tolist() == list(range(1, EPOCHS + 1))
+    assert h.curve("train_loss").tolist() == pytest.approx(LOSS) and h.curve("val_loss").tolist() == pytest.approx(VAL_LOSS)
+    assert h.read == {"train_loss": "Loss/train", "val_loss": "Loss/val", "val_accuracy": "Accuracy/val"}
+    assert any("grouped into 6 epochs" in note for note in h.notes)
+
+
+def test_a_single_events_file_reads_like_its_folder(tmp_path):
+    write_summarywriter(tmp_path)
+    events = next(tmp_path.glob("events.out.tfevents.*"))
+    assert read_history(events).curve("val_loss").tolist() == pytest.approx(VAL_LOSS)
+
+
+def test_tensorboard_split_subfolders_name_the_series(tmp_path):
+    """Keras' TensorBoard callback writes train/ and validation/ folders with the same tag; add_scalars writes Loss_train/."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    for split, values in (("train", LOSS), ("validation", VAL_LOSS)):
+        with SummaryWriter(str(tmp_path / split)) as w:
+            for e, v in enumerate(values):
+                w.add_scalar("epoch_loss", v, e)
+    h = read_history(tmp_path)
+    assert h.read == {"train_loss": "train/epoch_loss", "val_loss": "validation/epoch_loss"}
+    assert h.curve("val_loss").tolist() == pytest.approx(VAL_LOSS)
+
+
+def test_two_tensorboard_runs_side_by_side_are_an_error_listing_them(tmp_path):
+    for run in ("version_0", "version_1"):
+        write_summarywriter(tmp_path / run)
+    with pytest.raises(GoodfitError, match="holds 2 runs \\(version_0, version_1\\); pass the folder of one"):
+        read_history(tmp_path)
+
+
+def test_unknown_series_layout_is_one_line_listing_what_was_found(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(tmp_path)) as w:
+        for e in range(4):
+            w.add_scalar("lr", 0.1, e)
+            w.add_scalar("grad_norm", 1.0, e)
+    with pytest.raises(GoodfitError, match="found no loss or accuracy series among grad_norm, lr; name them with --train-loss"):
+        read_history(tmp_path)
+
+
+def test_series_named_on_the_command_line_override_the_guess(tmp_path):
+    write_summarywriter(tmp_path)
+    h = read_history(tmp_path, val_loss="Accuracy/val")
+    assert h.curve("val_loss").tolist() == pytest.approx(VAL_ACC) and h.read["val_loss"] == "Accuracy/val"
+    with pytest.raises(GoodfitError, match="series 'Loss/valid' \\(given for --val-loss\\) not found; series: Accuracy/val"):
+        read_history(tmp_path, val_loss="Loss/valid")
+
+
+def test_damaged_event_files_are_one_line_errors(tmp_path):
+    write_summarywriter(tmp_path)
+    events = next(tmp_path.glob("events.out.tfevents.*"))
+    events.write_bytes(events.read_bytes()[:60] + bytes(range(256)) * 4)
+    with pytest.raises(GoodfitError) as err:
+        read_history(events)
+    assert "\n" not in str(err.value)
+    with pytest.raises(GoodfitError, match="no TensorBoard event files"):
+        read_tensorboard_folder = tmp_path / "empty"
+        read_tensorboard_folder.mkdir()
+        from goodfit.history import read_tensorboard
+
+        read_tensorboard(read_tensorboard_folder)
+
+
+def test_without_the_tensorboard_package_the_error_says_how_to_install_it(tmp_path, monkeypatch):
+    import builtins
+
+    write_summarywriter(tmp_path)
+    real = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name.startswith("tensorboard"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    with pytest.raises(GoodfitError, match='pip install "goodfit\\[tensorboard\\]"'):
+        read_history(tmp_path)
+
+
+def trainer_state(path, rows):
+    path.write_text(json.dumps({"global_step": rows[-1]["step"], "log_history": rows}))
+    return path
+
+
+HF_ROWS = [{"loss": 2.0, "epoch": 0.5, "step": 5}, {"loss": 1.0, "epoch": 1.0, "step": 10},
+           {"eval_loss": 1.2, "eval_accuracy": 0.6, "epoch": 1.0, "step": 10},
+           {"loss": 0.8, "epoch": 1.5, "step": 15}, {"loss": 0.6, "epoch": 2.0, "step": 20},
+           {"eval_loss": 1.0, "eval_accuracy": 0.7, "epoch": 2.0, "step": 20},
+           {"train_runtime": 3.2, "train_loss": 1.1, "epoch": 2.0, "step": 20}]
+
+
+def test_trainer_state_groups_logging_steps_by_their_fractional_epoch(tmp_path):
+    h = read_history(trainer_state(tmp_path / "trainer_state.json", HF_ROWS))
+    assert h.format == "hf-trainer" and h.read == {"train_loss": "loss", "val_loss": "eval_loss", "val_accuracy": "eval_accuracy"}
+    assert h.frame[["epoch", "train_loss", "val_loss", "val_accuracy"]].values.tolist() == [[1, 1.5, 1.2, 0.6], [2, 0.7, 1.0, 0.7]]
+    assert any("'epoch' series" in note for note in h.notes)
+
+
+def test_trainer_output_folder_reads_its_latest_checkpoint(tmp_path):
+    for step in (10, 20):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        trainer_state(tmp_path / f"checkpoint-{step}" / "trainer_state.json", HF_ROWS[:3] if step == 10 else HF_ROWS)
+    assert read_history(tmp_path).epochs == 2
+
+
+def test_keras_history_json_and_per_epoch_records(tmp_path):
+    (tmp_path / "h.json").write_text(json.dumps({"loss": LOSS, "accuracy": ACC, "val_loss": VAL_LOSS, "val_accuracy": VAL_ACC}))
+    h = read_history(tmp_path / "h.json")
+    assert h.format == "keras-json" and h.curve("train_accuracy").tolist() == pytest.approx(ACC)
+    records = [{"epoch": e + 1, "train_loss": LOSS[e], "valid_loss": VAL_LOSS[e], "batches": [1, 2]} for e in range(EPOCHS)]
+    (tmp_path / "skorch.json").write_text(json.dumps(records))
+    assert read_history(tmp_path / "skorch.json").curve("val_loss").tolist() == pytest.approx(VAL_LOSS)
+
+
+@pytest.mark.parametrize("content, message", [("{not json", "cannot read .* as JSON"), ('{"a": 1}', "not a history"),
+                                              ('{"loss": [1, 2], "val_loss": [1]}', "different lengths"),
+                                              ('{"log_history": []}', "no log_history rows")])
+def test_json_that_is_no_history_is_a_one_line_error(tmp_path, content, message):
+    (tmp_path / "h.json").write_text(content)
+    with pytest.raises(GoodfitError, match=message):
+        read_history(tmp_path / "h.json")
+
+
+def write_mlflow_run(run):
+    (run / "metrics").mkdir(parents=True)
+    (run / "meta.yaml").write_text("run_id: abc\n")
+    for name, values in (("train_loss", LOSS), ("val_loss", VAL_LOSS), ("val_accuracy", VAL_ACC)):
+        (run / "metrics" / name).write_text("".join(f"{1700000000000 + 1000 * e} {v} {e}\n" for e, v in enumerate(values)))
+    return run
+
+
+def test_mlflow_run_folder_and_experiment_folder(tmp_path):
+    h = read_history(write_mlflow_run(tmp_path / "exp" / "run1"))
+    assert h.format == "mlflow" and h.curve("val_loss").tolist() == pytest.approx(VAL_LOSS)
+    write_mlflow_run(tmp_path / "exp" / "run2")
+    with pytest.raises(GoodfitError, match="MLflow experiment with 2 run\\(s\\) \\(run1, run2\\); pass the folder of one"):
+        read_history(tmp_path / "exp")
+    (tmp_path / "exp" / "run1" / "metrics" / "val_loss").write_text("1700000000000 oops 0\n")
+    with pytest.raises(GoodfitError, match="line 1: expected 'timestamp value step'"):
+        read_history(tmp_path / "exp" / "run1")
+
+
+def test_wandb_history_export_groups_steps_by_the_epoch_column(tmp_path):
+    rows = []
+    for e in range(EPOCHS):
+        rows += [{"_step": len(rows), "train/loss": LOSS[e] + d} for d in (0.1, -0.1)]
+        rows.append({"_step": len(rows), "epoch": e, "val/loss": VAL_LOSS[e], "val/acc": VAL_ACC[e]})
+    pd.DataFrame(rows).assign(_runtime=1.0, _timestamp=1.7e9).to_csv(tmp_path / "wandb.csv", index=False)
+    h = read_history(tmp_path / "wandb.csv")
+    assert h.format == "wandb" and h.curve("val_loss").tolist() == pytest.approx(VAL_LOSS)
+    assert h.curve("train_loss").tolist() == pytest.approx(LOSS)
+
+
+def test_wandb_panel_export_drops_min_max_and_names_one_run(tmp_path):
+    cols = {"Step": range(EPOCHS), "run-7 - val_loss": VAL_LOSS, "run-7 - val_loss__MIN": VAL_LOSS,
+            "run-7 - val_loss__MAX": VAL_LOSS, "run-7 - train_loss": LOSS}
+    pd.DataFrame(cols).to_csv(tmp_path / "panel.csv", index=False)
+    assert read_history(tmp_path / "panel.csv").read == {"train_loss": "train_loss", "val_loss": "val_loss"}
+    pd.DataFrame({**cols, "run-8 - val_loss": VAL_LOSS}).to_csv(tmp_path / "two.csv", index=False)
+    with pytest.raises(GoodfitError, match="holds 2 runs \\(run-7, run-8\\)"):
+        read_history(tmp_path / "two.csv")
+
+
+def test_fastai_csvlogger_is_named_in_the_read_line(tmp_path):
+    from goodfit.history import read_line
+
+    pd.DataFrame({"epoch": range(EPOCHS), "train_loss": LOSS, "valid_loss": VAL_LOSS, "accuracy": VAL_ACC,
+                  "time": ["00:01"] * EPOCHS}).to_csv(tmp_path / "history.csv", index=False)
+    line = read_line(read_history(tmp_path / "history.csv"))
+    assert line == ("fastai CSVLogger log, 6 epochs; read --train-loss 'train_loss', --val-loss 'valid_loss', "
+                    "--train-acc (none), --val-acc 'accuracy'")
+
+
+# ---- cells that are not numbers --------------------------------------------------------------------
+def test_a_cell_that_is_not_a_number_is_a_warning_naming_its_line_and_column(tmp_path):
+    path = write_keras(tmp_path / "log.csv")
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].replace(str(LOSS[2]), "abc")
+    lines[5] = ",".join(lines[5].split(",")[:3])  # a row with fields missing
+    path.write_text("\n".join(lines) + "\n")
+    h = read_history(path)
+    assert any("line 4 ('abc') is not a number" in w and "'loss'" in w for w in h.warnings)
+    assert any(w.startswith("line 6 has 3 of 5 fields; val_accuracy, val_loss read as not logged") for w in h.warnings)
+    assert np.isnan(h.curve("train_loss")[2]) and np.isnan(h.curve("val_loss")[4])
+
+
+def test_a_column_that_is_mostly_not_numbers_is_an_error(tmp_path):
+    pd.DataFrame({"loss": ["a", "b", "c", 0.5], "val_loss": VAL_LOSS[:4]}).to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(GoodfitError, match="column 'loss' is mostly not numbers \\(3 of 4 cells, e.g. line 2 \\('a'\\)"):
+        read_history(tmp_path / "a.csv")

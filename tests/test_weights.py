@@ -70,3 +70,12 @@ def test_disagreement_with_the_curves_is_stated():
     assert weights_vs_curves("overfitting", well).startswith("weights disagree: median alpha 3.50")
     assert weights_vs_curves("good_fit", well).startswith("weights agree")
     assert "cannot say" in weights_vs_curves("overfitting", WeightReport(()))
+
+
+def test_non_finite_weights_of_a_diverged_run_are_read_not_a_crash(tmp_path):
+    sd = {"w": torch.full((32, 16), float("nan")), "v": torch.randn(20, 20)}
+    sd["v"][0, 0] = float("inf")
+    torch.save(sd, tmp_path / "nan.pt")
+    report = read_weights(tmp_path / "nan.pt")
+    assert [layer.verdict for layer in report.layers] == ["non-finite weights"] * 2
+    assert report.to_dict()["layers"][0]["frobenius"] is None and report.median_alpha is None

@@ -1,22 +1,40 @@
 """goodfit: is my network memorizing, since when, and which regularization fixes it on my data?
 
 The flow: data -> remedies -> engine -> history -> diagnose / stats / weights -> report.
+
+Names are imported on first use, so `import goodfit` (and `goodfit diagnose`, which reads a log)
+does not pay for torch and the engine until something needs them.
 """
-from goodfit.data import Conditions, Dataset, load, split
-from goodfit.diagnose import Diagnosis, diagnose, diagnose_seeds
-from goodfit.engine import Member, TrainConfig, train
-from goodfit.errors import GoodfitError
-from goodfit.history import History, read_history
-from goodfit.integrations import Monitor, hf_callback, keras_callback, lightning_callback
-from goodfit.lint import lint
-from goodfit.models import auto, cnn1d, cnn2d, mlp
-from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
-from goodfit.study import Study, StudyResult
+from importlib import import_module
 
 __version__ = "0.1.0"
-__all__ = [
-    "Arm", "Augment", "BatchNorm", "Conditions", "Dataset", "Diagnosis", "Dropout", "EarlyStopping", "GoodfitError",
-    "History", "Member", "Monitor", "Shrink", "Study", "StudyResult", "TrainConfig", "WeightDecay", "auto", "cnn1d",
-    "cnn2d", "diagnose", "diagnose_seeds", "hf_callback", "keras_callback", "lightning_callback", "lint", "load", "mlp",
-    "read_history", "split", "train",
-]
+
+_HOMES = {
+    "Conditions": "goodfit.data", "Dataset": "goodfit.data", "load": "goodfit.data", "split": "goodfit.data",
+    "Diagnosis": "goodfit.diagnose", "diagnose": "goodfit.diagnose", "diagnose_seeds": "goodfit.diagnose",
+    "Member": "goodfit.engine", "TrainConfig": "goodfit.engine", "train": "goodfit.engine",
+    "GoodfitError": "goodfit.errors",
+    "History": "goodfit.history", "read_history": "goodfit.history",
+    "lint": "goodfit.lint",
+    "auto": "goodfit.models", "cnn1d": "goodfit.models", "cnn2d": "goodfit.models", "mlp": "goodfit.models",
+    "Arm": "goodfit.remedies", "Augment": "goodfit.remedies", "BatchNorm": "goodfit.remedies",
+    "Dropout": "goodfit.remedies", "EarlyStopping": "goodfit.remedies", "Shrink": "goodfit.remedies",
+    "WeightDecay": "goodfit.remedies",
+    "Study": "goodfit.study", "StudyResult": "goodfit.study",
+    "Monitor": "goodfit.integrations", "hf_callback": "goodfit.integrations", "keras_callback": "goodfit.integrations",
+    "lightning_callback": "goodfit.integrations",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    """Import a public name from its module the first time it is asked for (PEP 562)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'goodfit' has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

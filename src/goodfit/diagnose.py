@@ -10,9 +10,12 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
    followed by a running mean of 3, and never judged one epoch against the next.
 2. `diverged`: a loss became infinite, a loss logged every epoch went missing (NaN) for the last
    epochs while other metrics went on, the training loss climbed back to at least twice its
-   minimum and half-way to where it started, it exploded past 10x its first value and ended no
-   better than that, or (classes known) it reached twice the loss of uniform guessing, ln C, and
-   ended at chance.
+   minimum and half-way to where it started (or above its start), it exploded past 10x its first
+   value and ended no better than that, it reached twice the loss of uniform guessing, ln C, and
+   ended with accuracy at chance (C unknown: an accuracy that never learned gives it, C = 1 / accuracy),
+   it began 100x above where it sat afterwards and learned nothing from there (an explosion in the
+   first epoch), or it jumped 1000x in one epoch. No NaN is needed. A loss that blew up at any point
+   is never advised a larger learning rate, whatever the regime.
 3. Fewer than `MIN_EPOCHS_TO_JUDGE` validated epochs: too short to judge. The verdict stays
    conservative (still_improving unless the loss already rose `MIN_RISE` while training loss
    fell) and its confidence is low.
@@ -20,12 +23,21 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
    accuracy stays within `NEAR_CHANCE` of chance (1/num_classes; estimated from the validation
    loss when the number of classes is unknown). Without accuracies: validation loss never fell
    below its start while training loss fell by 90%.
-5. `overfitting`: after the turning point (the onset: the bottom of the least-squares valley-shaped
-   fit, non-increasing then non-decreasing, to the curve averaged over 3 epochs, then the lowest
-   raw point within one epoch of it), the raw curve rises with a one-sided Mann-Kendall
-   test p < `TREND_P` over at least 3 later points, and the Theil-Sen rise from there to the end is
-   at least `MIN_RISE` of the smoothed minimum and at least `NOISE_MULTIPLE` standard errors of
-   the epoch-to-epoch noise (estimated from second differences).
+5. `overfitting`, from the three signs the article names:
+   - the rise: after the turning point (the onset: the bottom of the least-squares valley-shaped
+     fit, non-increasing then non-decreasing, to the curve averaged over 3 epochs, then the lowest
+     raw point within one epoch of it), the raw curve rises with a one-sided Mann-Kendall
+     test p < `TREND_P` over at least 3 later points, and the Theil-Sen rise from there to the end
+     is at least `MIN_RISE` of the smoothed minimum and at least `NOISE_MULTIPLE` standard errors of
+     the epoch-to-epoch noise (estimated from second differences). A rise past `WEAK_NOISE`
+     standard errors with p < `WEAK_P` is a weak rise;
+   - validation accuracy, from the top of its hill-shaped fit, falls `ACC_FALL` (or stalls) while
+     training accuracy climbs `ACC_CLIMB`, each with a Mann-Kendall trend;
+   - the gap (training minus validation accuracy, else validation minus training loss) widens
+     `GAP_WIDEN` (`MIN_RISE` of the loss) since the turn, with a trend.
+   A clear rise is enough; a weak rise needs the accuracy falling, or the gap widening while it
+   stalls (or while no accuracy is logged); without a rise the accuracy must fall and the gap widen.
+   The onset is the loss's turning point, or the accuracy's peak when the loss did not rise.
 6. `still_improving`: over the last third of the run the curve falls (Mann-Kendall p < `TREND_P`)
    by at least `MIN_GAIN` (Theil-Sen slope times the span); also a run that fits its training
    data badly but whose training loss is still falling that way.
@@ -35,18 +47,20 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
 8. `good_fit`: none of the above.
 
 `best_epoch` is the epoch of the lowest raw validation loss (highest accuracy): the weights to
-keep. `onset_epoch` is where overfitting (or divergence) began, None for other regimes.
+keep. `onset_epoch` is where overfitting (or divergence) began, None for other regimes. Evidence
+quotes where a curve ended as its last logged value, one figure for one quantity; decisions use the
+median of the last 3, so one odd epoch does not decide. What the reader did to the log (steps
+grouped into epochs) opens the evidence.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.optimize import isotonic_regression
 
 from goodfit.errors import GoodfitError
 from goodfit.history import History
@@ -68,6 +82,11 @@ MIN_GAIN = 0.03  # still improving: >= 3% lower over the last third of the run
 NEAR_PERFECT = 0.95  # training accuracy counted as near 100%
 NEAR_CHANCE = 0.15  # validation accuracy within 15% of the way from chance to 100% is near chance
 UNDERFIT = 0.75  # training accuracy below 75% of the way from chance to 100% is underfitting
+WEAK_P = 0.05  # a rise too noisy to call alone counts with other signs: Mann-Kendall p < WEAK_P and a
+WEAK_NOISE = 1.5  # Theil-Sen rise past WEAK_NOISE standard errors of the noise (and MIN_RISE of the minimum)
+ACC_FALL = 0.01  # validation accuracy fell >= 1 point since its peak (Mann-Kendall p < TREND_P)
+ACC_CLIMB = 0.02  # while training accuracy climbed >= 2 points (Mann-Kendall p < TREND_P)
+GAP_WIDEN = 0.02  # the accuracy gap widened >= 2 points since the turn (or the loss gap >= MIN_RISE of the loss)
 
 
 # ---- values --------------------------------------------------------------------------------------
@@ -218,6 +237,24 @@ def _prefix_antitonic_sse(y: np.ndarray) -> np.ndarray:
     return out
 
 
+def _isotonic(y: np.ndarray, increasing: bool) -> np.ndarray:
+    """The least-squares non-decreasing (or non-increasing) fit to y, by pool-adjacent-violators.
+
+    Example:
+        >>> _isotonic(np.array([1.0, 3.0, 2.0, 4.0]), increasing=True).tolist()
+        [1.0, 2.5, 2.5, 4.0]
+    """
+    sign = 1.0 if increasing else -1.0
+    blocks: list[list[float]] = []  # [sum, count] of pooled runs, means non-decreasing
+    for x in sign * np.asarray(y, dtype=float):
+        block = [x, 1.0]
+        while blocks and blocks[-1][0] / blocks[-1][1] > block[0] / block[1]:
+            prev = blocks.pop()
+            block = [prev[0] + block[0], prev[1] + block[1]]
+        blocks.append(block)
+    return sign * np.concatenate([np.full(int(c), s / c) for s, c in blocks]) if blocks else np.zeros(0)
+
+
 def _valley(y: np.ndarray) -> int:
     """Index of the bottom of the best valley-shaped fit: non-increasing, then non-decreasing, least squares.
 
@@ -225,11 +262,12 @@ def _valley(y: np.ndarray) -> int:
     than it moves a smoothed minimum, and no window has to be chosen.
     """
     n = len(y)
+    top = float(np.max(np.abs(y))) if n else 0.0
+    y = y / top if np.isfinite(top) and top > 0 else y  # the shape alone matters: 1e300 squared must not overflow
     left = _prefix_antitonic_sse(y)  # left[t]: y[:t] non-increasing
     right = _prefix_antitonic_sse(y[::-1])[::-1]  # right[t]: y[t:] non-decreasing
     t = int(np.argmin(left + right))
-    fit = np.concatenate([isotonic_regression(y[:t], increasing=False).x if t else [],
-                          isotonic_regression(y[t:], increasing=True).x if t < n else []])
+    fit = np.concatenate([_isotonic(y[:t], increasing=False), _isotonic(y[t:], increasing=True)])
     bottom = np.flatnonzero(fit <= fit.min() + 1e-12 * max(1.0, abs(fit.min())))
     return int(bottom[0] + np.argmin(y[bottom[0]:bottom[-1] + 1]))
 
@@ -242,12 +280,63 @@ def _noise(y: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(d2 - np.median(d2)))) / np.sqrt(6)
 
 
+def _inversions_at_most(n: int, k: int) -> float:
+    """P(a random permutation of n items has at most k inversions): Kendall's exact null distribution."""
+    k = min(k, n * (n - 1) // 2)
+    p = np.zeros(k + 1)  # p[j]: probability of exactly j inversions among the first m items
+    p[0] = 1.0
+    for m in range(2, n + 1):  # the m-th item adds 0..m-1 inversions, each with probability 1/m
+        c = np.cumsum(p)
+        p = c - np.concatenate([np.zeros(min(m, k + 1)), c[:max(0, k + 1 - m)]])
+        p /= m
+    return float(min(1.0, p.sum()))
+
+
 def _mann_kendall(y: np.ndarray, alternative: str) -> tuple[float, float]:
-    """Kendall's tau of y against its order and the one-sided p-value; (0, 1) below 4 points."""
-    if len(y) < 4 or np.ptp(y) == 0:
+    """Kendall's tau-b of y against its order and the one-sided p-value; (0, 1) below 4 points.
+
+    Without ties and up to 33 points the p-value is exact, else the normal approximation with the
+    variance corrected for ties (as `scipy.stats.kendalltau` computes it).
+
+    Example:
+        >>> tau, p = _mann_kendall(np.array([1.0, 2.0, 4.0, 3.0, 5.0]), "greater")
+        >>> round(tau, 2), round(p, 4)
+        (0.8, 0.0417)
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    if n < 4 or np.ptp(y) == 0:
         return 0.0, 1.0
-    res = stats.kendalltau(np.arange(len(y)), y, alternative=alternative)
-    return float(res.statistic), float(res.pvalue)
+    d = np.sign(y[None, :] - y[:, None])[np.triu_indices(n, 1)]  # later minus earlier, every pair
+    con, dis = int((d > 0).sum()), int((d < 0).sum())
+    tot = n * (n - 1) // 2
+    _, counts = np.unique(y, return_counts=True)
+    ties = counts[counts > 1].astype(float)
+    ytie = int((ties * (ties - 1) // 2).sum())
+    tau = max(-1.0, min(1.0, (con - dis) / math.sqrt(tot * (tot - ytie))))
+    if not ytie and (n <= 33 or min(dis, tot - dis) <= 1):
+        # con - dis >= observed  <=>  inversions (discordant pairs) <= dis
+        p = _inversions_at_most(n, dis) if alternative == "greater" else _inversions_at_most(n, con)
+    else:
+        var = (n * (n - 1) * (2 * n + 5) - (ties * (ties - 1) * (2 * ties + 5)).sum()) / 18
+        z = (con - dis) / math.sqrt(var)
+        z = z if alternative == "greater" else -z
+        p = 0.5 * math.erfc(z / math.sqrt(2))
+    return float(tau), float(p)
+
+
+def _theil_sen(y: np.ndarray, x: np.ndarray) -> float:
+    """The Theil-Sen slope: the median of the slopes between every two points with different x.
+
+    Example:
+        >>> _theil_sen(np.array([0.0, 1.0, 2.0, 3.0, 30.0]), np.array([0.0, 1.0, 2.0, 3.0, 4.0]))
+        1.0
+    """
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    i, j = np.triu_indices(len(x), 1)
+    dx = x[j] - x[i]
+    ok = dx != 0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else 0.0
 
 
 def _end(y: np.ndarray) -> float:
@@ -261,7 +350,7 @@ def _tail_change(epochs: np.ndarray, y: np.ndarray) -> tuple[float, float, int]:
     ex, ey = epochs[-k:], y[-k:]
     if len(ey) < 4:
         return 0.0, 1.0, len(ey)
-    slope = stats.theilslopes(ey, ex).slope
+    slope = _theil_sen(ey, ex)
     level = abs(float(np.median(ey[:3]))) or 1.0
     _, p = _mann_kendall(ey, "less")
     return float(slope * (ex[-1] - ex[0]) / level), p, len(ey)
@@ -292,10 +381,30 @@ def _curves_of(history: History, member: int) -> _Curves:
                    col("val_accuracy"), name)
 
 
+def _chance_level(c: _Curves, chance: float | None) -> tuple[float | None, bool, bool]:
+    """(chance accuracy, whether it is known or estimated, whether accuracy ended at chance).
+
+    With the number of classes unknown, an accuracy that ended at or below 50% and either never moved
+    more than 10 points or ended no better than it began is taken as chance: 1 / accuracy classes
+    guessed uniformly.
+    """
+    acc = c.train_acc[np.isfinite(c.train_acc)]
+    if not len(acc):
+        acc = c.val_acc[np.isfinite(c.val_acc)]
+    if chance is not None:
+        return chance, True, (not len(acc) or _end(acc) <= 1.5 * chance)
+    if len(acc) >= 3 and _end(acc) <= 0.5 and (float(np.ptp(acc)) <= 0.1 or _end(acc) <= acc[0] + 0.05):
+        return max(_end(acc), 0.01), False, True
+    return None, False, False
+
+
 def _divergence(c: _Curves, chance: float | None) -> tuple[int, str, bool] | None:
     """The epoch a loss blew up, a sentence saying how and whether it is certain (a non-finite loss), or None.
 
-    `chance` is 1/num_classes when known.
+    `chance` is 1/num_classes when known. A loss blew up when it became infinite or NaN, climbed
+    back towards (or above) where it started, exploded past 10x its start, reached twice the loss of guessing
+    uniformly and ended with accuracy at chance, began 100x above where it sat afterwards without
+    learning from there (an explosion in the first epoch), or jumped 1000x in one epoch.
     """
     for name, y in (("training loss", c.train_loss), ("validation loss", c.val_loss)):
         inf = np.flatnonzero(np.isinf(y))
@@ -303,30 +412,119 @@ def _divergence(c: _Curves, chance: float | None) -> tuple[int, str, bool] | Non
             return int(c.epochs[inf[0]]), f"{name} became infinite at epoch {c.epochs[inf[0]]}.", True
     # Keras writes a NaN loss as "nan", which reads as not logged: every loss gone while accuracy goes on
     logged = np.flatnonzero(~np.isnan(np.column_stack([c.train_loss, c.val_loss])).all(axis=1))
-    if len(logged) >= 2 and logged[-1] < len(c.epochs) - 1 and np.all(np.diff(logged) == 1):
+    if len(logged) >= 1 and logged[0] == 0 and logged[-1] < len(c.epochs) - 1 and np.all(np.diff(logged) == 1):
         if (~np.isnan(np.column_stack([c.train_acc, c.val_acc])[logged[-1] + 1:])).any():
             e = int(c.epochs[logged[-1] + 1])
             return e, (f"the losses were logged every epoch until epoch {c.epochs[logged[-1]]} and are missing (NaN) "
                        f"from epoch {e} on while accuracy was still logged: the loss became NaN."), True
+    # the training loss tells; without one, the validation loss, though only an explosion counts there
+    # (a validation loss that climbs back is what overfitting and memorization look like)
+    train = np.isfinite(c.train_loss).sum() >= 3
+    name, y = ("training loss", c.train_loss) if train else ("validation loss", c.val_loss)
+    t, te = y[np.isfinite(y)], c.epochs[np.isfinite(y)]
+    if len(t) < 3:
+        return None
+    i = int(np.argmin(t))
+    low, first, end, final = float(t[i]), float(t[0]), _end(t), float(t[-1])
+    if train and i < len(t) - 1 and end > low and (end >= max(2 * low, low + 0.5 * (first - low))
+                                         or end >= max(first, 1.5 * low)):
+        j = i + int(np.argmax(t[i:] >= low + 0.5 * (end - low)))
+        return int(te[j]), (f"{name} fell to {low:.3g} at epoch {te[i]} and then climbed back to "
+                            f"{final:.3g} ({first:.3g} at the start): training itself blew up."), False
+    k = int(np.argmax(t))
+    level, known, at_chance = _chance_level(c, chance)
+    guess = float(np.log(1 / level)) if level else None  # the loss of guessing uniformly
+    if train and guess and t[k] >= 2 * guess and end >= 0.9 * guess and at_chance:
+        j = int(np.argmax(t >= 2 * guess))
+        how = "far above that" if end >= 2 * guess else "about that"
+        which = f"{1 / level:.0f} classes" if known else f"{1 / level:.0f} classes, as the accuracy at chance suggests"
+        return int(te[j]), (f"{name} reached {t[k]:.3g} at epoch {te[k]}, over twice the {guess:.3g} that guessing "
+                            f"uniformly costs ({which}), and ended at {final:.3g}, {how}, with accuracy at chance: "
+                            "the weights blew up and the network no longer learns."), False
+    if t[k] > 10 * abs(first) and end >= 0.9 * first:
+        j = int(np.argmax(t > 2 * abs(first)))
+        return int(te[j]), (f"{name} exploded to {t[k]:.3g} at epoch {te[k]} ({first:.3g} at the start) "
+                            f"and ended at {final:.3g}, no better than where it began."), False
+    if len(t) >= 4 and first >= 100 * abs(float(np.median(t[1:]))) and end >= 0.5 * t[1]:
+        return int(te[0]), (f"{name} was {first:.3g} in the first epoch, {first / abs(float(np.median(t[1:]))):.0f}x "
+                            f"where it sat afterwards ({float(np.median(t[1:])):.3g}), and learned nothing from there "
+                            f"(ended at {final:.3g}): it exploded in the first epoch."), False
+    for j in range(1, len(t)):
+        before = abs(float(np.median(t[max(0, j - 3):j])))
+        if before > 0 and t[j] >= 1000 * before:
+            return int(te[j]), (f"{name} jumped from {before:.3g} to {t[j]:.3g} at epoch {te[j]} and ended at "
+                                f"{final:.3g}: a step blew the weights up."), False
+    return None
+
+
+def _blew_up(c: _Curves, chance: float | None) -> bool:
+    """Whether a loss ever blew up, even if the run is judged otherwise: the advice must then not raise the learning rate."""
+    if _divergence(c, chance) is not None:
+        return True
     t = c.train_loss[np.isfinite(c.train_loss)]
-    te = c.epochs[np.isfinite(c.train_loss)]
-    if len(t) >= 3:
-        i = int(np.argmin(t))
-        low, first, end = float(t[i]), float(t[0]), _end(t)
-        if i < len(t) - 1 and end >= max(2 * low, low + 0.5 * (first - low)) and end > low:
-            j = i + int(np.argmax(t[i:] >= low + 0.5 * (end - low)))
-            return int(te[j]), (f"training loss fell to {low:.3g} at epoch {te[i]} and then climbed back to "
-                                f"{end:.3g} ({first:.3g} at the start): training itself blew up."), False
-        k = int(np.argmax(t))
-        guess = float(np.log(1 / chance)) if chance else None  # the loss of guessing uniformly
-        acc = c.train_acc[np.isfinite(c.train_acc)]
-        if guess and t[k] >= 2 * guess and end >= 0.9 * guess and (not len(acc) or _end(acc) <= 1.5 * chance):
-            return int(te[k]), (f"training loss reached {t[k]:.3g} at epoch {te[k]}, over twice the {guess:.3g} of "
-                                f"guessing uniformly, and ended at chance level ({end:.3g})."), False
-        if t[k] > 10 * abs(first) and end >= 0.9 * first:
-            j = int(np.argmax(t > 2 * abs(first)))
-            return int(te[j]), (f"training loss exploded to {t[k]:.3g} at epoch {te[k]} ({first:.3g} at the start) "
-                                f"and ended at {end:.3g}, no better than where it began."), False
+    if not len(t):
+        return False
+    level, _, _ = _chance_level(c, chance)
+    return bool(t.max() > 10 * abs(t[0]) or (level is not None and t.max() >= 2 * np.log(1 / level)))
+
+
+def _accuracy_sign(c: _Curves) -> tuple[str | None, int | None, tuple | None]:
+    """The second sign: validation accuracy falling (or stalling) after its peak while training accuracy climbs.
+
+    The peak is the top of the best hill-shaped fit to the validation accuracy (as `_valley` finds the
+    bottom of the loss), so noise near the top moves it little. From there to the end, `fall` needs
+    validation accuracy to fall at least `ACC_FALL` (Theil-Sen) with a Mann-Kendall trend, `stall`
+    needs it to gain under half a point; both need training accuracy to climb `ACC_CLIMB` with a trend.
+
+    Returns:
+        (`fall`, `stall` or None, the peak epoch or None, (val at peak, val final, train at peak, train final) or None).
+    """
+    both = np.isfinite(c.val_acc) & np.isfinite(c.train_acc)
+    if both.sum() < 8:
+        return None, None, None
+    e, va, ta = c.epochs[both], c.val_acc[both], c.train_acc[both]
+    k = _valley(-pd.Series(va).rolling(3, center=True, min_periods=1).mean().to_numpy())
+    k = max(0, k - 1) + int(np.argmax(va[max(0, k - 1):k + 2]))
+    if len(va) - k < 5:
+        return None, int(e[k]), None
+    val_change = _theil_sen(va[k:], e[k:]) * (e[-1] - e[k])
+    train_change = _theil_sen(ta[k:], e[k:]) * (e[-1] - e[k])
+    _, p_val = _mann_kendall(va[k:], "less")
+    _, p_train = _mann_kendall(ta[k:], "greater")
+    after = (float(va[k]), float(va[-1]), float(ta[k]), float(ta[-1]))
+    if not (p_train < TREND_P and train_change >= ACC_CLIMB):
+        return None, int(e[k]), after
+    if p_val < TREND_P and val_change <= -ACC_FALL:
+        return "fall", int(e[k]), after
+    if val_change < 0.005:
+        return "stall", int(e[k]), after
+    return None, int(e[k]), after
+
+
+def _gap_sign(c: _Curves, turn: int, use_loss: bool) -> tuple[float, float, float] | None:
+    """The third sign: the gap between training and validation widened since the turn, with a trend.
+
+    The gap is training minus validation accuracy when both are logged, else validation minus
+    training loss (relative to the validation loss). Returns (gap at the turn, gap at the end,
+    Mann-Kendall p), or None when it did not widen by `GAP_WIDEN` with p < `TREND_P`.
+    """
+    if np.isfinite(c.train_acc).any() and np.isfinite(c.val_acc).any():
+        gap, scale, need = c.train_acc - c.val_acc, 1.0, GAP_WIDEN
+    elif use_loss and np.isfinite(c.train_loss).any():
+        with np.errstate(invalid="ignore"):
+            gap = c.val_loss - c.train_loss
+        scale = abs(float(np.nanmin(c.val_loss))) or 1.0
+        need = MIN_RISE
+    else:
+        return None
+    ok = np.isfinite(gap) & (c.epochs >= turn)
+    if ok.sum() < 5:
+        return None
+    g, e = gap[ok], c.epochs[ok]
+    widened = _theil_sen(g, e) * (e[-1] - e[0])
+    _, p = _mann_kendall(g, "greater")
+    if p < TREND_P and widened / scale >= need:
+        return float(g[0]), float(g[-1]), p
     return None
 
 
@@ -351,6 +549,13 @@ class _Facts:
     chance: float | None
     chance_known: bool
     divergence: tuple[int, str, bool] | None  # epoch, sentence, certain
+    blew_up: bool  # a loss blew up at some point, diverged or not: never advise a larger learning rate
+    weak_rise: bool  # the judged curve rose after its turn, though not past the noise test
+    rise_raw: float  # the relative Theil-Sen rise after the turn before the noise test
+    acc_sign: str | None  # "fall" or "stall": validation accuracy after its peak while training accuracy climbs
+    acc_peak: int | None  # epoch of the validation accuracy peak
+    acc_after: tuple[float, float, float, float] | None  # val acc at peak, val acc final, train acc then, final
+    gap_sign: tuple[float, float, float] | None  # the gap widened since the turn: from, to, Mann-Kendall p
 
     @property
     def n(self) -> int:
@@ -370,8 +575,14 @@ class _Facts:
         return float(y[ok][-1]) if ok.any() else float("nan")
 
     def last(self, y: np.ndarray) -> float:
+        """Where y ended for deciding: the median of its last 3 logged values, so one odd epoch does not decide."""
         ok = np.isfinite(y)
         return _end(y[ok]) if ok.any() else float("nan")
+
+    def final(self, y: np.ndarray) -> float:
+        """Where y ended for saying: its last logged value, the one figure every sentence quotes."""
+        ok = np.isfinite(y)
+        return float(y[ok][-1]) if ok.any() else float("nan")
 
 
 def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
@@ -394,29 +605,40 @@ def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
     low = float(np.min(s))
     rise_abs = 0.0
     if i_min < len(v) - 2:  # Theil-Sen over the points after the turn: one noisy epoch cannot make a rise
-        rise_abs = stats.theilslopes(v[i_min:], ev[i_min:]).slope * (ev[-1] - ev[i_min])
+        rise_abs = _theil_sen(v[i_min:], ev[i_min:]) * (ev[-1] - ev[i_min])
     elif i_min == len(v) - 2:
         rise_abs = v[-1] - low
+    raw_rise = rise_abs
     noise = _noise(v)
     after = len(v) - i_min  # a rise fitted to few points is itself noisy: its standard error ~ noise * sqrt(12 / after)
-    if rise_abs < NOISE_MULTIPLE * noise * max(1.0, np.sqrt(12 / after)):  # noise alone could make it
+    se = noise * max(1.0, np.sqrt(12 / after))
+    if rise_abs < NOISE_MULTIPLE * se:  # noise alone could make it
         rise_abs = min(rise_abs, 0.0)
     rise = rise_abs / (abs(low) or 1.0)
     if not use_loss:  # an error curve: a 5% relative rise must also be a full accuracy point
         rise = rise if rise_abs >= 0.01 else min(rise, MIN_RISE / 2)
     tail_change, p_fall, tail_len = _tail_change(ev, v)
+    weak_rise = (len(v) - 1 - i_min >= 3 and p_rise < WEAK_P and raw_rise >= WEAK_NOISE * se
+                 and raw_rise / (abs(low) or 1.0) >= MIN_RISE and (use_loss or raw_rise >= 0.01))
+    acc_sign, acc_peak, acc_after = _accuracy_sign(c)
+    turn = int(ev[i_min]) if acc_peak is None else min(int(ev[i_min]), acc_peak)
+    gap_sign = _gap_sign(c, turn, use_loss)
     chance_known = chance is not None
+    blew_up = _blew_up(c, chance)
     if chance is None and use_loss:  # uniform guessing has loss ln C: exp(-loss) is its accuracy
         chance = float(np.exp(-np.min(v)))
     return _Facts(c, "val_loss" if use_loss else "val_accuracy", "validation loss" if use_loss else "validation error",
                   ev, v, s, i_min, int(np.argmin(v)), tau, p_rise, rise, tail_change, p_fall, tail_len,
-                  chance, chance_known, divergence)
+                  chance, chance_known, divergence, blew_up, weak_rise, raw_rise / (abs(low) or 1.0), acc_sign, acc_peak, acc_after, gap_sign)
 
 
 # ---- the verdict ---------------------------------------------------------------------------------
 def _train_fell(f: _Facts, since: int) -> float | None:
     """Relative fall of the training loss from an epoch to the end; None without a training loss."""
     start, end = f.at(f.c.train_loss, since), f.last(f.c.train_loss)
+    if not np.isfinite(start):  # logged less often than validation: its first value from then on
+        later = f.c.train_loss[(f.c.epochs >= since) & np.isfinite(f.c.train_loss)]
+        start = float(later[0]) if len(later) else start
     if not np.isfinite(start) or not np.isfinite(end) or start == 0:
         return None
     return (start - end) / abs(start)
@@ -434,6 +656,19 @@ def _memorized(f: _Facts) -> bool:
 
 def _rising(f: _Facts) -> bool:
     return f.n - 1 - f.i_min >= 3 and f.p_rise < TREND_P and f.rise >= MIN_RISE
+
+
+def _overfitting(f: _Facts) -> bool:
+    """The article's three signs: the judged curve rising, validation accuracy falling or stalling while
+    training accuracy climbs, the gap widening. A clear rise is enough alone; a rise too noisy to call
+    needs validation accuracy to fall, or the gap to widen while it stalls (or with no accuracy
+    logged); without a rise, validation accuracy must fall and the gap widen."""
+    with_rise = f.acc_sign == "fall" or (f.gap_sign is not None and (f.acc_sign == "stall" or not f.has_acc))
+    return _rising(f) or (f.weak_rise and with_rise) or (f.acc_sign == "fall" and f.gap_sign is not None)
+
+
+def _signs(f: _Facts) -> int:
+    return int(_rising(f) or f.weak_rise) + int(f.acc_sign is not None) + int(f.gap_sign is not None)
 
 
 def _improving(f: _Facts) -> bool:
@@ -480,7 +715,7 @@ def _regime(f: _Facts) -> str:
         return "still_improving" if f.i_min == f.n - 1 else "good_fit"
     if _memorized(f):
         return "memorization"
-    if _rising(f):
+    if _overfitting(f):
         return "overfitting"
     if _improving(f):
         return "still_improving"
@@ -492,6 +727,8 @@ def _regime(f: _Facts) -> str:
 def _onset(f: _Facts, regime: str) -> int | None:
     if regime == "diverged":
         return f.divergence[0]
+    if regime == "overfitting" and not (_rising(f) or f.weak_rise):
+        return f.acc_peak
     if regime == "overfitting" or (regime == "memorization" and _rising(f)):
         return int(f.ev[f.i_min])
     if regime == "memorization" and np.isfinite(f.c.train_acc).any():
@@ -513,6 +750,8 @@ def _confidence(f: _Facts, regime: str) -> str:
         score -= f.p_rise >= 0.01
     if regime == "overfitting" and _val_acc_still_rising(f):
         score -= 1
+    if regime == "overfitting" and not _rising(f):
+        score -= _signs(f) < 3  # called on weaker signs that agree: all three of them, or less sure
     if regime == "memorization" and not f.chance_known:
         score -= 1
     if regime == "still_improving":
@@ -563,33 +802,47 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
             out.append(f"before that, {f.name} was lowest at epoch {best} ({f.v[f.i_best]:.3g}).")
         return out
     turn = int(f.ev[f.i_min])
-    if regime in ("overfitting", "memorization") and f.i_min < f.n - 1:
+    rising = _rising(f)
+    if regime in ("overfitting", "memorization") and f.i_min < f.n - 1 and (rising or f.weak_rise):
         fell = _train_fell(f, turn)
-        start, end = f.at(c.train_loss, turn), f.last(c.train_loss)
+        start, end = f.at(c.train_loss, turn), f.final(c.train_loss)
         train = "" if fell is None else (f" while {c.train_name} {'fell' if fell > 0 else 'rose'} from {start:.3g} "
                                          f"to {end:.3g}")
-        out.append(f"{f.name} fell to {f.v[f.i_min]:.3g} at epoch {turn} and rose {_pct(f.rise)} over the next "
-                   f"{last_epoch - turn} epochs{train}.")
-        if f.n - 1 - f.i_min >= 3:
+        out.append(f"{f.name} fell to {f.v[f.i_min]:.3g} at epoch {turn} and rose {_pct(f.rise if rising else f.rise_raw)} "
+                   f"over the next {last_epoch - turn} epochs{train}.")
+        if rising:
             out.append(f"the rise is a trend, not noise: Mann-Kendall tau {f.tau:.2f}, {_p(f.p_rise)} over the "
                        f"{f.n - f.i_min} validated epochs from the minimum.")
+        else:
+            out.append(f"alone that rise is too noisy to call (Mann-Kendall {_p(f.p_rise)} over the {f.n - f.i_min} "
+                       "validated epochs from the minimum), but the other signs agree.")
+    if regime == "overfitting" and f.acc_sign is not None:
+        v_peak, v_end, t_peak, t_end = f.acc_after
+        did = "fell" if f.acc_sign == "fall" else "stalled"
+        out.append(f"validation accuracy {did} after its peak at epoch {f.acc_peak} ({v_peak:.1%}, ended at {v_end:.1%}) "
+                   f"while training accuracy climbed from {t_peak:.1%} to {t_end:.1%}.")
+    if regime == "overfitting" and f.gap_sign is not None:
+        g0, g1, p = f.gap_sign
+        what = (f"training minus validation accuracy widened from {g0 * 100:+.1f} to {g1 * 100:+.1f} points"
+                if f.has_acc else f"validation minus {c.train_name} widened from {g0:.3g} to {g1:.3g}")
+        out.append(f"the gap grew: {what} since epoch {min(turn, f.acc_peak or turn)} (Mann-Kendall {_p(p)}).")
     if regime == "memorization" and f.has_acc:
         what = f"chance level is {f.chance:.1%}" + ("" if f.chance_known else
                                                   " (estimated from the validation loss; pass the number of classes to be exact)")
-        out.append(f"training accuracy reached {f.last(c.train_acc):.1%} while validation accuracy never rose above "
+        out.append(f"training accuracy reached {f.final(c.train_acc):.1%} while validation accuracy never rose above "
                    f"{np.nanmax(c.val_acc):.1%}; {what}.")
     if regime == "memorization" and not f.has_acc:
         out.append(f"{f.name} never fell below its first value ({f.v[0]:.3g}) while {c.train_name} fell "
                    f"{_pct(_train_fell(f, int(c.epochs[0])))}: nothing learned carries over to validation.")
-    if regime == "overfitting" and np.isfinite(c.val_acc).any() and f.judged_on == "val_loss":
+    if regime == "overfitting" and np.isfinite(c.val_acc).any() and f.judged_on == "val_loss" and f.acc_sign is None:
         acc = c.val_acc[np.isfinite(c.val_acc)]
         acc_epochs = c.epochs[np.isfinite(c.val_acc)]
         if _val_acc_still_rising(f):
-            out.append(f"validation accuracy still rose to {_end(acc):.1%}: the loss rises from confident mistakes "
+            out.append(f"validation accuracy still rose to {acc[-1]:.1%}: the loss rises from confident mistakes "
                        "before accuracy shows it.")
         else:
             k = int(np.argmax(acc))
-            out.append(f"validation accuracy peaked at {acc[k]:.1%} at epoch {acc_epochs[k]} and ended at {_end(acc):.1%}.")
+            out.append(f"validation accuracy peaked at {acc[k]:.1%} at epoch {acc_epochs[k]} and ended at {acc[-1]:.1%}.")
     if regime == "still_improving":
         out.append(f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} validated epochs "
                    f"(Mann-Kendall {_p(f.p_fall)}) and was lowest at epoch {best}, {last_epoch - best} epoch(s) before the end.")
@@ -601,7 +854,7 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
             out.append(f"training accuracy is at chance ({f.chance:.1%}): the network learned nothing; a learning rate "
                        "far off, unscaled inputs or broken labels are the usual causes.")
     if regime == "good_fit":
-        out.append(f"{f.name} settled: lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended at {_end(f.v):.3g}; "
+        out.append(f"{f.name} settled: lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended at {f.v[-1]:.3g}; "
                    f"it neither fell {MIN_GAIN:.0%} over the last {f.tail_len} validated epochs nor rose "
                    f"{MIN_RISE:.0%} beyond the noise after its minimum.")
         if f.n - 1 - f.i_min >= 3 and f.rise > 0:
@@ -626,9 +879,9 @@ def _fit_sentence(f: _Facts) -> str:
     c = f.c
     if np.isfinite(c.train_acc).any():
         chance = f" (chance {f.chance:.1%})" if f.chance_known else ""
-        return f"training accuracy ended at {f.last(c.train_acc):.1%}{chance} after {int(c.epochs[-1])} epochs"
-    return (f"{c.train_name} ended at {f.last(c.train_loss):.3g}, close to the validation loss "
-            f"{f.last(c.val_loss):.3g}, after {int(c.epochs[-1])} epochs")
+        return f"training accuracy ended at {f.final(c.train_acc):.1%}{chance} after {int(c.epochs[-1])} epochs"
+    return (f"{c.train_name} ended at {f.final(c.train_loss):.3g}, close to the validation loss "
+            f"{f.final(c.val_loss):.3g}, after {int(c.epochs[-1])} epochs")
 
 
 # ---- advice --------------------------------------------------------------------------------------
@@ -639,7 +892,7 @@ def _patience(f: _Facts) -> int:
 def _overfit_advice(f: _Facts, ctx: Context, best: int) -> list[tuple[float, Advice]]:
     last_epoch = int(f.c.epochs[-1])
     ratio = ctx.num_params / ctx.train_size if ctx.num_params and ctx.train_size else None
-    acc = (f" training accuracy reached {f.last(f.c.train_acc):.1%} against {f.last(f.c.val_acc):.1%} on validation;"
+    acc = (f" training accuracy reached {f.final(f.c.train_acc):.1%} against {f.final(f.c.val_acc):.1%} on validation;"
            if f.has_acc else "")
     size = (f"{ctx.num_params:,} parameters for {ctx.train_size:,} training samples ({ratio:.0f} per sample)"
             if ratio is not None else "")
@@ -669,8 +922,8 @@ def _advice(f: _Facts, regime: str, ctx: Context, best: int | None) -> tuple[Adv
     if regime in ("overfitting", "memorization"):
         scored = _overfit_advice(f, ctx, best)
         if regime == "memorization":
-            what = (f"training accuracy {f.last(f.c.train_acc):.1%} but validation accuracy at chance ({f.chance:.1%})"
-                    if f.has_acc else f"{f.name} never improved while {f.c.train_name} fell to {f.last(f.c.train_loss):.3g}")
+            what = (f"training accuracy {f.final(f.c.train_acc):.1%} but validation accuracy at chance ({f.chance:.1%})"
+                    if f.has_acc else f"{f.name} never improved while {f.c.train_name} fell to {f.final(f.c.train_loss):.3g}")
             scored.append((9.0, Advice(CHECK_DATA, f"{what}: the network memorized the training labels. Check that labels "
                                                    "match inputs, are not shuffled, and that training and validation "
                                                    "data come from the same source.")))
@@ -678,11 +931,14 @@ def _advice(f: _Facts, regime: str, ctx: Context, best: int | None) -> tuple[Adv
     elif regime == "underfitting":
         weak = [r for r in ("dropout", "weight_decay", "shrink") if r in ctx.remedies]
         less = f" Remove or weaken {', '.join(weak)}, which the run used." if weak else ""
+        lr = ("; its loss blew up on the way, so lower the learning rate rather than raise it" if f.blew_up
+              else " or a larger learning rate")
         scored.append((5.0, Advice(MORE_CAPACITY, _fit_sentence(f) + ": the model cannot fit its training data; "
-                                                  "use a wider or deeper model or a larger learning rate." + less)))
+                                                  f"use a wider or deeper model{lr}." + less)))
         if f.has_acc and f.chance_known and f.last(f.c.train_acc) <= f.chance + NEAR_CHANCE * (1 - f.chance):
-            scored.append((6.0, Advice(CHECK_DATA, "training accuracy stayed at chance: try a learning rate 10x higher "
-                                                   "and 10x lower, check input scaling and that labels match inputs.")))
+            tries = "a learning rate 10x lower" if f.blew_up else "a learning rate 10x higher and 10x lower"
+            scored.append((6.0, Advice(CHECK_DATA, f"training accuracy stayed at chance: try {tries}, check input "
+                                                   "scaling and that labels match inputs.")))
     elif regime == "still_improving":
         scored.append((5.0, Advice(TRAIN_LONGER, f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} "
                                                  f"validated epochs and was still falling at epoch {last_epoch}.")))
@@ -724,6 +980,11 @@ def _as_context(context: Context | Mapping | None) -> Context:
 def _diagnose_member(history: History, member: int, ctx: Context) -> Diagnosis:
     num_classes = ctx.num_classes or history.num_classes
     chance = 1.0 / num_classes if num_classes else None
+    with np.errstate(all="ignore"):  # losses of 1e300 or infinite are read, and judged, not warned about
+        return _diagnosis(history, member, ctx, chance)
+
+
+def _diagnosis(history: History, member: int, ctx: Context, chance: float | None) -> Diagnosis:
     f = _facts(_curves_of(history, member), chance, history.source)
     regime = _regime(f)
     onset = _onset(f, regime)
@@ -731,7 +992,8 @@ def _diagnose_member(history: History, member: int, ctx: Context) -> Diagnosis:
     last_epoch = int(f.c.epochs[-1])
     return Diagnosis(regime=regime, onset_epoch=onset, best_epoch=best,
                      gap={"best": _gap(f, best), "final": _gap(f, last_epoch)},
-                     evidence=tuple(_evidence(f, regime, onset, best)), advice=_advice(f, regime, ctx, best),
+                     evidence=tuple(history.notes) + tuple(_evidence(f, regime, onset, best)),
+                     advice=_advice(f, regime, ctx, best),
                      confidence=_confidence(f, regime), judged_on=f.judged_on, epochs=last_epoch)
 
 

@@ -6,15 +6,17 @@ start xmin by the smallest Kolmogorov-Smirnov distance (Clauset, Shalizi & Newma
 """
 from __future__ import annotations
 
-import pickle
-import zipfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from goodfit.errors import GoodfitError
+
+if TYPE_CHECKING:  # torch is imported where a tensor is read, so reading a log never pays for it
+    import torch
 
 MIN_EIGENVALUES = 10  # fewer: no power-law fit (WeightWatcher's default min_evals)
 MIN_TAIL = 5  # the fitted tail keeps at least this many eigenvalues
@@ -36,7 +38,7 @@ class LayerStats:
         xmin: where the fitted tail starts; None with alpha.
         ks: Kolmogorov-Smirnov distance of the fit (lower is a better fit); None with alpha.
         verdict: `well trained` (2 <= alpha <= 6), `over-trained` (< 2), `under-trained` (> 6),
-            or `too small to fit`.
+            `too small to fit`, or `non-finite weights` (NaN or infinite: the norms are NaN).
 
     Example:
         >>> LayerStats("fc.weight", (3, 4), 1.0, 0.9, 3, None, None, None, "too small to fit").alpha is None
@@ -54,7 +56,8 @@ class LayerStats:
     verdict: str
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "shape": list(self.shape)}
+        out = {**asdict(self), "shape": list(self.shape)}
+        return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in out.items()}
 
 
 @dataclass(frozen=True)
@@ -149,11 +152,17 @@ def layer_stats(name: str, weight: torch.Tensor) -> LayerStats:
         The `LayerStats`; alpha is None below `MIN_EIGENVALUES` eigenvalues.
 
     Example:
+        >>> import torch
         >>> s = layer_stats("fc.weight", torch.eye(3))
         >>> s.spectral, s.eigenvalues, s.verdict
         (1.0, 3, 'too small to fit')
     """
+    import torch
+
     w = weight.detach().to(torch.float64).reshape(weight.shape[0], -1)  # (out, in * kernel)
+    if not torch.isfinite(w).all():  # a diverged run saves NaN or infinite weights: nothing to fit
+        return LayerStats(name, tuple(weight.shape), float("nan"), float("nan"), min(w.shape), None, None, None,
+                          "non-finite weights")
     if w.shape[0] < w.shape[1]:
         w = w.T  # (N, M) with N >= M: M eigenvalues
     n, m = w.shape
@@ -179,10 +188,13 @@ def weight_stats(state_dict: dict) -> WeightReport:
         GoodfitError: no tensor of 2 or more dimensions.
 
     Example:
+        >>> import torch
         >>> sd = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3)).state_dict()
         >>> [(s.name, s.eigenvalues, s.alpha is not None) for s in weight_stats(sd).layers]
         [('0.weight', 32, True), ('2.weight', 3, False)]
     """
+    import torch
+
     if not isinstance(state_dict, dict):
         raise GoodfitError(f"expected a state dict (name to tensor), got {type(state_dict).__name__}; "
                            "save with torch.save(model.state_dict(), path)")
@@ -204,9 +216,11 @@ def read_weights(path: str | Path) -> WeightReport:
 
     Raises:
         GoodfitError: a missing, unreadable or corrupted file, or one that holds no state dict.
+            Whatever the loader raises on a damaged file (torch's unpickler has raised
+            IndexError, KeyError, TypeError, ... on random bytes) becomes this one-line error.
 
     Example:
-        >>> import tempfile, os
+        >>> import tempfile, os, torch
         >>> p = os.path.join(tempfile.mkdtemp(), "model.pt")
         >>> torch.save(torch.nn.Linear(20, 16).state_dict(), p)
         >>> read_weights(p).layers[0].eigenvalues
@@ -215,11 +229,16 @@ def read_weights(path: str | Path) -> WeightReport:
     p = Path(path)
     if not p.is_file():
         raise GoodfitError(f"no file at {str(p)!r}; pass a saved state dict such as runs/one/model.pt")
+    import torch
+
     try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise GoodfitError(f"cannot load {str(p)!r} as a PyTorch state dict ({first[:120]}); "
+        with warnings.catch_warnings():  # a damaged file can make torch warn before it fails: the error says it all
+            warnings.simplefilter("ignore")
+            state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure to unpickle a damaged file is the user's file, not a bug
+        first = (str(err).strip().splitlines() or [""])[0]
+        why = f"{type(err).__name__}: {first}" if first else type(err).__name__
+        raise GoodfitError(f"cannot load {str(p)!r} as a PyTorch state dict ({why[:120]}); "
                            "is it a file written by torch.save(model.state_dict(), ...)?") from None
     return weight_stats(state)
 

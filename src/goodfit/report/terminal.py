@@ -1,13 +1,12 @@
 """The terminal report: a diagnosis as a verdict line, training curves, evidence and ranked advice.
 
-Formats what `diagnose` and `weights` computed (rich for text, plotext for curves); computes nothing.
+Formats what `diagnose` and `weights` computed (rich for text, its own text charts); computes nothing.
 """
 from __future__ import annotations
 
 import io
 
 import numpy as np
-import plotext
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -32,34 +31,131 @@ def _nice_ticks(first: int, last: int, count: int = 6) -> list[int]:
     return ticks or [first]
 
 
-def _panel(plot, x: np.ndarray, series: list[tuple[str, np.ndarray, str]], marks: dict, title: str, epochs: tuple):
-    legend = []
-    values = []
-    for label, y, marker in series:
+def _y_range(values: np.ndarray, x: np.ndarray, epochs: tuple[int, int], bounded: bool) -> tuple[float, float]:
+    """The y range of a panel: the epochs after the first tenth, up to 10x their median, padded 5%.
+
+    The steep first epochs and one exploding epoch must not flatten the part where overfitting
+    shows. A `bounded` quantity (accuracy) cannot explode: all its epochs set the range.
+    """
+    start = epochs[0] if bounded else epochs[0] + 0.1 * (epochs[1] - epochs[0])
+    late = values[np.isfinite(values) & (x >= start)]
+    if not len(late):
+        late = values[np.isfinite(values)]
+    low, high = float(late.min()), float(late.max())
+    med = float(np.median(late))
+    if med > 0:
+        high = min(high, max(10 * med, low))
+    pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
+    low = max(0.0, low - pad) if low >= 0 else low - pad  # losses and accuracies stay >= 0
+    high = high + pad
+    if not np.isfinite(high - low) or high - low <= 0:  # values near the float limits
+        low, high = low, low + max(abs(low), 1.0)
+        if not np.isfinite(high - low):
+            low, high = -1e300, 1e300
+    return low, high
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def _off_chart(label: str, panel: str, x: np.ndarray, y: np.ndarray, low: float, high: float) -> list[str]:
+    """One note per kind of point the panel cannot show: infinite, or far above or below its range.
+
+    The first epochs often start a little above the range, by design; only points more than twice
+    the chart's span away are worth a note.
+    """
+    notes = []
+    name = f"{label} {panel}"
+    far = 2 * (high - low)
+    for what, hit in (("is infinite", np.isinf(y)), ("is far above the chart", np.isfinite(y) & (y > high + far)),
+                      ("is far below the chart", np.isfinite(y) & (y < low - far))):
+        idx = np.flatnonzero(hit)
+        if not len(idx):
+            continue
+        k = idx[np.argmax(np.abs(np.where(np.isfinite(y[idx]), y[idx], 0)))] if what != "is infinite" else idx[0]
+        where = f"at epoch {int(x[k])}" if len(idx) == 1 else f"at {len(idx)} epochs (e.g. epoch {int(x[k])})"
+        value = "" if what == "is infinite" else f" ({_fmt(y[k])})"
+        shown = "not drawn" if what == "is infinite" else "drawn at the edge"
+        notes.append(f"note: {name} {what} {where}{value}; {shown}.")
+    return notes
+
+
+def _panel(x: np.ndarray, series: list[tuple[str, np.ndarray, str]], marks: dict, title: str, epochs: tuple,
+           width: int, height: int, left: int = 0) -> tuple[list[str], list[str], int]:
+    """One chart as lines of text, its notes on points it cannot show, and the width of its y labels.
+
+    `left` is the least width of the y labels, so that stacked panels line up.
+
+    Training is drawn in half blocks (two pixels a cell), validation in dots; marks are vertical lines.
+    Pure numpy and string work: any float, infinite or NaN, gives a chart, never a crash.
+    """
+    drawn = [(label, y, marker) for label, y, marker in series if np.isfinite(y).any()]
+    values = np.concatenate([y for _, y, _ in drawn]) if drawn else np.array([0.0, 1.0])
+    xs_all = np.concatenate([x for _ in drawn]) if drawn else np.array([epochs[0], epochs[1]], dtype=float)
+    low, high = _y_range(values, xs_all, epochs, bounded=title == "accuracy")
+    ticks_y = np.linspace(high, low, 4)
+    labels_y = [_fmt(v) for v in ticks_y]
+    left = max(left, *(len(t) for t in labels_y))
+    rows, cols = max(2, height - 4), max(8, width - left - 2)
+    grid = [[" "] * cols for _ in range(rows)]
+    span_x = max(1e-9, epochs[1] - epochs[0])
+
+    def column(e: float) -> int:
+        return int(round((e - epochs[0]) / span_x * (cols - 1)))
+
+    notes: list[str] = []
+    for label, y, marker in drawn:
+        notes += _off_chart(label, title, x, y, low, high)
         ok = np.isfinite(y)
-        if not ok.any():
-            continue
-        plot.draw(plot.signal(x[ok].tolist(), y[ok].tolist(), marker=marker).lines())
-        legend.append(f"{'▚' if marker == TRAIN_MARKER else marker} {label}")
-        values.append(y[ok & (x >= epochs[0] + 0.1 * (epochs[1] - epochs[0]))])  # the first tenth sets no range
+        xs, ys = x[ok], np.clip(y[ok], low, high)
+        first, last = column(xs.min()), column(xs.max())
+        centers = epochs[0] + np.arange(first, last + 1) / max(1, cols - 1) * span_x
+        yc = np.interp(centers, xs, ys)  # the curve at each column's center
+        sub = (yc - low) / (high - low) * (2 * rows - 1)  # half-cell pixels from the bottom
+        for i, c in enumerate(range(first, last + 1)):
+            if marker == VAL_MARKER:
+                r = rows - 1 - int(round(sub[i])) // 2
+                grid[r][c] = VAL_MARKER
+                continue
+            lo = min(sub[i], (sub[i] + sub[max(0, i - 1)]) / 2, (sub[i] + sub[min(len(sub) - 1, i + 1)]) / 2)
+            hi = max(sub[i], (sub[i] + sub[max(0, i - 1)]) / 2, (sub[i] + sub[min(len(sub) - 1, i + 1)]) / 2)
+            for p in range(int(round(lo)), int(round(hi)) + 1):
+                r, top = rows - 1 - p // 2, p % 2 == 1
+                cell = grid[r][c]
+                has_top = top or cell in ("▀", "█")
+                has_bottom = (not top) or cell in ("▄", "█")
+                grid[r][c] = "█" if has_top and has_bottom else "▀" if has_top else "▄"
+    legend = [f"{'▚' if marker == TRAIN_MARKER else marker} {label}" for label, _, marker in drawn]
+    bottom = ["─"] * cols
     for name, epoch in marks.items():
-        if epoch is None:
+        if epoch is None or not epochs[0] <= epoch <= epochs[1]:
             continue
-        style = MARK_STYLES.get(name, "double")
-        plot.line(float(epoch), orientation="v", style=style)
-        legend.append(f"{MARK_GLYPHS[style]} {name} {epoch}")
-    allv = np.concatenate(values) if values else np.array([])
-    if len(allv):
-        low, high = float(allv.min()), float(allv.max())
-        cap = float(np.median(allv)) * 10 if np.median(allv) > 0 else high
-        high = min(high, max(cap, low + 1e-9))  # one exploding epoch must not flatten the rest
-        pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
-        plot.ruler("y").lim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)  # losses and accuracies stay >= 0
-    plot.ruler("x").lim(epochs[0], epochs[1])
-    ticks = _nice_ticks(*epochs)
-    plot.ruler("x").ticks(ticks, [str(t) for t in ticks])
-    plot.title(f"{title}   " + "   ".join(legend))
-    plot.legend(active=False)
+        glyph = MARK_GLYPHS[MARK_STYLES.get(name, "double")]
+        c = column(float(epoch))
+        for r in range(rows):
+            if grid[r][c] == " ":
+                grid[r][c] = glyph
+        bottom[c] = "┴"
+        legend.append(f"{glyph} {name} {epoch}")
+    ticks_x = _nice_ticks(*epochs)
+    axis = [" "] * (cols + 1)
+    for t in ticks_x:
+        c = column(float(t))
+        bottom[c] = "┼" if bottom[c] == "┴" else "┬"
+        text = str(t)
+        start = min(max(0, c - len(text) // 2), cols + 1 - len(text))
+        if all(ch == " " for ch in axis[max(0, start - 1):start + len(text) + 1]):
+            axis[start:start + len(text)] = list(text)
+    label_rows = {int(round(i * (rows - 1) / (len(labels_y) - 1))): t for i, t in enumerate(labels_y)}
+    head = f"{title}   " + "   ".join(legend)
+    lines = [" " * max(0, (width - len(head)) // 2) + head, " " * left + "┌" + "─" * cols + "┐"]
+    for r in range(rows):
+        tick = label_rows.get(r)
+        lines.append((tick.rjust(left) + "┤" if tick else " " * left + "│") + "".join(grid[r]) + "│")
+    lines.append(" " * left + "└" + "".join(bottom) + "┘")
+    lines.append(" " * (left + 1) + "".join(axis))
+    return [line.rstrip() for line in lines], notes, left
 
 
 def curves_text(history: History, width: int = 80, height: int = 16, marks: dict | None = None,
@@ -71,17 +167,18 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
     solid, `onset` dotted, others double) named in the panel title. Points a metric did not log
     (validation every N epochs) are skipped. The y range is set by the epochs after the first tenth
     of the run, up to 10x their median, so the steep first epochs and one exploding epoch do not
-    flatten the part where overfitting shows.
+    flatten the part where overfitting shows; points outside it are drawn at the edge and
+    infinite ones left out, each kind with a note line under the chart.
 
     Args:
         history: the history to draw.
         width: characters per line. Default 80.
-        height: lines in all. Default 16.
+        height: lines of the panels, in all (notes come on top of that). Default 16.
         marks: epochs to mark, by name, e.g. `{"best": 14, "onset": 20}`; None values are skipped. Default none.
         member: which member to draw. Default None (the first).
 
     Returns:
-        The plot, `height` lines of at most `width` characters, without color codes.
+        The plot, `height` lines of at most `width` characters and any notes, without color codes.
 
     Example:
         >>> import pandas as pd
@@ -104,19 +201,17 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
     if has["train_accuracy"] or has["val_accuracy"]:
         panels.append(("accuracy", [("train", "train_accuracy" if has["train_accuracy"] else None),
                                     ("validation", "val_accuracy" if has["val_accuracy"] else None)]))
-    fig = plotext.figure
-    fig.clear()
-    fig.plot_size(width, height)
-    if len(panels) > 1:
-        fig.subplots(len(panels), 1)
-    for i, (title, pair) in enumerate(panels, 1):
-        plot = fig.subplot(i, 1) if len(panels) > 1 else fig
-        series = [(label, rows[col].to_numpy(dtype=float), TRAIN_MARKER if label == "train" else VAL_MARKER)
-                  for label, col in pair if col]
-        _panel(plot, x, series, marks or {}, title, epochs)
-    text = fig.build().string(colorless=True)
-    fig.clear()
-    return "\n".join(line.rstrip() for line in text.splitlines())
+    lines: list[str] = []
+    notes: list[str] = []
+    charts = [(title, [(label, rows[col].to_numpy(dtype=float), TRAIN_MARKER if label == "train" else VAL_MARKER)
+                       for label, col in pair if col]) for title, pair in panels]
+    left = max([_panel(x, series, {}, title, epochs, width, 4)[2] for title, series in charts] or [0])
+    for i, (title, series) in enumerate(charts):
+        share = height // len(panels) + (i < height % len(panels))
+        drawn, said, _ = _panel(x, series, marks or {}, title, epochs, width, share, left)
+        lines += drawn
+        notes += said
+    return "\n".join(lines + notes)
 
 
 def _verdict(diagnosis: Diagnosis) -> Text:
@@ -188,7 +283,7 @@ def diagnosis_renderable(diagnosis: Diagnosis, history: History | None = None, *
         marks = {"best": d.best_epoch, "onset": d.onset_epoch}
         panels = int(any(history.has(c) for c in ("train_loss", "val_loss", "running_loss"))) + \
             int(any(history.has(c) for c in ("train_accuracy", "val_accuracy")))
-        parts.append(Text(curves_text(history, width=width, height=12 * max(1, panels), marks=marks)))
+        parts.append(Text(curves_text(history, width=width, height=11 * max(1, panels), marks=marks)))
     parts.append(Text("evidence", style="bold"))
     parts.append(_hanging([("  •", Text(sentence)) for sentence in d.evidence]))
     parts.append(Text("advice, most promising first", style="bold") if d.advice else
