@@ -69,7 +69,8 @@ def assert_same(a, b, where="results"):
     """Equal JSON, floats within `REL` or `ABS`."""
     if isinstance(a, float) or isinstance(b, float):
         assert isinstance(a, (int, float)) and isinstance(b, (int, float)), where
-        assert a == b or math.isclose(a, b, rel_tol=REL, abs_tol=ABS), f"{where}: {a} != {b}"
+        same = a == b or math.isclose(a, b, rel_tol=REL, abs_tol=ABS) or (math.isnan(a) and math.isnan(b))
+        assert same, f"{where}: {a} != {b}"
     elif isinstance(a, dict):
         assert isinstance(b, dict) and a.keys() == b.keys(), where
         for k in a:
@@ -299,3 +300,80 @@ def test_a_node_killed_mid_study_loses_its_part_to_a_retry_and_the_study_complet
     assert result.units_trained == 1 and result.failed == {}
     assert_same(results_json(result, tmp_path / "s"), local)
     assert all(_gone(pid, wait=10) for pid in stalled)  # the stalled worker went with its node
+
+
+@dataclass(eq=False)
+class Ref:
+    value: object
+
+
+class StubRay:
+    """Just enough of ray for `RayExecutor._run`: `nodes` nodes of 1 CPU; a task runs when submitted, and
+    tasks come back last submitted first."""
+
+    exceptions = type("exceptions", (), {"RayError": RuntimeError, "WorkerCrashedError": RuntimeError,
+                                         "NodeDiedError": RuntimeError, "OutOfMemoryError": RuntimeError})
+
+    def __init__(self, nodes: int):
+        self.count, self.asked = nodes, []
+
+    def cluster_resources(self) -> dict:
+        return {"CPU": float(self.count)}
+
+    def nodes(self) -> list[dict]:
+        return [{"Alive": True, "Resources": {"CPU": 1.0, "memory": 8e9}}] * self.count
+
+    def remote(self, function):
+        stub = self
+
+        class Remote:
+            def options(self, **options):
+                stub.asked.append(options)
+                return self
+
+            def remote(self, *args):
+                return Ref(function(*args))
+
+        return Remote()
+
+    def wait(self, refs: list, num_returns: int):
+        return refs[-1:], refs[:-1]
+
+    def get(self, ref):
+        return ref.value
+
+
+def test_a_unit_cut_over_two_workers_merges_back_to_the_whole_units_output_in_its_order():
+    import torch
+
+    from goodfit.executors.ray import RayExecutor
+    from goodfit.study import run_unit
+
+    [task] = one_unit_study().tasks()
+    whole, got, threads, ray = run_unit(task), [], torch.get_num_threads(), StubRay(nodes=2)
+    try:
+        RayExecutor()._run(ray, [task], run_unit, None, lambda t, out: got.append((t, out)))
+    finally:
+        torch.set_num_threads(threads)  # the stub's workers ran here with the 1 thread each was given
+    [(unit, merged)] = got
+    assert unit is task and [o["num_cpus"] for o in ray.asked] == [1, 1]  # two sub-populations, one CPU each
+    assert [r.member for r in merged.results] == [r.member for r in whole.results]
+    for a, b in zip(merged.results, whole.results):
+        assert_same(*(r.history.drop(columns="member").to_dict("list") for r in (a, b)), a.member.arm.name)
+        assert_same([a.test_loss, a.test_accuracy], [b.test_loss, b.test_accuracy])
+
+
+def test_a_failed_sub_population_fails_its_whole_unit_once():
+    from goodfit.executors import Failure
+    from goodfit.executors.ray import RayExecutor
+
+    def work(task, on_epoch):
+        if task.members[0][0]["name"] == "baseline":
+            raise ValueError("the first part fails")
+        return "trained"
+
+    ray, got = StubRay(nodes=2), []
+    [task] = one_unit_study().tasks()
+    RayExecutor()._run(ray, [task], work, None, lambda t, out: got.append(out))
+    [failure] = got
+    assert isinstance(failure, Failure) and failure.error == "ValueError: the first part fails"
