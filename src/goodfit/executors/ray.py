@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import traceback
 import warnings
+from contextlib import nullcontext
 from typing import Callable, Iterable
 
 from goodfit.errors import GoodfitError
@@ -121,7 +122,7 @@ class RayExecutor:
             return
         import ray
 
-        with authenticated(self.address):
+        with nullcontext() if ray.is_initialized() else authenticated(self.address):
             started_here = self._connect(ray)
             try:
                 self._run(ray, tasks, getattr(work, "function", work), getattr(work, "started", None), on_result)

@@ -38,7 +38,8 @@ def client_endpoint(address: str | None) -> str | None:
 
 def ask(endpoint: str, token: str | None = None, timeout: float = PROBE_SECONDS) -> str:
     """Ping a Ray client server, with `token` or without: `ok`, `token` (refused: a token is needed or
-    wrong) or `down` (nothing answered within `timeout` seconds)."""
+    wrong), `down` (nothing answered within `timeout` seconds), or the gRPC status of another answer
+    in lower case (`unimplemented`: something else listens there, a GCS port for instance)."""
     import grpc
     from ray.core.generated import ray_client_pb2, ray_client_pb2_grpc
 
@@ -53,7 +54,7 @@ def ask(endpoint: str, token: str | None = None, timeout: float = PROBE_SECONDS)
                 return "token"
             if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 return "down"
-            raise
+            return err.code().name.lower()
     return "ok"
 
 
@@ -113,6 +114,10 @@ def authenticated(address: str | None):
         raise GoodfitError(f"no Ray client server answered at {address!r} within {PROBE_SECONDS:g} s; check that "
                            "the cluster is up and that the port is the head's --ray-client-server-port (default "
                            f"{CLIENT_PORT}), e.g. --address ray://HEAD:{CLIENT_PORT}")
+    if answer not in ("ok", "token"):
+        raise GoodfitError(f"{address!r} answered, but not as a Ray client server ({answer}); pass the head's "
+                           f"--ray-client-server-port (default {CLIENT_PORT}), not its GCS port, e.g. "
+                           f"--address ray://HEAD:{CLIENT_PORT}")
     if answer == "ok":
         yield
         return
