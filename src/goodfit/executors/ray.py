@@ -159,7 +159,7 @@ class RayExecutor:
             task, i = pending.pop(done[0])
             got = outputs[id(task)]
             got[i] = self._output(ray, done[0])
-            if _RUNNING not in got:
+            if not any(out is _RUNNING for out in got):
                 failed = [out for out in got if isinstance(out, Failure)]
                 on_result(task, failed[0] if failed else got[0] if len(got) == 1 else task.merge(got))
 
