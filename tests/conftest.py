@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -28,3 +30,17 @@ def make_splits(kind="table", n=120, shape=(6,), classes=3, seed=0):
     X = rng.normal(size=(n,) + shape).astype(np.float32)
     y = (np.arange(n) % classes).astype(np.int64)
     return split(Dataset("toy", X, y, kind, tuple(map(str, range(classes))), standardize=False), Conditions(), seed)
+
+
+def results_json(result, out) -> dict:
+    """A study's results.json as written to `out`, without the wall time and the command line."""
+    from goodfit.report.outputs import write_outputs
+
+    write_outputs(result, out)
+    return read_results(out)
+
+
+def read_results(out) -> dict:
+    """The results.json in `out`, without the wall time and the command line."""
+    payload = json.loads((out / "results.json").read_text())
+    return {k: v for k, v in payload.items() if k not in ("seconds", "command")}

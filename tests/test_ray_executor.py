@@ -15,8 +15,9 @@ import pytest
 
 from goodfit import Arm, Conditions, Dropout, Study, TrainConfig
 from goodfit.executors import Failure, LocalExecutor
-from goodfit.report.outputs import write_outputs
 from goodfit.store import Store
+
+from conftest import results_json as results
 
 FAST = TrainConfig(epochs=3, batch_size=16)
 
@@ -51,13 +52,6 @@ class Net:
 def study(model="mlp"):
     return Study("wine", model, [Arm("baseline"), Arm("dropout", (Dropout(0.5),))], seeds=2, epochs=3,
                  conditions=[Conditions(train_size=40), Conditions(train_size=80)], train=FAST)
-
-
-def results(result, out) -> dict:
-    """results.json as written, without the wall time and the command line."""
-    write_outputs(result, out)
-    payload = json.loads((out / "results.json").read_text())
-    return {k: v for k, v in payload.items() if k not in ("seconds", "command")}
 
 
 @pytest.fixture(scope="module")

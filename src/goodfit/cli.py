@@ -255,7 +255,8 @@ def study(
     split_seed: int = typer.Option(0, help="Seed of the train/validation/test split."),
     executor: str = typer.Option("local", help="Where units run: local (this process) or ray (see docs/cluster.md)."),
     address: str = typer.Option(None, help="Ray cluster to join with --executor ray, e.g. ray://head:10001 "
-                                            "(default: start Ray on this machine)."),
+                                            "(default: start Ray on this machine); a cluster's token comes from "
+                                            "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token."),
     out: str = typer.Option("runs/study", help="Output folder: study.db, results.json, report.html."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and table as JSON."),
 ):

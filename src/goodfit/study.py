@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable
@@ -18,13 +18,14 @@ import pandas as pd
 
 from goodfit.data import Conditions, load, split
 from goodfit.diagnose import diagnose
-from goodfit.engine import Member, MemberResult, TrainConfig, architecture_of, train
+from goodfit.engine import Member, MemberResult, TrainConfig, architecture_of, member_bytes, train
 from goodfit.errors import GoodfitError
 from goodfit.executors import Failure, LocalExecutor, Work
 from goodfit.history import History
 from goodfit.models import ModelSpec
 from goodfit.grammar import BASELINE, parse_arm, parse_arms, parse_seeds
-from goodfit.remedies import Arm, Augment, EarlyStopping
+from goodfit.nn.population import MemberSettings
+from goodfit.remedies import Arm, Augment, BatchNorm, EarlyStopping
 from goodfit.stats import ACCURACY, LOSS, Comparison, compare_to_baseline, detectable_effect, mean_ci, seeds_for
 from goodfit.store import Store
 
@@ -63,11 +64,25 @@ class UnitTask:
     factory: Callable | None = None  # a user's nn.Module factory, when the plan names one
     cost: float = 1.0  # members x training samples: how an executor weighs units against each other
     draw: int | None = None  # with resampled splits, the seed whose train/validation split the unit trains on
+    member_bytes: int = 0  # memory one member needs while training (0: unknown), for an executor to size by
 
     @property
     def device(self) -> str:
         """The plan's device, `cpu`, `cuda` or `auto`: an executor gives the unit a GPU for the last two."""
         return self.plan["train"]["device"]
+
+    def split(self, sizes: list[int]) -> list["UnitTask"]:
+        """The unit cut by member into sub-populations of `sizes` members, in order; each trains as its own population."""
+        ends = np.cumsum([0, *sizes])
+        return [replace(self, members=self.members[a:b], cost=self.cost * (b - a) / len(self.members))
+                for a, b in zip(ends[:-1], ends[1:])]
+
+    def merge(self, outputs: list["UnitOutput"]) -> "UnitOutput":
+        """The unit's output from its sub-populations' (in `split` order): members in the unit's order,
+        seconds summed (the unit's training time, wherever it ran)."""
+        notes = tuple(dict.fromkeys(n for out in outputs for n in out.notes))
+        return replace(outputs[0], seconds=sum(out.seconds for out in outputs),
+                       results=[r for out in outputs for r in out.results], notes=notes)
 
 
 @dataclass
@@ -230,16 +245,28 @@ class Study:
             splits = splits_for(self.plan, c)
             groups: dict[str, list] = {}
             resample = bool(self.plan.get("resample_splits"))
+            archs = {}
             for arm_dict in self.plan["arms"]:
                 for seed in seeds_of(self.plan, arm_dict["name"]):
                     model = self.factory or ModelSpec(**self.plan["model"])
                     arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), model, splits)
                     draw = seed if resample else None
+                    archs[_unit_name(c, arch, draw)] = arch
                     groups.setdefault((_unit_name(c, arch, draw), draw), []).append((arm_dict, seed))
             tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory,
-                               cost=float(len(members) * len(splits.y_train)), draw=draw)
+                               cost=float(len(members) * len(splits.y_train)), draw=draw,
+                               member_bytes=self._member_bytes(archs[unit], members, splits))
                       for (unit, draw), members in groups.items()]
         return tasks
+
+    def _member_bytes(self, arch, members: list, splits) -> int:
+        """Memory the unit's largest member needs while training; 0 for a user's factory, not built here to size it."""
+        if self.factory is not None:
+            return 0
+        arms = [Arm.from_dict(a) for a, _ in members]
+        settings = MemberSettings(0, batchnorm=any(a.get(BatchNorm) for a in arms))
+        return member_bytes(arch, settings, splits, TrainConfig(**self.plan["train"]),
+                            any(a.get(EarlyStopping) for a in arms))
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
             command: str | None = None) -> "StudyResult":

@@ -1,22 +1,25 @@
 """A study's units as Ray tasks: on a local Ray runtime, or on a cluster that already runs Ray.
 
-Each unit runs as one task on a worker and comes back to the driver as it finishes; the driver
-alone writes the store. ray is an optional extra (`pip install "goodfit[ray]"`), imported only
+Each unit runs as one task on a worker, or, when it is owed more than one worker, as several
+tasks of a sub-population each (`sizing.sub_units`), merged when all are back; the driver alone
+writes the store, whole units only. ray is an optional extra (`pip install "goodfit[ray]"`), imported only
 when a study runs here.
 """
 from __future__ import annotations
 
 import importlib.util
-import math
 import logging
 import traceback
 import warnings
+from contextlib import nullcontext
 from typing import Callable, Iterable
 
 from goodfit.errors import GoodfitError
 from goodfit.executors import Failure
+from goodfit.executors.ray_token import authenticated
+from goodfit.executors.sizing import sub_units
 
-GPU_DEVICES = ("cuda", "auto")  # a unit asking for one of these takes a GPU when the cluster has any
+_RUNNING = object()  # a sub-task's output slot until it is back
 
 
 def _one_line(err: BaseException) -> str:
@@ -40,50 +43,23 @@ def _on_worker(function: Callable, task, threads: int):
         return Failure(_one_line(err), traceback.format_exc())
 
 
-def unit_resources(cluster: dict, largest_node_cpus: float, share: float, device: str) -> tuple[int, int]:
-    """CPUs and GPUs one unit asks Ray for.
-
-    A unit that may use a GPU (`device` cuda or auto) takes one GPU and one CPU when the cluster
-    has GPUs. Otherwise it takes its `share` of the cluster's CPUs (its cost over all units'
-    costs), rounded up, at least one and at most a whole node: of two equal units on 16 CPUs each
-    takes 8; of 40, each takes 1; a unit with 70% of a study's work on 2 CPUs takes both.
-    The worker sets torch's threads to that number.
-
-    Args:
-        cluster: `ray.cluster_resources()`, e.g. `{"CPU": 16.0, "GPU": 2.0}`.
-        largest_node_cpus: CPUs of the largest node, the most one task can get.
-        share: the unit's fraction of the study's work, in (0, 1].
-        device: the plan's device, `cpu`, `cuda` or `auto`.
-
-    Returns:
-        `(num_cpus, num_gpus)` per task.
-
-    Example:
-        >>> unit_resources({"CPU": 16.0}, 8.0, share=0.5, device="cpu")
-        (8, 0)
-        >>> unit_resources({"CPU": 2.0}, 2.0, share=0.7, device="cpu"), unit_resources({"CPU": 2.0}, 2.0, 0.3, "cpu")
-        ((2, 0), (1, 0))
-        >>> unit_resources({"CPU": 16.0, "GPU": 2.0}, 8.0, share=0.025, device="auto")
-        (1, 1)
-    """
-    if cluster.get("GPU", 0) >= 1 and device in GPU_DEVICES:
-        return 1, 1
-    cpus = math.ceil(cluster.get("CPU", 1) * share - 1e-9)
-    return max(1, min(cpus, int(largest_node_cpus))), 0
-
-
 class RayExecutor:
-    """Runs each unit of a study as a Ray task, on a local Ray runtime or an existing cluster.
+    """Runs each unit of a study as Ray tasks, on a local Ray runtime or an existing cluster.
 
     Without `address` it starts a Ray runtime on this machine for the duration of `run` (unless
     this process already called `ray.init`, whose runtime it then uses); with `address` it joins
-    that cluster. Units are submitted at once, costliest first, and Ray schedules them over the
-    workers, each with the CPUs (and GPU) `unit_resources` gives it for its share of the work.
-    Results come back as they finish and
-    `on_result` runs in the driver. A task whose worker dies is retried up to `max_retries` times;
-    a unit that raises, or whose retries run out, reaches `on_result` as a `Failure` and the others
-    go on. Live progress is per unit: `work.started(task)` runs when a unit is submitted; epochs
-    are not reported back.
+    that cluster, with the user's token when it requires one (`ray_token.authenticated`). Units are
+    submitted at once, costliest first, and Ray schedules them over the workers. A unit owed more
+    than one worker (its share of the cluster's CPUs spans several nodes, or several GPUs, or its
+    members exceed a node's memory) is cut by member into sub-populations (`sizing.sub_units`), each
+    a task of its own, when the task can be cut (it has `split(sizes)` and `merge(outputs)`); the
+    sub-populations' outputs are merged into the unit's when all are back. Each task asks for the
+    CPUs (and GPU) its part of the share gives it, and its worker sets torch's threads to that.
+    Results come back unit by unit and `on_result` runs in the driver. A task whose worker dies
+    (or whose node dies) is retried up to `max_retries` times; a unit that raises, or whose
+    retries run out, reaches `on_result` as a `Failure` (the first failed sub-population's) and
+    the others go on. Live progress is per unit: `work.started(task)` runs when a unit is
+    submitted; epochs are not reported back.
 
     Args:
         address: a Ray cluster to join, e.g. `ray://head:10001` (Ray client) or `auto` on a node
@@ -133,7 +109,9 @@ class RayExecutor:
         """Run every task on Ray and hand each output (or `Failure`) to `on_result` in the driver.
 
         Args:
-            tasks: picklable tasks; a task's `device` attribute (when it has one) asks for a GPU.
+            tasks: picklable tasks; a task's `cost` weighs it against the others, its `device`
+                (when it has one) asks for a GPU, its `members` and `member_bytes` size its
+                sub-populations, made with its `split` and merged with its `merge`.
             work: `(task, on_epoch) -> output`, picklable; a `goodfit.executors.Work` runs its
                 `function` on the workers and its `started` here.
             on_result: `(task, output)`, called in the driver as each task finishes.
@@ -144,35 +122,54 @@ class RayExecutor:
             return
         import ray
 
-        started_here = self._connect(ray)
-        try:
-            self._run(ray, tasks, getattr(work, "function", work), getattr(work, "started", None), on_result)
-        finally:
-            if started_here:
-                ray.shutdown()
+        with nullcontext() if ray.is_initialized() else authenticated(self.address):
+            started_here = self._connect(ray)
+            try:
+                self._run(ray, tasks, getattr(work, "function", work), getattr(work, "started", None), on_result)
+            finally:
+                if started_here:
+                    ray.shutdown()
+
+    def _parts(self, ray, tasks: list) -> list[tuple]:
+        """Each task (costliest first) with its sub-tasks and the CPUs and GPUs each asks for."""
+        cluster = ray.cluster_resources()
+        node = max((n["Resources"] for n in ray.nodes() if n["Alive"]), key=lambda r: r.get("CPU", 0), default={})
+        costs = [float(getattr(task, "cost", 1.0)) for task in tasks]
+        parts = []
+        for task, cost in sorted(zip(tasks, costs), key=lambda tc: -tc[1]):
+            can_split = hasattr(task, "split") and hasattr(task, "merge")
+            members = len(task.members) if can_split else 1
+            plan = sub_units(members, cost / sum(costs), cluster, node, getattr(task, "member_bytes", 0),
+                             getattr(task, "device", "cpu"))
+            parts.append((task, task.split(plan.sizes) if len(plan.sizes) > 1 else [task], plan.cpus, plan.gpus))
+        return parts
 
     def _run(self, ray, tasks: list, function: Callable, started: Callable | None, on_result: Callable) -> None:
-        cluster = ray.cluster_resources()
-        largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=1)
         remote = ray.remote(_on_worker)
-        pending = {}
-        costs = [float(getattr(task, "cost", 1.0)) for task in tasks]
-        # the costliest units first, so the long ones start early and short ones fill the gaps after
-        for task, cost in sorted(zip(tasks, costs), key=lambda tc: -tc[1]):
-            cpus, gpus = unit_resources(cluster, largest, cost / sum(costs), getattr(task, "device", "cpu"))
+        pending, outputs = {}, {}
+        for task, subtasks, cpus, gpus in self._parts(ray, tasks):
             options = {"num_cpus": cpus, "num_gpus": gpus, "max_retries": self.max_retries}
-            pending[remote.options(**options).remote(function, task, cpus)] = task
+            outputs[id(task)] = [_RUNNING] * len(subtasks)
+            for i, sub in enumerate(subtasks):
+                pending[remote.options(**options).remote(function, sub, cpus)] = (task, i)
             if started is not None:
                 started(task)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
-            task = pending.pop(done[0])
-            try:
-                output = ray.get(done[0])
-            except ray.exceptions.RayError as err:  # the worker died on every try, or the task never ran
-                cause = getattr(err, "cause", None) or err
-                died = isinstance(err, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
-                                        ray.exceptions.OutOfMemoryError))
-                tries = f" (its worker died {self.max_retries + 1} time(s))" if died else ""
-                output = Failure(_one_line(cause) + tries, str(err))
-            on_result(task, output)
+            task, i = pending.pop(done[0])
+            got = outputs[id(task)]
+            got[i] = self._output(ray, done[0])
+            if not any(out is _RUNNING for out in got):
+                failed = [out for out in got if isinstance(out, Failure)]
+                on_result(task, failed[0] if failed else got[0] if len(got) == 1 else task.merge(got))
+
+    def _output(self, ray, ref):
+        """A finished task's output, or a `Failure` when Ray could not run it."""
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayError as err:  # the worker died on every try, or the task never ran
+            cause = getattr(err, "cause", None) or err
+            died = isinstance(err, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                                    ray.exceptions.OutOfMemoryError))
+            tries = f" (its worker died {self.max_retries + 1} time(s))" if died else ""
+            return Failure(_one_line(cause) + tries, str(err))
