@@ -5,6 +5,7 @@ Pure functions of numbers; knows nothing of torch or training.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats as sps
@@ -180,8 +181,8 @@ def _t_interval(d: np.ndarray, error: float) -> Interval:
 def paired_power(effect: float, n: int, alpha: float) -> float:
     """Chance that a two-sided paired t-test at `alpha` on `n` pairs finds a true effect of d_z = `effect`.
 
-    Integrates the normal over the chi-square of the sample variance (stable where scipy's
-    noncentral t returns NaN for large effects).
+    The noncentral t's tails; where scipy returns NaN for them (large effects, few seeds), the
+    same probability by integrating the normal over the chi-square of the sample variance.
 
     Example:
         >>> round(paired_power(1.0, 10, 0.05), 2)
@@ -191,6 +192,9 @@ def paired_power(effect: float, n: int, alpha: float) -> float:
         return 0.0
     df = n - 1
     crit, shift = sps.t.ppf(1 - alpha / 2, df), effect * np.sqrt(n)
+    tails = float(sps.nct.sf(crit, df, shift) + sps.nct.cdf(-crit, df, shift))
+    if np.isfinite(tails):
+        return min(1.0, max(0.0, tails))
 
     def given(v: float) -> float:
         edge = crit * np.sqrt(v / df)
@@ -201,6 +205,7 @@ def paired_power(effect: float, n: int, alpha: float) -> float:
     return float(min(1.0, quad(given, 0, np.inf, limit=200)[0]))
 
 
+@lru_cache(maxsize=256)
 def detectable_effect(n: int, alpha: float, power: float = 0.8) -> float:
     """The smallest d_z (difference over its seed-to-seed spread) found with this `power`; inf if none below 50.
 
@@ -215,6 +220,7 @@ def detectable_effect(n: int, alpha: float, power: float = 0.8) -> float:
     return float(brentq(lambda d: paired_power(d, n, alpha) - power, 1e-6, 50.0, xtol=1e-4))
 
 
+@lru_cache(maxsize=256)
 def seeds_for(effect: float, alpha: float, power: float = 0.8, most: int = 1000) -> int:
     """The fewest seeds with which a paired t-test at `alpha` finds d_z = `effect` with this `power`.
 
