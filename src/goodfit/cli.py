@@ -398,7 +398,7 @@ def recipe(
     candidates: int = typer.Option(27, help="Random recipes in the first rung."),
     eta: int = typer.Option(3, help="Each rung keeps the best 1/eta, trained eta times longer."),
     top: int = typer.Option(3, help="Recipes confirmed on fresh seeds."),
-    search_seeds: int = typer.Option(2, help="Seeds per candidate in the search (its own, never the confirmation's)."),
+    search_seeds: int = typer.Option(1, help="Seeds per candidate in the search (its own, never the confirmation's)."),
     seeds: str = typer.Option("5", help="Fresh seeds of the confirmation: a count, a range (10-14) or a list."),
     epochs: int = typer.Option(None, help="Full training length: the last rung and the confirmation."),
     train_size: int = typer.Option(None, help="Training samples to keep."),
