@@ -129,6 +129,8 @@ def test_the_control_trains_on_seeds_of_its_own_beside_the_baseline():
     control = r.members[r.members["arm"] == "control"]["test_loss"].to_numpy()
     assert not np.allclose(base, control)  # other seeds, other results
     assert r.control() is not None and len(r.comparisons()) == 1
+    with pytest.raises(GoodfitError, match="arms is empty"):
+        Study("wine", "mlp", [], seeds=2)
     with pytest.raises(GoodfitError, match="the name of the A/A control"):
         Study("wine", "mlp", [__import__("goodfit").Arm("baseline"), __import__("goodfit").Arm("control")],
               seeds=2, control=True)

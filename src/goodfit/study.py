@@ -196,6 +196,8 @@ class Study:
         dataset = _dataset(str(data), target)  # fail early on bad data, before anything is trained
         if arms is None:
             arms = parse_arms(",".join(DEFAULT_ARM_NAMES), dataset.kind)
+        elif not list(arms):
+            raise GoodfitError("arms is empty; give the arms to compare, e.g. arms=['dropout=0.5', 'augment']")
         elif all(isinstance(a, str) for a in arms):
             arms = parse_arms(",".join(arms), dataset.kind)
         arms = [parse_arm(a, dataset.kind) if isinstance(a, str) else a for a in arms]
