@@ -598,7 +598,8 @@ def default_study_runs(options: tuple = (), repeats: int = 3) -> tuple[Run, Run]
 
         def goodfit_study() -> Run:
             out = tempfile.mkdtemp(dir=folder)  # a fresh folder each time: in a used one the study resumes
-            seconds, other, _ = _command([sys.executable, "-m", "goodfit", "study", "--out", out, *options])
+            seconds, other, _ = _command([sys.executable, "-m", "goodfit", "study", "--one-split", "--out", out,
+                                          *options])  # plain_study.py trains every seed on split 0, as --one-split
             result = json.loads((Path(out) / "results.json").read_text())
             arms = {a["arm"]: a["test_accuracy"] for a in result["arms"]}
             return Run("goodfit study", "default study", len(result["members"]), seconds,

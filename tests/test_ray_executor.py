@@ -148,7 +148,7 @@ def test_cli_names_the_failed_units_exits_1_and_a_rerun_finishes(tmp_path, monke
     from goodfit.executors import EXECUTORS
 
     args = ["goodfit", "study", "--data", "wine", "--seeds", "2", "--epochs", "2", "--arms", "baseline,dropout",
-            "--train-size", "40,80", "--json", "--out", str(tmp_path)]
+            "--train-size", "40,80", "--one-split", "--json", "--out", str(tmp_path)]  # two units: one per size
     monkeypatch.setitem(EXECUTORS, "ray", lambda **options: FailsLastUnit())
     monkeypatch.setattr(sys, "argv", args + ["--executor", "ray"])
     with pytest.raises(SystemExit) as failed:
@@ -176,3 +176,29 @@ def test_the_cli_runs_a_study_on_a_ray_runtime_it_starts_and_matches_local(tmp_p
         runs[executor] = {k: v for k, v in payload.items() if k not in ("seconds", "command")}
     assert runs["ray"] == runs["local"]
     assert (tmp_path / "ray" / "report.html").exists()
+
+
+def test_joining_retries_a_client_session_that_failed_to_start_and_nothing_else(monkeypatch):
+    from goodfit.errors import GoodfitError
+    from goodfit.executors import ray as goodfit_ray
+
+    class Flaky:
+        def __init__(self, errors):
+            self.errors, self.calls = list(errors), 0
+
+        def is_initialized(self):
+            return False
+
+        def init(self, **options):
+            self.calls += 1
+            if self.errors:
+                raise self.errors.pop(0)
+
+    monkeypatch.setattr(goodfit_ray.time, "sleep", lambda seconds: None)
+    executor = goodfit_ray.RayExecutor(address="ray://head:10001")
+    busy = Flaky([ConnectionAbortedError("Initialization failure from server")])
+    assert executor._connect(busy) is True and busy.calls == 2
+    down = Flaky([ConnectionRefusedError("connection refused")])
+    with pytest.raises(GoodfitError, match="could not join the Ray cluster"):
+        executor._connect(down)
+    assert down.calls == 1

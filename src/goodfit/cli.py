@@ -237,9 +237,10 @@ def study(
                                         "or a list (0,3,7)."),
     control: bool = typer.Option(False, "--control", help="Add an A/A control: the baseline again on seeds of its own, "
                                                           "to show the noise floor."),
-    resample_splits: bool = typer.Option(False, "--resample-splits", help="Each seed draws its own train/validation "
-                                                                          "split (test fixed), so intervals include the "
-                                                                          "data's variance."),
+    resample_splits: bool = typer.Option(True, "--resample-splits/--one-split",
+                                         help="Each seed draws its own train/validation split from the same pool, the "
+                                              "test set fixed, so the intervals include the data's own variance "
+                                              "(default); --one-split trains every seed on one split."),
     epochs: int = typer.Option(None, help="Epochs per member."),
     train_size: str = typer.Option(None, help="Training samples; several (100,300,1000) give a learning curve."),
     label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),

@@ -173,7 +173,8 @@ class Study:
             the study's noise floor. Default False.
         resample_splits: each seed draws its own train/validation split from the same pool (the
             test set stays fixed), so the intervals include the data's variance; members then
-            train in one population per seed. Default False: one split for all seeds.
+            train in one population per seed. Default False here: one split for all seeds
+            (`goodfit study` resamples unless given `--one-split`).
 
     Example:
         >>> r = Study("wine", arms=["dropout=0.5"], seeds="3-4", epochs=3, control=True).run()
@@ -624,7 +625,8 @@ class StudyResult:
             if r["significant"]:
                 said.append(f"WARNING: the A/A control, the baseline on other seeds, differs significantly from the "
                             f"baseline ({spread}): chance alone moves results this much here, so the verdict above "
-                            "cannot be trusted; add seeds or use --resample-splits.")
+                            "cannot be trusted; add seeds" + ("." if self.plan.get("resample_splits") else
+                                                              " or resample the splits (--resample-splits)."))
             else:
                 said.append(f"Noise floor: the A/A control, the baseline on other seeds, differs by {spread} "
                             "(no significant difference, as it should).")

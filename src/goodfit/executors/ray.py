@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import time
 import traceback
 import warnings
 from contextlib import nullcontext
@@ -17,6 +18,8 @@ from typing import Callable, Iterable
 from goodfit.errors import GoodfitError
 from goodfit.executors import Failure
 from goodfit.executors.ray_token import authenticated
+
+JOIN_ATTEMPTS = 3  # joining retries only a client session that failed to start
 from goodfit.executors.sizing import sub_units
 
 _RUNNING = object()  # a sub-task's output slot until it is back
@@ -96,13 +99,21 @@ class RayExecutor:
             ray.init(num_cpus=self.num_cpus, include_dashboard=False, logging_level=logging.ERROR,
                      log_to_driver=False)
             return True
-        try:
-            with warnings.catch_warnings():  # a failed connection also warns; the error below says it all
-                warnings.simplefilter("ignore", UserWarning)
-                ray.init(address=self.address, logging_level=logging.ERROR)
-        except (ConnectionError, RuntimeError, ValueError) as err:
-            raise GoodfitError(f"could not join the Ray cluster at {self.address!r} ({_one_line(err)}); check that it "
-                               "is up and pass its address, e.g. --address ray://HEAD:10001") from None
+        for attempt in range(JOIN_ATTEMPTS):
+            try:
+                with warnings.catch_warnings():  # a failed connection also warns; the error below says it all
+                    warnings.simplefilter("ignore", UserWarning)
+                    ray.init(address=self.address, logging_level=logging.ERROR)
+                return True
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                # A busy client server can fail to start the session it spawns for this client
+                # ("Initialization failure from server"); that passes, an unreachable cluster does not.
+                if "Initialization failure" in str(err) and attempt + 1 < JOIN_ATTEMPTS:
+                    time.sleep(2.0 * (attempt + 1))
+                    continue
+                raise GoodfitError(
+                    f"could not join the Ray cluster at {self.address!r} ({_one_line(err)}); check that it "
+                    "is up and pass its address, e.g. --address ray://HEAD:10001") from None
         return True
 
     def run(self, tasks: Iterable, work: Callable, on_result: Callable, on_epoch: Callable | None = None) -> None:
