@@ -35,7 +35,8 @@ ALPHA, POWER = 0.05, 0.8
 
 
 # What `goodfit study` runs with no options: an MLP memorizes 300 digits (100% train accuracy,
-# about 91% test) within 100 epochs, and the remedies separate clearly over 5 seeds.
+# about 93% test) within 100 epochs. With each seed on its own split (the CLI's default), 5 seeds
+# find differences of about 3 points: shrinking to a quarter is worse, the rest within that.
 DEFAULT_STUDY = {"data": "digits", "model": "mlp", "train_size": 300, "epochs": 100}
 DEFAULT_ARM_NAMES = (BASELINE, "dropout", "l2", "early_stopping", "augment", "batchnorm", "shrink", "all")
 
