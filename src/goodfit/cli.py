@@ -224,6 +224,17 @@ def _parse_ints(text: str | None, option: str) -> list[int]:
     return [int(v) for v in values]
 
 
+def _executor(name: str, address: str | None):
+    """The executor `--executor` names, joined to `--address` when given; one-line errors for what cannot be."""
+    from goodfit.executors import EXECUTORS
+
+    if name not in EXECUTORS:
+        raise GoodfitError(f"executor {name!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    if address is not None and name != "ray":
+        raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
+    return EXECUTORS[name](**({"address": address} if address is not None else {}))
+
+
 @app.command()
 def study(
     data: str = typer.Option(None, help="Built-in data set or file; default: the embedded study (see below)."),
@@ -284,15 +295,10 @@ def study(
     """
     from goodfit.data import Conditions
     from goodfit.engine import TrainConfig
-    from goodfit.executors import EXECUTORS
     from goodfit.grammar import parse_arms, parse_seeds
     from goodfit.study import DEFAULT_STUDY, Study, sweep_arms
 
-    if executor not in EXECUTORS:
-        raise GoodfitError(f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)}")
-    if address is not None and executor != "ray":
-        raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
-    runner = EXECUTORS[executor](**({"address": address} if address is not None else {}))
+    runner = _executor(executor, address)
     seed_list = parse_seeds(seeds)
     default = data is None
     data = data or DEFAULT_STUDY["data"]
@@ -429,16 +435,11 @@ def recipe(
     """
     from goodfit.data import Conditions
     from goodfit.engine import TrainConfig
-    from goodfit.executors import EXECUTORS
     from goodfit.recipe import Recipe
     from goodfit.report.recipe import write_recipe_outputs
     from goodfit.study import DEFAULT_STUDY
 
-    if executor not in EXECUTORS:
-        raise GoodfitError(f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)}")
-    if address is not None and executor != "ray":
-        raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
-    runner = EXECUTORS[executor](**({"address": address} if address is not None else {}))
+    runner = _executor(executor, address)
     default = data is None
     data = data or DEFAULT_STUDY["data"]
     model = model or (DEFAULT_STUDY["model"] if default else "auto")
