@@ -593,13 +593,17 @@ def default_study_runs(options: tuple = (), repeats: int = 3) -> tuple[Run, Run]
     """
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "splits.npz"
-        s = split(load(DEFAULT_STUDY["data"]), Conditions(train_size=DEFAULT_STUDY["train_size"]), seed=0)
-        np.savez(data, **{k: getattr(s, k) for k in plain_study.SPLITS})
+        seeds = int(options[options.index("--seeds") + 1]) if "--seeds" in options else 5
+        pool = load(DEFAULT_STUDY["data"])
+        arrays = {}
+        for seed in range(seeds):  # each seed its own train/validation split, as `goodfit study` draws them
+            s = split(pool, Conditions(train_size=DEFAULT_STUDY["train_size"]), seed=0, resample=seed)
+            arrays.update({f"{k}.{seed}": getattr(s, k) for k in plain_study.SPLITS})
+        np.savez(data, **arrays)
 
         def goodfit_study() -> Run:
             out = tempfile.mkdtemp(dir=folder)  # a fresh folder each time: in a used one the study resumes
-            seconds, other, _ = _command([sys.executable, "-m", "goodfit", "study", "--one-split", "--out", out,
-                                          *options])  # plain_study.py trains every seed on split 0, as --one-split
+            seconds, other, _ = _command([sys.executable, "-m", "goodfit", "study", "--out", out, *options])
             result = json.loads((Path(out) / "results.json").read_text())
             arms = {a["arm"]: a["test_accuracy"] for a in result["arms"]}
             return Run("goodfit study", "default study", len(result["members"]), seconds,

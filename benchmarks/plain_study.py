@@ -3,7 +3,9 @@
     python benchmarks/plain_study.py                        # 8 arms x 5 seeds, 100 epochs
     python benchmarks/plain_study.py --epochs 2 --seeds 2   # the same on a tiny scale, in seconds
 
-Digits, 300 training samples (split seed 0, as `goodfit study`), an MLP 64-256-256-10 built with
+Digits, 300 training samples, each seed on its own train/validation split of the pool and one test
+set (split seed 0, as `goodfit study` splits them; `--one-split` trains every seed on split 0), an
+MLP 64-256-256-10 built with
 `nn.Sequential`, Adam lr 1e-3, batch 32. After every epoch the model is evaluated on the
 validation set and on a fixed training subset (loss and accuracy), as goodfit does. The arms are
 those of `goodfit study` at its strengths: baseline, dropout 0.3, an L2 penalty of 1e-3 on the
@@ -132,31 +134,48 @@ def fit(model: nn.Module, data, epochs: int, *, l2: float = 0.0, patience: int =
         return (model(X_test).argmax(1) == y_test).float().mean().item(), history
 
 
-def default_splits() -> dict:
-    """Digits as `goodfit study` splits them: 300 training samples, split seed 0."""
+def default_splits(seeds: int = 5, resample: bool = True) -> dict:
+    """Digits as `goodfit study` splits them: 300 training samples, split seed 0, and with `resample`
+    each seed's own train/validation split, under `NAME.SEED` (`X_train.3`); without, one split."""
     from goodfit.data import Conditions, load, split
 
-    s = split(load("digits"), Conditions(train_size=300), seed=0)
-    return {k: getattr(s, k) for k in SPLITS}
+    digits = load("digits")
+    if not resample:
+        s = split(digits, Conditions(train_size=300), seed=0)
+        return {k: getattr(s, k) for k in SPLITS}
+    out = {}
+    for seed in range(seeds):
+        s = split(digits, Conditions(train_size=300), seed=0, resample=seed)
+        out.update({f"{k}.{seed}": getattr(s, k) for k in SPLITS})
+    return out
+
+
+def seed_splits(data: dict, seed: int) -> dict:
+    """The arrays a seed trains on: its own (`X_train.SEED`), or the one split all share (`X_train`)."""
+    return {k: data[f"{k}.{seed}"] if f"{k}.{seed}" in data else data[k] for k in SPLITS}
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=100, help="Epochs per model (default 100).")
     parser.add_argument("--seeds", type=int, default=5, help="Seeds per arm: 0, 1, ... (default 5).")
-    parser.add_argument("--data", help="An .npz holding the arrays X_train, y_train, X_val, y_val, X_test, y_test "
-                                       "(default: digits split as `goodfit study` splits them).")
+    parser.add_argument("--data", help="An .npz holding the arrays X_train, y_train, X_val, y_val, X_test, y_test, "
+                                       "or each seed's own as X_train.0, y_train.0, ... (default: digits split as "
+                                       "`goodfit study` splits them).")
+    parser.add_argument("--one-split", action="store_true", help="Without --data: every seed on split 0.")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)  # as goodfit trains: denormals late in training slow every step
-    data = dict(np.load(args.data)) if args.data else default_splits()
-    inputs, classes = math.prod(data["X_train"].shape[1:]), int(data["y_train"].max()) + 1
+    data = dict(np.load(args.data)) if args.data else default_splits(args.seeds, not args.one_split)
+    first = seed_splits(data, 0)
+    inputs, classes = math.prod(first["X_train"].shape[1:]), int(first["y_train"].max()) + 1
     accuracy, epochs_run = {}, {}
     for name, arm in ARMS.items():
         accs, runs = [], []
         for seed in range(args.seeds):
             torch.manual_seed(seed)
             model = mlp(inputs, arm.width, classes, arm.dropout, arm.batchnorm)
-            acc, history = fit(model, data, args.epochs, l2=arm.l2, patience=arm.patience, augment=arm.augment)
+            acc, history = fit(model, seed_splits(data, seed), args.epochs, l2=arm.l2, patience=arm.patience,
+                               augment=arm.augment)
             accs.append(acc)
             runs.append(len(history))
         accuracy[name], epochs_run[name] = float(np.mean(accs)), float(np.mean(runs))

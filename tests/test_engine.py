@@ -359,3 +359,43 @@ def test_a_trained_member_with_min_delta_keeps_the_weights_of_its_reported_best_
         val = F.cross_entropy(module.eval()(torch.as_tensor(wine_splits.X_val)),
                               torch.as_tensor(wine_splits.y_val)).item()
     assert val == pytest.approx(r.history.set_index("epoch").loc[r.best_epoch, "val_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize("kind,shape,model,augment", [
+    ("table", (6,), "mlp", "noise,mixup"),
+    ("image", (1, 8, 8), "cnn2d", "rotate,shift,noise"),
+])
+def test_members_with_their_own_splits_train_together_as_each_alone_on_its_own(kind, shape, model, augment):
+    """Each seed on its own split of one pool (a study's resampled splits) still trains as one
+    population; every member sees only its own data, and leaving early moves its data out too."""
+    from goodfit.data import Conditions, Dataset, split
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150,) + shape).astype(np.float32)
+    y = (np.arange(150) % 3).astype(np.int64)
+    pool = Dataset("toy", X, y, kind, ("0", "1", "2"), standardize=(kind == "table"))
+    arms = [Arm("baseline"), Arm("early", (EarlyStopping(patience=1),)), Arm("dropout", (Dropout(0.3),)),
+            Arm("augment", (Augment.from_names(augment, kind),)), Arm("bn", (BatchNorm(),)), Arm("shrink", (Shrink(0.5),))]
+    members = [Member(arm, seed) for arm in arms for seed in (0, 1)]
+    own = [split(pool, Conditions(train_size=60), seed=0, resample=m.seed + 10 * i) for i, m in enumerate(members)]
+    assert not np.array_equal(own[0].X_train, own[1].X_train)
+    spec, config = ModelSpec(model, 16, 2), TrainConfig(epochs=5, batch_size=16)
+    together = train(own, members, spec, config)
+    assert len(together.members) == len(members)
+    for i, member in enumerate(members):
+        alone = train(own[i], [member], spec, config).members[0]
+        _assert_same_history(together.members[i].history, alone.history)
+        assert (together.members[i].best_epoch, together.members[i].stopped_epoch) == (alone.best_epoch, alone.stopped_epoch)
+        assert together.members[i].test_loss == pytest.approx(alone.test_loss, rel=2e-4)
+    assert any(r.stopped_epoch for r in together.members)  # someone left early, and the others went on right
+
+
+def test_members_own_splits_must_be_one_per_member_and_of_one_data_set():
+    from goodfit.errors import GoodfitError
+
+    a, b = make_splits("table"), make_splits("table", shape=(5,))
+    members = [Member(Arm("baseline"), 0), Member(Arm("baseline"), 1)]
+    with pytest.raises(GoodfitError, match="2 members"):
+        train([a, a, a], members, config=TrainConfig(epochs=1))
+    with pytest.raises(GoodfitError, match="sample shape"):
+        train([a, b], members, config=TrainConfig(epochs=1))

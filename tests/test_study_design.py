@@ -140,13 +140,17 @@ def test_resampled_splits_give_each_seed_its_own_training_data_and_one_test_set(
     study = Study("wine", "mlp", ["dropout=0.5"], seeds=3, epochs=3, conditions=[Conditions(train_size=60)],
                   train=FAST, resample_splits=True)
     tasks = study.tasks()
-    assert sorted(t.draw for t in tasks) == [0, 1, 2] and all(len(t.members) == 2 for t in tasks)
+    assert len(tasks) == 1 and len(tasks[0].members) == 6  # every seed in one population, each on its own data
+    from goodfit.engine import Member, train
     from goodfit.study import splits_for
 
     a, b = (splits_for(study.plan, 0, s) for s in (0, 1))
     assert (a.y_test == b.y_test).all() and not np.array_equal(a.X_val, b.X_val)
     r = study.run()
     assert r.to_dict()["splits"] == "resampled per seed" and len(r.members) == 6
+    alone = train(b, [Member(__import__("goodfit").Arm("baseline"), 1)], config=TrainConfig(**study.plan["train"]))
+    row = r.members[(r.members["arm"] == "baseline") & (r.members["seed"] == 1)].iloc[0]
+    assert row["test_loss"] == pytest.approx(alone.members[0].test_loss, rel=1e-4)
     same = Study("wine", "mlp", ["dropout=0.5"], seeds=3, epochs=3, conditions=[Conditions(train_size=60)],
                  train=FAST)
     assert len(same.tasks()) == 1 and "resample_splits" not in same.plan  # earlier plans keep their fingerprint

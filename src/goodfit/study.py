@@ -64,7 +64,6 @@ class UnitTask:
     members: tuple  # ((arm dict, seed), ...)
     factory: Callable | None = None  # a user's nn.Module factory, when the plan names one
     cost: float = 1.0  # members x training samples: how an executor weighs units against each other
-    draw: int | None = None  # with resampled splits, the seed whose train/validation split the unit trains on
     member_bytes: int = 0  # memory one member needs while training (0: unknown), for an executor to size by
 
     @property
@@ -129,14 +128,17 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None) -> UnitOutput:
     start = time.perf_counter()
     members = [Member(Arm.from_dict(a), s) for a, s in task.members]
     model = task.factory or ModelSpec(**task.plan["model"])
-    splits = splits_for(task.plan, task.condition, task.draw)
+    splits = splits_for(task.plan, task.condition)
+    if task.plan.get("resample_splits"):  # each seed its own train/validation split; one population all the same
+        splits = [splits_for(task.plan, task.condition, m.seed) for m in members]
     result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch)
-    return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, splits.num_classes,
-                      len(splits.y_train), splits.kind, tuple(result.notes))
+    first = splits[0] if isinstance(splits, list) else splits
+    return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, first.num_classes,
+                      len(first.y_train), first.kind, tuple(result.notes))
 
 
-def _unit_name(condition: int, arch, draw: int | None = None) -> str:
-    head = f"c{condition}" if draw is None else f"c{condition}-s{draw}"
+def _unit_name(condition: int, arch) -> str:
+    head = f"c{condition}"
     if arch.arch == "custom":
         return f"{head}-custom-" + ",".join(f"{k}={v}" for k, v in arch.kwargs)
     return f"{head}-{arch.arch}-w{arch.width}-d{arch.depth}"
@@ -248,19 +250,17 @@ class Study:
         for c in range(len(self.plan["conditions"])):
             splits = splits_for(self.plan, c)
             groups: dict[str, list] = {}
-            resample = bool(self.plan.get("resample_splits"))
             archs = {}
             for arm_dict in self.plan["arms"]:
                 for seed in seeds_of(self.plan, arm_dict["name"]):
                     model = self.factory or ModelSpec(**self.plan["model"])
                     arch = architecture_of(Member(Arm.from_dict(arm_dict), seed), model, splits)
-                    draw = seed if resample else None
-                    archs[_unit_name(c, arch, draw)] = arch
-                    groups.setdefault((_unit_name(c, arch, draw), draw), []).append((arm_dict, seed))
+                    archs[_unit_name(c, arch)] = arch
+                    groups.setdefault(_unit_name(c, arch), []).append((arm_dict, seed))
             tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory,
-                               cost=float(len(members) * len(splits.y_train)), draw=draw,
+                               cost=float(len(members) * len(splits.y_train)),
                                member_bytes=self._member_bytes(archs[unit], members, splits))
-                      for (unit, draw), members in groups.items()]
+                      for unit, members in groups.items()]
         return tasks
 
     def _member_bytes(self, arch, members: list, splits) -> int:
@@ -269,8 +269,9 @@ class Study:
             return 0
         arms = [Arm.from_dict(a) for a, _ in members]
         settings = MemberSettings(0, batchnorm=any(a.get(BatchNorm) for a in arms))
+        own = sum(a.nbytes for a in (splits.X_train, splits.X_val, splits.X_test)) if self.plan.get("resample_splits") else 0
         return member_bytes(arch, settings, splits, TrainConfig(**self.plan["train"]),
-                            any(a.get(EarlyStopping) for a in arms))
+                            any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
             command: str | None = None) -> "StudyResult":

@@ -37,32 +37,72 @@ def member_losses(logits: torch.Tensor, targets) -> torch.Tensor:
     return per.reshape(K, B).mean(1)
 
 
-def sample_metrics(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eval-mode loss and correctness per member and sample `(K, N)`, staying on the device."""
-    logits = net.predict(X, chunk)  # (K, N, C)
+def sample_metrics(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024,
+                   own: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode loss and correctness per member and sample `(K, N)`, staying on the device.
+
+    `X (N, *sample)` and `y (N,)` are shared by all members, or with `own` each member's: `(K, N, ...)`.
+    """
+    if own:
+        with torch.no_grad():
+            logits = torch.cat([net.forward(X[:, i:i + chunk], train=False) for i in range(0, X.shape[1], chunk)], 1)
+    else:
+        logits = net.predict(X, chunk)  # (K, N, C)
     picked = logits.gather(-1, y.expand(net.K, -1)[..., None])[..., 0]  # (K, N)
     # cross-entropy as logsumexp minus the true logit: a quarter of log_softmax's time for few classes
     return torch.logsumexp(logits, -1) - picked, (logits.argmax(-1) == y).float()
 
 
+def _stacked(splits: list[Splits], name: str, device) -> torch.Tensor:
+    """One array of every member's own splits, stacked: `(K, N, ...)`."""
+    return torch.as_tensor(np.stack([getattr(s, name) for s in splits]), device=device)
+
+
 class _Data:
-    """The population's tensors on its device: training set, and validation plus a fixed training subset."""
+    """The population's tensors on its device: training set, and validation plus a fixed training subset.
+
+    Shared by all members, or with members' own splits (`own`) each member's, stacked on a first
+    axis that follows the members as they leave (`select`).
+    """
 
     def __init__(self, run: Population):
         splits, config, device = run.splits, run.config, run.device
-        self.X = torch.as_tensor(splits.X_train, device=device)
-        self.y = torch.as_tensor(splits.y_train, device=device)
-        subset = torch.as_tensor(np.random.default_rng(0).permutation(len(self.y))[: config.train_eval_size],
+        self.own = run.own_splits is not None
+        if self.own:
+            self.X, self.y = (_stacked(run.own_splits, n, device) for n in ("X_train", "y_train"))  # (K, N, ...)
+            X_val, y_val = (_stacked(run.own_splits, n, device) for n in ("X_val", "y_val"))
+        else:
+            self.X = torch.as_tensor(splits.X_train, device=device)
+            self.y = torch.as_tensor(splits.y_train, device=device)
+            X_val, y_val = (torch.as_tensor(a, device=device) for a in (splits.X_val, splits.y_val))
+        n_train = self.y.shape[-1]
+        subset = torch.as_tensor(np.random.default_rng(0).permutation(n_train)[: config.train_eval_size],
                                  device=device)
         # validation and the fixed training subset are measured in one pass
-        self.X_eval = torch.cat([torch.as_tensor(splits.X_val, device=device), self.X[subset]])
-        self.y_eval = torch.cat([torch.as_tensor(splits.y_val, device=device), self.y[subset]])
+        axis = 1 if self.own else 0
+        self.X_eval = torch.cat([X_val, self.X.index_select(axis, subset)], axis)
+        self.y_eval = torch.cat([y_val, self.y.index_select(axis, subset)], axis)
+        self.rows = torch.arange(len(run.members), device=device)[:, None] if self.own else None
         self.n_val = len(splits.y_val)
-        self.N, self.B = len(self.y), min(config.batch_size, len(self.y))
+        self.N, self.B = n_train, min(config.batch_size, n_train)
         self.steps = -(-self.N // self.B)
         self.sample_size = int(np.prod(splits.input_shape))
         self.row_bytes = 4 * (self.sample_size + activation_bytes(run.arch, member_settings(run.members[0]),
                                                                   splits.input_shape) // 4)
+
+    def select(self, keep: np.ndarray) -> None:
+        """Keep the data of the members at positions `keep` (members' own data only)."""
+        if self.own:
+            index = torch.as_tensor(keep, device=self.X.device)
+            self.X, self.y, self.X_eval, self.y_eval = (t.index_select(0, index)
+                                                        for t in (self.X, self.y, self.X_eval, self.y_eval))
+            self.rows = self.rows[: len(keep)]
+
+    def batches(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each member's samples at its indices `idx (K, n)`: `(K, n, *sample)` and `(K, n)`."""
+        if self.own:
+            return self.X[self.rows, idx], self.y[self.rows, idx]
+        return self.X[idx], self.y[idx]
 
 
 def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
@@ -74,7 +114,7 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
     for first in range(0, steps, block):
         count = min(block, steps - first)
         idx = order[:, first * B:(first + count) * B]  # (K, count*B), the last block may be short
-        X_block, y_block = data.X[idx], data.y[idx]  # (K, count*B, *sample), (K, count*B)
+        X_block, y_block = data.batches(idx)  # (K, count*B, *sample), (K, count*B)
         run.call(Step("block", net, epoch, first=(epoch - 1) * steps + first, count=count, batch=B))
         for s in range(count):
             step = run.call(Step("batch", net, epoch, index=s, batch=B, x=X_block[:, s * B:(s + 1) * B],
@@ -96,14 +136,14 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
 
 def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor) -> EpochMetrics:
     chunk = eval_chunk(run.net.K, data.row_bytes, run.device)
-    loss, correct = sample_metrics(run.net, data.X_eval, data.y_eval, chunk)  # (K, n_val + n_fit)
+    loss, correct = sample_metrics(run.net, data.X_eval, data.y_eval, chunk, data.own)  # (K, n_val + n_fit)
     n = data.n_val
     named = torch.stack([loss[:, n:].mean(1), correct[:, n:].mean(1), loss[:, :n].mean(1), correct[:, :n].mean(1),
                          running]).cpu().numpy()  # (5, K): read once an epoch
     return EpochMetrics(epoch, run.positions.copy(), *named)
 
 
-def train_population(arch, members: list[Member], splits: Splits, config: TrainConfig,
+def train_population(arch, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
                      on_epoch: EpochCallback | None = None,
                      positions: list[int] | None = None) -> tuple[list[MemberResult], str | None]:
     """Train one population; returns each member's result in order, and the net's note (or None).
@@ -143,6 +183,7 @@ def train_population(arch, members: list[Member], splits: Splits, config: TrainC
         if len(keep) == 0:
             break
         run.select(keep)
+        data.select(keep)
     return _results(arch, members, splits, config, first_positions, epochs, final, best_epoch, stopped,
                     diverged), note
 
@@ -155,8 +196,12 @@ def _results(arch, members, splits, config, positions, epochs, final, best_epoch
     with torch.no_grad():
         for name, t in {**net.params, **net.buffers}.items():
             t.copy_(torch.stack([final[int(p)][name] for p in positions]))
-    X_test, y_test = torch.as_tensor(splits.X_test, device=device), torch.as_tensor(splits.y_test, device=device)
-    loss, correct = sample_metrics(net, X_test, y_test)
+    own = isinstance(splits, (list, tuple))
+    if own:
+        X_test, y_test = (_stacked(splits, n, device) for n in ("X_test", "y_test"))
+    else:
+        X_test, y_test = torch.as_tensor(splits.X_test, device=device), torch.as_tensor(splits.y_test, device=device)
+    loss, correct = sample_metrics(net, X_test, y_test, own=own)
     test_loss, test_acc = loss.mean(1).cpu().numpy(), correct.mean(1).cpu().numpy()
     results = []
     for k, (m, position) in enumerate(zip(members, positions)):

@@ -19,14 +19,17 @@ class Population:
     Args:
         arch: their architecture (`Architecture` or `CustomArchitecture`).
         members: the members, in order.
-        splits: the data.
+        splits: the data: one `Splits` for all, or each member's own (a list; same sizes). `splits`
+            holds the first; `own_splits` the list, or None when all share one.
         config: settings all share.
         positions: each member's place in the caller's list. Default `0..K-1`.
     """
 
-    def __init__(self, arch, members: list[Member], splits: Splits, config: TrainConfig,
+    def __init__(self, arch, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
                  positions: list[int] | None = None):
-        self.arch, self.members, self.splits, self.config = arch, list(members), splits, config
+        self.own_splits = list(splits) if isinstance(splits, (list, tuple)) else None
+        self.splits = self.own_splits[0] if self.own_splits else splits
+        self.arch, self.members, self.config = arch, list(members), config
         self.device = config.resolved_device()
         self.net = arch.make_net([member_settings(m) for m in members], self.device)
         self.positions = np.arange(len(members)) if positions is None else np.asarray(positions)

@@ -23,7 +23,7 @@ from goodfit.nn.population import Architecture, MemberSettings, active_width
 from goodfit.remedies import BatchNorm, EarlyStopping
 
 
-def _run(jobs: list[tuple], members: list[Member], splits: Splits, config: TrainConfig, on_epoch,
+def _run(jobs: list[tuple], members: list[Member], splits: Splits | list[Splits], config: TrainConfig, on_epoch,
          threads: int) -> list[tuple]:
     """Train every population; on a CPU with several threads, populations run side by side, one thread
     each, costliest first. Each population's arithmetic is then single-threaded, so its results do not
@@ -33,7 +33,8 @@ def _run(jobs: list[tuple], members: list[Member], splits: Splits, config: Train
             torch.set_num_threads(1)
         with denormals_flushed():  # per thread
             _, arch, chunk = job
-            return train_population(arch, [members[i] for i in chunk], splits, config, on_epoch, chunk)
+            data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
+            return train_population(arch, [members[i] for i in chunk], data, config, on_epoch, chunk)
 
     if threads < 2 or len(jobs) < 2 or sum(job[0] for job in jobs) < PARALLEL_BYTES:  # small: one at a time
         return [one(job, False) for job in jobs]
@@ -61,8 +62,40 @@ def population_key(member: Member, arch) -> tuple:
     return arch, active_width(arch.width, member_settings(member).width)
 
 
-def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(), config: TrainConfig = TrainConfig(),
-          on_epoch: EpochCallback | None = None) -> TrainResult:
+def own_splits(splits: Splits | list[Splits], members: list[Member]) -> Splits | list[Splits]:
+    """One `Splits` shared by every member, or each member's own (a list as long as `members`).
+
+    A list whose entries are all one object is that object: the members share it.
+
+    Example:
+        >>> from goodfit.data import load, split, Conditions
+        >>> from goodfit.remedies import Arm
+        >>> s = split(load("wine"), Conditions(), seed=0)
+        >>> own_splits([s, s], [Member(Arm("a"), 0), Member(Arm("a"), 1)]) is s
+        True
+    """
+    if isinstance(splits, Splits):
+        return splits
+    splits = list(splits)
+    if len(splits) != len(members):
+        raise GoodfitError(f"{len(splits)} splits for {len(members)} members; give one Splits, or one per member")
+    if all(s is splits[0] for s in splits):
+        return splits[0]
+    first = splits[0]
+    for s in splits[1:]:
+        if (s.kind, s.input_shape, s.num_classes) != (first.kind, first.input_shape, first.num_classes):
+            raise GoodfitError(f"members' splits differ in kind, sample shape or classes ({s.kind} {s.input_shape} "
+                               f"{s.num_classes} against {first.kind} {first.input_shape} {first.num_classes}); "
+                               "give members of one data set")
+    return splits
+
+
+def _sizes(s: Splits) -> tuple[int, int, int]:
+    return len(s.y_train), len(s.y_val), len(s.y_test)
+
+
+def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec = ModelSpec(),
+          config: TrainConfig = TrainConfig(), on_epoch: EpochCallback | None = None) -> TrainResult:
     """Train every member; members of one architecture train together as one population.
 
     A population that would not fit in `config.memory_budget` is cut into smaller populations
@@ -70,7 +103,10 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     not stay in a CPU's cache (`CPU_WORKING_SET`); each member's results are the same either way.
 
     Args:
-        splits: the data, already split.
+        splits: the data, already split: one `Splits` for every member, or a list with each
+            member's own (seeds that each drew their own split of one pool). Members with their own
+            splits still train in one population when their sets have the same sizes; each sees
+            only its own data, so its results are those it has alone.
         members: arms and seeds to train.
         model: a `ModelSpec` (default `auto`, by the data's kind), or your own factory: a callable
             returning a fresh `nn.Module` mapping `(B, *sample)` to logits; it receives `dropout=`,
@@ -94,24 +130,30 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
     """
     if not members:
         raise GoodfitError("no members to train; give at least one arm and one seed")
+    splits = own_splits(splits, members)
+    own = isinstance(splits, list)
+    first = splits[0] if own else splits
     for m in members:
-        check_member(m, splits.kind)
+        check_member(m, first.kind)
     start = time.perf_counter()
     groups: dict[tuple, list[int]] = {}
-    for i, m in enumerate(members):
-        groups.setdefault(population_key(m, architecture_of(m, model, splits)), []).append(i)
+    for i, m in enumerate(members):  # members with their own data train together when their sets' sizes agree
+        key = population_key(m, architecture_of(m, model, first)) + ((_sizes(splits[i]),) if own else ())
+        groups.setdefault(key, []).append(i)
     device = config.resolved_device()
     if device.type == "cpu":
         reuse_freed_memory()
     threads = torch.get_num_threads() if device.type == "cpu" else 1
     budget = config.memory_budget or available_memory(device) // 2
-    data = sum(a.nbytes for a in (splits.X_train, splits.X_val)) + BLOCK_BYTES + eval_bytes(device)
+    own_data = sum(a.nbytes for a in (first.X_train, first.X_val, first.X_test))  # a member's own copy of its data
+    data = (0 if own else first.X_train.nbytes + first.X_val.nbytes) + BLOCK_BYTES + eval_bytes(device)
     jobs = []  # (cost, architecture, positions) of each population
-    for (arch, _), positions in groups.items():
+    for (arch, *_), positions in groups.items():
         group = [members[i] for i in positions]
         settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group),
                                   width=member_settings(group[0]).width)
-        per_member = member_bytes(arch, settings, splits, config, any(m.arm.get(EarlyStopping) for m in group))
+        per_member = (member_bytes(arch, settings, first, config, any(m.arm.get(EarlyStopping) for m in group))
+                      + (own_data if own else 0))
         most = max(1, (budget - data) // per_member)
         params = state_bytes(arch, settings)[0]
         if device.type == "cpu":
@@ -127,4 +169,4 @@ def train(splits: Splits, members: list[Member], model: ModelSpec = ModelSpec(),
             results[pos] = r
         if note and note not in notes:
             notes.append(note)
-    return TrainResult(results, time.perf_counter() - start, splits.num_classes, notes)
+    return TrainResult(results, time.perf_counter() - start, first.num_classes, notes)
