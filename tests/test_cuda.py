@@ -13,7 +13,7 @@ from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, Augment, BatchNorm, WeightDecay
 
 from conftest import make_splits
-from test_engine import ARMS, COLUMNS
+from test_engine import ARMS, COLUMNS, KINDS
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU: these run where there is one")
 
@@ -36,11 +36,7 @@ def _close(a, b, rtol=1e-3, atol=1e-4, sample=0.0):
                                atol=sample + 1e-6)
 
 
-@pytest.mark.parametrize("kind,shape,model,augment", [
-    ("table", (6,), "mlp", "noise,mixup"),
-    ("sequence", (24,), "cnn1d", "shift,noise"),
-    ("image", (1, 8, 8), "cnn2d", "rotate,flip,zoom,shift,noise"),
-])
+@pytest.mark.parametrize("kind,shape,model,augment", KINDS)
 def test_on_the_gpu_a_member_of_a_population_matches_the_same_member_alone(kind, shape, model, augment):
     splits = make_splits(kind, shape=shape)
     arms = ARMS + [Arm("augment", (Augment.from_names(augment, kind),))]

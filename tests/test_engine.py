@@ -31,11 +31,14 @@ def _assert_same_history(a, b):
     np.testing.assert_allclose(a[COLUMNS].to_numpy(float), b[COLUMNS].to_numpy(float), rtol=2e-4, atol=2e-5)
 
 
-@pytest.mark.parametrize("kind,shape,model,augment", [
+KINDS = [  # a data kind, its sample shape, the model for it and every augmentation it allows
     ("table", (6,), "mlp", "noise,mixup"),
     ("sequence", (24,), "cnn1d", "shift,noise"),
     ("image", (1, 8, 8), "cnn2d", "rotate,flip,zoom,shift,noise"),
-])
+]
+
+
+@pytest.mark.parametrize("kind,shape,model,augment", KINDS)
 def test_member_of_population_matches_same_member_trained_alone(kind, shape, model, augment):
     splits = make_splits(kind, shape=shape)
     arms = ARMS + [Arm("augment", (Augment.from_names(augment, kind),))]
