@@ -95,3 +95,27 @@ def test_augmentations_that_do_not_fit_the_data_kind_are_refused():
     with pytest.raises(GoodfitError, match="does not apply to sequence"):
         Augment(rotate=10).check_kind("sequence")
     assert math.isclose(Augment.from_names("rotate=20", "image").rotate, 20)
+
+
+@pytest.mark.parametrize("kind,sample,augment", [
+    ("image", (1, 8, 8), Augment(rotate=15, flip=0.5, zoom=0.1, shift=0.1, noise=0.05)),
+    ("sequence", (1, 20), Augment(shift=0.2, noise=0.1)),
+    ("table", (5,), Augment(noise=0.1)),
+])
+def test_a_whole_block_transformed_at_once_is_each_step_transformed_alone(kind, sample, augment):
+    """The engine changes a block of steps' samples in one pass: every sample as its step alone would
+    change it, the short last step included."""
+    from goodfit.augment import transform
+
+    steps, batch, k = 3, 4, 2
+    draws = [draw(augment, member_streams(s), steps, batch, sample) for s in range(k)]
+    stacked = {key: torch.from_numpy(np.stack([d[key] for d in draws])) for key in draws[0]}  # (k, steps, batch, ...)
+    strength = {f: torch.tensor([getattr(augment, f), getattr(augment, f) / 2]) for f in FIELDS}
+    x = torch.randn((k, steps * batch - 1) + sample)  # the last step one sample short
+    n = x.shape[1]
+    block = transform(x, strength, {key: v.reshape((k, -1) + v.shape[3:])[:, :n] for key, v in stacked.items()}, kind)
+    for s in range(steps):
+        part = x[:, s * batch:(s + 1) * batch]
+        alone, _ = augment_batch(part, torch.zeros(part.shape[:2], dtype=torch.long), strength,
+                                 {key: v[:, s, :part.shape[1]] for key, v in stacked.items()}, kind)
+        torch.testing.assert_close(block[:, s * batch:(s + 1) * batch], alone, rtol=1e-6, atol=1e-6)

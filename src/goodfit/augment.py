@@ -2,7 +2,7 @@
 `affine_grid` + `grid_sample` for all members), sequences (shift, noise), tables (noise, mixup).
 
 `draw` takes a member's random numbers for several steps at once from its own streams;
-`augment_batch` applies them to a stacked batch. Knows nothing of files, PIL or training.
+`augment_batch` applies them to a stacked batch, `transform` (all but mixup) to many steps' samples at once. Knows nothing of files, PIL or training.
 """
 from __future__ import annotations
 
@@ -74,6 +74,16 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, strength: dict[str, torch.Te
         >>> augment_batch(torch.zeros(1, 4, 3), torch.zeros(1, 4, dtype=torch.long), s, d, "table")[0][0, 0].tolist()
         [0.5, 0.5, 0.5]
     """
+    x = transform(x, strength, draws, kind)
+    if "lam" in draws:
+        return mixup(x, y, draws["lam"], draws["order"].argsort(dim=1))
+    return x, y
+
+
+def transform(x: torch.Tensor, strength: dict[str, torch.Tensor], draws: dict[str, torch.Tensor],
+              kind: str) -> torch.Tensor:
+    """Every augmentation but mixup, sample by sample: `augment_batch` without pairing samples, so
+    that it may run on many steps' samples at once, `(k, steps * b, *sample)`, with draws shaped alike."""
     k, b = x.shape[:2]
     u = draws["uniform"]
     if kind == "image" and bool((strength["rotate"] + strength["zoom"] + strength["shift"] > 0).any()):
@@ -85,9 +95,7 @@ def augment_batch(x: torch.Tensor, y: torch.Tensor, strength: dict[str, torch.Te
         x = _shift_sequence(x, u[..., 0], strength["shift"])
     if "noise" in draws:
         x = torch.addcmul(x, draws["noise"], strength["noise"].reshape((k,) + (1,) * (x.dim() - 1)))
-    if "lam" in draws:
-        return _mixup(x, y, draws["lam"], draws["order"].argsort(dim=1))
-    return x, y
+    return x
 
 
 def _affine(x: torch.Tensor, u: torch.Tensor, strength: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -117,7 +125,7 @@ def _shift_sequence(x: torch.Tensor, u: torch.Tensor, shift: torch.Tensor) -> to
     return moved.reshape(x.shape)
 
 
-def _mixup(x: torch.Tensor, y: torch.Tensor, lam: torch.Tensor, partner: torch.Tensor):
+def mixup(x: torch.Tensor, y: torch.Tensor, lam: torch.Tensor, partner: torch.Tensor):
     """Each sample mixed with its partner in the same batch, labels weighted by `lam`."""
     k, b = x.shape[:2]
     lam_x = lam.reshape((k, b) + (1,) * (x.dim() - 2))

@@ -1,5 +1,7 @@
 """Augmentation as a per-member piece: each augmented member draws a block of steps' random numbers
-from its own streams, and each step changes only the augmented members' rows of the batch.
+from its own streams; the block's samples are changed in one pass (geometry, flips, shifts, noise: each
+sample on its own), and only mixup, which pairs samples within a step's batch, acts step by step. Only
+the augmented members' rows change.
 
 The transformations themselves are `goodfit.augment`'s; this file only feeds them.
 """
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from goodfit.augment import FIELDS, augment_batch, draw, member_streams
+from goodfit.augment import FIELDS, mixup, draw, member_streams, transform
 from goodfit.engine.piece import Step, take
 from goodfit.remedies import Augment
 
@@ -46,21 +48,27 @@ class Augmentation:
         return AugmentState(augments, streams, strength, rows, kind, sample)
 
     def update(self, step: Step, state: AugmentState) -> AugmentState:
-        if step.at == "block":
-            state.block = self._draw(step, state)
-            return state
-        x, y = step.x, step.targets
-        b, rows = x.shape[1], state.rows
+        rows = state.rows
         every = len(rows) == len(state.augments)
-        draws = {key: v[:, step.index, :b] for key, v in state.block.items()}  # (rows, b, ...)
         picked = {f: s if every else s[rows] for f, s in state.strength.items()}
+        if step.at == "block":  # every change but mixup, to the whole block's samples in one pass
+            state.block = self._draw(step, state)
+            x, n = step.x, step.x.shape[1]
+            flat = {key: v.reshape((len(rows), -1) + v.shape[3:])[:, :n]  # step s, sample j at s * batch + j
+                    for key, v in state.block.items() if key in ("uniform", "noise")}
+            moved = transform(x if every else x[rows], picked, flat, state.kind)
+            step.x = moved if every else x.index_copy(0, rows, moved)
+            return state
+        if "lam" not in state.block:
+            return state
+        x, y = step.x, step.targets  # mixup pairs samples within a step's batch
+        b = x.shape[1]
         x_rows, y_rows = (x, y) if every else (x[rows], y[rows])
-        x_rows, targets = augment_batch(x_rows, y_rows, picked, draws, state.kind)
+        lam, order = (state.block[key][:, step.index, :b] for key in ("lam", "order"))
+        x_rows, (_, partner, lam) = mixup(x_rows, y_rows, lam, order.argsort(dim=1))
         step.x = x_rows if every else x.index_copy(0, rows, x_rows)
-        if isinstance(targets, tuple):  # mixup: partner labels and weights for every member
-            _, partner, lam = targets
-            step.targets = (y, partner if every else y.index_copy(0, rows, partner),
-                            lam if every else torch.ones(y.shape, device=y.device).index_copy(0, rows, lam))
+        step.targets = (y, partner if every else y.index_copy(0, rows, partner),
+                        lam if every else torch.ones(y.shape, device=y.device).index_copy(0, rows, lam))
         return state
 
     def _draw(self, step: Step, state: AugmentState) -> dict[str, torch.Tensor]:

@@ -115,7 +115,8 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
         count = min(block, steps - first)
         idx = order[:, first * B:(first + count) * B]  # (K, count*B), the last block may be short
         X_block, y_block = data.batches(idx)  # (K, count*B, *sample), (K, count*B)
-        run.call(Step("block", net, epoch, first=(epoch - 1) * steps + first, count=count, batch=B))
+        X_block = run.call(Step("block", net, epoch, first=(epoch - 1) * steps + first, count=count, batch=B,
+                                x=X_block, targets=y_block)).x  # a piece may change the block's inputs
         for s in range(count):
             step = run.call(Step("batch", net, epoch, index=s, batch=B, x=X_block[:, s * B:(s + 1) * B],
                                  targets=y_block[:, s * B:(s + 1) * B]))  # (K, b, *sample), (K, b)

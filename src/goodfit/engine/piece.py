@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 # Where in the loop a piece may act, in the order they come:
-#   block     a block of steps begins: draw what the block needs in one call per member (masks, noise)
+#   block     a block of steps begins: draw what the block needs in one call per member (masks, noise),
+#             and change the block's inputs sample by sample (augmentation)
 #   batch     before a step's forward pass: change its inputs, targets or dropout masks
 #   gradient  after the backward pass, before the optimizer: change gradients or weights
 #   step      after the optimizer's step
@@ -35,8 +36,10 @@ class Step:
         count: steps in the block.
         index: the step within the block (batch point).
         batch: samples per step and member (the block's last step may have fewer).
-        x: the step's inputs `(K, b, *sample)` (batch point).
-        targets: labels `(K, b)`, or `(y, y_partner, lam)` under mixup (batch point).
+        x: the step's inputs `(K, b, *sample)` (batch point), or the block's `(K, steps * batch, *sample)`
+            (block point: step s's samples start at s * batch).
+        targets: labels `(K, b)`, or `(y, y_partner, lam)` under mixup (batch point); the block's labels
+            `(K, steps * batch)` (block point).
         masks: per hidden layer a float dropout scale `(K, b, W)`, or None (batch point).
         metrics: the epoch's `EpochMetrics` (epoch point).
         stop: `(K,)` bool, members asking to stop (epoch point; starts all False).

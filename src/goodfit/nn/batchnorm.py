@@ -30,14 +30,15 @@ def stacked_batch_norm(h: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
         view: how a `(K, W)` tensor reshapes to broadcast against `h`.
     """
     K = gamma.shape[0]
-    if train:
-        mean, var = h.mean(dims, keepdim=True), h.var(dims, keepdim=True, unbiased=False)
-        with torch.no_grad():
-            n = math.prod(h.shape[d] for d in dims)
-            running_mean.lerp_(mean.reshape(K, -1), momentum[:, None])
-            running_var.lerp_(var.reshape(K, -1) * n / max(1, n - 1), momentum[:, None])
-    else:
-        mean, var = running_mean.reshape(view), running_var.reshape(view)
+    if not train:  # one affine map per unit (1 and 0 where off): a single pass over `h`
+        scale = torch.rsqrt(running_var + BN_EPS) * gamma  # (K, W)
+        shift = (beta - running_mean * scale).reshape(view)
+        return torch.addcmul(torch.where(on, shift, 0.0), h, torch.where(on, scale.reshape(view), 1.0))
+    mean, var = h.mean(dims, keepdim=True), h.var(dims, keepdim=True, unbiased=False)
+    with torch.no_grad():
+        n = math.prod(h.shape[d] for d in dims)
+        running_mean.lerp_(mean.reshape(K, -1), momentum[:, None])
+        running_var.lerp_(var.reshape(K, -1) * n / max(1, n - 1), momentum[:, None])
     out = (h - mean) * torch.rsqrt(var + BN_EPS) * gamma.reshape(view) + beta.reshape(view)
     return torch.where(on, out, h)
 
