@@ -15,6 +15,14 @@ def test_builtin_data_sets_load_offline_with_their_shapes(name, kind, shape, cla
     assert name in BUILTIN
 
 
+
+def test_digits_read_from_its_file_are_sklearns_load_digits():
+    from sklearn.datasets import load_digits
+
+    d, ds = load_digits(), load("digits")
+    assert np.array_equal(ds.X, (d.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8))
+    assert np.array_equal(ds.y, d.target) and ds.X.dtype == np.float32 and ds.y.dtype == np.int64
+
 def test_mnist1d_is_the_published_4000_1000_split():
     s = split(load("mnist1d"), Conditions(), seed=0)
     assert len(s.y_test) == 1000 and len(s.y_train) + len(s.y_val) == 4000

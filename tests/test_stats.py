@@ -3,14 +3,15 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from goodfit.stats import compare_to_baseline, holm, mean_ci, paired_test
+from goodfit.stats import compare_to_baseline, holm, mean_ci, paired_power, paired_test
 
 
 def test_mean_ci_matches_scipy_t_interval():
     x = np.array([0.91, 0.93, 0.90, 0.94, 0.92, 0.95])
     low, high = sps.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sps.sem(x))
     ci = mean_ci(x)
-    assert ci.mean == pytest.approx(x.mean()) and ci.low == pytest.approx(low) and ci.high == pytest.approx(high)
+    assert ci.mean == pytest.approx(x.mean()) and ci.low == pytest.approx(low, rel=1e-12)
+    assert ci.high == pytest.approx(high, rel=1e-12)
 
 
 def test_mean_ci_of_one_value_has_no_bounds_and_drops_nan():
@@ -23,10 +24,45 @@ def test_paired_test_matches_scipy_ttest_rel_and_cohens_dz():
     base = rng.normal(0.8, 0.02, 8)
     arm = base + rng.normal(0.01, 0.01, 8)
     diff, p, d = paired_test(arm, base)
-    assert p == pytest.approx(sps.ttest_rel(arm, base).pvalue)
+    assert p == pytest.approx(sps.ttest_rel(arm, base).pvalue, rel=1e-12)
     assert d == pytest.approx((arm - base).mean() / (arm - base).std(ddof=1))
     low, high = sps.t.interval(0.95, 7, loc=(arm - base).mean(), scale=sps.sem(arm - base))
-    assert (diff.low, diff.high) == (pytest.approx(low), pytest.approx(high))
+    assert (diff.low, diff.high) == (pytest.approx(low, rel=1e-12), pytest.approx(high, rel=1e-12))
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 30])
+def test_paired_test_p_matches_scipy_from_tiny_to_near_one(n):
+    rng = np.random.default_rng(n)
+    base = rng.normal(0.8, 0.02, n)
+    for shift in (0.0, 0.001, 0.01, 0.05, 0.2):
+        arm = base + shift + rng.normal(0.0, 0.01, n)
+        assert paired_test(arm, base)[1] == pytest.approx(sps.ttest_rel(arm, base).pvalue, rel=1e-12, abs=1e-300)
+
+
+def _power_by_scipy_stats(effect, n, alpha):
+    """`paired_power` as written with scipy.stats' distributions, the reference it must match."""
+    df = n - 1
+    crit, shift = sps.t.ppf(1 - alpha / 2, df), effect * np.sqrt(n)
+    tails = sps.nct.sf(crit, df, shift) + sps.nct.cdf(-crit, df, shift)
+    if np.isfinite(tails):
+        return min(1.0, max(0.0, tails))
+
+    def given(v):
+        edge = crit * np.sqrt(v / df)
+        return (sps.norm.sf(edge - shift) + sps.norm.cdf(-edge - shift)) * sps.chi2.pdf(v, df)
+
+    from scipy.integrate import quad
+
+    return min(1.0, quad(given, 0, np.inf, limit=200)[0])
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10, 17, 40])
+@pytest.mark.parametrize("alpha", [0.05, 0.05 / 7, 1e-4])
+def test_paired_power_matches_scipy_stats_noncentral_t_and_its_fallback(n, alpha):
+    """Large effects on few seeds are where the noncentral t gives NaN and the chi-square integral takes over."""
+    for effect in (0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 12.0, 26.0, 50.0):
+        assert paired_power(effect, n, alpha) == pytest.approx(_power_by_scipy_stats(effect, n, alpha),
+                                                               rel=1e-12, abs=1e-14)
 
 
 def test_holm_matches_the_textbook_procedure():

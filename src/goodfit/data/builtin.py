@@ -4,8 +4,10 @@ Each loader returns a `Dataset`; `BUILTIN` maps a name to its loader and a one-l
 """
 from __future__ import annotations
 
+import importlib.util
 import random
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -13,11 +15,12 @@ from goodfit.data.dataset import Dataset
 
 
 def _digits() -> Dataset:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    X = (d.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)  # (N, 1, 8, 8) in [0, 1]
-    return Dataset("digits", X, d.target.astype(np.int64), "image", tuple(str(c) for c in range(10)),
+    """scikit-learn's digits, read from the file `load_digits` reads (pixels 0-16, then the label);
+    importing sklearn.datasets for it would take about 0.6 s, reading the file 0.02 s."""
+    sklearn = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    data = np.loadtxt(Path(sklearn.origin).parent / "datasets" / "data" / "digits.csv.gz", delimiter=",")
+    X = (data[:, :-1] / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)  # (N, 1, 8, 8) in [0, 1]
+    return Dataset("digits", X, data[:, -1].astype(np.int64), "image", tuple(str(c) for c in range(10)),
                    standardize=False)
 
 

@@ -14,6 +14,7 @@ from collections import Counter
 import matplotlib
 import numpy as np
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from goodfit import __version__
 from goodfit.diagnose import REGIMES
@@ -47,13 +48,21 @@ CAPTIONS = {
 }
 
 
-def _png(fig, release: bool = True) -> str:
-    """The figure as base64 PNG; `release` clears it afterwards (the report's figures are used once)."""
-    buffer = io.BytesIO()
+def _png(fig) -> str:
+    """The figure as base64 PNG at `DPI`, the same bytes `fig.savefig` writes.
+
+    The Agg canvas's `print_png` draws the figure once, laying it out on the way; `savefig` first
+    draws it without rendering just to lay it out, and then again to render. A figure without an
+    Agg canvas (as `Figure()` makes) is given one.
+    """
+    buffer, dpi = io.BytesIO(), fig.dpi
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     with matplotlib.rc_context(STYLE):
-        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    if release:
-        fig.clear()  # built without pyplot: nothing else holds it, so this releases its artists now
+        fig.set_dpi(DPI)
+        try:
+            canvas.print_png(buffer, metadata={"Software": None})
+        finally:
+            fig.set_dpi(dpi)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 

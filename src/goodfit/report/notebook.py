@@ -47,7 +47,7 @@ class Figures(dict):
             width = round(fig.get_figwidth() * 100)
             parts.append(f'<figure style="margin: 0 0 1.5em 0"><figcaption><b>{escape(title)}</b> '
                          f'{escape(caption)}</figcaption><img alt="{escape(title)}" width="{width}" '
-                         f'style="max-width: 100%" src="data:image/png;base64,{_png(fig, release=False)}"></figure>')
+                         f'style="max-width: 100%" src="data:image/png;base64,{_png(fig)}"></figure>')
         return "\n".join(parts)
 
 
