@@ -23,6 +23,18 @@ def test_digits_read_from_its_file_are_sklearns_load_digits():
     assert np.array_equal(ds.X, (d.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8))
     assert np.array_equal(ds.y, d.target) and ds.X.dtype == np.float32 and ds.y.dtype == np.int64
 
+
+def test_digits_come_from_sklearns_loader_where_its_file_is_elsewhere(monkeypatch):
+    import importlib.util
+    from types import SimpleNamespace
+
+    from goodfit.data import builtin
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: SimpleNamespace(origin="/nowhere/__init__.py"))
+    ds = builtin._digits()
+    assert ds.X.shape == (1797, 1, 8, 8) and ds.y[:3].tolist() == [0, 1, 2]
+
+
 def test_mnist1d_is_the_published_4000_1000_split():
     s = split(load("mnist1d"), Conditions(), seed=0)
     assert len(s.y_test) == 1000 and len(s.y_train) + len(s.y_val) == 4000

@@ -18,9 +18,16 @@ def _digits() -> Dataset:
     """scikit-learn's digits, read from the file `load_digits` reads (pixels 0-16, then the label);
     importing sklearn.datasets for it would take about 0.6 s, reading the file 0.02 s."""
     sklearn = importlib.util.find_spec("sklearn")  # finds the package without importing it
-    data = np.loadtxt(Path(sklearn.origin).parent / "datasets" / "data" / "digits.csv.gz", delimiter=",")
-    X = (data[:, :-1] / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)  # (N, 1, 8, 8) in [0, 1]
-    return Dataset("digits", X, data[:, -1].astype(np.int64), "image", tuple(str(c) for c in range(10)),
+    path = Path(sklearn.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if path.exists():
+        data = np.loadtxt(path, delimiter=",")
+        pixels, labels = data[:, :-1], data[:, -1]
+    else:  # a scikit-learn that keeps the file elsewhere: its own loader
+        from sklearn.datasets import load_digits
+
+        pixels, labels = load_digits(return_X_y=True)
+    X = (pixels / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)  # (N, 1, 8, 8) in [0, 1]
+    return Dataset("digits", X, labels.astype(np.int64), "image", tuple(str(c) for c in range(10)),
                    standardize=False)
 
 
