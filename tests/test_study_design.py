@@ -183,3 +183,25 @@ def test_cli_bad_arms_are_one_line_and_exit_code_2(tmp_path):
                         "--out", str(tmp_path / "x")], capture_output=True, text=True)
     assert r.returncode == 2 and "'lots' is not a number" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_a_store_holding_members_under_other_units_names_resumes_without_training_them_again(tmp_path):
+    """A store written when each seed of a resampled study was its own unit (`c0-s1-...`) holds the
+    same members under other unit names: they are kept, only the missing ones train."""
+    import sqlite3
+
+    study = Study("wine", "mlp", ["dropout=0.5"], seeds=2, epochs=2, conditions=[Conditions(train_size=60)],
+                  train=TrainConfig(epochs=2), resample_splits=True)
+    first = study.run(tmp_path)
+    with sqlite3.connect(tmp_path / "study.db") as db:
+        db.execute("UPDATE units SET unit = 'c0-s0-mlp-w256-d2'")
+        db.execute("UPDATE members SET unit = 'c0-s0-mlp-w256-d2'")
+        db.execute("DELETE FROM members WHERE member = '0/dropout=0.5/1'")
+        db.execute("DELETE FROM history WHERE member = '0/dropout=0.5/1'")
+    trained = []
+    again = study.run(tmp_path, on_event=lambda e: trained.append(e["arms"]) if e["type"] == "unit" else None)
+    assert trained == [["dropout=0.5"]]  # only the missing member
+    assert len(again.members) == 4
+    a, b = (r.members.sort_values(["arm", "seed"]) for r in (again, first))
+    assert a["arm"].tolist() == b["arm"].tolist() and a["seed"].tolist() == b["seed"].tolist()
+    np.testing.assert_allclose(a["test_loss"], b["test_loss"], rtol=1e-4)  # alone, within a few ulps

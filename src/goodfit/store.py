@@ -79,6 +79,10 @@ class Store:
     def finished_units(self) -> set[str]:
         return {u for (u,) in self.db.execute("SELECT unit FROM units")}
 
+    def finished_members(self) -> set[str]:
+        """Keys of the members already stored, whichever unit trained them."""
+        return {m for (m,) in self.db.execute("SELECT member FROM members")}
+
     def save_unit(self, unit: str, seconds: float, records: list[dict], histories: dict[str, pd.DataFrame]) -> None:
         """Write one finished unit, its members and their histories, all or nothing; it is no longer failed."""
         with self.db:

@@ -299,7 +299,13 @@ class Study:
             store.bind_plan(self.plan)
             store.set_meta("dataset", self.dataset_info)
         done = store.finished_units() if store else set()
-        todo = [t for t in self.tasks() if t.unit not in done]
+        have = store.finished_members() if store else set()  # a store may hold them under other units' names
+        todo = []
+        for t in self.tasks():
+            left = tuple(m for m in t.members if member_key(t.condition, m[0]["name"], m[1]) not in have)
+            if t.unit not in done and left:
+                todo.append(t if len(left) == len(t.members) else
+                            replace(t, members=left, cost=t.cost * len(left) / len(t.members)))
         records, histories, seconds, failed = [], [], [], {}
 
         def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
