@@ -175,8 +175,8 @@ class Study:
             (1000000 + each baseline seed), so its difference from the baseline is chance alone:
             the study's noise floor. Default False.
         resample_splits: each seed draws its own train/validation split from the same pool (the
-            test set stays fixed), so the intervals include the data's variance; members then
-            train in one population per seed. Default False here: one split for all seeds
+            test set stays fixed), so the intervals include the data's variance; members still
+            train as one population, each on its own data. Default False here: one split for all seeds
             (`goodfit study` resamples unless given `--one-split`).
 
     Example:
