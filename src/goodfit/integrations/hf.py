@@ -63,14 +63,14 @@ def hf_callback(*, stop: bool = False, restore_best_weights: bool = True, num_cl
     class GoodfitCallback(LiveCallback, transformers.TrainerCallback):
         def __init__(self):
             super().__init__()
-            self.live, self.best_state = live, None
+            self.live = live
             self._trained: list[dict[str, float]] = []  # training logs since the last evaluation
             self._training = False
 
         def on_train_begin(self, args, state, control, **kwargs):
             from tqdm.auto import tqdm  # the Trainer's progress bar
 
-            self.live, self.best_state, self.restored_epoch_ = self.live.fresh(), None, None
+            self._begin()
             self.live.echo = tqdm.write  # a line that leaves the progress bar whole
             self._trained, self._training = [], True
 
@@ -95,9 +95,6 @@ def hf_callback(*, stop: bool = False, restore_best_weights: bool = True, num_cl
 
         def on_train_end(self, args, state, control, model=None, **kwargs):
             self._training = False
-            if restore_best_weights and self.best_state is not None and model is not None:
-                model.load_state_dict(self.best_state)
-                self.restored_epoch_ = self.live.best_epoch_
-            self.live.finish(self.restored_epoch_)
+            self._end(model.load_state_dict if restore_best_weights and model is not None else None)
 
     return GoodfitCallback()

@@ -65,10 +65,10 @@ def keras_callback(*, stop: bool = False, restore_best_weights: bool = True, num
     class GoodfitCallback(LiveCallback, keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.live, self.best_weights = live, None
+            self.live = live
 
         def on_train_begin(self, logs=None):
-            self.live, self.best_weights, self.restored_epoch_ = self.live.fresh(), None, None
+            self._begin()
             self.live.defer = True  # Keras' progress bar ends an epoch's line after the callbacks: say it next epoch
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -77,14 +77,11 @@ def keras_callback(*, stop: bool = False, restore_best_weights: bool = True, num
         def on_epoch_end(self, epoch, logs=None):
             self.live.record(epoch + 1, logs or {})  # Keras counts epochs from 0
             if restore_best_weights and self.live.improved_:
-                self.best_weights = self.model.get_weights()
+                self.best_state = self.model.get_weights()
             if self.live.should_stop:
                 self.model.stop_training = True
 
         def on_train_end(self, logs=None):
-            if restore_best_weights and self.best_weights is not None:
-                self.model.set_weights(self.best_weights)
-                self.restored_epoch_ = self.live.best_epoch_
-            self.live.finish(self.restored_epoch_)
+            self._end(self.model.set_weights if restore_best_weights else None)
 
     return GoodfitCallback()

@@ -68,12 +68,12 @@ def lightning_callback(*, stop: bool = False, restore_best_weights: bool = True,
     class GoodfitCallback(LiveCallback, pl.Callback):
         def __init__(self):
             super().__init__()
-            self.live, self.best_state = live, None
+            self.live = live
             self._validated: dict[str, float] = {}  # this epoch's validation, until the epoch is recorded
             self._candidate = None  # the weights at that validation, when it beats every recorded epoch
 
         def on_fit_start(self, trainer, pl_module):
-            self.live, self.best_state, self.restored_epoch_ = self.live.fresh(), None, None
+            self._begin()
             bar = trainer.progress_bar_callback
             self.live.echo = bar.print if bar is not None else print  # a line that leaves the progress bar whole
             self._validated, self._candidate = {}, None
@@ -95,9 +95,6 @@ def lightning_callback(*, stop: bool = False, restore_best_weights: bool = True,
                 trainer.should_stop = True
 
         def on_fit_end(self, trainer, pl_module):
-            if restore_best_weights and self.best_state is not None:
-                pl_module.load_state_dict(self.best_state)
-                self.restored_epoch_ = self.live.best_epoch_
-            self.live.finish(self.restored_epoch_)
+            self._end(pl_module.load_state_dict if restore_best_weights else None)
 
     return GoodfitCallback()
