@@ -275,11 +275,8 @@ def test_keras_fit_without_validation_warns_that_nothing_was_diagnosed(digits):
 
 
 # ---- Lightning -----------------------------------------------------------------------------------
-def lightning_run(digits, every: int, stop: bool, epochs: int):
-    pl = pytest.importorskip("lightning.pytorch")
-    from torch.utils.data import DataLoader, TensorDataset
-
-    xt, yt, xv, yv = map(torch.as_tensor, digits)
+def lightning_module(pl, accuracy: bool = False):
+    """`mlp()` as a LightningModule logging train_loss each epoch, val_loss and, with `accuracy`, val_acc."""
 
     class Module(pl.LightningModule):
         def __init__(self):
@@ -294,10 +291,21 @@ def lightning_run(digits, every: int, stop: bool, epochs: int):
         def validation_step(self, batch, _):
             out = self.net(batch[0])
             self.log("val_loss", torch.nn.functional.cross_entropy(out, batch[1]))
-            self.log("val_acc", (out.argmax(1) == batch[1]).float().mean())
+            if accuracy:
+                self.log("val_acc", (out.argmax(1) == batch[1]).float().mean())
 
         def configure_optimizers(self):
             return torch.optim.Adam(self.parameters(), LR)
+
+    return Module()
+
+
+def lightning_run(digits, every: int, stop: bool, epochs: int):
+    pl = pytest.importorskip("lightning.pytorch")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    xt, yt, xv, yv = map(torch.as_tensor, digits)
+
 
     class Record(pl.Callback):
         def __init__(self):
@@ -309,7 +317,7 @@ def lightning_run(digits, every: int, stop: bool, epochs: int):
                 self.snapshots[trainer.current_epoch + 1] = copy_state(module)
 
     pl.seed_everything(0, verbose=False)
-    module, record = Module(), Record()
+    module, record = lightning_module(pl, accuracy=True), Record()
     cb = goodfit.lightning_callback(stop=stop, num_classes=10, verbose=False)
     trainer = pl.Trainer(max_epochs=epochs, check_val_every_n_epoch=every, callbacks=[record, cb], logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
@@ -413,24 +421,9 @@ def test_readme_lightning_example_runs(digits, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the default Trainer writes lightning_logs/ here
     xt, yt, xv, yv = map(torch.as_tensor, digits)
 
-    class Module(pl.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.net = mlp()
-
-        def training_step(self, batch, _):
-            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
-            self.log("train_loss", loss, on_step=False, on_epoch=True)
-            return loss
-
-        def validation_step(self, batch, _):
-            self.log("val_loss", torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1]))
-
-        def configure_optimizers(self):
-            return torch.optim.Adam(self.parameters(), LR)
 
     pl.seed_everything(0, verbose=False)
-    ns = run_readme("lightning_callback", {"module": Module(), "train_loader": DataLoader(TensorDataset(xt, yt), 32, True),
+    ns = run_readme("lightning_callback", {"module": lightning_module(pl), "train_loader": DataLoader(TensorDataset(xt, yt), 32, True),
                                             "val_loader": DataLoader(TensorDataset(xv, yv), 300)}, capsys)
     assert ns["cb"].diagnosis_.regime == "overfitting" and ns["cb"].restored_epoch_ % 2 == 0
 
