@@ -37,25 +37,25 @@ def member_losses(logits: torch.Tensor, targets) -> torch.Tensor:
     return per.reshape(K, B).mean(1)
 
 
-def sample_metrics(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024,
-                   own: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_metrics(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode loss and correctness per member and sample `(K, N)`, staying on the device.
 
-    `X (N, *sample)` and `y (N,)` are shared by all members, or with `own` each member's: `(K, N, ...)`.
+    `X (N, *sample)` and `y (N,)` are shared by all members, or each member's own, `(K, N, ...)` and `(K, N)`.
     """
-    if own:
-        with torch.no_grad():
-            logits = torch.cat([net.forward(X[:, i:i + chunk], train=False) for i in range(0, X.shape[1], chunk)], 1)
-    else:
-        logits = net.predict(X, chunk)  # (K, N, C)
+    if y.dim() == 1:  # shared: every member sees the same samples (a view, no copy)
+        X = X.expand((net.K,) + X.shape)
+    with torch.no_grad():
+        logits = torch.cat([net.forward(X[:, i:i + chunk], train=False) for i in range(0, X.shape[1], chunk)], 1)
     picked = logits.gather(-1, y.expand(net.K, -1)[..., None])[..., 0]  # (K, N)
     # cross-entropy as logsumexp minus the true logit: a quarter of log_softmax's time for few classes
     return torch.logsumexp(logits, -1) - picked, (logits.argmax(-1) == y).float()
 
 
-def _stacked(splits: list[Splits], name: str, device) -> torch.Tensor:
-    """One array of every member's own splits, stacked: `(K, N, ...)`."""
-    return torch.as_tensor(np.stack([getattr(s, name) for s in splits]), device=device)
+def _tensors(splits: Splits | list[Splits], names: tuple[str, ...], device) -> list[torch.Tensor]:
+    """The named arrays on `device`: one `Splits`'s as they are, or members' own stacked `(K, N, ...)`."""
+    if isinstance(splits, list):
+        return [torch.as_tensor(np.stack([getattr(s, name) for s in splits]), device=device) for name in names]
+    return [torch.as_tensor(getattr(splits, name), device=device) for name in names]
 
 
 class _Data:
@@ -68,13 +68,8 @@ class _Data:
     def __init__(self, run: Population):
         splits, config, device = run.splits, run.config, run.device
         self.own = run.own_splits is not None
-        if self.own:
-            self.X, self.y = (_stacked(run.own_splits, n, device) for n in ("X_train", "y_train"))  # (K, N, ...)
-            X_val, y_val = (_stacked(run.own_splits, n, device) for n in ("X_val", "y_val"))
-        else:
-            self.X = torch.as_tensor(splits.X_train, device=device)
-            self.y = torch.as_tensor(splits.y_train, device=device)
-            X_val, y_val = (torch.as_tensor(a, device=device) for a in (splits.X_val, splits.y_val))
+        self.X, self.y, X_val, y_val = _tensors(run.own_splits or splits, ("X_train", "y_train", "X_val", "y_val"),
+                                                device)
         n_train = self.y.shape[-1]
         subset = torch.as_tensor(np.random.default_rng(0).permutation(n_train)[: config.train_eval_size],
                                  device=device)
@@ -82,7 +77,6 @@ class _Data:
         axis = 1 if self.own else 0
         self.X_eval = torch.cat([X_val, self.X.index_select(axis, subset)], axis)
         self.y_eval = torch.cat([y_val, self.y.index_select(axis, subset)], axis)
-        self.rows = torch.arange(len(run.members), device=device)[:, None] if self.own else None
         self.n_val = len(splits.y_val)
         self.N, self.B = n_train, min(config.batch_size, n_train)
         self.steps = -(-self.N // self.B)
@@ -96,12 +90,12 @@ class _Data:
             index = torch.as_tensor(keep, device=self.X.device)
             self.X, self.y, self.X_eval, self.y_eval = (t.index_select(0, index)
                                                         for t in (self.X, self.y, self.X_eval, self.y_eval))
-            self.rows = self.rows[: len(keep)]
 
     def batches(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Each member's samples at its indices `idx (K, n)`: `(K, n, *sample)` and `(K, n)`."""
         if self.own:
-            return self.X[self.rows, idx], self.y[self.rows, idx]
+            rows = torch.arange(len(idx), device=idx.device)[:, None]
+            return self.X[rows, idx], self.y[rows, idx]
         return self.X[idx], self.y[idx]
 
 
@@ -137,7 +131,7 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
 
 def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor) -> EpochMetrics:
     chunk = eval_chunk(run.net.K, data.row_bytes, run.device)
-    loss, correct = sample_metrics(run.net, data.X_eval, data.y_eval, chunk, data.own)  # (K, n_val + n_fit)
+    loss, correct = sample_metrics(run.net, data.X_eval, data.y_eval, chunk)  # (K, n_val + n_fit)
     n = data.n_val
     named = torch.stack([loss[:, n:].mean(1), correct[:, n:].mean(1), loss[:, :n].mean(1), correct[:, :n].mean(1),
                          running]).cpu().numpy()  # (5, K): read once an epoch
@@ -197,12 +191,7 @@ def _results(arch, members, splits, config, positions, epochs, final, best_epoch
     with torch.no_grad():
         for name, t in {**net.params, **net.buffers}.items():
             t.copy_(torch.stack([final[int(p)][name] for p in positions]))
-    own = isinstance(splits, (list, tuple))
-    if own:
-        X_test, y_test = (_stacked(splits, n, device) for n in ("X_test", "y_test"))
-    else:
-        X_test, y_test = torch.as_tensor(splits.X_test, device=device), torch.as_tensor(splits.y_test, device=device)
-    loss, correct = sample_metrics(net, X_test, y_test, own=own)
+    loss, correct = sample_metrics(net, *_tensors(splits, ("X_test", "y_test"), device))
     test_loss, test_acc = loss.mean(1).cpu().numpy(), correct.mean(1).cpu().numpy()
     results = []
     for k, (m, position) in enumerate(zip(members, positions)):

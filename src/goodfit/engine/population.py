@@ -27,7 +27,7 @@ class Population:
 
     def __init__(self, arch, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
                  positions: list[int] | None = None):
-        self.own_splits = list(splits) if isinstance(splits, (list, tuple)) else None
+        self.own_splits = splits if isinstance(splits, list) else None
         self.splits = self.own_splits[0] if self.own_splits else splits
         self.arch, self.members, self.config = arch, list(members), config
         self.device = config.resolved_device()
