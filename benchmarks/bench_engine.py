@@ -49,7 +49,6 @@ from goodfit.models import ModelSpec
 from goodfit.nn.population import Architecture, build_module
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout
 from goodfit.grammar import default_arms
-from goodfit.study import DEFAULT_STUDY
 
 sys.path.insert(0, str(Path(__file__).parent))
 import plain_study  # noqa: E402  (the plain loop and its augmentation, shared with the plain default study)
@@ -594,12 +593,7 @@ def default_study_runs(options: tuple = (), repeats: int = 3) -> tuple[Run, Run]
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "splits.npz"
         seeds = int(options[options.index("--seeds") + 1]) if "--seeds" in options else 5
-        pool = load(DEFAULT_STUDY["data"])
-        arrays = {}
-        for seed in range(seeds):  # each seed its own train/validation split, as `goodfit study` draws them
-            s = split(pool, Conditions(train_size=DEFAULT_STUDY["train_size"]), seed=0, resample=seed)
-            arrays.update({f"{k}.{seed}": getattr(s, k) for k in plain_study.SPLITS})
-        np.savez(data, **arrays)
+        np.savez(data, **plain_study.default_splits(seeds))  # each seed its own split, as `goodfit study` draws them
 
         def goodfit_study() -> Run:
             out = tempfile.mkdtemp(dir=folder)  # a fresh folder each time: in a used one the study resumes

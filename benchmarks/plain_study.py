@@ -135,17 +135,19 @@ def fit(model: nn.Module, data, epochs: int, *, l2: float = 0.0, patience: int =
 
 
 def default_splits(seeds: int = 5, resample: bool = True) -> dict:
-    """Digits as `goodfit study` splits them: 300 training samples, split seed 0, and with `resample`
-    each seed's own train/validation split, under `NAME.SEED` (`X_train.3`); without, one split."""
+    """The data as `goodfit study` splits it by default (digits, 300 training samples, split seed 0):
+    with `resample` each seed's own train/validation split, under `NAME.SEED` (`X_train.3`); without,
+    one split."""
     from goodfit.data import Conditions, load, split
+    from goodfit.study import DEFAULT_STUDY
 
-    digits = load("digits")
+    pool, conditions = load(DEFAULT_STUDY["data"]), Conditions(train_size=DEFAULT_STUDY["train_size"])
     if not resample:
-        s = split(digits, Conditions(train_size=300), seed=0)
+        s = split(pool, conditions, seed=0)
         return {k: getattr(s, k) for k in SPLITS}
     out = {}
     for seed in range(seeds):
-        s = split(digits, Conditions(train_size=300), seed=0, resample=seed)
+        s = split(pool, conditions, seed=0, resample=seed)
         out.update({f"{k}.{seed}": getattr(s, k) for k in SPLITS})
     return out
 
