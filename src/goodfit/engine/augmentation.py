@@ -50,9 +50,9 @@ class Augmentation:
     def update(self, step: Step, state: AugmentState) -> AugmentState:
         rows = state.rows
         every = len(rows) == len(state.augments)
-        picked = {f: s if every else s[rows] for f, s in state.strength.items()}
         if step.at == "block":  # every change but mixup, to the whole block's samples in one pass
             state.block = self._draw(step, state)
+            picked = {f: s if every else s[rows] for f, s in state.strength.items()}
             x, n = step.x, step.x.shape[1]
             flat = {key: v.reshape((len(rows), -1) + v.shape[3:])[:, :n]  # step s, sample j at s * batch + j
                     for key, v in state.block.items() if key in ("uniform", "noise")}
