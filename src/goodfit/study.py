@@ -269,7 +269,7 @@ class Study:
             return 0
         arms = [Arm.from_dict(a) for a, _ in members]
         settings = MemberSettings(0, batchnorm=any(a.get(BatchNorm) for a in arms))
-        own = sum(a.nbytes for a in (splits.X_train, splits.X_val, splits.X_test)) if self.plan.get("resample_splits") else 0
+        own = splits.input_bytes if self.plan.get("resample_splits") else 0
         return member_bytes(arch, settings, splits, TrainConfig(**self.plan["train"]),
                             any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 

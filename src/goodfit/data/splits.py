@@ -80,6 +80,11 @@ class Splits:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.X_train.shape[1:])
 
+    @property
+    def input_bytes(self) -> int:
+        """Bytes of the inputs of all three parts: what a member with splits of its own holds."""
+        return self.X_train.nbytes + self.X_val.nbytes + self.X_test.nbytes
+
     def describe(self) -> dict:
         return {
             "train": int(len(self.y_train)), "validation": int(len(self.y_val)), "test": int(len(self.y_test)),

@@ -145,7 +145,6 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
         reuse_freed_memory()
     threads = torch.get_num_threads() if device.type == "cpu" else 1
     budget = config.memory_budget or available_memory(device) // 2
-    own_data = sum(a.nbytes for a in (first.X_train, first.X_val, first.X_test))  # a member's own copy of its data
     data = (0 if own else first.X_train.nbytes + first.X_val.nbytes) + BLOCK_BYTES + eval_bytes(device)
     jobs = []  # (cost, architecture, positions) of each population
     for (arch, *_), positions in groups.items():
@@ -153,7 +152,7 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
         settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group),
                                   width=member_settings(group[0]).width)
         per_member = (member_bytes(arch, settings, first, config, any(m.arm.get(EarlyStopping) for m in group))
-                      + (own_data if own else 0))
+                      + (first.input_bytes if own else 0))  # a member's own copy of its data
         most = max(1, (budget - data) // per_member)
         params = state_bytes(arch, settings)[0]
         if device.type == "cpu":
