@@ -89,7 +89,7 @@ def hf_callback(*, stop: bool = False, restore_best_weights: bool = True, num_cl
             self.live.record(len(self.live.rows) + 1, {**trained, **validated})
             self._trained = []
             if restore_best_weights and self.live.improved_ and model is not None:
-                self.best_state = copy_state(model)
+                self._best_state = copy_state(model)
             if self.live.should_stop:
                 control.should_training_stop = True
 

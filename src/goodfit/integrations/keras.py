@@ -77,7 +77,7 @@ def keras_callback(*, stop: bool = False, restore_best_weights: bool = True, num
         def on_epoch_end(self, epoch, logs=None):
             self.live.record(epoch + 1, logs or {})  # Keras counts epochs from 0
             if restore_best_weights and self.live.improved_:
-                self.best_state = self.model.get_weights()
+                self._best_state = self.model.get_weights()
             if self.live.should_stop:
                 self.model.stop_training = True
 

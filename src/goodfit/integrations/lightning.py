@@ -89,7 +89,7 @@ def lightning_callback(*, stop: bool = False, restore_best_weights: bool = True,
             trained = {k: v for k, v in slots(trainer.callback_metrics).items() if k in TRAINING}
             self.live.record(trainer.current_epoch + 1, {**trained, **self._validated})  # Lightning counts from 0
             if self.live.improved_ and self._candidate is not None:
-                self.best_state = self._candidate
+                self._best_state = self._candidate
             self._validated, self._candidate = {}, None
             if self.live.should_stop:
                 trainer.should_stop = True

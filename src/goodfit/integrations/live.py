@@ -298,18 +298,18 @@ class LiveCallback:
 
     live: LiveDiagnosis
     restored_epoch_: int | None = None
-    best_state = None  # the framework's copy of the weights at the best epoch so far
+    _best_state = None  # the framework's copy of the weights at the best epoch so far
 
     def _begin(self) -> None:
         """A new fit: a fresh recorder, no weights kept, none restored."""
-        self.live, self.best_state, self.restored_epoch_ = self.live.fresh(), None, None
+        self.live, self._best_state, self.restored_epoch_ = self.live.fresh(), None, None
 
-    def _end(self, load: Callable | None) -> None:
+    def _end(self, load: Callable | None) -> Diagnosis | None:
         """The fit ended: put the best weights back with `load` (None: do not), then say the verdict."""
-        if load is not None and self.best_state is not None:
-            load(self.best_state)
+        if load is not None and self._best_state is not None:
+            load(self._best_state)
             self.restored_epoch_ = self.live.best_epoch_
-        self.live.finish(self.restored_epoch_)
+        return self.live.finish(self.restored_epoch_)
 
     @property
     def diagnosis_(self) -> Diagnosis | None:

@@ -63,7 +63,6 @@ class Monitor(LiveCallback):
         self.model, self.restore_best_weights = model, restore_best_weights
         self.live = LiveDiagnosis(stop=stop, num_classes=num_classes, context=context, min_confidence=min_confidence,
                                   verbose=verbose)
-        self._best_state: dict[str, torch.Tensor] | None = None
 
     def log(self, epoch: int, *, train_loss=None, val_loss=None, train_acc=None, val_acc=None) -> Diagnosis | None:
         """Record one finished epoch; returns the diagnosis so far, or None while too early to judge.
@@ -109,10 +108,7 @@ class Monitor(LiveCallback):
         Returns:
             The final `Diagnosis` (also in `diagnosis_`), or None when fewer than 2 epochs were validated.
         """
-        if self.restore_best_weights and self.model is not None and self._best_state is not None:
-            self.model.load_state_dict(self._best_state)
-            self.restored_epoch_ = self.live.best_epoch_
-        return self.live.finish(self.restored_epoch_)
+        return self._end(self.model.load_state_dict if self.restore_best_weights and self.model is not None else None)
 
     def __enter__(self) -> "Monitor":
         return self
