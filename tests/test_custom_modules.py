@@ -67,7 +67,7 @@ def _net(factory, seeds, shape=(6,), classes=3):
                      [MemberSettings(s) for s in seeds], "cpu")
 
 
-@pytest.mark.parametrize("factory,path", [(sequential_with_dropout, "stacked"), (DropoutNet, "vmap")])
+@pytest.mark.parametrize("factory,path", [(sequential_with_dropout, "converted"), (DropoutNet, "converted")])
 def test_a_modules_own_dropout_makes_a_member_alone_train_as_in_a_population(factory, path):
     assert _net(factory, [0]).path == path
     splits, config = make_splits("table"), TrainConfig(epochs=4, batch_size=16)
@@ -105,13 +105,13 @@ def test_dropout_masks_drop_the_layers_rate_and_scale_the_kept_units():
     assert (channel == 0).float().mean().item() == pytest.approx(0.5, abs=0.03)
 
 
-def test_the_stacked_path_computes_what_vmap_does_in_training_and_eval():
+def test_the_converted_module_computes_what_vmap_does_in_training_and_eval():
     def factory():
         return nn.Sequential(nn.Flatten(), nn.Linear(6, 16), nn.BatchNorm1d(16), nn.GELU(), nn.Dropout(0.4),
                              nn.Sequential(nn.Linear(16, 16, bias=False), nn.Tanh()), nn.Linear(16, 3))
 
     net = _net(factory, [0, 1, 2])
-    assert net.path == "stacked"
+    assert net.path == "converted"
     x = torch.randn(3, 8, 6)
     for train_mode in (True, False):
         masks = net._draw_masks(8) if train_mode else [[]]
@@ -138,11 +138,12 @@ def test_the_exported_member_is_the_users_own_module_with_its_dropout():
     assert module.state_dict().keys() == DropoutNet().state_dict().keys()
 
 
-def test_an_lstm_trains_member_by_member_says_so_and_matches_alone():
+def test_an_lstm_layer_trains_member_by_member_says_so_and_matches_alone():
     splits, config = make_splits("sequence", shape=(12,)), TrainConfig(epochs=3, batch_size=16)
     members = [Member(Arm("b"), seed) for seed in (0, 1, 2)]
     together = train(splits, members, LSTMNet, config)
-    note = "model factory LSTMNet trains member by member, not vectorized: vmap cannot batch aten::lstm.input"
+    note = ("model factory LSTMNet: layer lstm (LSTM) has no stacked counterpart and runs member by member: "
+            "vmap cannot batch aten::lstm.input")
     assert together.notes == [note]
     for r in together.members:
         assert np.isfinite(r.history[["train_loss", "val_loss"]].to_numpy()).all()

@@ -10,18 +10,20 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 from torch.func import functional_call, stack_module_state, vmap
 
 from goodfit.errors import GoodfitError
+from goodfit.nn.convert import ConvertedModule, _vmap_reason
 from goodfit.nn.dropout import DROPOUT_LEVELS, dropout_threshold
+from goodfit.nn.layers import MemberDropout, Unstackable
+from goodfit.nn.layers.dropout import ALPHA_LAYERS, DROPOUT_LAYERS
+from goodfit.nn.stacked import Pass
 
 FACTORY_KEYWORDS = ("dropout", "batchnorm", "width")
 
@@ -82,69 +84,6 @@ class CustomArchitecture:
 
 
 # ---- the module's own dropout layers, drawing from each member's stream -------------------------
-DROPOUT_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
-ALPHA_LAYERS = (nn.AlphaDropout, nn.FeatureAlphaDropout)
-SELU_ALPHA = 1.7580993408473766  # alpha dropout sets a dropped unit to -SELU_ALPHA, then rescales and shifts
-
-
-class MemberDropout(nn.Module):
-    """Stands in for one of the module's dropout layers in a population: applies the masks it is handed.
-
-    The population draws each member's masks from that member's own stream, one mask per call of
-    the layer in a forward pass (their shapes, `shapes`, are learnt on a probe batch), and hands
-    them over before the pass. In eval mode, or with no masks handed over, it passes its input on.
-
-    Args:
-        layer: the user's `nn.Dropout`, `Dropout1d`, `Dropout2d`, `Dropout3d`, `AlphaDropout` or
-            `FeatureAlphaDropout`.
-
-    Example:
-        >>> site = MemberDropout(nn.Dropout(0.5))
-        >>> site.mask_shape((4, 3)), MemberDropout(nn.Dropout2d(0.5)).mask_shape((4, 3, 3))
-        ((4, 3), (4, 1, 1))
-    """
-
-    def __init__(self, layer: nn.Module):
-        super().__init__()
-        self.p, self.inplace, self.kind = layer.p, layer.inplace, type(layer)  # p and inplace as the layer had them
-        self.shapes: list[tuple] = []  # one sample's mask shape, per call in a forward pass
-        self.masks: list[tuple] = []  # per call: (scale,) or, for alpha dropout, (scale, shift)
-        self.calls = 0
-
-    def mask_shape(self, sample: tuple) -> tuple:
-        """One sample's mask shape for inputs whose samples have shape `sample`: per unit, or per channel."""
-        if self.kind in (nn.Dropout, nn.AlphaDropout):
-            return sample
-        if {nn.Dropout1d: 1, nn.Dropout3d: 3}.get(self.kind) == len(sample):  # torch reads it as unbatched
-            return (1,) * len(sample)
-        return sample[:1] + (1,) * (len(sample) - 1)
-
-    def scale_and_shift(self, keep: np.ndarray, drop: float) -> tuple[np.ndarray, ...]:
-        """What a call multiplies its input by (and, for alpha dropout, adds), as float32, from the kept units `keep`.
-
-        Example:
-            >>> MemberDropout(nn.Dropout(0.5)).scale_and_shift(np.array([True, False]), 0.5)
-            (array([2., 0.], dtype=float32),)
-        """
-        if drop >= 1:
-            return (np.zeros(keep.shape, np.float32),)
-        if self.kind in ALPHA_LAYERS:
-            a = 1 / math.sqrt((SELU_ALPHA ** 2 * drop + 1) * (1 - drop))
-            return (np.multiply(keep, np.float32(a), dtype=np.float32),
-                    np.multiply(keep + np.float32(drop - 1), np.float32(SELU_ALPHA * a), dtype=np.float32))
-        return (np.multiply(keep, np.float32(1 / (1 - drop)), dtype=np.float32),)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or not self.masks:
-            return x
-        if self.calls == len(self.masks):
-            raise GoodfitError(f"a dropout layer ran more than {len(self.masks)} times in one forward pass, more than on "
-                               "the probe batch; call each dropout layer the same number of times in every pass")
-        mask = self.masks[self.calls]
-        self.calls += 1
-        return x * mask[0] if len(mask) == 1 else torch.addcmul(mask[1], x, mask[0])
-
-
 def _stand_in_for_dropout(module: nn.Module) -> list[MemberDropout]:
     """Replace `module`'s dropout layers by `MemberDropout`s, in place; those that drop anything, in order."""
     sites = []
@@ -171,113 +110,10 @@ def _with_masks(sites: list[MemberDropout], masks: list[list[tuple]], fn: Callab
             site.masks = []
 
 
-# ---- a plain stack of layers, run as batched matmuls --------------------------------------------
-ELEMENTWISE = (nn.Identity, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
-               nn.Tanh, nn.Sigmoid, nn.Softplus, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid)
-STACKED_LAYERS = (nn.Linear, nn.Flatten, nn.BatchNorm1d, MemberDropout) + ELEMENTWISE
-
-
-def stacked_layers(module: nn.Module) -> list[tuple[str, nn.Module]] | None:
-    """The layers of a module made only of `nn.Sequential`s of `STACKED_LAYERS`, with their names; else None.
-
-    Example:
-        >>> [n for n, _ in stacked_layers(nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1))))]
-        ['0', '1.0', '1.1']
-        >>> stacked_layers(nn.Sequential(nn.Conv1d(1, 2, 3))) is None
-        True
-    """
-    if type(module) is not nn.Sequential:
-        return None
-    layers = []
-    for name, child in module.named_children():
-        if child._forward_hooks or child._forward_pre_hooks:
-            return None
-        if type(child) is nn.Sequential:
-            inner = stacked_layers(child)
-            if inner is None:
-                return None
-            layers += [(f"{name}.{n}", c) for n, c in inner]
-        elif type(child) in STACKED_LAYERS:
-            layers.append((name, child))
-        else:
-            return None
-    return layers
-
-
-class _StackedLinear(torch.autograd.Function):
-    """K linear layers at once, weights in torch's `(K, out, in)` layout.
-
-    Its backward writes the weights' gradient as `(K, out, in)` at once; autograd through a
-    transposed view computes it as `(K, in, out)` and then copies it into the weights' layout,
-    which cost a quarter of a 64-256-256-10 MLP's step.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):  # (K, N, in), (K, out, in), (K, out) or None
-        ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
-        w = weight.transpose(1, 2)
-        return torch.baddbmm(bias[:, None], x, w) if bias is not None else torch.bmm(x, w)  # (K, N, out)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):  # (K, N, out)
-        x, weight = ctx.saved_tensors
-        grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None  # (K, N, in)
-        grad_w = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None  # (K, out, in)
-        grad_b = grad.sum(1) if ctx.has_bias and ctx.needs_input_grad[2] else None  # (K, out)
-        return grad_x, grad_w, grad_b
-
-
-def _stacked_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """`h (K, B, ..., in)` through each member's linear layer: `(K, B, ..., out)`."""
-    out = _StackedLinear.apply(h.reshape(h.shape[0], -1, h.shape[-1]), weight, bias)
-    return out.reshape(h.shape[:-1] + (weight.shape[1],))
-
-
-def _stacked_batch_norm(layer: nn.BatchNorm1d, name: str, h: torch.Tensor, params: dict, buffers: dict) -> torch.Tensor:
-    """`h (K, B, C, *L)` through each member's `BatchNorm1d`, as torch's: batch statistics in training (and
-    the running ones updated in place), running statistics in eval."""
-    K, dims = h.shape[0], (1,) + tuple(range(3, h.dim()))
-    view = (K, 1, -1) + (1,) * (h.dim() - 3)
-    running_mean, running_var = buffers.get(f"{name}.running_mean"), buffers.get(f"{name}.running_var")
-    if layer.training or running_mean is None:
-        mean, var = h.mean(dims, keepdim=True), h.var(dims, keepdim=True, unbiased=False)
-        if layer.training and running_mean is not None:
-            with torch.no_grad():
-                count = buffers[f"{name}.num_batches_tracked"]
-                count.add_(1)
-                rate = layer.momentum if layer.momentum is not None else (1 / count).to(h.dtype)[:, None]
-                n = math.prod(h.shape[d] for d in dims)
-                running_mean.lerp_(mean.reshape(K, -1), rate)
-                running_var.lerp_(var.reshape(K, -1) * (n / max(1, n - 1)), rate)
-    else:
-        mean, var = running_mean.reshape(view), running_var.reshape(view)
-    out = (h - mean) * torch.rsqrt(var + layer.eps)
-    if layer.affine:
-        out = out * params[f"{name}.weight"].reshape(view) + params[f"{name}.bias"].reshape(view)
-    return out
-
-
 # ---- the population ----------------------------------------------------------------------------
 def _first_line(err: Exception) -> str:
     lines = str(err).strip().splitlines()
     return f"{type(err).__name__}: {lines[0] if lines else ''}"
-
-
-def _vmap_reason(err: Exception) -> str:
-    """Why vmap refused a module, in a few words.
-
-    Example:
-        >>> _vmap_reason(RuntimeError("Batching rule not implemented for aten::lstm.input. We could not ..."))
-        'vmap cannot batch aten::lstm.input'
-    """
-    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    op = re.search(r"Batching rule not implemented for ([\w:.]+?)\.?(\s|$)", text)
-    if op:
-        return f"vmap cannot batch {op.group(1)}"
-    text = text.removeprefix("vmap: ").split(". ")[0]
-    return f"vmap failed: {text[:1].lower()}{text[1:120]}"
 
 
 def _member_states(d: dict[str, torch.Tensor], K: int) -> list[dict[str, torch.Tensor]]:
@@ -295,10 +131,13 @@ class ModuleNet:
     `FeatureAlphaDropout`) draw their masks from the member's own stream. Randomness the module
     draws itself (`F.dropout`, `torch.rand` in `forward`) still comes from torch's global generator.
 
-    `path` says how the population runs: `stacked` for a module made only of `nn.Sequential`s of
-    `STACKED_LAYERS` (batched matmuls), `vmap` for any other module `torch.func.vmap` can batch, and
-    `members`, one member after another, for one it cannot (an LSTM, `.item()`, a Python `if` on a
-    tensor); `note` then says so in one line. A probe batch decides, in eval and training mode.
+    `path` says how the population runs: `converted` where the module traces into a graph of
+    stacked layers (`goodfit.nn.convert`; each layer once for all members, the graph's own
+    operations kept), `vmap` for any other module `torch.func.vmap` can batch, and `members`, one
+    member after another, for one it cannot (an LSTM at the top, `.item()`, a Python `if` on a
+    tensor); `note` then says why in one line, as it does for a converted module's layers that run
+    under vmap or member by member. A probe batch decides, in eval and training mode, and checks
+    that the converted module computes what the user's module does.
 
     Args:
         arch: the factory and its keyword arguments.
@@ -311,7 +150,7 @@ class ModuleNet:
         ...                           nn.Linear(8, 2)), (), (3,), 2, "mlp")
         >>> net = ModuleNet(arch, [MemberSettings(0), MemberSettings(1)], "cpu")
         >>> net.forward(torch.zeros(2, 5, 3), train=True).shape, net.path, net.note
-        (torch.Size([2, 5, 2]), 'stacked', None)
+        (torch.Size([2, 5, 2]), 'converted', None)
     """
 
     hand_backward = False  # autograd differentiates whatever the user's module does
@@ -328,14 +167,26 @@ class ModuleNet:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(m.seed))
                 modules.append(arch.build().to(self.device))
-        self.template = copy.deepcopy(modules[0]).to("meta")
+        self.template = copy.deepcopy(modules[0])
         self.sites = _stand_in_for_dropout(self.template)
         params, buffers = stack_module_state(modules)
         self.params = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
         self.buffers = dict(buffers)
-        self.layers = stacked_layers(self.template)
+        self.converted, unconverted = self._convert(modules)
         with torch.random.fork_rng(devices=[]):  # probing takes nothing from the global generator
-            self.path, self.note = self._choose_path()
+            self.path, self.note = self._choose_path(unconverted)
+        self.template.to("meta")  # its state lives in `params` and `buffers`
+
+    def _convert(self, modules: list[nn.Module]) -> tuple[dict | None, str | None]:
+        """The module converted in training and in eval mode, or None and why not."""
+        converted = {}
+        for mode in (True, False):
+            self.template.train(mode)
+            try:
+                converted[mode] = ConvertedModule(self.template, modules)
+            except Unstackable as err:
+                return None, f"{err}{' (in training mode)' if mode else ''}"
+        return converted, None
 
     # ---- how it runs --------------------------------------------------------------------------
     def _one(self, params: dict, buffers: dict, masks: list, x: torch.Tensor) -> torch.Tensor:
@@ -347,26 +198,14 @@ class ModuleNet:
         return vmap(self._one, randomness="different")(params, buffers, masks, x)
 
     def _stacked(self, params: dict, buffers: dict, masks: list, x: torch.Tensor) -> torch.Tensor:
-        """Logits `(K, B, classes)` of a plain stack of layers, each layer once for all members."""
-
-        def run(h):
-            for name, layer in self.layers:
-                if type(layer) is nn.Linear:
-                    h = _stacked_linear(h, params[f"{name}.weight"], params.get(f"{name}.bias"))
-                elif type(layer) is nn.Flatten:  # one sample's dims, one further right
-                    h = h.flatten(*(d + 1 if d >= 0 else d for d in (layer.start_dim, layer.end_dim)))
-                elif type(layer) is nn.BatchNorm1d:
-                    h = _stacked_batch_norm(layer, name, h, params, buffers)
-                else:  # element-wise, or dropout with masks (K, B, ...)
-                    h = layer(h)
-            return h
-
-        return _with_masks(self.sites, masks, run, x)
+        """Logits `(K, B, classes)` of the converted module: each layer once for all members."""
+        ctx = Pass(self.template.training, x.shape[0])
+        return _with_masks(self.sites, masks, self.converted[self.template.training], x, params, buffers, ctx)
 
     def _run(self, train: bool, params: dict, buffers: dict, masks: list, x: torch.Tensor) -> torch.Tensor:
         """Logits `(K, B, classes)` for `x (K, B, *sample)`, by this population's path."""
         self.template.train(train)
-        if self.path == "stacked":
+        if self.path == "converted":
             return self._stacked(params, buffers, masks, x)
         if self.path == "vmap":
             return self._vmapped(params, buffers, masks, x)
@@ -374,12 +213,13 @@ class ModuleNet:
         return torch.stack([self._one(p, b, [[tuple(t[k] for t in call) for call in site] for site in masks], x[k])
                             for k, (p, b) in enumerate(zip(_member_states(params, K), _member_states(buffers, K)))])
 
-    def _choose_path(self) -> tuple[str, str | None]:
+    def _choose_path(self, unconverted: str | None) -> tuple[str, str | None]:
         """(`path`, `note`), from a probe batch run in eval and training mode.
 
         Member 0 first runs alone, so a module that cannot take this data fails with its own error
         (and the dropout layers learn their mask shapes); then each way of running all members is
-        tried on member 0's state, with its buffers copied and masks of ones.
+        tried on the members' state, with buffers copied and masks of ones, and the converted
+        module's outputs are checked against the user's module run member by member.
         """
         name, sample, classes = self.arch.name, tuple(self.arch.input_shape), self.arch.num_classes
         probe = torch.zeros((2,) + sample, device=self.device)
@@ -407,22 +247,65 @@ class ModuleNet:
                 got = f"outputs of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
                 raise GoodfitError(f"model factory {name} returns {got} for a batch of shape {tuple(probe.shape)}; "
                                    f"it must return logits of shape (batch, {classes})")
+        reason = unconverted
+        if self.converted is not None:
+            reason = self._check_converted()
+            if reason is None:
+                notes = [f"model factory {name}: layer {o.target} ({type(o.module).__name__}) has no stacked "
+                         f"counterpart and runs {'under vmap' if o.way == 'vmap' else 'member by member: ' + o.why}"
+                         for c in self.converted.values() for o in c.opaque]
+                return "converted", "; ".join(dict.fromkeys(notes)) or None
         ones = [[tuple(torch.full((1, 2) + shape, value, device=self.device)
                        for value in ((1.0, 0.0) if site.kind in ALPHA_LAYERS else (1.0,)))
                  for shape in site.shapes] for site in self.sites]
-        for path, run in (("stacked", self._stacked), ("vmap", self._vmapped)):
-            if path == "stacked" and self.layers is None:
-                continue
-            for mode in ("eval", "training"):
-                self.template.train(mode == "training")
-                try:
-                    run(*member0(True), ones, probe[None])
-                except Exception as err:  # this way cannot run the module: try the next
-                    reason = f"{_vmap_reason(err)}{' (in training mode only)' if mode == 'training' else ''}"
-                    break
-            else:
-                return path, None
-        return "members", f"model factory {name} trains member by member, not vectorized: {reason}"
+        for mode in ("eval", "training"):
+            self.template.train(mode == "training")
+            try:
+                self._vmapped(*member0(True), ones, probe[None])
+            except Exception as err:  # vmap cannot run the module
+                why = f"{_vmap_reason(err)}{' (in training mode only)' if mode == 'training' else ''}"
+                return "members", f"model factory {name} trains member by member, not vectorized: {why}"
+        return "vmap", f"model factory {name} runs under vmap, not converted: {reason}"
+
+    def _check_converted(self) -> str | None:
+        """Why the converted module cannot stand in for the user's (None when it can): it fails on a probe
+        batch, or computes other outputs or running statistics than the module member by member.
+
+        A layer without a counterpart that vmap cannot batch switches to running member by member.
+        """
+        probe = torch.rand((self.K, 3) + tuple(self.arch.input_shape), generator=torch.Generator().manual_seed(0))
+        probe = probe.to(self.device)
+        ones = [[tuple(torch.full((self.K, 3) + shape, value, device=self.device)
+                       for value in ((1.0, 0.0) if site.kind in ALPHA_LAYERS else (1.0,)))
+                 for shape in site.shapes] for site in self.sites]
+        rows = sorted({0, self.K - 1})
+        for train in (False, True):
+            self.template.train(train)
+            for opaque in self.converted[train].opaque:
+                opaque.probing = True
+            buffers = {n: b.clone() for n, b in self.buffers.items()}
+            try:
+                with torch.no_grad():
+                    out = self._stacked(self.params, buffers, ones, probe)
+            except Exception as err:  # noqa: BLE001 - any failure means: not converted
+                return f"the converted module fails: {_first_line(err)}"
+            finally:
+                for opaque in self.converted[train].opaque:
+                    opaque.probing = False
+            for k in rows:
+                mine = ({n: p[k].detach() for n, p in self.params.items()}, {n: b[k].clone() for n, b in self.buffers.items()})
+                with torch.no_grad():
+                    want = _with_masks(self.sites, [[tuple(t[k] for t in call) for call in site] for site in ones],
+                                       functional_call, self.template, mine, (probe[k],))
+                scale = float(want.abs().max()) + 1e-6
+                if not torch.allclose(out[k], want, rtol=1e-4, atol=1e-5 * scale):
+                    return (f"the converted module computes other outputs than the module "
+                            f"(largest difference {float((out[k] - want).abs().max()):.3g} in "
+                            f"{'training' if train else 'eval'} mode)")
+                for n, b in mine[1].items():
+                    if b.is_floating_point() and not torch.allclose(buffers[n][k], b, rtol=1e-4, atol=1e-6):
+                        return f"the converted module updates {n} otherwise than the module"
+        return None
 
     def _draw_masks(self, batch: int) -> list[list[tuple]]:
         """This step's masks, per dropout layer and call `(K, batch, *mask shape)`, one draw per member.
