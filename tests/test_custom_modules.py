@@ -1,5 +1,8 @@
 """A user's own nn.Module as a population: its dropout draws from each member's stream, a module vmap
-cannot batch trains member by member and says so, and a plain stack of layers runs as batched matmuls."""
+cannot batch trains member by member and says so, a traced module runs as stacked layers, and a population
+that times slower than its members alone trains member by member."""
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +17,11 @@ from goodfit.remedies import Arm, Dropout
 from conftest import make_splits
 
 COLUMNS = ["train_loss", "train_accuracy", "val_loss", "val_accuracy", "running_loss", "test_loss", "test_accuracy"]
+
+
+def _layer_notes(result) -> list[str]:
+    """A result's notes without the line on the population's speed (`_together_or_alone`)."""
+    return [n for n in result.notes if " a step together, " not in n]
 
 
 def _assert_same_history(a, b):
@@ -78,7 +86,7 @@ def test_a_modules_own_dropout_makes_a_member_alone_train_as_in_a_population(fac
     _assert_same_history(together.members[1].history, alone.members[0].history)
     a, b = (together.members[i].history[COLUMNS].to_numpy(float) for i in (0, 1))
     assert not np.allclose(a, b)
-    assert together.notes == []
+    assert _layer_notes(together) == []
 
 
 @pytest.mark.parametrize("factory", [sequential_with_dropout, DropoutNet])
@@ -144,12 +152,12 @@ def test_an_lstm_layer_trains_member_by_member_says_so_and_matches_alone():
     together = train(splits, members, LSTMNet, config)
     note = ("model factory LSTMNet: layer lstm (LSTM) has no stacked counterpart and runs member by member: "
             "vmap cannot batch aten::lstm.input")
-    assert together.notes == [note]
+    assert _layer_notes(together) == [note]
     for r in together.members:
         assert np.isfinite(r.history[["train_loss", "val_loss"]].to_numpy()).all()
     alone = train(splits, [members[2]], LSTMNet, config)
     _assert_same_history(together.members[2].history, alone.members[0].history)
-    assert alone.notes == [note]
+    assert _layer_notes(alone) == [note]
 
 
 def test_a_module_vmap_refuses_in_training_mode_only_trains_member_by_member():
@@ -186,3 +194,28 @@ def test_the_speed_benchmark_prints_its_ratio_line(capsys):
     ratio = bench.main(["--members", "2", "--epochs", "1", "--train-size", "64", "--runs", "1"])
     assert re.fullmatch(r"own MLP module vs built-in MLP: \d+\.\dx", capsys.readouterr().out.strip().splitlines()[-1])
     assert ratio > 0
+
+
+@pytest.mark.parametrize("alone_faster", [True, False])
+def test_a_population_trains_member_by_member_when_that_times_faster_and_says_so(monkeypatch, alone_faster):
+    engine_train = importlib.import_module("goodfit.engine.train")
+
+    timed = []
+
+    def fake_step_seconds(arch, members, splits, config, steps=3):
+        timed.append(len(members))
+        return 0.010 if len(members) == 1 else (0.050 if alone_faster else 0.020)
+
+    monkeypatch.setattr(engine_train, "step_seconds", fake_step_seconds)
+    splits, config = make_splits("table"), TrainConfig(epochs=3, batch_size=16)
+    members = [Member(Arm("dropout", (Dropout(0.3),)), seed) for seed in (0, 1, 2, 3)]
+    result = train(splits, members, sequential_with_dropout, config)
+    assert timed == [4, 1]
+    choice = "trains member by member" if alone_faster else "trains them together"
+    together_ms = "50.0" if alone_faster else "20.0"
+    assert result.notes == [f"model factory sequential_with_dropout: 4 members take {together_ms} ms a step together, "
+                            f"10.0 ms each alone (40.0 ms for all 4): {choice}"]
+    monkeypatch.undo()
+    alone = train(splits, [members[2]], sequential_with_dropout, config)
+    _assert_same_history(result.members[2].history, alone.members[0].history)
+    assert alone.notes == []  # a population of one is not timed

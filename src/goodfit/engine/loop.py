@@ -7,6 +7,8 @@ evaluation of validation and a fixed training subset, read to the host once.
 """
 from __future__ import annotations
 
+import statistics
+import time
 from typing import Callable
 
 import numpy as np
@@ -127,6 +129,26 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
             run.call(step)
             loss_sum += losses.detach()
     return loss_sum / steps
+
+
+def step_seconds(arch, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
+                 steps: int = 3) -> float:
+    """Seconds one training step of these members takes together: forward, backward and optimizer on each
+    member's first batch, the median of `steps` after one untimed. Trains a copy: nothing of it is kept."""
+    run = Population(arch, members, splits, config)
+    data = _Data(run)
+    x, y = data.batches(torch.arange(data.B, device=run.device).expand(run.net.K, -1))
+    sync = torch.cuda.synchronize if run.device.type == "cuda" else (lambda: None)
+    times = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        losses = member_losses(run.net.forward(x, train=True), y)
+        run.opt.zero_grad()
+        losses.sum().backward()
+        run.opt.step()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times[1:])
 
 
 def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor) -> EpochMetrics:

@@ -11,7 +11,7 @@ import torch
 
 from goodfit.data.splits import Splits
 from goodfit.engine.config import Member, TrainConfig
-from goodfit.engine.loop import EpochCallback, train_population
+from goodfit.engine.loop import EpochCallback, step_seconds, train_population
 from goodfit.engine.members import architecture_of, check_member, member_settings
 from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, PARALLEL_BYTES, available_memory, chunks,
                                    denormals_flushed, eval_bytes, member_bytes, reuse_freed_memory, state_bytes,
@@ -19,6 +19,7 @@ from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, PARALLEL_BYTES,
 from goodfit.engine.results import MemberResult, TrainResult
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
+from goodfit.nn.custom import CustomArchitecture
 from goodfit.nn.population import Architecture, MemberSettings, active_width
 from goodfit.remedies import BatchNorm, EarlyStopping
 
@@ -94,6 +95,27 @@ def _sizes(s: Splits) -> tuple[int, int, int]:
     return len(s.y_train), len(s.y_val), len(s.y_test)
 
 
+def _together_or_alone(job: tuple, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
+                       notes: list[str]) -> list[tuple]:
+    """A population of a user's module as it is, or cut into members that train alone, whichever is faster.
+
+    A few timed steps of the population are set against the same steps of its first member alone,
+    times the members (`loop.step_seconds`); a large model on a small CPU may train faster member by
+    member, and its user must not pay for the population. `notes` gets one line with both figures.
+    """
+    cost, arch, chunk = job
+    if not isinstance(arch, CustomArchitecture) or len(chunk) < 2:
+        return [job]
+    data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
+    together = step_seconds(arch, [members[i] for i in chunk], data, config)
+    alone = step_seconds(arch, [members[chunk[0]]], data[:1] if isinstance(data, list) else data, config)
+    K, apart = len(chunk), alone * len(chunk) < together
+    notes.append(f"model factory {arch.name}: {K} members take {together * 1e3:.1f} ms a step together, "
+                 f"{alone * 1e3:.1f} ms each alone ({alone * K * 1e3:.1f} ms for all {K}): "
+                 f"{'trains member by member' if apart else 'trains them together'}")
+    return [(cost // K, arch, [i]) for i in chunk] if apart else [job]
+
+
 def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec = ModelSpec(),
           config: TrainConfig = TrainConfig(), on_epoch: EpochCallback | None = None) -> TrainResult:
     """Train every member; members of one architecture train together as one population.
@@ -161,8 +183,9 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
                 shared = max(1, (budget // threads - data) // per_member)  # side by side, they share the budget
                 most = min(most, shared, -(-len(positions) // threads))
         jobs += [(len(chunk) * params, arch, chunk) for chunk in chunks(positions, most)]
-    results: list[MemberResult | None] = [None] * len(members)
     notes: list[str] = []
+    jobs = [part for job in jobs for part in _together_or_alone(job, members, splits, config, notes)]
+    results: list[MemberResult | None] = [None] * len(members)
     for chunk, (trained, note) in zip([job[2] for job in jobs], _run(jobs, members, splits, config, on_epoch, threads)):
         for pos, r in zip(chunk, trained):
             results[pos] = r
