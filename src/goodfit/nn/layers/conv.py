@@ -1,6 +1,7 @@
 """`nn.Conv1d` and `nn.Conv2d` for K members at once: one grouped convolution, each member's channels a group."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -13,6 +14,9 @@ class StackedConv(Counterpart):
 
     Member k's kernels `(C_out, C_in / groups, *k)` become groups `k * groups ...` of one
     convolution with `K * groups` groups. Zero padding only (another `padding_mode` is not stacked).
+    A 1-D convolution runs as a 2-D one on sequences one pixel high, channels last: oneDNN's grouped
+    2-D convolutions ran a 1-D CNN population's step 1.3x faster than `conv1d` (18 members of
+    goodfit's cnn1d on 2 cores).
     """
 
     replaces = (nn.Conv1d, nn.Conv2d)
@@ -22,11 +26,16 @@ class StackedConv(Counterpart):
         super().__init__(layers)
         if self.layer.padding_mode != "zeros":
             raise Unstackable(f"padding_mode {self.layer.padding_mode!r} is not stacked")
-        self.conv = F.conv1d if isinstance(self.layer, nn.Conv1d) else F.conv2d
+        self.one_d = isinstance(self.layer, nn.Conv1d)
 
     def __call__(self, x, layout, params, buffers, ctx: Pass):
         w, c = params["weight"], self.layer
         w = w.reshape((-1,) + w.shape[2:])  # (K * C_out, C_in / groups, *k)
-        bias = params.get("bias")
-        return self.conv(x, w, None if bias is None else bias.reshape(-1), c.stride, c.padding, c.dilation,
-                         c.groups * ctx.K)
+        bias = None if params.get("bias") is None else params["bias"].reshape(-1)
+        if not self.one_d:
+            return F.conv2d(x, w, bias, c.stride, c.padding, c.dilation, c.groups * ctx.K)
+        if isinstance(c.padding, str):
+            return F.conv1d(x, w, bias, c.stride, c.padding, c.dilation, c.groups * ctx.K)
+        h = x[:, :, None].contiguous(memory_format=torch.channels_last)  # (B, K * C_in, 1, L)
+        h = F.conv2d(h, w[:, :, None], bias, (1,) + c.stride, (0,) + c.padding, (1,) + c.dilation, c.groups * ctx.K)
+        return h[:, :, 0]  # (B, K * C_out, L')
