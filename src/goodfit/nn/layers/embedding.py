@@ -13,7 +13,8 @@ class StackedEmbedding(Counterpart):
     """`nn.Embedding` on member indices `(K, B, ...)`: `(K, B, ..., dim)`.
 
     Member k's index i reads row `k * num_embeddings + i` of the tables laid end to end. The row at
-    `padding_idx` gets no gradient, as in torch (its output is zeroed, and it starts at zero).
+    `padding_idx` is read as it is (torch starts it at zero, but a user may set it) and gets no
+    gradient, as in torch: where an index is the padding index, its output is cut from the graph.
     """
 
     replaces = (nn.Embedding,)
@@ -30,4 +31,4 @@ class StackedEmbedding(Counterpart):
         offsets = (torch.arange(K, device=x.device) * V).reshape((K,) + (1,) * (x.dim() - 1))
         out = F.embedding(x + offsets, weight.reshape(K * V, -1), scale_grad_by_freq=self.layer.scale_grad_by_freq)
         pad = self.layer.padding_idx
-        return out if pad is None else out * (x != pad).unsqueeze(-1)
+        return out if pad is None else torch.where((x == pad).unsqueeze(-1), out.detach(), out)
