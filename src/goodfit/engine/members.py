@@ -11,7 +11,7 @@ from goodfit.engine.config import Member
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.nn.custom import CustomArchitecture, accepted_keywords
-from goodfit.nn.population import MemberSettings
+from goodfit.nn.population import HAND_WRITTEN, Architecture, MemberSettings, ModuleFactory
 from goodfit.remedies import Augment, BatchNorm, Dropout, Shrink
 
 
@@ -26,11 +26,22 @@ def architecture_of(member: Member, model, splits: Splits):
     """The architecture a member trains with: a resolved `ModelSpec`, or a user factory with its keywords."""
     shrink = member.arm.get(Shrink)
     if isinstance(model, ModelSpec):
-        return model.resolve(splits.kind, splits.input_shape, splits.num_classes, shrink.depth if shrink else None)
+        arch = model.resolve(splits.kind, splits.input_shape, splits.num_classes, shrink.depth if shrink else None)
+        return arch if arch.arch in HAND_WRITTEN else builtin_architecture(member, arch)
     if not callable(model):
         raise GoodfitError(f"model must be a ModelSpec (mlp, cnn1d, cnn2d, auto) or a callable returning an "
                            f"nn.Module, got {type(model).__name__}")
     return custom_architecture(member, model, splits)
+
+
+def builtin_architecture(member: Member, arch: Architecture) -> CustomArchitecture:
+    """goodfit's CNN as an ordinary module factory (`ModuleFactory`), trained as a user's module is;
+    the arm's dropout rate, batch norm (with its momentum) and width become its keyword arguments."""
+    s = member_settings(member)
+    wanted = {"dropout": s.dropout, "batchnorm": s.batchnorm, "width": s.width,
+              "bn_momentum": s.bn_momentum if s.batchnorm else 0.1}
+    kwargs = tuple(sorted((k, v) for k, v in wanted.items() if v != ModuleFactory.DEFAULTS[k]))
+    return CustomArchitecture(ModuleFactory(arch), kwargs, arch.input_shape, arch.num_classes, arch.arch, arch)
 
 
 def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchitecture:

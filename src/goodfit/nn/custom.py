@@ -49,6 +49,9 @@ class CustomArchitecture:
         kwargs: keyword arguments for the factory, as sorted `(name, value)` pairs.
         input_shape: one sample's shape.
         num_classes: output classes.
+        name: the factory's name, for messages.
+        spec: for goodfit's own CNNs, the `Architecture` the factory builds (its name, width and depth
+            then stand for this one's); None for a user's factory.
     """
 
     factory: Callable = field(compare=False)
@@ -56,19 +59,30 @@ class CustomArchitecture:
     input_shape: tuple
     num_classes: int
     name: str = ""
+    spec: object = None
 
     def __hash__(self):
         return hash((self.name, self.kwargs, self.input_shape, self.num_classes))
 
     def __eq__(self, other):
-        return (isinstance(other, CustomArchitecture) and self.factory is other.factory
+        return (isinstance(other, CustomArchitecture) and self.factory == other.factory
                 and (self.kwargs, self.input_shape, self.num_classes) == (other.kwargs, other.input_shape, other.num_classes))
 
     @property
     def arch(self) -> str:
-        return "custom"
+        return "custom" if self.spec is None else self.spec.arch
+
+    @property
+    def width(self) -> int:
+        return self.spec.width
+
+    @property
+    def depth(self) -> int:
+        return self.spec.depth
 
     def to_dict(self) -> dict:
+        if self.spec is not None:
+            return self.spec.to_dict()
         return {"arch": "custom", "factory": self.name, "kwargs": dict(self.kwargs),
                 "input_shape": list(self.input_shape), "num_classes": self.num_classes}
 
