@@ -219,3 +219,20 @@ def test_a_population_trains_member_by_member_when_that_times_faster_and_says_so
     alone = train(splits, [members[2]], sequential_with_dropout, config)
     _assert_same_history(result.members[2].history, alone.members[0].history)
     assert alone.notes == []  # a population of one is not timed
+
+
+def test_the_readme_own_model_example_runs_converted(capsys):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("Your own model: pass a factory", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    small = block.replace("seeds=3, epochs=30", "seeds=1, epochs=1")
+    assert small != block
+    namespace = {}
+    exec(compile(small, "README:own model", "exec"), namespace)
+    assert capsys.readouterr().out.strip()  # the verdict
+    net = ModuleNet(CustomArchitecture(namespace["small_cnn"], (("batchnorm", True), ("dropout", 0.3)), (1, 8, 8), 10,
+                                       "small_cnn"), [MemberSettings(0), MemberSettings(1)], "cpu")
+    assert (net.path, net.note) == ("converted", None)
