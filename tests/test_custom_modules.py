@@ -196,25 +196,46 @@ def test_the_speed_benchmark_prints_its_ratio_line(capsys):
     assert ratio > 0
 
 
-@pytest.mark.parametrize("alone_faster", [True, False])
-def test_a_population_trains_member_by_member_when_that_times_faster_and_says_so(monkeypatch, alone_faster):
+@pytest.mark.parametrize("threads,fastest", [(1, "member by member"), (1, "together"), (2, "member by member"),
+                                             (2, "together"), (2, "side by side")])
+def test_a_population_trains_the_way_that_times_fastest_and_says_so(monkeypatch, threads, fastest):
     engine_train = importlib.import_module("goodfit.engine.train")
-
+    # a step of all 4 members on every thread, of 2 members on one thread, of one member alone
+    seconds = {"member by member": (0.050, 0.040, 0.010), "together": (0.020, 0.025, 0.015),
+               "side by side": (0.050, 0.015, 0.010)}[fastest]
     timed = []
 
     def fake_step_seconds(arch, members, splits, config, steps=3):
-        timed.append(len(members))
-        return 0.010 if len(members) == 1 else (0.050 if alone_faster else 0.020)
+        timed.append((len(members), torch.get_num_threads()))
+        return {4: seconds[0], 2: seconds[1], 1: seconds[2]}[len(members)]
 
     monkeypatch.setattr(engine_train, "step_seconds", fake_step_seconds)
+    ran = []
+    real_run = engine_train._run
+    monkeypatch.setattr(engine_train, "_run", lambda jobs, *a: ran.append([(j[2], j[3]) for j in jobs]) or real_run(jobs, *a))
     splits, config = make_splits("table"), TrainConfig(epochs=3, batch_size=16)
     members = [Member(Arm("dropout", (Dropout(0.3),)), seed) for seed in (0, 1, 2, 3)]
-    result = train(splits, members, sequential_with_dropout, config)
-    assert timed == [4, 1]
-    choice = "trains member by member" if alone_faster else "trains them together"
-    together_ms = "50.0" if alone_faster else "20.0"
-    assert result.notes == [f"model factory sequential_with_dropout: 4 members take {together_ms} ms a step together, "
-                            f"10.0 ms each alone (40.0 ms for all 4): {choice}"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        result = train(splits, members, sequential_with_dropout, config)
+    finally:
+        torch.set_num_threads(before)
+    if threads == 1:
+        assert timed == [(4, 1), (1, 1)]
+        assert result.notes == [f"model factory sequential_with_dropout: 4 members take {seconds[0] * 1e3:.1f} ms a "
+                                f"step together, {seconds[2] * 1e3:.1f} ms each alone ({seconds[2] * 4e3:.1f} ms for all): trains "
+                                f"{'member by member' if fastest == 'member by member' else 'them together'}"]
+    else:
+        assert timed == [(4, 2), (2, 1), (1, 1)]
+        choice = {"member by member": "trains member by member", "together": "trains them together",
+                  "side by side": "trains 2 populations side by side"}[fastest]
+        assert result.notes == [f"model factory sequential_with_dropout: 4 members take {seconds[0] * 1e3:.1f} ms a "
+                                f"step together, {seconds[1] * 1e3:.1f} ms as 2 populations side by side, {seconds[2] * 1e3:.1f} ms "
+                                f"each alone ({seconds[2] * 2e3:.1f} ms for all on 2 threads): {choice}"]
+    expected = {"member by member": [([0], threads > 1), ([1], threads > 1), ([2], threads > 1), ([3], threads > 1)],
+                "together": [([0, 1, 2, 3], False)], "side by side": [([0, 1], True), ([2, 3], True)]}[fastest]
+    assert ran == [expected]
     monkeypatch.undo()
     alone = train(splits, [members[2]], sequential_with_dropout, config)
     _assert_same_history(result.members[2].history, alone.members[0].history)

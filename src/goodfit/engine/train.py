@@ -33,11 +33,12 @@ def _run(jobs: list[tuple], members: list[Member], splits: Splits | list[Splits]
         if single:  # a worker's own thread; the caller restores the count when all are done
             torch.set_num_threads(1)
         with denormals_flushed():  # per thread
-            _, arch, chunk = job
+            _, arch, chunk, _ = job
             data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
             return train_population(arch, [members[i] for i in chunk], data, config, on_epoch, chunk)
 
-    if threads < 2 or len(jobs) < 2 or sum(job[0] for job in jobs) < PARALLEL_BYTES:  # small: one at a time
+    side_by_side = any(job[3] for job in jobs)  # populations timed faster on a thread each
+    if threads < 2 or len(jobs) < 2 or (sum(job[0] for job in jobs) < PARALLEL_BYTES and not side_by_side):
         return [one(job, False) for job in jobs]
     order = sorted(range(len(jobs)), key=lambda j: -jobs[j][0])
     with torch_threads(threads), ThreadPoolExecutor(threads) as pool:
@@ -96,24 +97,48 @@ def _sizes(s: Splits) -> tuple[int, int, int]:
 
 
 def _together_or_alone(job: tuple, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
-                       notes: list[str]) -> list[tuple]:
-    """A population of a user's module as it is, or cut into members that train alone, whichever is faster.
+                       notes: list[str], threads: int) -> list[tuple]:
+    """A population of a converted module as it is, cut into one population per thread side by side,
+    or cut into members that train alone, whichever times fastest.
 
-    A few timed steps of the population are set against the same steps of its first member alone,
-    times the members (`loop.step_seconds`); a large model on a small CPU may train faster member by
-    member, and its user must not pay for the population. `notes` gets one line with both figures.
+    A few timed steps (`loop.step_seconds`) of the population on every thread are set against a
+    `threads`-th of it on one thread (the populations run side by side, so a step of all takes that
+    long) and against its first member alone (times the members one thread has to train). Grouped
+    convolutions of a few members use a second thread poorly, and a large model on a small CPU may
+    train fastest member by member: its user must not pay for the population. `notes` gets one line
+    with the figures. Jobs are `(cost, architecture, positions, side by side)`.
     """
-    cost, arch, chunk = job
+    cost, arch, chunk, _ = job
     if not isinstance(arch, CustomArchitecture) or len(chunk) < 2:
         return [job]
+    K = len(chunk)
     data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
-    together = step_seconds(arch, [members[i] for i in chunk], data, config)
-    alone = step_seconds(arch, [members[chunk[0]]], data[:1] if isinstance(data, list) else data, config)
-    K, apart = len(chunk), alone * len(chunk) < together
-    notes.append(f"model factory {arch.name}: {K} members take {together * 1e3:.1f} ms a step together, "
-                 f"{alone * 1e3:.1f} ms each alone ({alone * K * 1e3:.1f} ms for all {K}): "
-                 f"{'trains member by member' if apart else 'trains them together'}")
-    return [(cost // K, arch, [i]) for i in chunk] if apart else [job]
+
+    def timed(positions: list[int], count: int) -> float:
+        part = [data[chunk.index(i)] for i in positions] if isinstance(data, list) else data
+        with torch_threads(count):
+            return step_seconds(arch, [members[i] for i in positions], part, config)
+
+    per_thread = -(-K // threads)
+    ways = {"together": timed(chunk, threads)}
+    if threads > 1:
+        ways["side by side"] = timed(chunk[:per_thread], 1)
+    alone = timed(chunk[:1], 1 if threads > 1 else threads)
+    ways["member by member"] = alone * per_thread
+    best = min(ways, key=ways.get)
+    parts = [f"{ways['together'] * 1e3:.1f} ms a step together"]
+    if threads > 1:
+        parts.append(f"{ways['side by side'] * 1e3:.1f} ms as {min(threads, K)} populations side by side")
+    parts.append(f"{alone * 1e3:.1f} ms each alone ({ways['member by member'] * 1e3:.1f} ms for all"
+                 f"{f' on {threads} threads' if threads > 1 else ''})")
+    choice = {"together": "trains them together", "side by side": f"trains {min(threads, K)} populations side by side",
+              "member by member": "trains member by member"}[best]
+    notes.append(f"model factory {arch.name}: {K} members take {', '.join(parts)}: {choice}")
+    if best == "together":
+        return [job]
+    if best == "side by side":
+        return [(cost * len(c) // K, arch, c, True) for c in chunks(chunk, per_thread)]
+    return [(cost // K, arch, [i], threads > 1) for i in chunk]
 
 
 def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec = ModelSpec(),
@@ -168,7 +193,7 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
     threads = torch.get_num_threads() if device.type == "cpu" else 1
     budget = config.memory_budget or available_memory(device) // 2
     data = (0 if own else first.X_train.nbytes + first.X_val.nbytes) + BLOCK_BYTES + eval_bytes(device)
-    jobs = []  # (cost, architecture, positions) of each population
+    jobs = []  # (cost, architecture, positions, side by side) of each population
     for (arch, *_), positions in groups.items():
         group = [members[i] for i in positions]
         settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group),
@@ -182,9 +207,9 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
             if threads > 1 and len(positions) * params >= PARALLEL_BYTES:  # big enough to share out
                 shared = max(1, (budget // threads - data) // per_member)  # side by side, they share the budget
                 most = min(most, shared, -(-len(positions) // threads))
-        jobs += [(len(chunk) * params, arch, chunk) for chunk in chunks(positions, most)]
+        jobs += [(len(chunk) * params, arch, chunk, False) for chunk in chunks(positions, most)]
     notes: list[str] = []
-    jobs = [part for job in jobs for part in _together_or_alone(job, members, splits, config, notes)]
+    jobs = [part for job in jobs for part in _together_or_alone(job, members, splits, config, notes, threads)]
     results: list[MemberResult | None] = [None] * len(members)
     for chunk, (trained, note) in zip([job[2] for job in jobs], _run(jobs, members, splits, config, on_epoch, threads)):
         for pos, r in zip(chunk, trained):

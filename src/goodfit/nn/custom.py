@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -137,6 +138,11 @@ def _member_states(d: dict[str, torch.Tensor], K: int) -> list[dict[str, torch.T
     return [dict(zip(d, ts)) for ts in zip(*(t.unbind(0) for t in d.values()))]
 
 
+# torch's global generator is one for the process: populations built side by side in worker threads
+# seed it in turn, or one member's initialization would draw from another's seed
+_GLOBAL_GENERATOR = threading.Lock()
+
+
 class ModuleNet:
     """K instances of a user's module, their state stacked; same interface as `PopulationNet`.
 
@@ -178,7 +184,7 @@ class ModuleNet:
         self.dropout_streams = [np.random.SFC64([int(m.seed), 11]) for m in self.members]
         modules = []
         for m in self.members:
-            with torch.random.fork_rng(devices=[]):
+            with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(m.seed))
                 modules.append(arch.build().to(self.device))
         self.template = copy.deepcopy(modules[0])
@@ -187,7 +193,7 @@ class ModuleNet:
         self.params = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
         self.buffers = dict(buffers)
         self.converted, unconverted = self._convert(modules)
-        with torch.random.fork_rng(devices=[]):  # probing takes nothing from the global generator
+        with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=[]):  # probing takes nothing from the global generator
             self.path, self.note = self._choose_path(unconverted)
         self.template.to("meta")  # its state lives in `params` and `buffers`
 
