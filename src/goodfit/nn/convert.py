@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import operator
 import re
+import threading
 
 import torch
 import torch.nn.functional as F
@@ -55,7 +56,36 @@ def _user_submodules(module: nn.Module) -> list[tuple[str, nn.Module]]:
             and not isinstance(m, (nn.Sequential, nn.ModuleList, nn.ModuleDict))]
 
 
-def trace(module: nn.Module) -> tuple[fx.Graph, set[int]]:
+# torch.fx patches `nn.Module.__call__` for the whole process while it traces, so a module running in
+# another thread meanwhile would be traced into the graph: traces are taken one at a time, and once
+# per architecture and mode (`cache`), which the engine does in its own thread before populations
+# train side by side in worker threads.
+_TRACING = threading.Lock()
+_TRACES: dict = {}
+
+
+def trace(module: nn.Module, cache=None) -> tuple[fx.Graph, set[str]]:
+    """`module`'s graph in its current mode, and the names of the submodules kept whole because they do
+    not trace; with a hashable `cache` key, a graph traced before under that key and mode is reused.
+    """
+    key = None if cache is None else (cache, module.training)
+    with _TRACING:
+        if key in _TRACES:
+            graph, opaque, error = _TRACES[key]
+        else:
+            try:
+                graph, ids = _trace(module)
+                opaque, error = {n for n, m in module.named_modules() if id(m) in ids}, None
+            except Unstackable as err:
+                graph, opaque, error = None, set(), err
+            if key is not None:
+                _TRACES[key] = graph, opaque, error
+    if error is not None:
+        raise error
+    return graph, opaque
+
+
+def _trace(module: nn.Module) -> tuple[fx.Graph, set[int]]:
     """`module`'s graph in its current mode, and the submodules kept whole because they do not trace.
 
     Where the whole module does not trace (data-dependent control flow, `.item()`), each of its own
@@ -184,12 +214,13 @@ class ConvertedModule:
     Args:
         template: the module (in the mode to convert), its dropout layers replaced by `MemberDropout`s.
         members: the members' own modules, same class: their layers must agree on settings.
+        cache: a hashable key for the module's architecture: its traces are taken once (`trace`).
 
     Raises `Unstackable` when the module does not trace, or a layer cannot be stacked.
     """
 
-    def __init__(self, template: nn.Module, members: list[nn.Module]):
-        self.graph, opaque = trace(template)
+    def __init__(self, template: nn.Module, members: list[nn.Module], cache=None):
+        self.graph, opaque = trace(template, cache)
         self.template, self.source = template, members[0]
         self.layers: dict[str, object] = {}
         self.notes: list[str] = []
@@ -198,7 +229,7 @@ class ConvertedModule:
                 continue
             layer = template.get_submodule(node.target)
             kind = COUNTERPARTS.get(type(layer))
-            if kind is not None and id(layer) not in opaque:
+            if kind is not None and node.target not in opaque:
                 self.layers[node.target] = kind([m.get_submodule(node.target) if not isinstance(layer, MemberDropout)
                                                  else layer for m in members])
             else:

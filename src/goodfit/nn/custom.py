@@ -141,6 +141,9 @@ def _member_states(d: dict[str, torch.Tensor], K: int) -> list[dict[str, torch.T
 # torch's global generator is one for the process: populations built side by side in worker threads
 # seed it in turn, or one member's initialization would draw from another's seed
 _GLOBAL_GENERATOR = threading.Lock()
+# How each architecture runs, as its first population's probe found: later populations of it (the
+# engine's sizing and timing probes, then the populations that train) take it over without probing
+_CHOSEN: dict = {}
 
 
 class ModuleNet:
@@ -194,8 +197,29 @@ class ModuleNet:
         self.buffers = dict(buffers)
         self.converted, unconverted = self._convert(modules)
         with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=[]):  # probing takes nothing from the global generator
-            self.path, self.note = self._choose_path(unconverted)
+            chosen = _CHOSEN.get(arch)
+            if chosen is None:
+                self.path, self.note = self._choose_path(unconverted)
+                _CHOSEN[arch] = self._choice()
+            else:
+                self._apply(chosen)
         self.template.to("meta")  # its state lives in `params` and `buffers`
+
+    def _choice(self) -> tuple:
+        """What the probe found, for the next population of this architecture: its path and note, the dropout
+        sites' mask shapes and how each leaf without a counterpart runs."""
+        ways = {} if self.converted is None else {
+            (mode, o.target): (o.way, o.why) for mode, c in self.converted.items() for o in c.opaque}
+        return self.path, self.note, [list(site.shapes) for site in self.sites], ways
+
+    def _apply(self, chosen: tuple) -> None:
+        self.path, self.note, shapes, ways = chosen
+        for site, mine in zip(self.sites, shapes):
+            site.shapes = list(mine)
+        if self.converted is not None:
+            for mode, c in self.converted.items():
+                for o in c.opaque:
+                    o.way, o.why = ways[(mode, o.target)]
 
     def _convert(self, modules: list[nn.Module]) -> tuple[dict | None, str | None]:
         """The module converted in training and in eval mode, or None and why not."""
@@ -203,7 +227,7 @@ class ModuleNet:
         for mode in (True, False):
             self.template.train(mode)
             try:
-                converted[mode] = ConvertedModule(self.template, modules)
+                converted[mode] = ConvertedModule(self.template, modules, self.arch)
             except Unstackable as err:
                 return None, f"{err}{' (in training mode)' if mode else ''}"
         return converted, None
