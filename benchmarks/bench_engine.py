@@ -1,7 +1,7 @@
 """goodfit's population engine against the same members trained one after another, in one sitting.
 
     python benchmarks/bench_engine.py           # the full table, saved to benchmarks/results/
-    python benchmarks/bench_engine.py --quick   # W35 at 20 epochs, the default study, batch norm and augmentation
+    python benchmarks/bench_engine.py --quick   # W35 at 20 epochs, default study, batch norm, augmentation, own modules
     python benchmarks/bench_engine.py --smoke   # the quick path on tiny workloads, in seconds (the test suite runs it)
     python benchmarks/bench_engine.py --gpu     # on a CUDA GPU: W35, and MNIST-1D populations up to 1,024 members
 
@@ -13,7 +13,10 @@ the same per-epoch evaluation of the validation set and a 512-sample training su
 Each remedy is also timed where no other arm can hide it: the default study (`goodfit study`,
 8 arms x 5 seeds) against `plain_study.py`, the same study in plain PyTorch, both as whole
 commands, start-up included; and W35's model with all 35 members on batch norm, then all on
-the default image augmentation, against the plain loop doing the same.
+the default image augmentation, against the plain loop doing the same. Last, a user's own
+`nn.Module` (`own_module.py`): a CNN factory on digits, 7 arms x 3 seeds, and a small ResNet on
+32x32 RGB images, 3 arms x 2 seeds, each through `Study(..., model=factory)` against the plain loop
+over the same module (`--quick` at fewer epochs, `--smoke` at its tiny size).
 
 Every runner runs `--repeats` times (default 3) and the median is reported. Each measurement
 records the share of the CPUs other processes used meanwhile; above 10% the figure is marked as
@@ -21,7 +24,9 @@ disturbed. How long a sitting takes on 2 cores at 3 repeats, estimated (not yet 
 the times of its parts in the full run of 2026-11-25 and of the two default studies (about 30 s
 and 50 s each): `--quick` about 10 minutes, 4 of them the default studies (its batch-norm and
 augmentation populations run 10 epochs to stay within that; 20 in the full run); the full run
-about 85 minutes with Lightning, skorch and Keras installed, about 30 with `--repeats 1`.
+about 85 minutes with Lightning, skorch and Keras installed, about 30 with `--repeats 1`. The
+own-module rows add about 3 minutes to `--quick` and 6 to the full run (from their run of
+2026-12-02 at one repeat, about 1 and 2 minutes).
 """
 from __future__ import annotations
 
@@ -51,6 +56,7 @@ from goodfit.remedies import Arm, Augment, BatchNorm, Dropout
 from goodfit.grammar import default_arms
 
 sys.path.insert(0, str(Path(__file__).parent))
+import own_module  # noqa: E402  (a user's own CNN and ResNet through the Study against the plain loop)
 import plain_study  # noqa: E402  (the plain loop and its augmentation, shared with the plain default study)
 
 RATES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
@@ -688,11 +694,12 @@ def remedy_rows(epochs: int, count: int, repeats: int, console, study_options: t
 
 # ---- the two sittings ------------------------------------------------------------------------------
 def quick(epochs: int = 20, count: int = 35, single: int = 5, repeats: int = 3, remedy_epochs: int = 10,
-          study_options: tuple = (), console=None) -> dict:
+          study_options: tuple = (), own_size: str = "quick", console=None) -> dict:
     """W35 at `epochs` epochs, population against the plain loop; single models against the plain
     loop (default and fused Adam); then `remedy_rows` at `remedy_epochs`: the default study as whole
     commands (with `study_options`) and the batch-norm and augmentation populations against their
-    plain loops. Every runner runs `repeats` times; the figures are medians."""
+    plain loops; then a user's own CNN and ResNet through the Study against the plain loop
+    (`own_module.rows` at `own_size`). Every runner runs `repeats` times; the figures are medians."""
     from rich.console import Console
 
     console = console or Console()
@@ -715,27 +722,34 @@ def quick(epochs: int = 20, count: int = 35, single: int = 5, repeats: int = 3, 
     console.print(f"single models: goodfit {single_goodfit:.2f} s, plain loop {single_plain:.2f} s, with fused Adam "
                   f"{single_fused:.2f} s ({single} members, each trained alone, median of {repeats})")
     rows = remedy_rows(remedy_epochs, count, repeats, console, study_options)
+    own = own_module.rows(own_size, repeats)
     loads = [r.other_load for r in (goodfit, plain, plain_fused)]
     loads += [row[runner]["other_load"] for row in rows.values() for runner in ("goodfit", "plain")]
+    loads += [row["other_load"] for row in own.values()]
     if max(loads) > DISTURBED:
         console.print("* other processes used more than 10% of the CPUs during this figure")
     ratios = {"population": plain.seconds / goodfit.seconds, "single": single_plain / single_goodfit,
               "study": rows["default_study_vs_plain"]["ratio"], "single_fused": single_fused / single_goodfit,
-              "batchnorm": rows["batchnorm_population"]["ratio"], "augment": rows["augment_population"]["ratio"]}
+              "batchnorm": rows["batchnorm_population"]["ratio"], "augment": rows["augment_population"]["ratio"],
+              "own_cnn": own["cnn"]["ratio"], "own_resnet": own["resnet"]["ratio"]}
     print(f"population vs plain sequential: {ratios['population']:.1f}×")
     print(f"single model vs plain loop: {ratios['single']:.1f}×")
     print(f"study vs plain sequential: {ratios['study']:.1f}×")
     print(f"single model vs plain loop (fused Adam): {ratios['single_fused']:.1f}×")
     print(f"batchnorm population vs plain sequential: {ratios['batchnorm']:.1f}×")
     print(f"augment population vs plain sequential: {ratios['augment']:.1f}×")
+    print(f"own CNN study vs plain loop: {ratios['own_cnn']:.1f}×")
+    print(f"own ResNet study vs plain loop: {ratios['own_resnet']:.1f}×")
     return {"goodfit": _record(goodfit), "plain": _record(plain), "plain_fused": _record(plain_fused),
             "single_goodfit_seconds": single_goodfit, "single_plain_seconds": single_plain,
-            "single_plain_fused_seconds": single_fused, **rows, "repeats": repeats, "ratios": ratios}
+            "single_plain_fused_seconds": single_fused, **rows, "own_module": own, "repeats": repeats,
+            "ratios": ratios}
 
 
 def full(out: Path, repeats: int = 3, console=None) -> dict:
     """Every workload and runner (each `repeats` times, the median reported), the machine's ceilings,
-    the scale series and `remedy_rows` at 20 epochs; saved as JSON under `out`."""
+    the scale series, `remedy_rows` at 20 epochs and the own-module rows (`own_module.rows`) at full
+    size; saved as JSON under `out`."""
     from rich.console import Console
 
     console = console or Console()
@@ -789,8 +803,10 @@ def full(out: Path, repeats: int = 3, console=None) -> dict:
         m1d += rows
 
     remedies = remedy_rows(20, 35, repeats, console)
+    own = own_module.rows("full", repeats)
     loads = [r.other_load for r in runs + m1d] + [r["other_load"] for r in series]
     loads += [row[runner]["other_load"] for row in remedies.values() for runner in ("goodfit", "plain")]
+    loads += [row["other_load"] for row in own.values()]
     if max(loads) > DISTURBED:
         console.print("* other processes used more than 10% of the CPUs during this figure")
 
@@ -801,7 +817,7 @@ def full(out: Path, repeats: int = 3, console=None) -> dict:
                       "roofline_fraction": fraction, "kernel_floor": floor,
                       "kernel_floor_fraction": floor["seconds"] / goodfit.seconds},
               "scale_series": series, "scale_fall_1_to_128": fall, "kernel_floor_fall_1_to_128": floor_fall,
-              "mnist1d": [_record(r) for r in m1d], **remedies}
+              "mnist1d": [_record(r) for r in m1d], **remedies, "own_module": own}
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{datetime.datetime.now():%Y-%m-%d-%H%M%S}-bench.json"
     path.write_text(json.dumps(record, indent=2))
@@ -903,7 +919,7 @@ def main(argv: list[str] | None = None) -> dict:
         return gpu(args.out, args.device)
     if args.smoke:
         return quick(epochs=2, count=4, single=1, repeats=args.repeats or 1, remedy_epochs=2,
-                     study_options=("--epochs", "2", "--seeds", "2"))
+                     study_options=("--epochs", "2", "--seeds", "2"), own_size="smoke")
     repeats = args.repeats or 3
     if args.quick:
         return quick(repeats=repeats)

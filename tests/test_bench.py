@@ -1,5 +1,6 @@
 """The benchmark's quick path runs end to end on tiny workloads, its plain study trains the default
-study's arms, and its roofline counts W35's work."""
+study's arms, its roofline counts W35's work, and the own-module benchmark times a user's CNN and
+ResNet on both sides."""
 import math
 import importlib.util
 import re
@@ -11,13 +12,14 @@ import torch
 
 from goodfit.engine import TrainConfig
 from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
-from goodfit.grammar import default_arms
+from goodfit.grammar import default_arms, parse_arms
 from goodfit.study import DEFAULT_ARM_NAMES
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_engine.py"
 RATIO_LINES = ("population vs plain sequential", "single model vs plain loop", "study vs plain sequential",
                "single model vs plain loop (fused Adam)", "batchnorm population vs plain sequential",
-               "augment population vs plain sequential")
+               "augment population vs plain sequential", "own CNN study vs plain loop",
+               "own ResNet study vs plain loop")
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,7 @@ def test_smoke_run_ends_with_every_ratio_line_and_records_each_comparison(bench,
         assert row["goodfit"]["members"] == row["plain"]["members"] == members
         assert row["ratio"] == pytest.approx(row["plain"]["seconds"] / row["goodfit"]["seconds"])
         assert len(row["goodfit"]["seconds_all"]) == len(row["plain"]["seconds_all"]) == record["repeats"] == 1
+    assert [row["members"] for row in record["own_module"].values()] == [2, 2]
     arms = record["default_study_vs_plain"]["arms"]
     assert list(arms) == list(DEFAULT_ARM_NAMES)
     assert all(0 < a["goodfit"] <= 1 and 0 < a["plain"] <= 1 for a in arms.values())
@@ -52,6 +55,53 @@ def test_smoke_run_ends_with_every_ratio_line_and_records_each_comparison(bench,
 @pytest.fixture(scope="module")
 def plain_study(bench):
     return sys.modules["plain_study"]  # bench_engine imports it from beside itself
+
+
+@pytest.fixture(scope="module")
+def own_module(bench):
+    return sys.modules["own_module"]  # bench_engine imports it from beside itself
+
+
+def test_own_module_smoke_run_prints_both_ratio_lines_and_returns_finite_positive_ratios(own_module, capsys):
+    rows = own_module.main(["--smoke"])
+    lines = capsys.readouterr().out.splitlines()
+    for key, label in (("cnn", r"own CNN \(2 members, digits, 2 epochs\)"),
+                       ("resnet", r"own ResNet \(2 members, tinted digits 32x32, 2 epochs\)")):
+        pattern = label + r": goodfit \d+\.\d s, plain loop \d+\.\d s: \d+\.\dx( \*)?"
+        assert sum(bool(re.fullmatch(pattern, line)) for line in lines) == 1
+        row = rows[key]
+        assert math.isfinite(row["ratio"]) and row["ratio"] > 0
+        assert row["ratio"] == pytest.approx(row["plain_s"] / row["goodfit_s"])
+        assert list(row["accuracies"]) == ["baseline", "dropout"]
+        assert all(0 <= a["goodfit"] <= 1 and 0 <= a["plain"] <= 1 for a in row["accuracies"].values())
+
+
+def test_own_module_plain_loop_gets_each_arms_remedy_at_the_studys_strength(own_module):
+    arms = {a.name: a for a in parse_arms(",".join(own_module.CNN_ARMS), "image")}
+    assert list(arms) == list(own_module.CNN_ARMS)
+    settings = {name: own_module.plain_settings(arm) for name, arm in arms.items()}
+    assert settings == {"baseline": ({}, {}), "dropout": ({"dropout": 0.3}, {}), "l2": ({}, {"l2": 1e-3}),
+                        "early_stopping": ({}, {"patience": 10}), "augment": ({}, {"augment": (10.0, 0.1, 0.1, 0.05)}),
+                        "batchnorm": ({"batchnorm": True}, {}), "shrink": ({"width": 0.25}, {})}
+    with pytest.raises(ValueError, match="the plain loop cannot do"):
+        own_module.plain_settings(parse_arms("decay", "image")[1])
+
+
+def test_own_modules_map_their_inputs_to_ten_logits_and_the_cnn_is_about_the_built_in_size(own_module):
+    cnn = own_module.own_cnn()
+    assert cnn(torch.zeros(4, 1, 8, 8)).shape == (4, 10)
+    assert 10_000 < sum(p.numel() for p in cnn.parameters()) < 12_000  # the built-in cnn2d has 10,858
+    assert own_module.own_cnn(batchnorm=True, width=0.25)(torch.zeros(4, 1, 8, 8)).shape == (4, 10)
+    assert own_module.own_resnet(dropout=0.3)(torch.zeros(4, 3, 32, 32)).shape == (4, 10)
+
+
+def test_tinted_digits_are_2000_rgb_images_of_32_pixels_goodfit_reads_as_images(own_module, tmp_path):
+    from goodfit.data import load
+
+    data = load(str(own_module.tinted_digits(tmp_path / "tinted.npz")))
+    assert data.kind == "image" and data.X.shape == (2000, 3, 32, 32) and data.num_classes == 10
+    assert 0 <= data.X.min() and data.X.max() <= 1
+    assert (data.X[:, 0] != data.X[:, 1]).any()  # each image has its own tint, not grey
 
 
 def test_the_plain_study_trains_the_default_studys_arms_at_their_strengths(plain_study):
