@@ -114,16 +114,17 @@ def _together_or_alone(job: tuple, members: list[Member], splits: Splits | list[
     K = len(chunk)
     data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
 
-    def timed(positions: list[int], count: int) -> float:
-        part = [data[chunk.index(i)] for i in positions] if isinstance(data, list) else data
+    def timed(n: int, count: int) -> float:
+        """A step of the population's first `n` members on `count` threads."""
         with torch_threads(count):
-            return step_seconds(arch, [members[i] for i in positions], part, config)
+            return step_seconds(arch, [members[i] for i in chunk[:n]], data[:n] if isinstance(data, list) else data,
+                                config)
 
     per_thread = -(-K // threads)
-    ways = {"together": timed(chunk, threads)}
+    ways = {"together": timed(K, threads)}
     if threads > 1:
-        ways["side by side"] = timed(chunk[:per_thread], 1)
-    alone = timed(chunk[:1], 1 if threads > 1 else threads)
+        ways["side by side"] = timed(per_thread, 1)
+    alone = timed(1, 1 if threads > 1 else threads)
     ways["member by member"] = alone * per_thread
     best = min(ways, key=ways.get)
     parts = [f"{ways['together'] * 1e3:.1f} ms a step together"]

@@ -104,11 +104,11 @@ def _trace(module: nn.Module) -> tuple[fx.Graph, set[int]]:
             except Exception:  # noqa: BLE001
                 opaque.add(id(sub))
         if not opaque:
-            raise Unstackable(f"forward does not trace: {_first_line(whole)}") from None
+            raise Unstackable(f"forward does not trace: {_first_line(whole)[:160]}") from None
         try:
             return _Tracer(opaque).trace(module), opaque
         except Exception as err:  # noqa: BLE001
-            raise Unstackable(f"forward does not trace: {_first_line(err)}") from None
+            raise Unstackable(f"forward does not trace: {_first_line(err)[:160]}") from None
 
 
 def _vmap_reason(err: Exception) -> str:
@@ -128,7 +128,7 @@ def _vmap_reason(err: Exception) -> str:
 
 def _first_line(err: Exception) -> str:
     lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:160]
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"
 
 
 def _prefixed(d: dict, prefix: str) -> dict:
@@ -223,7 +223,6 @@ class ConvertedModule:
         self.graph, opaque = trace(template, cache)
         self.template, self.source = template, members[0]
         self.layers: dict[str, object] = {}
-        self.notes: list[str] = []
         for node in self.graph.nodes:
             if node.op != "call_module" or node.target in self.layers:
                 continue

@@ -20,7 +20,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from goodfit.errors import GoodfitError
-from goodfit.nn.convert import ConvertedModule, _vmap_reason
+from goodfit.nn.convert import ConvertedModule, _first_line, _vmap_reason
 from goodfit.nn.dropout import DROPOUT_LEVELS, dropout_threshold
 from goodfit.nn.layers import MemberDropout, Unstackable
 from goodfit.nn.layers.dropout import ALPHA_LAYERS, DROPOUT_LAYERS
@@ -126,11 +126,6 @@ def _with_masks(sites: list[MemberDropout], masks: list[list[tuple]], fn: Callab
 
 
 # ---- the population ----------------------------------------------------------------------------
-def _first_line(err: Exception) -> str:
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0] if lines else ''}"
-
-
 def _member_states(d: dict[str, torch.Tensor], K: int) -> list[dict[str, torch.Tensor]]:
     """Each member's slice of stacked tensors, views sharing their storage (and gradient)."""
     if not d:
@@ -299,9 +294,7 @@ class ModuleNet:
                          f"counterpart and runs {'under vmap' if o.way == 'vmap' else 'member by member: ' + o.why}"
                          for c in self.converted.values() for o in c.opaque]
                 return "converted", "; ".join(dict.fromkeys(notes)) or None
-        ones = [[tuple(torch.full((1, 2) + shape, value, device=self.device)
-                       for value in ((1.0, 0.0) if site.kind in ALPHA_LAYERS else (1.0,)))
-                 for shape in site.shapes] for site in self.sites]
+        ones = self._masks_of_ones(1, 2)
         for mode in ("eval", "training"):
             self.template.train(mode == "training")
             try:
@@ -311,6 +304,12 @@ class ModuleNet:
                 return "members", f"model factory {name} trains member by member, not vectorized: {why}"
         return "vmap", f"model factory {name} runs under vmap, not converted: {reason}"
 
+    def _masks_of_ones(self, K: int, batch: int) -> list[list[tuple]]:
+        """Masks that drop nothing, per dropout site and call `(K, batch, *mask shape)`: a probe's."""
+        return [[tuple(torch.full((K, batch) + shape, value, device=self.device)
+                       for value in ((1.0, 0.0) if site.kind in ALPHA_LAYERS else (1.0,)))
+                 for shape in site.shapes] for site in self.sites]
+
     def _check_converted(self) -> str | None:
         """Why the converted module cannot stand in for the user's (None when it can): it fails on a probe
         batch, or computes other outputs or running statistics than the module member by member.
@@ -319,9 +318,7 @@ class ModuleNet:
         """
         probe = torch.rand((self.K, 3) + tuple(self.arch.input_shape), generator=torch.Generator().manual_seed(0))
         probe = probe.to(self.device)
-        ones = [[tuple(torch.full((self.K, 3) + shape, value, device=self.device)
-                       for value in ((1.0, 0.0) if site.kind in ALPHA_LAYERS else (1.0,)))
-                 for shape in site.shapes] for site in self.sites]
+        ones = self._masks_of_ones(self.K, 3)
         rows = sorted({0, self.K - 1})
         for train in (False, True):
             self.template.train(train)
