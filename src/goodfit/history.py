@@ -19,14 +19,20 @@ import pandas as pd
 from goodfit.errors import GoodfitError
 
 METRICS = (
-    "train_loss",      # cross-entropy on a fixed training subset, eval mode (no dropout, no augmentation)
+    "train_loss",      # the training loss (cross-entropy, or the regression loss on standardized targets) on a
+                       # fixed training subset, eval mode (no dropout, no augmentation)
     "train_accuracy",  # accuracy on that subset, eval mode, as a fraction
     "val_loss",
     "val_accuracy",
     "running_loss",    # mean minibatch loss while training, with dropout and augmentation active
     "test_loss",       # filled once, on the last epoch row, after best weights were restored
     "test_accuracy",
+    # regression: errors in the target's own units, and R² (1 - squared error / variance of the targets)
+    "train_rmse", "val_rmse", "test_rmse",
+    "train_mae", "val_mae", "test_mae",
+    "train_r2", "val_r2", "test_r2",
 )
+SCORES = {"accuracy": True, "r2": True, "rmse": False, "mae": False}  # the secondary signals; True: higher is better
 COLUMNS = ("member", "epoch") + METRICS
 
 

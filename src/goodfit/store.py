@@ -45,6 +45,10 @@ class Store:
         try:
             self.db = sqlite3.connect(self.path)
             self.db.executescript(SCHEMA)
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(history)")}
+            with self.db:  # a study.db written before a metric was added gains its column
+                for m in (m for m in METRICS if m not in have):
+                    self.db.execute(f"ALTER TABLE history ADD COLUMN {m} REAL")
         except sqlite3.DatabaseError as err:
             raise GoodfitError(f"{self.path} is not a goodfit study database ({err}); "
                                "use another --out folder or delete the file") from None
@@ -94,7 +98,8 @@ class Store:
                 frame = histories[r["member"]]
                 rows = frame.reindex(columns=["epoch", *METRICS]).astype(object)
                 rows = rows.where(pd.notna(rows), None)
-                self.db.executemany(f"INSERT INTO history VALUES (?, ?, {', '.join('?' * len(METRICS))})",
+                self.db.executemany(f"INSERT INTO history (member, epoch, {', '.join(METRICS)}) "
+                                    f"VALUES (?, ?, {', '.join('?' * len(METRICS))})",
                                     [(r["member"], *row) for row in rows.itertuples(index=False)])
 
     def save_failure(self, unit: str, error: str, detail: str = "") -> None:
@@ -117,8 +122,9 @@ class Store:
         return [json.loads(rec) for (rec,) in self.db.execute("SELECT record FROM members ORDER BY rowid")]
 
     def history(self) -> pd.DataFrame:
-        """Every member's history: `member` key, 1-based `epoch` and the metrics."""
-        return pd.read_sql_query("SELECT * FROM history ORDER BY member, epoch", self.db)
+        """Every member's history: `member` key, 1-based `epoch` and the metrics the study logged."""
+        frame = pd.read_sql_query("SELECT * FROM history ORDER BY member, epoch", self.db)
+        return frame[[c for c in frame.columns if c in ("member", "epoch") or frame[c].notna().any()]]
 
     def unit_seconds(self) -> dict[str, float]:
         return dict(self.db.execute("SELECT unit, seconds FROM units"))
