@@ -1,4 +1,5 @@
 import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -44,3 +45,12 @@ def read_results(out) -> dict:
     """The results.json in `out`, without the wall time and the command line."""
     payload = json.loads((out / "results.json").read_text())
     return {k: v for k, v in payload.items() if k not in ("seconds", "command")}
+
+
+def units_written(out) -> int:
+    """Units a study has stored so far in `out`/study.db; 0 while it has none or the file is busy."""
+    try:
+        with sqlite3.connect(out / "study.db", timeout=0.1) as db:
+            return db.execute("SELECT count(*) FROM units").fetchone()[0]
+    except sqlite3.Error:
+        return 0

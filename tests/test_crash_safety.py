@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+from conftest import units_written
 
 ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "15", "--arms", "baseline,dropout",
         "--train-size", "40,60,80,100", "--json"]
@@ -21,14 +22,6 @@ def finish(out):
     r = subprocess.run([sys.executable, "-m", "goodfit", *ARGS, "--out", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return json.loads((out / "results.json").read_text())
-
-
-def units_written(out) -> int:
-    try:
-        with sqlite3.connect(out / "study.db", timeout=0.1) as db:
-            return db.execute("SELECT count(*) FROM units").fetchone()[0]
-    except sqlite3.Error:
-        return 0
 
 
 def kill_when(proc, out, seconds=None, units=None):

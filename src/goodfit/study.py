@@ -295,7 +295,7 @@ class Study:
         store = None
         if out is not None:
             Path(out).mkdir(parents=True, exist_ok=True)
-            store = Store(Path(out) / "study.db")
+            store = Store(Path(out) / "study.db", lock=True)
             store.bind_plan(self.plan)
             store.set_meta("dataset", self.dataset_info)
         done = store.finished_units() if store else set()
@@ -473,10 +473,16 @@ class StudyResult:
         try:
             plan, dataset, records, frame = store.plan(), store.meta("dataset"), store.records(), store.history()
             seconds = sum(store.unit_seconds().values())
+            running = store.running()
         finally:
             store.close()
+        then = f"{running} is training it; run goodfit report again when it ends" if running else \
+            "run the study command again to train them"
         if plan is None or not records:
-            raise GoodfitError(f"{path} holds no finished members yet; run the study command again to train them")
+            raise GoodfitError(f"{path} holds no finished members yet; {then}")
+        if len(judged := {r["condition"] for r in records if r["arm"] == BASELINE}) < len(plan["conditions"]):
+            raise GoodfitError(f"{path} holds a finished baseline for {len(judged)} of {len(plan['conditions'])} "
+                               f"conditions yet; {then}")
         return cls(plan, dataset, records, frame, seconds)
 
     @property

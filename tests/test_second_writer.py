@@ -1,0 +1,142 @@
+"""A second run of a study on the same folder refuses at once, naming the first; nothing is trained twice.
+
+The studies here are real `goodfit study` processes; the lock they hold is `study.db.lock` beside `study.db`.
+"""
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import units_written
+
+from goodfit.errors import GoodfitError
+from goodfit.store import Store
+
+LONG = ["study", "--data", "wine", "--seeds", "3", "--epochs", "300", "--arms", "baseline,dropout",
+        "--train-size", "40,60,80,100", "--json"]  # 4 units; on 2 cores, the first written after 5 s, the last after 16 s
+SHORT = ["study", "--data", "wine", "--seeds", "1", "--epochs", "20", "--arms", "baseline", "--train-size", "40,60",
+         "--json"]
+
+
+def goodfit(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "goodfit", *map(str, args)], capture_output=True, text=True, **kwargs)
+
+
+def start(*args):
+    return subprocess.Popen([sys.executable, "-m", "goodfit", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, proc, what, seconds=60):
+    deadline = time.time() + seconds
+    while not condition():
+        assert proc.poll() is None, f"the first study ended before {what}: {proc.communicate()[1]}"
+        assert time.time() < deadline, f"no {what} after {seconds} s"
+        time.sleep(0.05)
+
+
+def holder(out) -> dict:
+    try:
+        return json.loads((out / "study.db.lock").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def test_a_second_study_on_the_same_folder_refuses_at_once_and_report_reads_while_the_first_runs(tmp_path):
+    out = tmp_path / "s"
+    first = start(*LONG, "--out", out)
+    try:
+        wait_for(lambda: holder(out).get("pid") == first.pid and units_written(out) >= 1, first,
+                 "lock naming the first study and a unit written")
+        began = time.monotonic()
+        second, report = start(*LONG, "--out", out), start("report", out, "--json")
+        printed, err = second.communicate(timeout=60)
+        took = time.monotonic() - began
+        report_err = report.communicate(timeout=60)[1]
+        assert first.poll() is None, "the first study had ended, so nothing was refused or read meanwhile"
+        assert second.returncode == 2 and err.count("\n") == 1 and printed == "", err
+        assert f"{out} is in use by goodfit study --data wine" in err, err
+        assert f"(pid {first.pid} on " in err and "pass another --out" in err, err
+        print(f"\nsecond run refused in {took:.1f} s: {err.strip()}\nreport meanwhile: {report_err.strip()}")
+        assert report.returncode == 2 and report_err.count("\n") == 1, report_err  # read, not blocked by the lock
+        assert "holds a finished baseline for 1 of 4 conditions yet; goodfit study --data wine" in report_err
+        assert f"(pid {first.pid} on " in report_err and "run goodfit report again when it ends" in report_err
+    finally:
+        stdout, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert len(json.loads((out / "results.json").read_text())["members"]) == 24
+    assert goodfit("report", out).returncode == 0
+    with sqlite3.connect(out / "study.db") as db:
+        units = [u for (u,) in db.execute("SELECT unit FROM units")]
+    assert len(units) == len(set(units)) == 4
+    assert not (out / "study.db.lock").exists()
+
+
+def test_the_lock_of_a_killed_study_is_taken_over(tmp_path):
+    out = tmp_path / "s"
+    killed = start(*SHORT, "--out", out)
+    wait_for(lambda: holder(out).get("pid") == killed.pid, killed, "lock naming the study")
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert holder(out)["pid"] == killed.pid  # the file outlives its process; its lock does not
+    if units_written(out) < 2:
+        report = goodfit("report", out)
+        assert report.returncode == 2 and report.stderr.count("\n") == 1, report.stderr
+        assert report.stderr.endswith("; run the study command again to train them\n"), report.stderr
+    again = goodfit(*SHORT, "--out", out, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len(json.loads((out / "results.json").read_text())["members"]) == 2
+    assert not (out / "study.db.lock").exists()
+
+
+def test_a_store_held_by_another_process_is_refused_with_one_line_naming_it(tmp_path):
+    path = tmp_path / "study.db"
+    code = (f"import sys, time; from goodfit.store import Store; s = Store({str(path)!r}, lock=True); "
+            "print('held', flush=True); time.sleep(60)")
+    other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline() == "held\n"
+        with pytest.raises(GoodfitError) as refused:
+            Store(path, lock=True)
+        message = str(refused.value)
+        assert message.startswith(f"{tmp_path} is in use by python -c (pid {other.pid} on "), message
+        assert "\n" not in message and message.endswith("wait for it to finish, or pass another --out")
+        reader = Store(path)  # reading needs no lock
+        assert reader.finished_units() == set()
+        reader.close()
+    finally:
+        other.kill()
+        other.wait()
+    Store(path, lock=True).close()  # its process is gone, so is its lock
+    assert not (tmp_path / "study.db.lock").exists()
+
+
+def test_a_store_this_process_left_open_gives_its_lock_to_the_next(tmp_path):
+    """As when a study interrupted in a notebook keeps its store alive in the traceback."""
+    left_open = Store(tmp_path / "study.db", lock=True)
+    again = Store(tmp_path / "study.db", lock=True)
+    left_open.close()  # the lock is no longer its to remove
+    assert (tmp_path / "study.db.lock").exists()
+    again.close()
+    assert not (tmp_path / "study.db.lock").exists()
+
+
+def test_a_unit_or_member_stored_by_another_writer_keeps_the_first_copy(tmp_path):
+    first, second = Store(tmp_path / "study.db"), Store(tmp_path / "study.db")
+
+    def unit(member, loss):
+        record = {"member": member, "condition": 0, "arm": "baseline", "seed": 0, "loss": loss}
+        return [record], {member: pd.DataFrame({"epoch": [1, 2], "train_loss": [loss, loss]})}
+
+    assert first.save_unit("u1", 1.0, *unit("m1", 0.5))
+    assert not second.save_unit("u1", 2.0, *unit("m1", 0.9))  # the same unit again: no IntegrityError
+    assert second.save_unit("u2", 3.0, *unit("m1", 0.9))  # its member is stored already, under u1
+    assert [r["loss"] for r in first.records()] == [0.5]
+    assert first.history()["train_loss"].tolist() == [0.5, 0.5]
+    assert first.unit_seconds() == {"u1": 1.0, "u2": 3.0}
+    first.close()
+    second.close()
