@@ -103,7 +103,7 @@ CASES = {
     "infinite feature": (TRAIN + ["--data", "{d}/inf.csv", "--target", "label"], "x1"),
     "string in numeric column": (TRAIN + ["--data", "{d}/typo.csv", "--target", "label"], "12a"),
     "labels out of range (fractional)": (TRAIN + ["--data", "{d}/regression.csv", "--target", "label"], "class labels"),
-    "npz without X": (TRAIN + ["--data", "{d}/no_x.npz"], "X"),
+    "npz without X": (TRAIN + ["--data", "{d}/no_x.npz"], "no array 'X'; arrays found: features, y"),
     "npz that is not a zip": (TRAIN + ["--data", "{d}/not_zip.npz"], "np.savez"),
     "images of mixed sizes": (TRAIN + ["--data", "{d}/mixed"], "resize"),
     "unreadable image": (TRAIN + ["--data", "{d}/broken"], "3.png"),

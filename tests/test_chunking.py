@@ -70,8 +70,6 @@ def test_a_big_population_is_shared_out_over_threads_with_the_same_results(monke
     count is as it was."""
     import importlib
 
-    from goodfit.engine import memory
-
     engine_train = importlib.import_module("goodfit.engine.train")  # the module; the package's `train` is the function
 
     splits = make_splits("table", n=90)
@@ -83,9 +81,11 @@ def test_a_big_population_is_shared_out_over_threads_with_the_same_results(monke
     try:
         seen, shared = _populations(splits, config)
         assert torch.get_num_threads() == 2
+        monkeypatch.undo()
+        kept, _ = _populations(splits, config)
     finally:
         torch.set_num_threads(threads)
     assert sorted(seen) == [[0, 1, 2], [3, 4]]
     for a, b in zip(shared.members, alone):
         np.testing.assert_allclose(a.history["val_loss"], b.history["val_loss"], rtol=2e-4, atol=2e-5)
-    assert memory.PARALLEL_BYTES > 1  # the module's own value, untouched
+    assert kept == [[0, 1, 2, 3, 4]]  # under the real PARALLEL_BYTES, so small a population is not shared out

@@ -27,8 +27,14 @@ def test_train_writes_history_model_and_config(tmp_path):
     assert config["num_classes"] == 10 and config["splits"]["train"] == 200
     assert [r["remedy"] for r in config["arm"]["remedies"]] == [
         "dropout", "weight_decay", "early_stopping", "augment", "batchnorm", "shrink"]
-    state = torch.load(out / "model.pt", weights_only=True)
-    assert all(torch.is_tensor(t) for t in state.values())
+    state = torch.load(out / "model.pt", weights_only=True)  # the trained network: its parameters and batch norm's buffers
+    weights = {k: t for k, t in state.items() if t.is_floating_point() and "running" not in k}
+    assert sum(t.numel() for t in weights.values()) == config["num_params"] > 0
+    assert all(torch.isfinite(t).all() for t in state.values())
+    *hidden, last = [t for t in weights.values() if t.dim() >= 2]
+    assert last.shape[0] == 10 and all(t.shape[0] == config["architecture"]["width"] // 2 for t in hidden)  # --width 0.5
+    steps = [t.item() for k, t in state.items() if k.endswith("num_batches_tracked")]
+    assert len(steps) == config["architecture"]["depth"] and min(steps) > 0
 
 
 def test_train_json_reports_each_seed(tmp_path):

@@ -11,6 +11,7 @@ from conftest import units_written
 
 ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "15", "--arms", "baseline,dropout",
         "--train-size", "40,60,80,100", "--json"]
+UNITS = 4  # one a train size
 
 
 def start(out):
@@ -25,6 +26,7 @@ def finish(out):
 
 
 def kill_when(proc, out, seconds=None, units=None):
+    """SIGKILL the study at `seconds` or once `units` are written; the units it had written when it died."""
     deadline = time.time() + 60
     while proc.poll() is None and time.time() < deadline:
         if seconds is not None and time.time() - proc.started >= seconds:
@@ -32,8 +34,10 @@ def kill_when(proc, out, seconds=None, units=None):
         if units is not None and units_written(out) >= units:
             break
         time.sleep(0.02)
+    assert proc.poll() is None, f"the study ended before it was killed: {proc.communicate()[1].decode()}"
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    assert proc.wait() == -signal.SIGKILL
+    return units_written(out)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +55,11 @@ def test_killed_study_resumes_to_identical_results(tmp_path, reference, point):
     proc = start(out)
     proc.started = time.time()
     if point.endswith("s") and not point.endswith("units"):
-        kill_when(proc, out, seconds=float(point[:-1]))
+        written = kill_when(proc, out, seconds=float(point[:-1]))
     else:
-        kill_when(proc, out, units=int(point.split()[1]))
+        written = kill_when(proc, out, units=int(point.split()[1]))
+        assert written >= int(point.split()[1])
+    assert written < UNITS and not (out / "results.json").exists()  # it died mid-study
     resumed = finish(out)
     assert members_of(resumed) == members_of(reference)
     with sqlite3.connect(out / "study.db") as db:

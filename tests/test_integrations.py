@@ -248,7 +248,7 @@ def test_monitor_in_a_plain_loop_stops_at_the_alarm_and_restores_the_best_epoch(
 
 # ---- Keras ---------------------------------------------------------------------------------------
 def test_keras_callback_stops_at_the_alarm_and_restores_the_best_validated_epoch(digits):
-    keras = pytest.importorskip("keras")
+    import keras
     xt, yt, xv, yv = digits
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dense(10)])
@@ -264,7 +264,7 @@ def test_keras_callback_stops_at_the_alarm_and_restores_the_best_validated_epoch
 
 
 def test_keras_fit_without_validation_warns_that_nothing_was_diagnosed(digits):
-    keras = pytest.importorskip("keras")
+    import keras
     xt, yt, _, _ = digits
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(10)])
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -301,7 +301,7 @@ def lightning_module(pl, accuracy: bool = False):
 
 
 def lightning_run(digits, every: int, stop: bool, epochs: int):
-    pl = pytest.importorskip("lightning.pytorch")
+    import lightning.pytorch as pl
     from torch.utils.data import DataLoader, TensorDataset
 
     xt, yt, xv, yv = map(torch.as_tensor, digits)
@@ -343,8 +343,8 @@ def test_lightning_validating_every_second_epoch_restores_the_best_validated_wei
 
 # ---- Hugging Face Trainer ------------------------------------------------------------------------
 def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits, tmp_path):
-    transformers = pytest.importorskip("transformers")
-    pytest.importorskip("accelerate")
+    import transformers
+    import accelerate  # noqa: F401  (the Trainer needs it)
     xt, yt, xv, yv = map(torch.as_tensor, digits)
 
     class Classifier(torch.nn.Module):
@@ -404,7 +404,7 @@ def run_readme(name: str, given: dict, capsys) -> dict:
 
 
 def test_readme_keras_example_runs(digits, capsys):
-    keras = pytest.importorskip("keras")
+    import keras
     xt, yt, xv, yv = digits
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(HIDDEN, activation="relu"), keras.layers.Dense(10)])
@@ -415,7 +415,7 @@ def test_readme_keras_example_runs(digits, capsys):
 
 
 def test_readme_lightning_example_runs(digits, capsys, tmp_path, monkeypatch):
-    pl = pytest.importorskip("lightning.pytorch")
+    import lightning.pytorch as pl
     from torch.utils.data import DataLoader, TensorDataset
 
     monkeypatch.chdir(tmp_path)  # the default Trainer writes lightning_logs/ here
@@ -429,7 +429,7 @@ def test_readme_lightning_example_runs(digits, capsys, tmp_path, monkeypatch):
 
 
 def test_readme_hf_example_runs(digits, capsys, tmp_path):
-    transformers = pytest.importorskip("transformers")
+    import transformers
     xt, yt, xv, yv = map(torch.as_tensor, digits)
 
     class Classifier(torch.nn.Module):

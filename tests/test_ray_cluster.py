@@ -133,7 +133,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray = pytest.importorskip("ray")
+    import ray
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
     base = Path(tempfile.mkdtemp(prefix="gf-ray-"))  # short: Ray's socket paths must fit in 107 characters
     token, port, client_port = secrets.token_hex(16), _free_port(), _free_port()
@@ -263,7 +263,6 @@ def test_a_cluster_goodfit_cannot_join_is_named_in_one_line_at_once(cluster, tmp
 
 
 def test_the_token_is_found_where_ray_looks_and_an_unreadable_token_file_is_named(tmp_path, monkeypatch):
-    pytest.importorskip("ray")
     from goodfit.executors.ray_token import user_token
 
     monkeypatch.delenv("RAY_AUTH_TOKEN", raising=False)

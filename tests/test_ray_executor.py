@@ -56,7 +56,7 @@ def study(model="mlp"):
 
 @pytest.fixture(scope="module")
 def ray_runtime():
-    ray = pytest.importorskip("ray")
+    import ray
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
     ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     yield ray
@@ -164,7 +164,6 @@ def test_cli_names_the_failed_units_exits_1_and_a_rerun_finishes(tmp_path, monke
 
 
 def test_the_cli_runs_a_study_on_a_ray_runtime_it_starts_and_matches_local(tmp_path):
-    pytest.importorskip("ray")
     args = [sys.executable, "-m", "goodfit", "study", "--data", "wine", "--seeds", "2", "--epochs", "3",
             "--arms", "baseline,dropout", "--train-size", "40,80", "--json"]
     runs = {}
