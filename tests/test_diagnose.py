@@ -170,6 +170,90 @@ def test_gap_is_train_minus_validation_at_best_and_final_epochs():
     assert d.gap["final"]["accuracy"] == pytest.approx(0.09, abs=1e-6)
 
 
+# ---- regression logs: an error metric (MAE, RMSE, R²) where accuracy would be ---------------------
+E300 = np.arange(1, 301)
+
+
+def keras_regression_log(with_mae=True) -> History:
+    """Issue 24's Keras log: MSE lowest at epoch 1 (0.493), 0.780 at epoch 300 (+58%), training MSE down to 0.0099.
+
+    The rise comes in the first 30 epochs and then drifts back a little, with noisy first epochs.
+    """
+    rng = np.random.default_rng(0)
+    val = 0.493 + 0.327 * (1 - np.exp(-(E300 - 1) / 15)) - 0.04 * (E300 - 1) / 299 + rng.normal(0, 0.02, 300)
+    val[:5] = [0.493, 0.61, 0.52, 0.66, 0.55]
+    val[-1] = 0.780
+    train = 0.9 * np.exp(-E300 / 20) + 0.0099
+    train[-1] = 0.0099
+    curves = {"train_loss": train, "val_loss": val}
+    if with_mae:
+        curves |= {"train_mae": 0.74 * np.exp(-E300 / 25) + 0.07,
+                   "val_mae": 0.56 + 0.14 * (1 - np.exp(-(E300 - 1) / 15)) + rng.normal(0, 0.01, 300)}
+    return history(**curves)
+
+
+def said(d) -> str:
+    return " ".join(d.evidence) + " " + " ".join(a.reason for a in d.advice)
+
+
+def test_the_issues_regression_log_lowest_at_epoch_1_and_58_percent_higher_at_the_end_is_overfitting():
+    d = diagnose(keras_regression_log())
+    assert d.regime == "overfitting" and 1 <= d.onset_epoch <= 3 and d.best_epoch == 1
+    assert d.evidence[0].startswith("validation loss fell to 0.493 at epoch 1 and rose 58% over the next 299 epochs, "
+                                    "to 0.78 while training loss fell")
+    assert "the rise came and lasted" in said(d) and "validation MAE rose after its best" in said(d)
+    assert "accuracy" not in said(d) and d.advice[0].remedy == "early_stopping"
+    assert set(d.gap["final"]) == {"loss", "accuracy", "mae"} and d.gap["final"]["mae"] < 0
+
+
+def test_a_loss_only_log_lowest_in_its_first_epoch_that_rose_for_good_is_overfitting_not_memorization():
+    d = diagnose(keras_regression_log(with_mae=False))
+    assert d.regime == "overfitting" and d.onset_epoch == 1
+
+
+def test_a_fast_rise_that_levels_off_is_a_lasting_rise_but_a_small_step_is_not():
+    rise = lambda height: 0.5 + 1.0 * np.exp(-E / 3) + height * (1 - np.exp(-np.maximum(0, E - 10) / 4))
+    big = diagnose(history(train_loss=falling(), val_loss=noisy(rise(0.15), 0.01, 0)))
+    small = diagnose(history(train_loss=falling(), val_loss=noisy(rise(0.02), 0.01, 0)))
+    assert big.regime == "overfitting" and 8 <= big.onset_epoch <= 12
+    assert small.regime != "overfitting"
+
+
+def test_an_error_metric_alone_is_judged_with_lower_is_better():
+    e = np.arange(1, 81)
+    u = 0.4 + 0.8 * np.exp(-e / 6) + 0.004 * np.maximum(0, e - 25)
+    d = diagnose(history(train_mae=0.05 + 1.0 * np.exp(-e / 10), val_mae=noisy(u, 0.005, 1)))
+    assert d.judged_on == "val_mae" and d.regime == "overfitting" and abs(d.onset_epoch - 25) <= 4
+    assert "validation MAE fell to" in d.evidence[0] and "judged on validation MAE" in d.evidence[-1]
+    falling_mae = diagnose(history(train_rmse=0.1 + np.exp(-e / 60), val_rmse=noisy(0.2 + np.exp(-e / 60), 0.002, 2)))
+    assert falling_mae.judged_on == "val_rmse" and falling_mae.regime == "still_improving"
+
+
+def test_training_r2_near_one_with_validation_r2_near_zero_is_memorization():
+    e = np.arange(1, 101)
+    d = diagnose(history(train_loss=falling(), val_loss=1.0 + 0.01 * e, train_r2=np.minimum(0.995, 1 - np.exp(-e / 10)),
+                         val_r2=noisy(np.full(100, -0.02), 0.01, 0)))
+    assert d.regime == "memorization" and d.confidence == "high"
+    assert "predicting the mean scores 0" in said(d) and "training targets" in d.advice[0].reason
+
+
+def test_training_r2_that_stays_low_is_underfitting_and_no_regression_loss_is_read_as_ln_c():
+    e = np.arange(1, 61)
+    flat = 0.6 + 0.2 * np.exp(-e / 3)
+    d = diagnose(history(num_classes=10, train_loss=noisy(flat, 0.002, 0), val_loss=noisy(flat + 0.01, 0.002, 1),
+                         train_r2=noisy(np.full(60, 0.4), 0.003, 2), val_r2=noisy(np.full(60, 0.39), 0.003, 3)))
+    assert d.regime == "underfitting" and d.advice[0].remedy == "more capacity / less regularization"
+    assert "training R² ended at" in said(d) and "chance" not in said(d) and "guessing" not in said(d)
+
+
+def test_a_loss_only_log_that_never_beat_guessing_is_memorization_when_the_classes_are_known():
+    val = 2.3 + 0.01 * E + noisy(np.zeros(100), 0.01, 0)
+    known = diagnose(history(num_classes=10, train_loss=falling(), val_loss=val))
+    unknown = diagnose(history(train_loss=falling(), val_loss=val))
+    assert known.regime == "memorization" and "guessing uniformly among 10 classes" in said(known)
+    assert unknown.regime == "overfitting" and unknown.onset_epoch <= 3
+
+
 # ---- advice follows the evidence and the context -------------------------------------------------
 def test_overfitting_advice_puts_early_stopping_first_with_the_best_epoch():
     d = diagnose(history(train_loss=falling(), val_loss=u_curve()))

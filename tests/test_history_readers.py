@@ -152,7 +152,7 @@ def test_unknown_column_name_is_an_error_listing_the_columns(tmp_path):
 
 def test_file_without_metrics_is_an_error_naming_what_was_found(tmp_path):
     pd.DataFrame({"x": [1, 2], "y": [3, 4]}).to_csv(tmp_path / "a.csv", index=False)
-    with pytest.raises(GoodfitError, match="no loss or accuracy columns among x, y"):
+    with pytest.raises(GoodfitError, match=r"no loss, accuracy or error metric \(mae, rmse, r2\) columns among x, y"):
         read_history(tmp_path / "a.csv")
 
 
@@ -260,7 +260,7 @@ def test_unknown_series_layout_is_one_line_listing_what_was_found(tmp_path):
         for e in range(4):
             w.add_scalar("lr", 0.1, e)
             w.add_scalar("grad_norm", 1.0, e)
-    with pytest.raises(GoodfitError, match="found no loss or accuracy series among grad_norm, lr; name them with --train-loss"):
+    with pytest.raises(GoodfitError, match=r"found no loss, accuracy or error metric \(mae, rmse, r2\) series among grad_norm, lr; name them with --train-loss"):
         read_history(tmp_path)
 
 
@@ -414,3 +414,73 @@ def test_a_column_that_is_mostly_not_numbers_is_an_error(tmp_path):
     pd.DataFrame({"loss": ["a", "b", "c", 0.5], "val_loss": VAL_LOSS[:4]}).to_csv(tmp_path / "a.csv", index=False)
     with pytest.raises(GoodfitError, match="column 'loss' is mostly not numbers \\(3 of 4 cells, e.g. line 2 \\('a'\\)"):
         read_history(tmp_path / "a.csv")
+
+
+# ---- regression logs: error metrics under every framework's names ---------------------------------
+MAE = [0.9, 0.7, 0.6, 0.55, 0.5, 0.48]
+VAL_MAE = [1.0, 0.8, 0.7, 0.68, 0.7, 0.72]
+
+
+@pytest.mark.parametrize("names, slots", [
+    (["epoch", "loss", "mae", "val_loss", "val_mae"], ["train_loss", "train_mae", "val_loss", "val_mae"]),  # Keras
+    (["epoch", "loss", "mean_absolute_error", "root_mean_squared_error", "val_loss", "val_mean_absolute_error",
+      "val_root_mean_squared_error"], ["train_loss", "train_mae", "train_rmse", "val_loss", "val_mae", "val_rmse"]),
+    (["epoch", "loss", "r2_score", "val_loss", "val_r2_score"], ["train_loss", "train_r2", "val_loss", "val_r2"]),
+    (["epoch", "train_loss_epoch", "train_mae_epoch", "val_loss", "val_MeanAbsoluteError", "val_R2Score"],  # Lightning
+     ["train_loss", "train_mae", "val_loss", "val_mae", "val_r2"]),
+    (["epoch", "eval_loss", "eval_rmse", "eval_r2", "loss"], ["val_loss", "val_rmse", "val_r2", "train_loss"]),  # HF
+    (["epoch", "train/loss", "val/mae", "val/rmse", "test/mae"], ["train_loss", "val_mae", "val_rmse", "test_mae"]),
+    (["epoch", "Train MAE", "Valid MAE", "Train R squared"], ["train_mae", "val_mae", "train_r2"]),
+])
+def test_error_metrics_are_read_under_the_names_frameworks_give_them(tmp_path, names, slots):
+    values = {n: np.linspace(1.0, 0.5, EPOCHS) + i for i, n in enumerate(names) if n != "epoch"}
+    pd.DataFrame({"epoch": range(EPOCHS), **values}).to_csv(tmp_path / "a.csv", index=False)
+    h = read_history(tmp_path / "a.csv")
+    assert [c for c in h.frame.columns if c not in ("member", "epoch")] == [m for m in METRICS if m in slots]
+    for name, slot in zip([n for n in names if n != "epoch"], slots):
+        assert h.curve(slot).tolist() == pytest.approx(values[name].tolist()), (name, slot)
+
+
+def test_a_mean_squared_error_is_the_loss_only_where_no_loss_is_logged(tmp_path):
+    both = pd.DataFrame({"epoch": range(EPOCHS), "loss": LOSS, "mse": MAE, "val_loss": VAL_LOSS, "val_mse": VAL_MAE})
+    both.to_csv(tmp_path / "keras.csv", index=False)
+    assert read_history(tmp_path / "keras.csv").curve("val_loss").tolist() == pytest.approx(VAL_LOSS)
+    alone = pd.DataFrame({"step": range(EPOCHS), "train_mse": LOSS, "val_mean_squared_error": VAL_LOSS})
+    alone.to_csv(tmp_path / "plain.csv", index=False)
+    h = read_history(tmp_path / "plain.csv")
+    assert h.read == {"train_loss": "train_mse", "val_loss": "val_mean_squared_error"} and h.score is None
+
+
+def test_the_secondary_score_is_accuracy_else_the_first_error_metric_logged_on_validation(tmp_path):
+    frame = {"member": 0, "epoch": range(1, EPOCHS + 1), "val_loss": VAL_LOSS}
+    assert History(pd.DataFrame({**frame, "val_mae": VAL_MAE, "val_r2": ACC})).score == "r2"
+    assert History(pd.DataFrame({**frame, "val_mae": VAL_MAE, "train_rmse": MAE})).score == "mae"
+    assert History(pd.DataFrame({**frame, "val_mae": VAL_MAE, "val_accuracy": ACC})).score == "accuracy"
+    assert History(pd.DataFrame(frame)).score is None
+
+
+def test_a_regression_log_names_its_error_metric_where_accuracy_would_be_in_the_read_line(tmp_path):
+    from goodfit.history import read_line
+
+    pd.DataFrame({"epoch": range(EPOCHS), "loss": LOSS, "mae": MAE, "val_loss": VAL_LOSS, "val_mae": VAL_MAE}).to_csv(
+        tmp_path / "log.csv", index=False)
+    assert read_line(read_history(tmp_path / "log.csv")) == (
+        "Keras CSVLogger log, 6 epochs; read --train-loss 'loss', --val-loss 'val_loss', training MAE 'mae', "
+        "validation MAE 'val_mae'")
+
+
+def test_trainer_state_and_tensorboard_read_regression_metrics(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    rows = [row for e in range(EPOCHS) for row in (
+        {"loss": LOSS[e], "epoch": e + 1.0, "step": 10 * (e + 1)},
+        {"eval_loss": VAL_LOSS[e], "eval_mae": VAL_MAE[e], "epoch": e + 1.0, "step": 10 * (e + 1)})]
+    h = read_history(trainer_state(tmp_path / "trainer_state.json", rows))
+    assert h.score == "mae" and h.curve("val_mae").tolist() == pytest.approx(VAL_MAE)
+    for split, values in (("train", MAE), ("validation", VAL_MAE)):  # Keras' TensorBoard callback
+        with SummaryWriter(str(tmp_path / "tb" / split)) as w:
+            for e, v in enumerate(values):
+                w.add_scalar("epoch_mae", v, e)
+                w.add_scalar("epoch_loss", v * 2, e)
+    h = read_history(tmp_path / "tb")
+    assert h.curve("train_mae").tolist() == pytest.approx(MAE) and h.curve("val_mae").tolist() == pytest.approx(VAL_MAE)

@@ -4,8 +4,16 @@ Pure functions of a `History` and an optional `Context`: no model, no files, no 
 
 How the verdict is reached, for one member (`diagnose_seeds` combines several):
 
-1. The judged curve is the validation loss, or the validation error (1 - accuracy) when only
-   accuracy was logged, at the epochs where it was logged (so validation every N epochs works).
+0. Beside the loss, a secondary score (`History.score`): accuracy when logged, else the first of
+   R², RMSE and MAE (a regression log), read with its direction (`history.SCORES`: higher is better
+   for accuracy and R², lower for the errors). Wherever this page says accuracy, it means that score:
+   "falls" is "gets worse", a rise of MAE is a fall. Accuracy and R² are on a 0-1 scale and keep the
+   thresholds in points; RMSE and MAE are in the target's units, so theirs are relative (`MIN_RISE`
+   of the level, as for a loss). Chance is 1/C for accuracy and 0 for R² (predicting the mean);
+   the errors have none, and the loss of guessing, ln C, applies only to a classification loss.
+1. The judged curve is the validation loss, or the validation error (1 - accuracy, 1 - R², or the
+   RMSE or MAE itself) when no loss was logged, at the epochs where it was logged (so validation
+   every N epochs works).
    It is smoothed with a running median (window about n/12, odd, 3 to 11; none below 8 points)
    followed by a running mean of 3, and never judged one epoch against the next.
 2. `diverged`: a loss became infinite, a loss logged every epoch went missing (NaN) for the last
@@ -21,8 +29,10 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
    fell) and its confidence is low.
 4. `memorization`: training accuracy ends at or above `NEAR_PERFECT` while the best validation
    accuracy stays within `NEAR_CHANCE` of chance (1/num_classes; estimated from the validation
-   loss when the number of classes is unknown). Without accuracies: validation loss never fell
-   below its start while training loss fell by 90%.
+   loss when the number of classes is unknown). Without a score: the number of classes known, the
+   validation loss never fell below `1 - NEAR_CHANCE` of the loss of guessing, ln C, while training
+   loss fell by 90%. A loss that was lowest in the first epochs and then rose, nothing more known,
+   is overfitting: the first epoch may have learned all there was to learn.
 5. `overfitting`, from the three signs the article names:
    - the rise: after the turning point (the onset: the bottom of the least-squares valley-shaped
      fit, non-increasing then non-decreasing, to the curve averaged over 3 epochs, then the lowest
@@ -30,7 +40,11 @@ How the verdict is reached, for one member (`diagnose_seeds` combines several):
      test p < `TREND_P` over at least 3 later points, and the Theil-Sen rise from there to the end
      is at least `MIN_RISE` of the smoothed minimum and at least `NOISE_MULTIPLE` standard errors of
      the epoch-to-epoch noise (estimated from second differences). A rise past `WEAK_NOISE`
-     standard errors with p < `WEAK_P` is a weak rise;
+     standard errors with p < `WEAK_P` is a weak rise. A rise that came fast and then stayed (or
+     drifted back a little) is no trend over all the epochs after the turn, so a lasting rise
+     counts as a clear one too: the median of the last third of those epochs sits at least
+     `STEP_RISE` of the smoothed minimum and `STEP_NOISE` standard errors of the noise above the
+     median of the turn and the 4 epochs after it, with a one-sided rank-sum p < `TREND_P`;
    - validation accuracy, from the top of its hill-shaped fit, falls `ACC_FALL` (or stalls) while
      training accuracy climbs `ACC_CLIMB`, each with a Mann-Kendall trend;
    - the gap (training minus validation accuracy, else validation minus training loss) widens
@@ -63,7 +77,7 @@ import numpy as np
 import pandas as pd
 
 from goodfit.errors import GoodfitError
-from goodfit.history import History
+from goodfit.history import SCORE_WORDS, SCORES, History
 
 REGIMES = ("underfitting", "still_improving", "good_fit", "overfitting", "memorization", "diverged")
 REMEDIES = ("dropout", "weight_decay", "early_stopping", "augment", "batchnorm", "shrink")
@@ -78,6 +92,8 @@ MIN_EPOCHS_TO_JUDGE = 5  # fewer: "too short to judge", confidence low
 TREND_P = 0.05  # one-sided Mann-Kendall significance for a rise or a fall
 MIN_RISE = 0.03  # overfitting: the curve rises >= 3% of its smoothed minimum after the turn
 NOISE_MULTIPLE = 2.0  # overfitting: the rise must also exceed twice the epoch-to-epoch noise
+STEP_RISE = 0.10  # a lasting rise: the last third after the turn sits >= 10% of the minimum above the turn
+STEP_NOISE = 4.0  # and >= 4 standard errors of the noise above it (its median against theirs)
 MIN_GAIN = 0.03  # still improving: >= 3% lower over the last third of the run
 NEAR_PERFECT = 0.95  # training accuracy counted as near 100%
 NEAR_CHANCE = 0.15  # validation accuracy within 15% of the way from chance to 100% is near chance
@@ -86,6 +102,7 @@ WEAK_P = 0.05  # a rise too noisy to call alone counts with other signs: Mann-Ke
 WEAK_NOISE = 1.5  # Theil-Sen rise past WEAK_NOISE standard errors of the noise (and MIN_RISE of the minimum)
 ACC_FALL = 0.01  # validation accuracy fell >= 1 point since its peak (Mann-Kendall p < TREND_P)
 ACC_CLIMB = 0.02  # while training accuracy climbed >= 2 points (Mann-Kendall p < TREND_P)
+ERROR_CLIMB = 0.05  # an error metric (RMSE, MAE): training error fell >= 5% of its level (validation: MIN_RISE)
 GAP_WIDEN = 0.02  # the accuracy gap widened >= 2 points since the turn (or the loss gap >= MIN_RISE of the loss)
 
 
@@ -339,6 +356,52 @@ def _theil_sen(y: np.ndarray, x: np.ndarray) -> float:
     return float(np.median((y[j] - y[i])[ok] / dx[ok])) if ok.any() else 0.0
 
 
+def _rank_sum(a: np.ndarray, b: np.ndarray) -> float:
+    """One-sided p-value that the values in b tend to exceed those in a: Mann-Whitney U, normal approximation
+    with the variance corrected for ties and a continuity correction (as `scipy.stats.mannwhitneyu` computes it).
+
+    Example:
+        >>> round(_rank_sum(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0, 7.0])), 3)
+        0.026
+    """
+    n1, n2 = len(a), len(b)
+    both = np.concatenate([a, b]).astype(float)
+    n = n1 + n2
+    if n1 < 2 or n2 < 2 or np.ptp(both) == 0:
+        return 1.0
+    u = float(pd.Series(both).rank().to_numpy()[n1:].sum()) - n2 * (n2 + 1) / 2
+    _, counts = np.unique(both, return_counts=True)
+    var = n1 * n2 / 12 * ((n + 1) - float((counts ** 3 - counts).sum()) / (n * (n - 1)))
+    z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(var)
+    return float(0.5 * math.erfc(z / math.sqrt(2)))
+
+
+def _lasting_rise(v: np.ndarray, i_min: int, noise: float, low: float) -> tuple[float, float, float, int, float] | None:
+    """A rise that came and stayed: the last third of the epochs after the turn against the turn and the 4 after it.
+
+    A curve that rose fast after its minimum and then sat there (or drifted back a little) shows no
+    trend over all the epochs after the turn, though it is the clearest overfitting there is. This
+    compares levels instead: the median of the last third (at least 5 epochs, none of them among the
+    first 5 from the turn) must sit `STEP_RISE` of the smoothed minimum `low` and `STEP_NOISE`
+    standard errors of the noise above the median of those first 5, with a one-sided rank-sum
+    p < `TREND_P`. The epochs before the turn are left out: they are the descent.
+
+    Returns:
+        (median at the turn, median at the end, rank-sum p, epochs at the end, the rise relative to the
+        minimum v[i_min]), or None.
+    """
+    k = max(5, int(np.ceil((len(v) - 1 - i_min) / 3)))
+    start, end = v[i_min:i_min + 5], v[-k:]
+    if len(v) - k < i_min + 5:
+        return None
+    at_turn, at_end = float(np.median(start)), float(np.median(end))
+    se = 1.2533 * noise * math.sqrt(1 / len(start) + 1 / k)  # a median's standard error: sqrt(pi / 2) sigma / sqrt(n)
+    p = _rank_sum(start, end)
+    if at_end - at_turn >= max(STEP_RISE * (abs(low) or 1.0), STEP_NOISE * se) and p < TREND_P:
+        return at_turn, at_end, p, k, (at_end - float(v[i_min])) / (abs(float(v[i_min])) or 1.0)
+    return None
+
+
 def _end(y: np.ndarray) -> float:
     """The level a curve ended at: median of its last 3 points, so one odd epoch does not decide."""
     return float(np.median(y[-3:]))
@@ -363,9 +426,46 @@ class _Curves:
     epochs: np.ndarray  # (E,)
     train_loss: np.ndarray  # (E,) eval-mode training loss, else the running loss
     val_loss: np.ndarray
-    train_acc: np.ndarray
-    val_acc: np.ndarray
+    train_score: np.ndarray  # (E,) the secondary score as logged: accuracy, R², RMSE or MAE
+    val_score: np.ndarray
     train_name: str
+    score: str | None  # a key of SCORES, None when only losses were logged
+
+    @property
+    def word(self) -> str:
+        return SCORE_WORDS[self.score or "accuracy"]
+
+    @property
+    def bounded(self) -> bool:
+        """The score is on a 0-1 scale (accuracy, R²): its thresholds are in points, not relative."""
+        return self.score in (None, "accuracy", "r2")
+
+    @property
+    def classification(self) -> bool:
+        """Nothing says regression: the loss of guessing, ln C, may apply."""
+        return self.score in (None, "accuracy")
+
+    def good(self, y: np.ndarray) -> np.ndarray:
+        """The score turned so that higher is better."""
+        return y if SCORES.get(self.score, True) else -y
+
+    def error(self, y: np.ndarray) -> np.ndarray:
+        """The score turned into an error, lower is better: 1 - accuracy, 1 - R², the RMSE or MAE itself."""
+        return 1.0 - y if SCORES.get(self.score, True) else y
+
+    def fmt(self, x: float) -> str:
+        return f"{x:.1%}" if self.score in (None, "accuracy") else f"{x:.3f}" if self.score == "r2" else f"{x:.3g}"
+
+    def fmt_gap(self, x: float) -> str:
+        """A difference of two scores, signed: in points for accuracy (the caller says `points`)."""
+        return f"{x * 100:+.1f}" if self.score in (None, "accuracy") else f"{x:+.3g}"
+
+    def verbs(self) -> tuple[str, str, str]:
+        """How the score is said to get worse, to get better, and its best: fell, climbed, peak for accuracy."""
+        return ("fell", "climbed", "peak") if SCORES.get(self.score, True) else ("rose", "fell", "best")
+
+    def chance_words(self, chance: float) -> str:
+        return f"chance ({chance:.1%})" if self.classification else "0, what predicting the mean scores"
 
 
 def _curves_of(history: History, member: int) -> _Curves:
@@ -377,8 +477,9 @@ def _curves_of(history: History, member: int) -> _Curves:
     train, name = col("train_loss"), "training loss"
     if np.isnan(train).all() and not np.isnan(col("running_loss")).all():
         train, name = col("running_loss"), "running training loss"
-    return _Curves(rows["epoch"].to_numpy(dtype=int), train, col("val_loss"), col("train_accuracy"),
-                   col("val_accuracy"), name)
+    score = history.member(member).score
+    return _Curves(rows["epoch"].to_numpy(dtype=int), train, col("val_loss"), col(f"train_{score or 'accuracy'}"),
+                   col(f"val_{score or 'accuracy'}"), name, score)
 
 
 def _chance_level(c: _Curves, chance: float | None) -> tuple[float | None, bool, bool]:
@@ -386,11 +487,13 @@ def _chance_level(c: _Curves, chance: float | None) -> tuple[float | None, bool,
 
     With the number of classes unknown, an accuracy that ended at or below 50% and either never moved
     more than 10 points or ended no better than it began is taken as chance: 1 / accuracy classes
-    guessed uniformly.
+    guessed uniformly. A regression log has no classes: (None, False, False).
     """
-    acc = c.train_acc[np.isfinite(c.train_acc)]
+    if not c.classification:
+        return None, False, False
+    acc = c.train_score[np.isfinite(c.train_score)]
     if not len(acc):
-        acc = c.val_acc[np.isfinite(c.val_acc)]
+        acc = c.val_score[np.isfinite(c.val_score)]
     if chance is not None:
         return chance, True, (not len(acc) or _end(acc) <= 1.5 * chance)
     if len(acc) >= 3 and _end(acc) <= 0.5 and (float(np.ptp(acc)) <= 0.1 or _end(acc) <= acc[0] + 0.05):
@@ -413,10 +516,10 @@ def _divergence(c: _Curves, chance: float | None) -> tuple[int, str, bool] | Non
     # Keras writes a NaN loss as "nan", which reads as not logged: every loss gone while accuracy goes on
     logged = np.flatnonzero(~np.isnan(np.column_stack([c.train_loss, c.val_loss])).all(axis=1))
     if len(logged) >= 1 and logged[0] == 0 and logged[-1] < len(c.epochs) - 1 and np.all(np.diff(logged) == 1):
-        if (~np.isnan(np.column_stack([c.train_acc, c.val_acc])[logged[-1] + 1:])).any():
+        if (~np.isnan(np.column_stack([c.train_score, c.val_score])[logged[-1] + 1:])).any():
             e = int(c.epochs[logged[-1] + 1])
             return e, (f"the losses were logged every epoch until epoch {c.epochs[logged[-1]]} and are missing (NaN) "
-                       f"from epoch {e} on while accuracy was still logged: the loss became NaN."), True
+                       f"from epoch {e} on while {c.word} was still logged: the loss became NaN."), True
     # the training loss tells; without one, the validation loss, though only an explosion counts there
     # (a validation loss that climbs back is what overfitting and memorization look like)
     train = np.isfinite(c.train_loss).sum() >= 3
@@ -468,21 +571,25 @@ def _blew_up(c: _Curves, chance: float | None) -> bool:
     return bool(t.max() > 10 * abs(t[0]) or (level is not None and t.max() >= 2 * np.log(1 / level)))
 
 
-def _accuracy_sign(c: _Curves) -> tuple[str | None, int | None, tuple | None]:
+def _score_sign(c: _Curves) -> tuple[str | None, int | None, tuple | None]:
     """The second sign: validation accuracy falling (or stalling) after its peak while training accuracy climbs.
 
     The peak is the top of the best hill-shaped fit to the validation accuracy (as `_valley` finds the
     bottom of the loss), so noise near the top moves it little. From there to the end, `fall` needs
     validation accuracy to fall at least `ACC_FALL` (Theil-Sen) with a Mann-Kendall trend, `stall`
     needs it to gain under half a point; both need training accuracy to climb `ACC_CLIMB` with a trend.
+    An error metric (RMSE, MAE) is read turned over, its best as the peak, with relative thresholds:
+    validation error rising `MIN_RISE` of its best, training error falling `ERROR_CLIMB` of its level,
+    a stall gaining under 0.5%.
 
     Returns:
-        (`fall`, `stall` or None, the peak epoch or None, (val at peak, val final, train at peak, train final) or None).
+        (`fall`, `stall` or None, the peak epoch or None, (val at peak, val final, train at peak, train final) or None),
+        the values as logged.
     """
-    both = np.isfinite(c.val_acc) & np.isfinite(c.train_acc)
+    both = np.isfinite(c.val_score) & np.isfinite(c.train_score)
     if both.sum() < 8:
         return None, None, None
-    e, va, ta = c.epochs[both], c.val_acc[both], c.train_acc[both]
+    e, va, ta = c.epochs[both], c.good(c.val_score[both]), c.good(c.train_score[both])
     k = _valley(-pd.Series(va).rolling(3, center=True, min_periods=1).mean().to_numpy())
     k = max(0, k - 1) + int(np.argmax(va[max(0, k - 1):k + 2]))
     if len(va) - k < 5:
@@ -491,12 +598,14 @@ def _accuracy_sign(c: _Curves) -> tuple[str | None, int | None, tuple | None]:
     train_change = _theil_sen(ta[k:], e[k:]) * (e[-1] - e[k])
     _, p_val = _mann_kendall(va[k:], "less")
     _, p_train = _mann_kendall(ta[k:], "greater")
-    after = (float(va[k]), float(va[-1]), float(ta[k]), float(ta[-1]))
-    if not (p_train < TREND_P and train_change >= ACC_CLIMB):
+    after = tuple(float(x) for x in c.good(np.array([va[k], va[-1], ta[k], ta[-1]])))
+    fall, climb, stall = ((ACC_FALL, ACC_CLIMB, 0.005) if c.bounded else
+                          (MIN_RISE * abs(va[k]), ERROR_CLIMB * abs(ta[k]), 0.005 * abs(va[k])))
+    if not (p_train < TREND_P and train_change >= climb):
         return None, int(e[k]), after
-    if p_val < TREND_P and val_change <= -ACC_FALL:
+    if p_val < TREND_P and val_change <= -fall:
         return "fall", int(e[k]), after
-    if val_change < 0.005:
+    if val_change < stall:
         return "stall", int(e[k]), after
     return None, int(e[k]), after
 
@@ -504,12 +613,14 @@ def _accuracy_sign(c: _Curves) -> tuple[str | None, int | None, tuple | None]:
 def _gap_sign(c: _Curves, turn: int, use_loss: bool) -> tuple[float, float, float] | None:
     """The third sign: the gap between training and validation widened since the turn, with a trend.
 
-    The gap is training minus validation accuracy when both are logged, else validation minus
+    The gap is training minus validation accuracy (or R²) when both are logged, validation minus
+    training error (RMSE, MAE; relative to the validation error, as a loss), else validation minus
     training loss (relative to the validation loss). Returns (gap at the turn, gap at the end,
-    Mann-Kendall p), or None when it did not widen by `GAP_WIDEN` with p < `TREND_P`.
+    Mann-Kendall p), or None when it did not widen by `GAP_WIDEN` (`MIN_RISE` relative) with p < `TREND_P`.
     """
-    if np.isfinite(c.train_acc).any() and np.isfinite(c.val_acc).any():
-        gap, scale, need = c.train_acc - c.val_acc, 1.0, GAP_WIDEN
+    if np.isfinite(c.train_score).any() and np.isfinite(c.val_score).any():
+        gap = c.good(c.train_score) - c.good(c.val_score)
+        scale, need = (1.0, GAP_WIDEN) if c.bounded else (abs(float(np.nanmin(c.val_score))) or 1.0, MIN_RISE)
     elif use_loss and np.isfinite(c.train_loss).any():
         with np.errstate(invalid="ignore"):
             gap = c.val_loss - c.train_loss
@@ -533,8 +644,8 @@ class _Facts:
     """Every number the verdict, the evidence and the advice use, read once from the curves."""
 
     c: _Curves
-    judged_on: str  # val_loss or val_accuracy
-    name: str  # "validation loss" or "validation error"
+    judged_on: str  # val_loss, else val_accuracy, val_r2, val_rmse or val_mae
+    name: str  # "validation loss", "validation error" (1 - accuracy), "validation 1 - R²", "validation MAE", ...
     ev: np.ndarray  # (n,) validated epochs
     v: np.ndarray  # (n,) judged values, lower is better
     s: np.ndarray  # (n,) smoothed
@@ -552,9 +663,11 @@ class _Facts:
     blew_up: bool  # a loss blew up at some point, diverged or not: never advise a larger learning rate
     weak_rise: bool  # the judged curve rose after its turn, though not past the noise test
     rise_raw: float  # the relative Theil-Sen rise after the turn before the noise test
-    acc_sign: str | None  # "fall" or "stall": validation accuracy after its peak while training accuracy climbs
-    acc_peak: int | None  # epoch of the validation accuracy peak
-    acc_after: tuple[float, float, float, float] | None  # val acc at peak, val acc final, train acc then, final
+    lasting: tuple[float, float, float, int, float] | None  # a lasting rise: level at the turn, at the end, rank-sum p,
+    #                                                         epochs at the end, the rise relative to the minimum
+    score_sign: str | None  # "fall" or "stall": validation score after its best while training score improves
+    score_peak: int | None  # epoch of the validation score's best (the top of its hill fit)
+    score_after: tuple[float, float, float, float] | None  # val score at its best, val final, train then, train final
     gap_sign: tuple[float, float, float] | None  # the gap widened since the turn: from, to, Mann-Kendall p
 
     @property
@@ -566,8 +679,8 @@ class _Facts:
         return bool(np.isfinite(self.c.train_loss).any())
 
     @property
-    def has_acc(self) -> bool:
-        return bool(np.isfinite(self.c.train_acc).any() and np.isfinite(self.c.val_acc).any())
+    def has_score(self) -> bool:
+        return bool(np.isfinite(self.c.train_score).any() and np.isfinite(self.c.val_score).any())
 
     def at(self, y: np.ndarray, epoch: int) -> float:
         """y at an epoch, or the nearest earlier logged value; NaN if none."""
@@ -586,15 +699,17 @@ class _Facts:
 
 
 def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
+    chance = chance if c.classification else None  # classes of a regression log mean nothing
     divergence = _divergence(c, chance)
     use_loss = np.isfinite(c.val_loss).sum() >= MIN_VALIDATED
-    raw = c.val_loss if use_loss else 1.0 - c.val_acc
+    raw = c.val_loss if use_loss else c.error(c.val_score)
     ok = np.isfinite(raw)
     if ok.sum() < MIN_VALIDATED:
-        validated = int(max(np.isfinite(c.val_loss).sum(), np.isfinite(c.val_acc).sum()))
+        validated = int(max(np.isfinite(c.val_loss).sum(), np.isfinite(c.val_score).sum()))
         if not validated:
-            raise GoodfitError(f"{source} has no validation loss or accuracy; overfitting is judged on held-out data, "
-                               "so log it (Keras: pass validation_data to fit; Lightning: add a validation_step)")
+            raise GoodfitError(f"{source} has no validation loss or accuracy (nor MAE, RMSE or R²); overfitting is "
+                               "judged on held-out data, so log it (Keras: pass validation_data to fit; Lightning: "
+                               "add a validation_step)")
         raise GoodfitError(f"{source} has {validated} validated epoch(s); need at least {MIN_VALIDATED} "
                            "to see a trend: train longer or validate more often")
     ev, v = c.epochs[ok], raw[ok]
@@ -615,21 +730,28 @@ def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
     if rise_abs < NOISE_MULTIPLE * se:  # noise alone could make it
         rise_abs = min(rise_abs, 0.0)
     rise = rise_abs / (abs(low) or 1.0)
-    if not use_loss:  # an error curve: a 5% relative rise must also be a full accuracy point
+    points = use_loss or not c.bounded  # a curve of 1 - accuracy (or 1 - R²): a rise must also be a full point
+    if not points:
         rise = rise if rise_abs >= 0.01 else min(rise, MIN_RISE / 2)
     tail_change, p_fall, tail_len = _tail_change(ev, v)
     weak_rise = (len(v) - 1 - i_min >= 3 and p_rise < WEAK_P and raw_rise >= WEAK_NOISE * se
-                 and raw_rise / (abs(low) or 1.0) >= MIN_RISE and (use_loss or raw_rise >= 0.01))
-    acc_sign, acc_peak, acc_after = _accuracy_sign(c)
-    turn = int(ev[i_min]) if acc_peak is None else min(int(ev[i_min]), acc_peak)
+                 and raw_rise / (abs(low) or 1.0) >= MIN_RISE and (points or raw_rise >= 0.01))
+    lasting = _lasting_rise(v, i_min, noise, low)
+    score_sign, score_peak, score_after = _score_sign(c)
+    turn = int(ev[i_min]) if score_peak is None else min(int(ev[i_min]), score_peak)
     gap_sign = _gap_sign(c, turn, use_loss)
-    chance_known = chance is not None
     blew_up = _blew_up(c, chance)
-    if chance is None and use_loss:  # uniform guessing has loss ln C: exp(-loss) is its accuracy
+    if c.score == "r2":  # predicting the mean scores R² 0
+        chance = 0.0
+    chance_known = chance is not None
+    if chance is None and use_loss and c.classification:  # uniform guessing has loss ln C: exp(-loss) is its accuracy
         chance = float(np.exp(-np.min(v)))
-    return _Facts(c, "val_loss" if use_loss else "val_accuracy", "validation loss" if use_loss else "validation error",
-                  ev, v, s, i_min, int(np.argmin(v)), tau, p_rise, rise, tail_change, p_fall, tail_len,
-                  chance, chance_known, divergence, blew_up, weak_rise, raw_rise / (abs(low) or 1.0), acc_sign, acc_peak, acc_after, gap_sign)
+    judged = "val_loss" if use_loss else f"val_{c.score}"
+    name = ("validation loss" if use_loss else "validation error" if c.score == "accuracy"
+            else "validation 1 - R²" if c.score == "r2" else f"validation {c.word}")
+    return _Facts(c, judged, name, ev, v, s, i_min, int(np.argmin(v)), tau, p_rise, rise, tail_change, p_fall,
+                  tail_len, chance, chance_known, divergence, blew_up, weak_rise, raw_rise / (abs(low) or 1.0), lasting,
+                  score_sign, score_peak, score_after, gap_sign)
 
 
 # ---- the verdict ---------------------------------------------------------------------------------
@@ -644,18 +766,39 @@ def _train_fell(f: _Facts, since: int) -> float | None:
     return (start - end) / abs(start)
 
 
+def _val_score_best(f: _Facts) -> float:
+    """The best smoothed validation score (accuracy or R²)."""
+    return float(np.nanmax(_smooth(f.c.val_score[np.isfinite(f.c.val_score)])))
+
+
 def _memorized(f: _Facts) -> bool:
-    if f.has_acc and f.chance is not None:
-        top = f.chance + NEAR_CHANCE * (1 - f.chance)
-        return f.last(f.c.train_acc) >= NEAR_PERFECT and float(np.nanmax(_smooth(f.c.val_acc[np.isfinite(f.c.val_acc)]))) <= top
-    if not f.has_acc and f.judged_on == "val_loss" and f.has_train:
+    """Training fits while validation stays at chance: training accuracy (or R²) near perfect, else the
+    training loss down 90%, against validation accuracy near chance; with losses alone and C known, a
+    validation loss that never beat guessing."""
+    if f.c.bounded and f.chance is not None and np.isfinite(f.c.val_score).any():
+        at_chance = _val_score_best(f) <= f.chance + NEAR_CHANCE * (1 - f.chance)
+        if np.isfinite(f.c.train_score).any():
+            return at_chance and f.last(f.c.train_score) >= NEAR_PERFECT
         fell = _train_fell(f, int(f.c.epochs[0]))
-        return f.i_min <= 1 and f.s[f.i_min] >= 0.97 * f.v[0] and fell is not None and fell >= 0.9 and f.rise >= MIN_RISE
+        return at_chance and fell is not None and fell >= 0.9
+    if f.c.score is None and f.chance_known and f.judged_on == "val_loss" and f.has_train:
+        fell = _train_fell(f, int(f.c.epochs[0]))  # never better than guessing, ln C, while training fits
+        return float(np.min(f.s)) >= (1 - NEAR_CHANCE) * np.log(1 / f.chance) and fell is not None and fell >= 0.9
     return False
 
 
-def _rising(f: _Facts) -> bool:
+def _trend_rising(f: _Facts) -> bool:
     return f.n - 1 - f.i_min >= 3 and f.p_rise < TREND_P and f.rise >= MIN_RISE
+
+
+def _rising(f: _Facts) -> bool:
+    """A clear rise: a trend from the turn to the end, or a rise that came and lasted."""
+    return _trend_rising(f) or f.lasting is not None
+
+
+def _rise_said(f: _Facts) -> float:
+    """The relative rise the evidence and advice quote: the lasting one when it is the larger."""
+    return max(f.rise, f.lasting[4]) if f.lasting is not None else f.rise
 
 
 def _overfitting(f: _Facts) -> bool:
@@ -663,12 +806,12 @@ def _overfitting(f: _Facts) -> bool:
     training accuracy climbs, the gap widening. A clear rise is enough alone; a rise too noisy to call
     needs validation accuracy to fall, or the gap to widen while it stalls (or with no accuracy
     logged); without a rise, validation accuracy must fall and the gap widen."""
-    with_rise = f.acc_sign == "fall" or (f.gap_sign is not None and (f.acc_sign == "stall" or not f.has_acc))
-    return _rising(f) or (f.weak_rise and with_rise) or (f.acc_sign == "fall" and f.gap_sign is not None)
+    with_rise = f.score_sign == "fall" or (f.gap_sign is not None and (f.score_sign == "stall" or not f.has_score))
+    return _rising(f) or (f.weak_rise and with_rise) or (f.score_sign == "fall" and f.gap_sign is not None)
 
 
 def _signs(f: _Facts) -> int:
-    return int(_rising(f) or f.weak_rise) + int(f.acc_sign is not None) + int(f.gap_sign is not None)
+    return int(_rising(f) or f.weak_rise) + int(f.score_sign is not None) + int(f.gap_sign is not None)
 
 
 def _improving(f: _Facts) -> bool:
@@ -676,7 +819,7 @@ def _improving(f: _Facts) -> bool:
 
 
 def _train_improving(f: _Facts) -> bool:
-    y = f.c.train_loss if f.has_train else 1.0 - f.c.train_acc
+    y = f.c.train_loss if f.has_train else f.c.error(f.c.train_score)
     ok = np.isfinite(y)
     if ok.sum() < 4:
         return False
@@ -685,11 +828,11 @@ def _train_improving(f: _Facts) -> bool:
 
 
 def _fit_level(f: _Facts) -> float | None:
-    """How far training accuracy got from chance to 100%, as a fraction; None without accuracy."""
-    if not np.isfinite(f.c.train_acc).any():
+    """How far training accuracy (or R²) got from chance to 100%, as a fraction; None without either."""
+    if not f.c.bounded or not np.isfinite(f.c.train_score).any():
         return None
     chance = f.chance if f.chance_known else 0.0
-    return (f.last(f.c.train_acc) - chance) / (1 - chance)
+    return (f.last(f.c.train_score) - chance) / (1 - chance)
 
 
 def _underfit(f: _Facts) -> bool:
@@ -699,7 +842,7 @@ def _underfit(f: _Facts) -> bool:
     if not f.has_train or f.judged_on != "val_loss":
         return False
     t_end, v_end = f.last(f.c.train_loss), f.last(f.c.val_loss)
-    if f.chance_known:
+    if f.chance_known and f.c.classification:
         return t_end > 0.5 * np.log(1 / f.chance)
     fell = _train_fell(f, int(f.c.epochs[0])) or 0.0
     return fell < 0.5 and abs(v_end - t_end) <= 0.05 * abs(v_end)
@@ -728,11 +871,11 @@ def _onset(f: _Facts, regime: str) -> int | None:
     if regime == "diverged":
         return f.divergence[0]
     if regime == "overfitting" and not (_rising(f) or f.weak_rise):
-        return f.acc_peak
+        return f.score_peak
     if regime == "overfitting" or (regime == "memorization" and _rising(f)):
         return int(f.ev[f.i_min])
-    if regime == "memorization" and np.isfinite(f.c.train_acc).any():
-        near = np.flatnonzero(f.c.train_acc >= NEAR_PERFECT)
+    if regime == "memorization" and f.c.bounded and np.isfinite(f.c.train_score).any():
+        near = np.flatnonzero(f.c.train_score >= NEAR_PERFECT)
         return int(f.c.epochs[near[0]]) if len(near) else None
     return None
 
@@ -745,10 +888,10 @@ def _confidence(f: _Facts, regime: str) -> str:
     score = 2
     score -= f.n < 20
     score -= f.judged_on != "val_loss"
-    score -= not f.has_train and not np.isfinite(f.c.train_acc).any()
+    score -= not f.has_train and not np.isfinite(f.c.train_score).any()
     if regime in ("overfitting", "memorization") and _rising(f):
-        score -= f.p_rise >= 0.01
-    if regime == "overfitting" and _val_acc_still_rising(f):
+        score -= (f.p_rise if _trend_rising(f) else f.lasting[2]) >= 0.01
+    if regime == "overfitting" and _val_score_still_rising(f):
         score -= 1
     if regime == "overfitting" and not _rising(f):
         score -= _signs(f) < 3  # called on weaker signs that agree: all three of them, or less sure
@@ -763,12 +906,13 @@ def _confidence(f: _Facts, regime: str) -> str:
     return CONFIDENCE[max(0, score)]
 
 
-def _val_acc_still_rising(f: _Facts) -> bool:
-    if f.judged_on != "val_loss" or not np.isfinite(f.c.val_acc).any():
+def _val_score_still_rising(f: _Facts) -> bool:
+    """Validation accuracy still improved after the loss turned (an error metric still fell by 1%)."""
+    if f.judged_on != "val_loss" or not np.isfinite(f.c.val_score).any():
         return False
-    after = f.c.val_acc[(f.c.epochs >= f.ev[f.i_min]) & np.isfinite(f.c.val_acc)]
+    after = f.c.good(f.c.val_score[(f.c.epochs >= f.ev[f.i_min]) & np.isfinite(f.c.val_score)])
     _, p = _mann_kendall(after, "greater")
-    return p < TREND_P and len(after) >= 4 and after[-1] - after[0] >= 0.01
+    return p < TREND_P and len(after) >= 4 and after[-1] - after[0] >= (0.01 if f.c.bounded else 0.01 * abs(after[0]))
 
 
 # ---- evidence ------------------------------------------------------------------------------------
@@ -781,11 +925,15 @@ def _p(p: float) -> str:
 
 
 def _gap(f: _Facts, epoch: int | None) -> dict:
+    """Training minus validation loss and accuracy at an epoch; a regression log's score (R², RMSE or MAE) too."""
+    keys = ("loss", "accuracy") if f.c.classification else ("loss", "accuracy", f.c.score)
     if epoch is None:
-        return {"loss": None, "accuracy": None}
+        return dict.fromkeys(keys)
     loss = f.at(f.c.train_loss, epoch) - f.at(f.c.val_loss, epoch)
-    acc = f.at(f.c.train_acc, epoch) - f.at(f.c.val_acc, epoch)
-    return {"loss": round(loss, 6) if np.isfinite(loss) else None, "accuracy": round(acc, 6) if np.isfinite(acc) else None}
+    score = f.at(f.c.train_score, epoch) - f.at(f.c.val_score, epoch)
+    out = {"loss": round(loss, 6) if np.isfinite(loss) else None, "accuracy": None}
+    out[f.c.score or "accuracy"] = round(score, 6) if np.isfinite(score) else None
+    return out
 
 
 def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]:
@@ -808,41 +956,56 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
         start, end = f.at(c.train_loss, turn), f.final(c.train_loss)
         train = "" if fell is None else (f" while {c.train_name} {'fell' if fell > 0 else 'rose'} from {start:.3g} "
                                          f"to {end:.3g}")
-        out.append(f"{f.name} fell to {f.v[f.i_min]:.3g} at epoch {turn} and rose {_pct(f.rise if rising else f.rise_raw)} "
-                   f"over the next {last_epoch - turn} epochs{train}.")
-        if rising:
+        out.append(f"{f.name} fell to {f.v[f.i_min]:.3g} at epoch {turn} and rose {_pct(_rise_said(f) if rising else f.rise_raw)} "
+                   f"over the next {last_epoch - turn} epochs, to {f.v[-1]:.3g}{train}.")
+        if _trend_rising(f):
             out.append(f"the rise is a trend, not noise: Mann-Kendall tau {f.tau:.2f}, {_p(f.p_rise)} over the "
                        f"{f.n - f.i_min} validated epochs from the minimum.")
+        elif rising:
+            at_turn, at_end, p, k, _ = f.lasting
+            out.append(f"the rise came and lasted: the last {k} validated epochs sat at {at_end:.3g} (median), "
+                       f"{_pct((at_end - at_turn) / abs(at_turn or 1.0))} above the {at_turn:.3g} of the minimum and the 4 "
+                       f"epochs after it (rank-sum {_p(p)}), far past the epoch-to-epoch noise.")
         else:
             out.append(f"alone that rise is too noisy to call (Mann-Kendall {_p(f.p_rise)} over the {f.n - f.i_min} "
                        "validated epochs from the minimum), but the other signs agree.")
-    if regime == "overfitting" and f.acc_sign is not None:
-        v_peak, v_end, t_peak, t_end = f.acc_after
-        did = "fell" if f.acc_sign == "fall" else "stalled"
-        out.append(f"validation accuracy {did} after its peak at epoch {f.acc_peak} ({v_peak:.1%}, ended at {v_end:.1%}) "
-                   f"while training accuracy climbed from {t_peak:.1%} to {t_end:.1%}.")
+    worse, better, peak = c.verbs()
+    if regime == "overfitting" and f.score_sign is not None:
+        v_peak, v_end, t_peak, t_end = f.score_after
+        did = worse if f.score_sign == "fall" else "stalled"
+        out.append(f"validation {c.word} {did} after its {peak} at epoch {f.score_peak} ({c.fmt(v_peak)}, ended at "
+                   f"{c.fmt(v_end)}) while training {c.word} {better} from {c.fmt(t_peak)} to {c.fmt(t_end)}.")
     if regime == "overfitting" and f.gap_sign is not None:
         g0, g1, p = f.gap_sign
-        what = (f"training minus validation accuracy widened from {g0 * 100:+.1f} to {g1 * 100:+.1f} points"
-                if f.has_acc else f"validation minus {c.train_name} widened from {g0:.3g} to {g1:.3g}")
-        out.append(f"the gap grew: {what} since epoch {min(turn, f.acc_peak or turn)} (Mann-Kendall {_p(p)}).")
-    if regime == "memorization" and f.has_acc:
-        what = f"chance level is {f.chance:.1%}" + ("" if f.chance_known else
-                                                  " (estimated from the validation loss; pass the number of classes to be exact)")
-        out.append(f"training accuracy reached {f.final(c.train_acc):.1%} while validation accuracy never rose above "
-                   f"{np.nanmax(c.val_acc):.1%}; {what}.")
-    if regime == "memorization" and not f.has_acc:
-        out.append(f"{f.name} never fell below its first value ({f.v[0]:.3g}) while {c.train_name} fell "
-                   f"{_pct(_train_fell(f, int(c.epochs[0])))}: nothing learned carries over to validation.")
-    if regime == "overfitting" and np.isfinite(c.val_acc).any() and f.judged_on == "val_loss" and f.acc_sign is None:
-        acc = c.val_acc[np.isfinite(c.val_acc)]
-        acc_epochs = c.epochs[np.isfinite(c.val_acc)]
-        if _val_acc_still_rising(f):
-            out.append(f"validation accuracy still rose to {acc[-1]:.1%}: the loss rises from confident mistakes "
-                       "before accuracy shows it.")
+        if not f.has_score:
+            what = f"validation minus {c.train_name} widened from {g0:.3g} to {g1:.3g}"
+        elif c.bounded:
+            what = (f"training minus validation {c.word} widened from {c.fmt_gap(g0)} to {c.fmt_gap(g1)}"
+                    + (" points" if c.classification else ""))
         else:
-            k = int(np.argmax(acc))
-            out.append(f"validation accuracy peaked at {acc[k]:.1%} at epoch {acc_epochs[k]} and ended at {acc[-1]:.1%}.")
+            what = f"validation minus training {c.word} widened from {g0:.3g} to {g1:.3g}"
+        out.append(f"the gap grew: {what} since epoch {min(turn, f.score_peak or turn)} (Mann-Kendall {_p(p)}).")
+    if regime == "memorization" and np.isfinite(c.val_score).any():
+        what = (f"chance level is {f.chance:.1%}" if c.classification else "predicting the mean scores 0") + (
+            "" if f.chance_known else " (estimated from the validation loss; pass the number of classes to be exact)")
+        train = (f"training {c.word} reached {c.fmt(f.final(c.train_score))}" if f.has_score else
+                 f"{c.train_name} fell {_pct(_train_fell(f, int(c.epochs[0])))}")
+        out.append(f"{train} while validation {c.word} never rose above {c.fmt(np.nanmax(c.val_score))}; {what}.")
+    elif regime == "memorization":
+        out.append(f"{f.name} never fell below {float(np.min(f.s)):.3g}, against the {np.log(1 / f.chance):.3g} that "
+                   f"guessing uniformly among {1 / f.chance:.0f} classes costs, while {c.train_name} fell "
+                   f"{_pct(_train_fell(f, int(c.epochs[0])))}: nothing learned carries over to validation.")
+    if regime == "overfitting" and np.isfinite(c.val_score).any() and f.judged_on == "val_loss" and f.score_sign is None:
+        acc = c.val_score[np.isfinite(c.val_score)]
+        acc_epochs = c.epochs[np.isfinite(c.val_score)]
+        if _val_score_still_rising(f):
+            why = "confident mistakes" if c.classification else "a few large errors"
+            out.append(f"validation {c.word} still {'rose' if better == 'climbed' else better} to {c.fmt(acc[-1])}: "
+                       f"the loss rises from {why} before {c.word} shows it.")
+        else:
+            k = int(np.argmax(c.good(acc)))
+            out.append(f"validation {c.word} {'peaked' if peak == 'peak' else 'was best'} at {c.fmt(acc[k])} at epoch "
+                       f"{acc_epochs[k]} and ended at {c.fmt(acc[-1])}.")
     if regime == "still_improving":
         out.append(f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} validated epochs "
                    f"(Mann-Kendall {_p(f.p_fall)}) and was lowest at epoch {best}, {last_epoch - best} epoch(s) before the end.")
@@ -850,9 +1013,9 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
             out.append(_fit_sentence(f) + " and it was still improving.")
     if regime == "underfitting":
         out.append(_fit_sentence(f) + f", flat over the last {f.tail_len} validated epochs.")
-        if f.has_acc and f.chance_known and f.last(c.train_acc) <= f.chance + NEAR_CHANCE * (1 - f.chance):
-            out.append(f"training accuracy is at chance ({f.chance:.1%}): the network learned nothing; a learning rate "
-                       "far off, unscaled inputs or broken labels are the usual causes.")
+        if f.has_score and f.c.bounded and f.chance_known and f.last(c.train_score) <= f.chance + NEAR_CHANCE * (1 - f.chance):
+            out.append(f"training {c.word} is at {c.chance_words(f.chance)}: the network learned nothing; a learning "
+                       "rate far off, unscaled inputs or broken labels are the usual causes.")
     if regime == "good_fit":
         out.append(f"{f.name} settled: lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended at {f.v[-1]:.3g}; "
                    f"it neither fell {MIN_GAIN:.0%} over the last {f.tail_len} validated epochs nor rose "
@@ -861,25 +1024,36 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
             out.append(f"since epoch {turn} it rose {_pct(f.rise)} (Mann-Kendall {_p(f.p_rise)}): too little to call "
                        "overfitting yet.")
     g_best, g_final = _gap(f, best), _gap(f, last_epoch)
-    if g_best["accuracy"] is not None and g_final["accuracy"] is not None:
-        out.append(f"training minus validation accuracy: {g_best['accuracy'] * 100:+.1f} points at the best epoch, "
-                   f"{g_final['accuracy'] * 100:+.1f} at the end (training {f.at(c.train_acc, last_epoch):.1%}, "
-                   f"validation {f.at(c.val_acc, last_epoch):.1%}).")
-    elif g_best["loss"] is not None and g_final["loss"] is not None:
+    key = c.score or "accuracy"
+    ended = (f"(training {c.fmt(f.at(c.train_score, last_epoch))}, validation {c.fmt(f.at(c.val_score, last_epoch))})")
+    said = g_best[key] is not None and g_final[key] is not None
+    if said and c.bounded:
+        unit = " points" if c.classification else ""
+        out.append(f"training minus validation {c.word}: {c.fmt_gap(g_best[key])}{unit} at the best epoch, "
+                   f"{c.fmt_gap(g_final[key])} at the end {ended}.")
+    elif said:
+        out.append(f"validation {c.word} exceeds training {c.word} by {-g_best[key]:.3g} at the best epoch and "
+                   f"{-g_final[key]:.3g} at the end {ended}.")
+    if g_best["loss"] is not None and g_final["loss"] is not None and not (said and c.classification):
         out.append(f"validation loss exceeds {c.train_name} by {-g_best['loss']:.3g} at the best epoch and "
                    f"{-g_final['loss']:.3g} at the end.")
     if regime in ("overfitting", "good_fit") and 3 <= last_epoch - best and f.i_best < f.n - 1:
         out.append(f"the run ended {last_epoch - best} epochs after its best epoch {best}.")
     if f.judged_on == "val_accuracy":
         out.append("no validation loss was logged: judged on validation error (1 - accuracy), which reacts later.")
+    elif f.judged_on != "val_loss":
+        out.append(f"no validation loss was logged: judged on {f.name}.")
     return out
 
 
 def _fit_sentence(f: _Facts) -> str:
     c = f.c
-    if np.isfinite(c.train_acc).any():
-        chance = f" (chance {f.chance:.1%})" if f.chance_known else ""
-        return f"training accuracy ended at {f.final(c.train_acc):.1%}{chance} after {int(c.epochs[-1])} epochs"
+    if c.bounded and np.isfinite(c.train_score).any():
+        chance = f" ({c.chance_words(f.chance)})" if f.chance_known else ""
+        return f"training {c.word} ended at {c.fmt(f.final(c.train_score))}{chance} after {int(c.epochs[-1])} epochs"
+    if not f.has_train and np.isfinite(c.train_score).any():
+        return (f"training {c.word} ended at {c.fmt(f.final(c.train_score))}, close to the validation {c.word} "
+                f"{c.fmt(f.final(c.val_score))}, after {int(c.epochs[-1])} epochs")
     return (f"{c.train_name} ended at {f.final(c.train_loss):.3g}, close to the validation loss "
             f"{f.final(c.val_loss):.3g}, after {int(c.epochs[-1])} epochs")
 
@@ -892,14 +1066,15 @@ def _patience(f: _Facts) -> int:
 def _overfit_advice(f: _Facts, ctx: Context, best: int) -> list[tuple[float, Advice]]:
     last_epoch = int(f.c.epochs[-1])
     ratio = ctx.num_params / ctx.train_size if ctx.num_params and ctx.train_size else None
-    acc = (f" training accuracy reached {f.final(f.c.train_acc):.1%} against {f.final(f.c.val_acc):.1%} on validation;"
-           if f.has_acc else "")
+    c = f.c
+    acc = (f" training {c.word} reached {c.fmt(f.final(c.train_score))} against {c.fmt(f.final(c.val_score))} on "
+           "validation;" if f.has_score else "")
     size = (f"{ctx.num_params:,} parameters for {ctx.train_size:,} training samples ({ratio:.0f} per sample)"
             if ratio is not None else "")
     kind = ctx.data_kind
     scored = [
         (5.0, Advice("early_stopping", f"{f.name} was lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended "
-                                       f"{_pct(f.rise)} higher; stopping with patience {_patience(f)} keeps epoch {best}'s "
+                                       f"{_pct(_rise_said(f))} higher; stopping with patience {_patience(f)} keeps epoch {best}'s "
                                        f"weights and saves {last_epoch - best} epochs.")),
         (4.0 - 2.0 * (kind == "table") + 0.5 * (kind == "image"),
          Advice("augment", f"more varied training samples make memorizing harder;{acc} "
@@ -922,11 +1097,15 @@ def _advice(f: _Facts, regime: str, ctx: Context, best: int | None) -> tuple[Adv
     if regime in ("overfitting", "memorization"):
         scored = _overfit_advice(f, ctx, best)
         if regime == "memorization":
-            what = (f"training accuracy {f.final(f.c.train_acc):.1%} but validation accuracy at chance ({f.chance:.1%})"
-                    if f.has_acc else f"{f.name} never improved while {f.c.train_name} fell to {f.final(f.c.train_loss):.3g}")
-            scored.append((9.0, Advice(CHECK_DATA, f"{what}: the network memorized the training labels. Check that labels "
-                                                   "match inputs, are not shuffled, and that training and validation "
-                                                   "data come from the same source.")))
+            c = f.c
+            fits = (f"training {c.word} {c.fmt(f.final(c.train_score))}" if f.has_score else
+                    f"{c.train_name} down to {f.final(c.train_loss):.3g}")
+            what = (f"{fits} but validation {c.word} at {c.chance_words(f.chance)}" if np.isfinite(c.val_score).any()
+                    else f"{f.name} never beat guessing while {c.train_name} fell to {f.final(c.train_loss):.3g}")
+            labels = "labels" if c.classification else "targets"
+            scored.append((9.0, Advice(CHECK_DATA, f"{what}: the network memorized the training {labels}. Check that "
+                                                   f"{labels} match inputs, are not shuffled, and that training and "
+                                                   "validation data come from the same source.")))
             scored = [(s - 2.0 if a.remedy == "early_stopping" else s, a) for s, a in scored]
     elif regime == "underfitting":
         weak = [r for r in ("dropout", "weight_decay", "shrink") if r in ctx.remedies]
@@ -935,10 +1114,13 @@ def _advice(f: _Facts, regime: str, ctx: Context, best: int | None) -> tuple[Adv
               else " or a larger learning rate")
         scored.append((5.0, Advice(MORE_CAPACITY, _fit_sentence(f) + ": the model cannot fit its training data; "
                                                   f"use a wider or deeper model{lr}." + less)))
-        if f.has_acc and f.chance_known and f.last(f.c.train_acc) <= f.chance + NEAR_CHANCE * (1 - f.chance):
+        if (f.has_score and f.c.bounded and f.chance_known
+                and f.last(f.c.train_score) <= f.chance + NEAR_CHANCE * (1 - f.chance)):
             tries = "a learning rate 10x lower" if f.blew_up else "a learning rate 10x higher and 10x lower"
-            scored.append((6.0, Advice(CHECK_DATA, f"training accuracy stayed at chance: try {tries}, check input "
-                                                   "scaling and that labels match inputs.")))
+            at = "at chance" if f.c.classification else "near 0"
+            scored.append((6.0, Advice(CHECK_DATA, f"training {f.c.word} stayed {at}: try {tries}, check input "
+                                                   f"scaling and that {'labels' if f.c.classification else 'targets'} "
+                                                   "match inputs.")))
     elif regime == "still_improving":
         scored.append((5.0, Advice(TRAIN_LONGER, f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} "
                                                  f"validated epochs and was still falling at epoch {last_epoch}.")))

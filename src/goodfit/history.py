@@ -33,6 +33,7 @@ METRICS = (
     "train_r2", "val_r2", "test_r2",
 )
 SCORES = {"accuracy": True, "r2": True, "rmse": False, "mae": False}  # the secondary signals; True: higher is better
+SCORE_WORDS = {"accuracy": "accuracy", "r2": "R²", "rmse": "RMSE", "mae": "MAE"}  # as a sentence or a chart names them
 COLUMNS = ("member", "epoch") + METRICS
 
 
@@ -85,6 +86,17 @@ class History:
     def has(self, metric: str) -> bool:
         return metric in self.frame.columns and bool(self.frame[metric].notna().any())
 
+    @property
+    def score(self) -> str | None:
+        """The secondary signal beside the loss, a key of `SCORES`: accuracy when logged, else the first of
+        R², RMSE and MAE logged, on validation before training; None when only losses were logged.
+
+        Example:
+            >>> History(pd.DataFrame({"member": 0, "epoch": [1, 2], "val_loss": [0.9, 0.7], "val_mae": [0.5, 0.4]})).score
+            'mae'
+        """
+        return next((kind for split in ("val", "train") for kind in SCORES if self.has(f"{split}_{kind}")), None)
+
     def member(self, m: int) -> "History":
         """The history of one member."""
         return History(self.frame[self.frame["member"] == m].copy(), self.num_classes, self.source, self.format,
@@ -128,18 +140,28 @@ FORMAT_NAMES = {"goodfit": "goodfit history", "keras": "Keras CSVLogger log", "l
 OVERRIDES = {"train_loss": "--train-loss", "val_loss": "--val-loss", "train_accuracy": "--train-acc",
              "val_accuracy": "--val-acc", "epoch": "--epoch"}
 SLOT_NAMES = {"train_loss": "training loss", "val_loss": "validation loss", "train_accuracy": "training accuracy",
-              "val_accuracy": "validation accuracy"}
+              "val_accuracy": "validation accuracy",
+              **{f"{split}_{kind}": f"{word} {SCORE_WORDS[kind]}" for kind in ("rmse", "mae", "r2")
+                 for split, word in (("train", "training"), ("val", "validation"))}}
+JUDGED = ("train_loss", "val_loss", "train_accuracy", "val_accuracy", "train_rmse", "val_rmse", "train_mae", "val_mae",
+          "train_r2", "val_r2")  # a log needs one of these to be read
+VALIDATION = tuple(s for s in JUDGED if s.startswith("val_"))
 
 _SPLIT_WORDS = {"train": "train", "training": "train", "trn": "train", "tr": "train",
                 "val": "val", "valid": "val", "validation": "val", "dev": "val", "eval": "val",
                 "test": "test", "tst": "test", "running": "running"}
 _KIND_WORDS = {"loss": "loss", "nll": "loss", "xent": "loss", "crossentropy": "loss",
-               "acc": "accuracy", "accuracy": "accuracy", "acc1": "accuracy", "top1": "accuracy"}
+               "acc": "accuracy", "accuracy": "accuracy", "acc1": "accuracy", "top1": "accuracy",
+               "mae": "mae", "rmse": "rmse", "r2": "r2", "mse": "mse"}  # mse: the loss where no loss is logged
+_PHRASES = ((("root", "mean", "squared", "error"), "rmse"), (("mean", "squared", "error"), "mse"),
+            (("mean", "absolute", "error"), "mae"), (("r2", "score"), "r2"), (("r2score",), "r2"),
+            (("r", "squared"), "r2"), (("rsquared",), "r2"))  # Keras', torchmetrics' and sklearn's long names
 _NEUTRAL_WORDS = {"sparse", "categorical", "binary", "cross", "entropy", "mean", "avg", "average", "set", "data",
                   "total", "overall", "ce", "epoch", "step", "top", "1", "batch"}
 _SLOTS = {("train", "loss"): "train_loss", ("train", "accuracy"): "train_accuracy",
           ("val", "loss"): "val_loss", ("val", "accuracy"): "val_accuracy",
-          ("running", "loss"): "running_loss", ("test", "loss"): "test_loss", ("test", "accuracy"): "test_accuracy"}
+          ("running", "loss"): "running_loss", ("test", "loss"): "test_loss", ("test", "accuracy"): "test_accuracy",
+          **{(split, kind): f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("rmse", "mae", "r2")}}
 _EPOCH_NAMES = ("epoch", "epochs", "ep")
 _STEP_NAMES = ("step", "steps", "globalstep", "iteration", "iter", "it", "batch")
 _NA_WORDS = {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a"}
@@ -147,11 +169,16 @@ _NA_WORDS = {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a"}
 
 def _tokens(column: str) -> list[str]:
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(column))  # valLoss -> val Loss
-    return [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t]
+    tokens = [t for t in re.split(r"[^a-z0-9]+", text.lower()) if t]
+    for phrase, word in _PHRASES:  # val_mean_absolute_error -> val mae
+        for i in range(len(tokens) - len(phrase), -1, -1):
+            if tuple(tokens[i:i + len(phrase)]) == phrase:
+                tokens[i:i + len(phrase)] = [word]
+    return tokens
 
 
 def _split_and_kind(column: str) -> tuple[str | None, str] | None:
-    """(split or None when the name has none, loss or accuracy) for a metric column, else None."""
+    """(split or None when the name has none, kind: loss, accuracy, mse, rmse, mae or r2) for a metric column, else None."""
     if re.search(r"top_?([2-9]|1\d)", str(column).lower()):  # top-5 accuracy is another metric
         return None
     tokens = _tokens(column)
@@ -162,22 +189,23 @@ def _split_and_kind(column: str) -> tuple[str | None, str] | None:
     return (splits.pop() if splits else None), kinds.pop()
 
 
-def _slot_of(column: str, bare: str = "train") -> tuple[str, tuple[int, int, int]] | None:
+def _slot_of(column: str, bare: str = "train") -> tuple[str, tuple[int, int, int, int]] | None:
     """The metric a column most likely holds, and a rank (lower is a safer guess), or None.
 
     `bare` is the split of a name without one: training for Keras (`loss` beside `val_loss`),
-    validation for fastai (`accuracy` beside `train_loss` and `valid_loss`).
+    validation for fastai (`accuracy` beside `train_loss` and `valid_loss`). A mean squared error
+    is the loss where no column is named loss (Keras logs `mse` beside `loss` when both are MSE).
     """
     found = _split_and_kind(column)
     if found is None:
         return None
-    slot = _SLOTS.get((found[0] or bare, found[1]))
+    slot = _SLOTS.get((found[0] or bare, "loss" if found[1] == "mse" else found[1]))
     if slot is None:
         return None
     tokens = _tokens(column)
     extra = sum(t not in _SPLIT_WORDS and t not in _KIND_WORDS and t not in _NEUTRAL_WORDS for t in tokens)
     aggregation = 0 if "epoch" in tokens else 2 if "step" in tokens else 1  # Lightning's _epoch beats _step
-    return slot, (extra, aggregation, 0 if found[0] else 1)
+    return slot, (int(found[1] == "mse"), extra, aggregation, 0 if found[0] else 1)
 
 
 def _guess_columns(columns: list[str], source: str, what: str = "columns") -> dict[str, str]:
@@ -186,7 +214,7 @@ def _guess_columns(columns: list[str], source: str, what: str = "columns") -> di
     bare_loss = any(p and p[0] is None and p[1] == "loss" for p in parsed)
     train_named = any(p and p[0] == "train" for p in parsed)
     bare = "val" if train_named and not bare_loss else "train"
-    candidates: dict[str, list[tuple[tuple[int, int, int], str]]] = {}
+    candidates: dict[str, list[tuple[tuple[int, int, int, int], str]]] = {}
     for col in columns:
         found = _slot_of(col, bare)
         if found:
@@ -195,7 +223,7 @@ def _guess_columns(columns: list[str], source: str, what: str = "columns") -> di
     for slot, ranked in candidates.items():
         ranked.sort()
         if len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
-            if slot.startswith("test"):
+            if slot.startswith("test") or slot.endswith(("_rmse", "_mae", "_r2")):  # left out rather than guessed
                 continue
             option = OVERRIDES.get(slot, "")
             raise GoodfitError(f"{source}: {what} {ranked[0][1]!r} and {ranked[1][1]!r} could both be {slot}; "
@@ -335,8 +363,8 @@ def _check_overrides(columns: dict, names: list[str], source: str, what: str = "
 
 
 def _no_metrics(source: str, names: list[str], what: str = "columns") -> GoodfitError:
-    return GoodfitError(f"{source}: found no loss or accuracy {what} among {', '.join(names) or 'none'}; name them "
-                        "with --train-loss, --val-loss, --train-acc and --val-acc")
+    return GoodfitError(f"{source}: found no loss, accuracy or error metric (mae, rmse, r2) {what} among "
+                        f"{', '.join(names) or 'none'}; name them with --train-loss, --val-loss, --train-acc and --val-acc")
 
 
 def history_from_frame(frame: pd.DataFrame, source: str = "csv", num_classes: int | None = None,
@@ -391,7 +419,7 @@ def history_from_frame(frame: pd.DataFrame, source: str = "csv", num_classes: in
     given = {role: col for role, col in columns.items() if col is not None and role != "epoch"}
     rest = [c for c in names if c not in given.values()]
     mapping = {**{s: c for s, c in _guess_columns(rest, source).items() if s not in given}, **given}
-    if not {"train_loss", "val_loss", "train_accuracy", "val_accuracy"} & set(mapping):
+    if not set(JUDGED) & set(mapping):
         raise _no_metrics(source, names)
     out = pd.DataFrame({slot: _numeric(frame, col, source, warnings) for slot, col in mapping.items()})
     for slot in ("train_accuracy", "val_accuracy", "test_accuracy"):
@@ -497,7 +525,7 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
     given = {role: name for role, name in columns.items() if name is not None and role != "epoch"}
     candidates = [n for n in names if n != epoch_name and n not in given.values() and len(clean[n][0]) >= 2]
     mapping = {**{s: n for s, n in _guess_columns(candidates, source, "series").items() if s not in given}, **given}
-    if not {"train_loss", "val_loss", "train_accuracy", "val_accuracy"} & set(mapping):
+    if not set(JUDGED) & set(mapping):
         raise _no_metrics(source, names, "series")
     notes = []
     epochs_of: dict[str, np.ndarray] = {}
@@ -505,7 +533,7 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
         e_steps, e_values, _ = clean[epoch_name]
         ok = np.isfinite(e_values)
         e_steps, e_numbers = e_steps[ok], _epoch_numbers(e_values[ok])
-        val = {float(x) for slot in ("val_loss", "val_accuracy") if slot in mapping for x in clean[mapping[slot]][0]}
+        val = {float(x) for slot in VALIDATION if slot in mapping for x in clean[mapping[slot]][0]}
         at_end = bool(val) and set(e_steps) == val  # logged once an epoch, with validation: at the epoch's end
         for slot, name in mapping.items():
             steps = clean[name][0]
@@ -515,7 +543,7 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
         if any(len(clean[n][0]) > 1.5 * len(np.unique(epochs_of[s])) for s, n in mapping.items()):
             notes.append(f"steps were grouped into epochs by the logged {epoch_name!r} series, averaging each epoch's points.")
     else:
-        val = [mapping[s] for s in ("val_loss", "val_accuracy") if s in mapping]
+        val = [mapping[s] for s in VALIDATION if s in mapping]
         val_steps = np.unique(np.concatenate([clean[n][0] for n in val])) if val else np.array([])
         all_steps = np.unique(np.concatenate([clean[n][0] for n in mapping.values()]))
         train_max = max(float(clean[n][0].max()) for n in mapping.values())
@@ -531,7 +559,7 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
                 notes.append(f"{SLOT_NAMES.get(slot, slot)} was logged at {len(steps)} steps and validation at "
                              f"{len(val_steps)}: the steps were grouped into {len(val_steps)} epochs {how}, "
                              "averaging each epoch's points.")
-            elif len(val_steps) >= 2 and slot not in ("val_loss", "val_accuracy") and set(steps) - set(val_steps):
+            elif len(val_steps) >= 2 and slot not in VALIDATION and set(steps) - set(val_steps):
                 epochs_of[slot] = np.searchsorted(np.unique(steps), steps) + 1  # logged once an epoch, at its own steps
             else:
                 epochs_of[slot] = np.searchsorted(all_steps if not len(val_steps) else val_steps
@@ -906,7 +934,14 @@ def read_line(history: History) -> str:
         ...             format="keras", read={"train_loss": "loss", "val_loss": "val_loss"})
         >>> read_line(h)
         "Keras CSVLogger log, 2 epochs; read --train-loss 'loss', --val-loss 'val_loss', --train-acc (none), --val-acc (none)"
+
+    A regression log names its error metric where accuracy would be: `..., training MAE 'mae', validation MAE 'val_mae'`.
     """
     read = history.read or {s: s for s in SLOT_NAMES if history.has(s)}
-    parts = [f"{OVERRIDES[slot]} {read[slot]!r}" if slot in read else f"{OVERRIDES[slot]} (none)" for slot in SLOT_NAMES]
+    parts = [f"{OVERRIDES[slot]} {read[slot]!r}" if slot in read else f"{OVERRIDES[slot]} (none)"
+             for slot in ("train_loss", "val_loss", "train_accuracy", "val_accuracy")]
+    score = history.score
+    if score not in (None, "accuracy"):  # a regression log: its error metric where accuracy would be
+        parts[2:] = [f"{SLOT_NAMES[slot]} {read[slot]!r}" if slot in read else f"{SLOT_NAMES[slot]} (none)"
+                     for slot in (f"train_{score}", f"val_{score}")]
     return f"{FORMAT_NAMES.get(history.format, history.format)}, {history.epochs} epochs; read {', '.join(parts)}"

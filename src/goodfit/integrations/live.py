@@ -46,7 +46,7 @@ def slots(metrics: Mapping[str, object]) -> dict[str, float]:
     try:
         frame = history_from_frame(pd.DataFrame([numbers]), source=SOURCE).frame
     except GoodfitError as err:
-        if "found no loss or accuracy" in str(err) or "holds no number" in str(err):
+        if "found no loss, accuracy or error metric" in str(err) or "holds no number" in str(err):
             return {}
         raise GoodfitError(f"goodfit cannot tell the logged metrics {', '.join(numbers)} apart ({err}); "
                            "log one validation loss named val_loss and one training loss named train_loss") from None
