@@ -242,3 +242,29 @@ def test_reading_a_log_imports_neither_torch_nor_the_engine_nor_scipy(keras_log)
     done = subprocess.run([sys.executable, "-c", script, str(keras_log)], capture_output=True, text=True, timeout=120,
                           env={**__import__("os").environ, "COLUMNS": "100"})
     assert "verdict: OVERFITTING" in done.stdout and "HEAVY []" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.fixture
+def keras_regression_log(tmp_path):
+    """Keras' CSVLogger for MSE with an `mae` metric: lowest validation loss at epoch 1, then up 58% and staying."""
+    e = np.arange(1, 121)
+    path = tmp_path / "regression.csv"
+    val = 0.493 + 0.29 * (1 - np.exp(-(e - 1) / 8)) + np.random.default_rng(0).normal(0, 0.01, 120)
+    val[0] = 0.493
+    pd.DataFrame({"epoch": e - 1, "loss": 0.9 * np.exp(-e / 10) + 0.0099, "mae": 0.7 * np.exp(-e / 12) + 0.07,
+                  "val_loss": val, "val_mae": 0.56 + 0.14 * (1 - np.exp(-(e - 1) / 8))}).to_csv(path, index=False)
+    return path
+
+
+def test_a_regression_log_draws_its_error_metric_where_accuracy_would_be_and_never_says_accuracy(
+        keras_regression_log, monkeypatch, capsys):
+    code, out, _ = goodfit(["diagnose", keras_regression_log], monkeypatch, capsys)
+    assert code == 0 and "verdict: OVERFITTING since epoch 1 · best epoch 1" in out
+    assert "training MAE 'mae', validation MAE 'val_mae'" in out.splitlines()[0]
+    panels = [line.strip().split("   ")[0] for line in out.splitlines() if "▚ train" in line]
+    assert panels == ["loss", "MAE"]
+    assert "accuracy" not in out.replace("--train-acc", "").replace("--val-acc", "")
+    code, out, _ = goodfit(["diagnose", keras_regression_log, "--json"], monkeypatch, capsys)
+    d = json.loads(out)
+    assert {"regime", "onset_epoch", "best_epoch", "gap", "evidence", "advice", "confidence", "judged_on", "read"} <= set(d)
+    assert d["regime"] == "overfitting" and d["gap"]["final"]["mae"] < 0 and d["read"]["series"]["val_mae"] == "val_mae"

@@ -1,8 +1,8 @@
 """Live diagnosis in the user's own training, against the real Keras, Lightning, Hugging Face Trainer and torch.
 
-Each framework trains a small MLP on 200 digits, 30% of their labels wrong, until it overfits; the
-tests check the alarm's epoch, the final verdict and that the weights kept are the best validated
-epoch's, tensor by tensor.
+Each framework trains a small MLP on 200 digits, 30% of their labels wrong, until it overfits, and a
+wide MLP on 120 rows of a regression (MSE loss, MAE or RMSE beside it); the tests check the alarm's
+epoch, the final verdict and that the weights kept are the best validated epoch's, tensor by tensor.
 """
 import os
 import re
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_diabetes, load_digits
 
 import goodfit
 from goodfit.diagnose import CONFIDENCE, Diagnosis, diagnose
@@ -36,6 +36,22 @@ def digits():
     xt, yt, xv, yv = x[:200], y[:200].copy(), x[500:800], y[500:800]
     yt[:60] = (yt[:60] + rng.integers(1, 10, 60)) % 10
     return xt, yt, xv, yv
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    """120 training rows of sklearn's diabetes regression (inputs and target standardized), 242 for validation:
+    a wide MLP has its best validation MSE within the first 10 epochs and overfits from there."""
+    x, y = load_diabetes(return_X_y=True)
+    x, y = (x - x.mean(0)) / x.std(0), (y - y.mean()) / y.std()
+    order = np.random.default_rng(0).permutation(len(y))
+    x, y = x[order].astype(np.float32), y[order, None].astype(np.float32)
+    return x[:120], y[:120], x[200:], y[200:]
+
+
+def wide_mlp() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(10, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                               torch.nn.Linear(256, 1))
 
 
 @pytest.fixture(autouse=True)
@@ -70,14 +86,15 @@ def assert_same_tensors(got: dict, want: dict):
         assert torch.equal(torch.as_tensor(np.asarray(got[k])), torch.as_tensor(np.asarray(want[k]))), k
 
 
-def check_run(cb, val_losses: dict[int, float], snapshots: dict[int, dict], final: dict, *, stopped_at: int | None):
+def check_run(cb, val_losses: dict[int, float], snapshots: dict[int, dict], final: dict, *, stopped_at: int | None,
+              alarm_within: tuple[int, int] = (10, 60)):
     """What every framework's run must show: fresh validation only, the alarm where replay puts it, the best weights."""
     history = cb.history_
     recorded = history.frame.dropna(subset=["val_loss"])
     assert recorded["epoch"].tolist() == sorted(val_losses)  # validated epochs only, none repeated
     np.testing.assert_allclose(recorded["val_loss"], [val_losses[e] for e in sorted(val_losses)], rtol=1e-6)
     alarm = first_alarm(history)
-    assert alarm is not None and cb.live.alarm_epoch_ == alarm and 10 <= alarm <= 60
+    assert alarm is not None and cb.live.alarm_epoch_ == alarm and alarm_within[0] <= alarm <= alarm_within[1]
     if stopped_at is not None:
         assert stopped_at == alarm
     assert cb.diagnosis_.regime == "overfitting"
@@ -180,6 +197,31 @@ def test_framework_metric_names_become_goodfit_names():
     assert slots({"learning_rate": 1e-3, "note": "x"}) == {}
 
 
+def test_regression_metric_names_become_goodfit_names():
+    assert slots({"loss": 0.5, "mae": 0.4, "val_loss": 0.7, "val_mae": 0.6}) == {
+        "train_loss": 0.5, "val_loss": 0.7, "train_mae": 0.4, "val_mae": 0.6}
+    assert slots({"train_mae_epoch": 0.3, "train_mae_step": 0.2, "val_MeanSquaredError": 0.9, "val_R2Score": 0.4}) == {
+        "val_loss": 0.9, "train_mae": 0.3, "val_r2": 0.4}
+    assert slots({"eval_loss": 0.8, "eval_rmse": 0.9, "eval_runtime": 0.1}) == {"val_loss": 0.8, "val_rmse": 0.9}
+
+
+@pytest.mark.parametrize("name, values, best", [("val_mae", [0.9, 0.7, 0.75, 0.6, 0.65], 4),  # lower is better
+                                                ("val_r2", [0.1, 0.3, 0.25, 0.5, 0.45], 4),  # higher is better
+                                                ("val_rmse", [0.9, 0.9, 0.95, 1.0, 1.1], 1)])
+def test_without_a_validation_loss_the_best_epoch_follows_the_error_metrics_direction(name, values, best):
+    live = LiveDiagnosis(verbose=False)
+    for epoch, v in enumerate(values, 1):
+        live.record(epoch, {name: v})
+    assert live.best_epoch_ == best and live.diagnosis_.judged_on == name
+
+
+def test_the_alarm_line_names_the_error_metric_it_judged_when_no_loss_is_logged(capsys):
+    live = LiveDiagnosis()
+    feed(live, names=("train_mae", "val_mae"))
+    assert capsys.readouterr().out.startswith("goodfit, epoch 24: overfitting since epoch 20, where the validation MAE "
+                                              "was lowest")
+
+
 @pytest.mark.parametrize("kwargs, match", [({"min_confidence": "sure"}, "min_confidence"),
                                            ({"num_classes": 1}, "num_classes")])
 def test_bad_settings_are_errors_before_training(kwargs, match):
@@ -202,6 +244,8 @@ def test_monitor_rejects_what_it_cannot_read():
         monitor.best_state()
     with pytest.raises(GoodfitError, match="torch.nn.Module"):
         goodfit.Monitor("model")
+    with pytest.raises(GoodfitError, match="Monitor.log takes no metric 'val_mse'; it takes train_loss, .* val_mae, val_r2"):
+        monitor.log(2, val_mse=1.0)
 
 
 def test_import_goodfit_imports_no_training_framework():
@@ -246,6 +290,37 @@ def test_monitor_in_a_plain_loop_stops_at_the_alarm_and_restores_the_best_epoch(
     assert out[0].startswith(f"goodfit, epoch {epoch}: overfitting") and out[-1].startswith(f"goodfit: after {epoch} epochs")
 
 
+def regression_epoch(model, xt, yt, xv, yv, opt) -> dict:
+    """One epoch of minibatch MSE training on the regression; the epoch's metrics in goodfit's names."""
+    model.train()
+    for batch in torch.randperm(len(yt)).split(16):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(xt[batch]), yt[batch]).backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        pt, pv = model(xt), model(xv)
+    return {"train_loss": torch.nn.functional.mse_loss(pt, yt).item(), "val_loss": torch.nn.functional.mse_loss(pv, yv).item(),
+            "train_mae": (pt - yt).abs().mean().item(), "val_mae": (pv - yv).abs().mean().item()}
+
+
+def test_monitor_on_a_regression_stops_at_the_alarm_and_restores_the_best_epoch(diabetes):
+    xt, yt, xv, yv = map(torch.as_tensor, diabetes)
+    torch.manual_seed(0)
+    model = wide_mlp()
+    opt = torch.optim.Adam(model.parameters(), LR)
+    val_losses, snapshots = {}, {}
+    with goodfit.Monitor(model, stop=True, verbose=False) as monitor:
+        for epoch in range(1, 61):
+            metrics = regression_epoch(model, xt, yt, xv, yv, opt)
+            val_losses[epoch], snapshots[epoch] = metrics["val_loss"], copy_state(model)
+            monitor.log(epoch, **metrics)
+            if monitor.should_stop:
+                break
+    assert monitor.history_.score == "mae" and "accuracy" not in " ".join(monitor.diagnosis_.evidence)
+    check_run(monitor, val_losses, snapshots, model.state_dict(), stopped_at=epoch, alarm_within=(5, 30))
+
+
 # ---- Keras ---------------------------------------------------------------------------------------
 def test_keras_callback_stops_at_the_alarm_and_restores_the_best_validated_epoch(digits):
     import keras
@@ -261,6 +336,22 @@ def test_keras_callback_stops_at_the_alarm_and_restores_the_best_validated_epoch
     val_losses = dict(enumerate(fit.history["val_loss"], 1))
     as_dict = dict(enumerate(model.get_weights()))
     check_run(cb, val_losses, {e: dict(enumerate(w)) for e, w in snapshots.items()}, as_dict, stopped_at=len(fit.epoch))
+
+
+def test_keras_callback_on_a_regression_reads_mae_and_restores_the_best_validated_epoch(diabetes):
+    import keras
+    xt, yt, xv, yv = diabetes
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(256, activation="relu"),
+                              keras.layers.Dense(256, activation="relu"), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(LR), "mse", metrics=["mae"])
+    snapshots = {}
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: snapshots.update({e + 1: model.get_weights()}))
+    cb = goodfit.keras_callback(stop=True, verbose=False)
+    fit = model.fit(xt, yt, validation_data=(xv, yv), batch_size=16, epochs=60, verbose=0, callbacks=[record, cb])
+    assert cb.history_.score == "mae" and cb.history_.curve("val_mae").tolist() == pytest.approx(fit.history["val_mae"])
+    check_run(cb, dict(enumerate(fit.history["val_loss"], 1)), {e: dict(enumerate(w)) for e, w in snapshots.items()},
+              dict(enumerate(model.get_weights())), stopped_at=len(fit.epoch), alarm_within=(5, 30))
 
 
 def test_keras_fit_without_validation_warns_that_nothing_was_diagnosed(digits):
@@ -341,6 +432,53 @@ def test_lightning_validating_every_second_epoch_restores_the_best_validated_wei
     check_run(cb, record.val_losses, record.snapshots, module.state_dict(), stopped_at=trainer.current_epoch)
 
 
+def test_lightning_callback_on_a_regression_reads_the_logged_mae_and_restores_the_best_validation(diabetes):
+    import lightning.pytorch as pl
+    from torch.utils.data import DataLoader, TensorDataset
+
+    xt, yt, xv, yv = map(torch.as_tensor, diabetes)
+
+    class Regressor(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = wide_mlp()
+
+        def training_step(self, batch, _):
+            out = self.net(batch[0])
+            loss = torch.nn.functional.mse_loss(out, batch[1])
+            self.log("train_loss", loss, on_step=False, on_epoch=True)
+            self.log("train_mae", (out - batch[1]).abs().mean(), on_step=True, on_epoch=True)  # train_mae_step, _epoch
+            return loss
+
+        def validation_step(self, batch, _):
+            out = self.net(batch[0])
+            self.log("val_loss", torch.nn.functional.mse_loss(out, batch[1]))
+            self.log("val_mae", (out - batch[1]).abs().mean())
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), LR)
+
+    class Record(pl.Callback):
+        def __init__(self):
+            self.val_losses, self.snapshots = {}, {}
+
+        def on_validation_end(self, trainer, module):
+            if not trainer.sanity_checking:
+                self.val_losses[trainer.current_epoch + 1] = float(trainer.callback_metrics["val_loss"])
+                self.snapshots[trainer.current_epoch + 1] = copy_state(module)
+
+    pl.seed_everything(0, verbose=False)
+    module, record = Regressor(), Record()
+    cb = goodfit.lightning_callback(stop=True, verbose=False)
+    trainer = pl.Trainer(max_epochs=60, callbacks=[record, cb], logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu")
+    trainer.fit(module, DataLoader(TensorDataset(xt, yt), batch_size=16, shuffle=True),
+                DataLoader(TensorDataset(xv, yv), batch_size=len(yv)))
+    assert cb.history_.has("train_mae") and cb.history_.has("val_mae") and cb.diagnosis_.gap["best"]["mae"] is not None
+    check_run(cb, record.val_losses, record.snapshots, module.state_dict(), stopped_at=trainer.current_epoch,
+              alarm_within=(5, 30))
+
+
 # ---- Hugging Face Trainer ------------------------------------------------------------------------
 def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits, tmp_path):
     import transformers
@@ -382,6 +520,48 @@ def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits,
     epochs = round(trainer.state.epoch)
     assert cb.history_.has("train_loss") and cb.history_.has("val_accuracy")
     check_run(cb, record.val_losses, record.snapshots, model.state_dict(), stopped_at=epochs)
+
+
+def test_hf_callback_on_a_regression_reads_the_metrics_compute_metrics_returns(diabetes, tmp_path):
+    import transformers
+    xt, yt, xv, yv = map(torch.as_tensor, diabetes)
+
+    class Regressor(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = wide_mlp()
+
+        def forward(self, x, labels=None):
+            out = self.net(x)
+            return {"loss": torch.nn.functional.mse_loss(out, labels), "logits": out}
+
+    def errors(p):
+        diff = p.predictions - p.label_ids
+        return {"rmse": float(np.sqrt((diff ** 2).mean())), "mae": float(np.abs(diff).mean())}
+
+    class Record(transformers.TrainerCallback):
+        def __init__(self):
+            self.val_losses, self.snapshots = {}, {}
+
+        def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+            self.val_losses[round(state.epoch)] = metrics["eval_loss"]
+            self.snapshots[round(state.epoch)] = copy_state(model)
+
+    transformers.set_seed(0)
+    model, record = Regressor(), Record()
+    cb = goodfit.hf_callback(stop=True, verbose=False)
+    args = transformers.TrainingArguments(
+        output_dir=str(tmp_path), num_train_epochs=60, per_device_train_batch_size=16, per_device_eval_batch_size=256,
+        learning_rate=LR, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, eval_strategy="epoch",
+        logging_strategy="epoch", save_strategy="no", report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
+        dataloader_num_workers=0)
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=[{"x": a, "labels": b} for a, b in zip(xt, yt)],
+                                   eval_dataset=[{"x": a, "labels": b} for a, b in zip(xv, yv)], callbacks=[record, cb],
+                                   compute_metrics=errors)
+    trainer.train()
+    assert cb.history_.score == "rmse" and cb.history_.has("val_mae")  # R², RMSE, MAE: the first logged leads
+    check_run(cb, record.val_losses, record.snapshots, model.state_dict(), stopped_at=round(trainer.state.epoch),
+              alarm_within=(5, 30))
 
 
 # ---- the README's examples, run as written -------------------------------------------------------

@@ -165,11 +165,12 @@ class Diagnosis:
         onset_epoch: 1-based epoch where overfitting (or divergence) began; None otherwise.
         best_epoch: 1-based epoch of the best validation loss (or accuracy); the weights to keep.
         gap: train minus validation loss and accuracy at the best and final epochs,
-            `{"best": {"loss": .., "accuracy": ..}, "final": {..}}`; None where not logged.
+            `{"best": {"loss": .., "accuracy": ..}, "final": {..}}`; None where not logged. A
+            regression log adds its score's key (`mae`, `rmse` or `r2`) beside them.
         evidence: sentences with the numbers behind the verdict.
         advice: remedies, most promising first.
         confidence: `low`, `medium` or `high`.
-        judged_on: the curve the verdict rests on, `val_loss` or `val_accuracy`.
+        judged_on: the curve the verdict rests on: `val_loss`, else `val_accuracy`, `val_r2`, `val_rmse` or `val_mae`.
         epochs: the number of epochs in the history.
         spread: for several seeds, how their verdicts agree (see `diagnose_seeds`); else None.
 
@@ -220,6 +221,20 @@ def context_from_config(config: Mapping) -> Context:
     return Context(num_params=config.get("num_params"), train_size=(config.get("splits") or {}).get("train"),
                    remedies=remedies, num_classes=config.get("num_classes"),
                    data_kind=(config.get("dataset") or {}).get("kind"))
+
+
+def curve_name(judged_on: str) -> str:
+    """How sentences name a judged curve (`Diagnosis.judged_on`): the validation loss, else the validation error.
+
+    Example:
+        >>> curve_name("val_accuracy"), curve_name("val_r2"), curve_name("val_mae")
+        ('validation error', 'validation 1 - R²', 'validation MAE')
+    """
+    if judged_on == "val_loss":
+        return "validation loss"
+    score = judged_on.removeprefix("val_")
+    return ("validation error" if score == "accuracy" else "validation 1 - R²" if score == "r2"
+            else f"validation {SCORE_WORDS[score]}")
 
 
 # ---- curves and the statistics read from them --------------------------------------------------
@@ -747,9 +762,7 @@ def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
     if chance is None and use_loss and c.classification:  # uniform guessing has loss ln C: exp(-loss) is its accuracy
         chance = float(np.exp(-np.min(v)))
     judged = "val_loss" if use_loss else f"val_{c.score}"
-    name = ("validation loss" if use_loss else "validation error" if c.score == "accuracy"
-            else "validation 1 - R²" if c.score == "r2" else f"validation {c.word}")
-    return _Facts(c, judged, name, ev, v, s, i_min, int(np.argmin(v)), tau, p_rise, rise, tail_change, p_fall,
+    return _Facts(c, judged, curve_name(judged), ev, v, s, i_min, int(np.argmin(v)), tau, p_rise, rise, tail_change, p_fall,
                   tail_len, chance, chance_known, divergence, blew_up, weak_rise, raw_rise / (abs(low) or 1.0), lasting,
                   score_sign, score_peak, score_after, gap_sign)
 

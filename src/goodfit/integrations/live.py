@@ -10,13 +10,13 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from goodfit.diagnose import CONFIDENCE, MIN_EPOCHS_TO_JUDGE, MIN_VALIDATED, Context, Diagnosis, diagnose
+from goodfit.diagnose import CONFIDENCE, MIN_EPOCHS_TO_JUDGE, MIN_VALIDATED, Context, Diagnosis, curve_name, diagnose
 from goodfit.errors import GoodfitError
-from goodfit.history import History, history_from_frame
+from goodfit.history import JUDGED, SCORES, History, history_from_frame
 
 ALARMS = ("overfitting", "memorization", "diverged")
-TRAINING = ("train_loss", "train_accuracy", "running_loss")
-VALIDATION = ("val_loss", "val_accuracy")
+TRAINING = tuple(s for s in JUDGED if s.startswith("train_")) + ("running_loss",)
+VALIDATION = tuple(s for s in JUDGED if s.startswith("val_"))  # val_loss, val_accuracy, val_rmse, val_mae, val_r2
 SOURCE = "live training"
 CALM_EPOCHS = 3  # an alarm turns back after this many quiet verdicts in a row, or at once on a new best
 
@@ -33,12 +33,15 @@ def slots(metrics: Mapping[str, object]) -> dict[str, float]:
     """Metrics as a framework names them, renamed to goodfit's `train_loss`, `val_loss`, `train_accuracy`, ...
 
     Names are read as `history_from_frame` reads a logged table: Keras' bare `loss` beside
-    `val_loss`, Lightning's `train_loss_epoch`, the Hugging Face Trainer's `eval_loss`; accuracies in
-    percent become fractions. Anything else (learning rate, runtime) is left out.
+    `val_loss`, Lightning's `train_loss_epoch`, the Hugging Face Trainer's `eval_loss`, a regression's
+    `mae`, `val_root_mean_squared_error` or `eval_r2`; accuracies in percent become fractions.
+    Anything else (learning rate, runtime) is left out.
 
     Example:
         >>> slots({"loss": 0.5, "accuracy": 0.9, "val_loss": 0.7, "lr": 1e-3})
         {'train_loss': 0.5, 'train_accuracy': 0.9, 'val_loss': 0.7}
+        >>> slots({"loss": 0.5, "mae": 0.4, "val_loss": 0.7, "val_mae": 0.6})
+        {'train_loss': 0.5, 'val_loss': 0.7, 'train_mae': 0.4, 'val_mae': 0.6}
     """
     numbers = {str(k): v for k, v in ((k, as_number(v)) for k, v in metrics.items()) if v is not None}
     if not numbers:
@@ -69,7 +72,7 @@ def timeline(d: Diagnosis) -> str:
         >>> "overfitting" + timeline(d)
         'overfitting: the validation loss trend turned upward around epoch 8; its single lowest value came at epoch 15 (the weights to keep)'
     """
-    curve = "validation loss" if d.judged_on == "val_loss" else "validation error"
+    curve = curve_name(d.judged_on)
     onset, best = d.onset_epoch, d.best_epoch
     if d.regime == "diverged":
         return f" at epoch {onset}" + (f", after its best epoch {best}" if best is not None and best < onset else "")
@@ -203,10 +206,12 @@ class LiveDiagnosis:
         self._pending = []
 
     def score(self, metrics: Mapping[str, float]) -> float | None:
-        """The judged validation value of goodfit-named metrics, lower is better: val_loss, else -val_accuracy."""
+        """The judged validation value of goodfit-named metrics, lower is better: val_loss, else the first
+        of val_accuracy, val_r2, val_rmse and val_mae, turned so that lower is better (-val_accuracy)."""
         if "val_loss" in metrics:
             return metrics["val_loss"]
-        return -metrics["val_accuracy"] if "val_accuracy" in metrics else None
+        kind = next((k for k in SCORES if f"val_{k}" in metrics), None)
+        return None if kind is None else -metrics[f"val_{kind}"] if SCORES[kind] else metrics[f"val_{kind}"]
 
     def is_new_best(self, metrics: Mapping[str, float]) -> bool:
         """Whether these goodfit-named validation metrics beat every epoch recorded so far (strictly)."""

@@ -10,7 +10,9 @@ import torch
 
 from goodfit.diagnose import Context, Diagnosis
 from goodfit.errors import GoodfitError
-from goodfit.integrations.live import LiveCallback, LiveDiagnosis, as_number
+from goodfit.integrations.live import TRAINING, VALIDATION, LiveCallback, LiveDiagnosis, as_number
+
+ERRORS = tuple(s for s in TRAINING + VALIDATION if s.endswith(("_rmse", "_mae", "_r2")))  # a regression's metrics
 
 
 def copy_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -26,7 +28,8 @@ class Monitor(LiveCallback):
     divergence (and one if it turns back); `finish()`, or leaving a `with` block, prints the
     closing paragraph and, with `restore_best_weights`, loads the best validated epoch's weights
     back into `model`. Leave `val_loss` and `val_acc` out (None) in epochs you did not validate:
-    only fresh validation counts.
+    only fresh validation counts. A regression logs its errors by name beside the losses
+    (`val_mae=...`, `val_rmse=...`, `val_r2=...`), the secondary score where accuracy would be.
 
     Args:
         model: the module whose weights to keep at each new best validation; None to only
@@ -64,7 +67,8 @@ class Monitor(LiveCallback):
         self.live = LiveDiagnosis(stop=stop, num_classes=num_classes, context=context, min_confidence=min_confidence,
                                   verbose=verbose)
 
-    def log(self, epoch: int, *, train_loss=None, val_loss=None, train_acc=None, val_acc=None) -> Diagnosis | None:
+    def log(self, epoch: int, *, train_loss=None, val_loss=None, train_acc=None, val_acc=None,
+            **errors) -> Diagnosis | None:
         """Record one finished epoch; returns the diagnosis so far, or None while too early to judge.
 
         Args:
@@ -73,16 +77,24 @@ class Monitor(LiveCallback):
             val_loss: validation loss; None in epochs that were not validated. Default None.
             train_acc: training accuracy, a fraction or a percentage. Default None.
             val_acc: validation accuracy, a fraction or a percentage. Default None.
+            **errors: a regression's metrics, any of `train_mae`, `val_mae`, `train_rmse`, `val_rmse`,
+                `train_r2`, `val_r2` (R² as a fraction of the variance explained). Default none.
 
         Returns:
             The `Diagnosis` of the epochs so far, or None before 5 validated epochs.
 
         Raises:
-            GoodfitError: the epoch is not a whole number after the last one, or a metric is not a number.
+            GoodfitError: the epoch is not a whole number after the last one, a metric is not a number,
+                or a name is not one `log` takes.
         """
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
             raise GoodfitError(f"epoch must be an integer counting from 1, got {epoch!r}")
-        given = {"train_loss": train_loss, "val_loss": val_loss, "train_accuracy": train_acc, "val_accuracy": val_acc}
+        unknown = sorted(set(errors) - set(ERRORS))
+        if unknown:
+            raise GoodfitError(f"Monitor.log takes no metric {unknown[0]!r}; it takes train_loss, val_loss, train_acc, "
+                               f"val_acc and {', '.join(ERRORS)}")
+        given = {"train_loss": train_loss, "val_loss": val_loss, "train_accuracy": train_acc, "val_accuracy": val_acc,
+                 **errors}
         metrics = {}
         for name, value in given.items():
             if value is None:

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from goodfit.diagnose import Diagnosis
-from goodfit.history import History
+from goodfit.history import SCORE_WORDS, History
 from goodfit.weights import WeightReport, weights_vs_curves
 
 REGIME_STYLE = {"underfitting": "yellow", "still_improving": "cyan", "good_fit": "green",
@@ -162,7 +162,8 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
                 member: int | None = None) -> str:
     """Training against validation loss and accuracy over epochs, drawn as plain text.
 
-    One panel for loss and one for accuracy (only those logged), training in half blocks and
+    One panel for loss and one for the secondary score (`History.score`: accuracy, or a regression
+    log's R², RMSE or MAE, named so; only those logged), training in half blocks and
     validation in dots, so the plot reads without color; each mark is a vertical line (`best`
     solid, `onset` dotted, others double) named in the panel title. Points a metric did not log
     (validation every N epochs) are skipped. The y range is set by the epochs after the first tenth
@@ -192,15 +193,17 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
     rows = history.frame[history.frame["member"] == m]
     x = rows["epoch"].to_numpy(dtype=float)
     epochs = (int(x.min()), int(max(x.max(), x.min() + 1)))
+    score = history.member(m).score
+    scored = (f"train_{score}", f"val_{score}") if score else ()
     has = {c: c in rows and bool(np.isfinite(rows[c].to_numpy(dtype=float)).any())
-           for c in ("train_loss", "val_loss", "running_loss", "train_accuracy", "val_accuracy")}
+           for c in ("train_loss", "val_loss", "running_loss") + scored}
     train_loss = "train_loss" if has["train_loss"] else "running_loss" if has["running_loss"] else None
     panels = []
     if train_loss or has["val_loss"]:
         panels.append(("loss", [("train", train_loss), ("validation", "val_loss" if has["val_loss"] else None)]))
-    if has["train_accuracy"] or has["val_accuracy"]:
-        panels.append(("accuracy", [("train", "train_accuracy" if has["train_accuracy"] else None),
-                                    ("validation", "val_accuracy" if has["val_accuracy"] else None)]))
+    if score:
+        panels.append((SCORE_WORDS[score], [("train", scored[0] if has[scored[0]] else None),
+                                            ("validation", scored[1] if has[scored[1]] else None)]))
     lines: list[str] = []
     notes: list[str] = []
     charts = [(title, [(label, rows[col].to_numpy(dtype=float), TRAIN_MARKER if label == "train" else VAL_MARKER)
@@ -281,8 +284,7 @@ def diagnosis_renderable(diagnosis: Diagnosis, history: History | None = None, *
     parts.append(Text("verdict: ", style="bold") + _verdict(d))
     if history is not None:
         marks = {"best": d.best_epoch, "onset": d.onset_epoch}
-        panels = int(any(history.has(c) for c in ("train_loss", "val_loss", "running_loss"))) + \
-            int(any(history.has(c) for c in ("train_accuracy", "val_accuracy")))
+        panels = int(any(history.has(c) for c in ("train_loss", "val_loss", "running_loss"))) + int(history.score is not None)
         parts.append(Text(curves_text(history, width=width, height=11 * max(1, panels), marks=marks)))
     parts.append(Text("evidence", style="bold"))
     parts.append(_hanging([("  •", Text(sentence)) for sentence in d.evidence]))
