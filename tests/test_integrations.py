@@ -391,12 +391,11 @@ def lightning_module(pl, accuracy: bool = False):
     return Module()
 
 
-def lightning_run(digits, every: int, stop: bool, epochs: int):
-    import lightning.pytorch as pl
+def lightning_fit(pl, module, cb, data, *, batch: int, epochs: int, every: int = 1):
+    """Fit `module` with `cb` and a recorder of each validation's val_loss and weights, as Lightning reports them."""
     from torch.utils.data import DataLoader, TensorDataset
 
-    xt, yt, xv, yv = map(torch.as_tensor, digits)
-
+    xt, yt, xv, yv = map(torch.as_tensor, data)
 
     class Record(pl.Callback):
         def __init__(self):
@@ -407,14 +406,22 @@ def lightning_run(digits, every: int, stop: bool, epochs: int):
                 self.val_losses[trainer.current_epoch + 1] = float(trainer.callback_metrics["val_loss"])
                 self.snapshots[trainer.current_epoch + 1] = copy_state(module)
 
-    pl.seed_everything(0, verbose=False)
-    module, record = lightning_module(pl, accuracy=True), Record()
-    cb = goodfit.lightning_callback(stop=stop, num_classes=10, verbose=False)
+    record = Record()
     trainer = pl.Trainer(max_epochs=epochs, check_val_every_n_epoch=every, callbacks=[record, cb], logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          num_sanity_val_steps=0, accelerator="cpu")
-    trainer.fit(module, DataLoader(TensorDataset(xt, yt), batch_size=32, shuffle=True),
-                DataLoader(TensorDataset(xv, yv), batch_size=300))
+    trainer.fit(module, DataLoader(TensorDataset(xt, yt), batch_size=batch, shuffle=True),
+                DataLoader(TensorDataset(xv, yv), batch_size=len(yv)))
+    return record, trainer
+
+
+def lightning_run(digits, every: int, stop: bool, epochs: int):
+    import lightning.pytorch as pl
+
+    pl.seed_everything(0, verbose=False)
+    module = lightning_module(pl, accuracy=True)
+    cb = goodfit.lightning_callback(stop=stop, num_classes=10, verbose=False)
+    record, trainer = lightning_fit(pl, module, cb, digits, batch=32, epochs=epochs, every=every)
     return cb, record, module, trainer
 
 
@@ -434,9 +441,6 @@ def test_lightning_validating_every_second_epoch_restores_the_best_validated_wei
 
 def test_lightning_callback_on_a_regression_reads_the_logged_mae_and_restores_the_best_validation(diabetes):
     import lightning.pytorch as pl
-    from torch.utils.data import DataLoader, TensorDataset
-
-    xt, yt, xv, yv = map(torch.as_tensor, diabetes)
 
     class Regressor(pl.LightningModule):
         def __init__(self):
@@ -458,44 +462,37 @@ def test_lightning_callback_on_a_regression_reads_the_logged_mae_and_restores_th
         def configure_optimizers(self):
             return torch.optim.Adam(self.parameters(), LR)
 
-    class Record(pl.Callback):
-        def __init__(self):
-            self.val_losses, self.snapshots = {}, {}
-
-        def on_validation_end(self, trainer, module):
-            if not trainer.sanity_checking:
-                self.val_losses[trainer.current_epoch + 1] = float(trainer.callback_metrics["val_loss"])
-                self.snapshots[trainer.current_epoch + 1] = copy_state(module)
-
     pl.seed_everything(0, verbose=False)
-    module, record = Regressor(), Record()
-    cb = goodfit.lightning_callback(stop=True, verbose=False)
-    trainer = pl.Trainer(max_epochs=60, callbacks=[record, cb], logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0, accelerator="cpu")
-    trainer.fit(module, DataLoader(TensorDataset(xt, yt), batch_size=16, shuffle=True),
-                DataLoader(TensorDataset(xv, yv), batch_size=len(yv)))
+    module, cb = Regressor(), goodfit.lightning_callback(stop=True, verbose=False)
+    record, trainer = lightning_fit(pl, module, cb, diabetes, batch=16, epochs=60)
     assert cb.history_.has("train_mae") and cb.history_.has("val_mae") and cb.diagnosis_.gap["best"]["mae"] is not None
     check_run(cb, record.val_losses, record.snapshots, module.state_dict(), stopped_at=trainer.current_epoch,
               alarm_within=(5, 30))
 
 
 # ---- Hugging Face Trainer ------------------------------------------------------------------------
-def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits, tmp_path):
+class TrainerModel(torch.nn.Module):
+    """A net and its loss as the Trainer calls a model: forward(x, labels) -> {"loss", "logits"}."""
+
+    def __init__(self, net: torch.nn.Module, loss):
+        super().__init__()
+        self.net, self.loss = net, loss
+
+    def forward(self, x, labels=None):
+        out = self.net(x)
+        return {"loss": self.loss(out, labels), "logits": out}
+
+
+def rows(x, y):
+    return [{"x": a, "labels": b} for a, b in zip(x, y)]
+
+
+def hf_fit(tmp_path, model, cb, data, *, batch: int, compute_metrics):
+    """Train with `cb` for up to 60 epochs, evaluating each, with a recorder of each evaluation's loss and weights."""
     import transformers
     import accelerate  # noqa: F401  (the Trainer needs it)
-    xt, yt, xv, yv = map(torch.as_tensor, digits)
 
-    class Classifier(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = mlp()
-
-        def forward(self, x, labels=None):
-            logits = self.net(x)
-            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
-
-    def rows(x, y):
-        return [{"x": a, "labels": b} for a, b in zip(x, y)]
+    xt, yt, xv, yv = map(torch.as_tensor, data)
 
     class Record(transformers.TrainerCallback):
         def __init__(self):
@@ -505,60 +502,40 @@ def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits,
             self.val_losses[round(state.epoch)] = metrics["eval_loss"]
             self.snapshots[round(state.epoch)] = copy_state(model)
 
-    transformers.set_seed(0)
-    model, record = Classifier(), Record()
-    cb = goodfit.hf_callback(stop=True, num_classes=10, verbose=False)
+    record = Record()
     args = transformers.TrainingArguments(
-        output_dir=str(tmp_path), num_train_epochs=60, per_device_train_batch_size=32, per_device_eval_batch_size=300,
+        output_dir=str(tmp_path), num_train_epochs=60, per_device_train_batch_size=batch, per_device_eval_batch_size=len(yv),
         learning_rate=LR, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, eval_strategy="epoch",
         logging_strategy="epoch", save_strategy="no", report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
         dataloader_num_workers=0)
-    trainer = transformers.Trainer(
-        model=model, args=args, train_dataset=rows(xt, yt), eval_dataset=rows(xv, yv), callbacks=[record, cb],
-        compute_metrics=lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())})
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=rows(xt, yt), eval_dataset=rows(xv, yv),
+                                   callbacks=[record, cb], compute_metrics=compute_metrics)
     trainer.train()
-    epochs = round(trainer.state.epoch)
+    return record, trainer
+
+
+def test_hf_callback_stops_at_the_alarm_and_restores_the_best_evaluation(digits, tmp_path):
+    import transformers
+
+    transformers.set_seed(0)
+    model, cb = TrainerModel(mlp(), torch.nn.functional.cross_entropy), goodfit.hf_callback(stop=True, num_classes=10,
+                                                                                            verbose=False)
+    record, trainer = hf_fit(tmp_path, model, cb, digits, batch=32, compute_metrics=lambda p: {
+        "accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())})
     assert cb.history_.has("train_loss") and cb.history_.has("val_accuracy")
-    check_run(cb, record.val_losses, record.snapshots, model.state_dict(), stopped_at=epochs)
+    check_run(cb, record.val_losses, record.snapshots, model.state_dict(), stopped_at=round(trainer.state.epoch))
 
 
 def test_hf_callback_on_a_regression_reads_the_metrics_compute_metrics_returns(diabetes, tmp_path):
     import transformers
-    xt, yt, xv, yv = map(torch.as_tensor, diabetes)
-
-    class Regressor(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = wide_mlp()
-
-        def forward(self, x, labels=None):
-            out = self.net(x)
-            return {"loss": torch.nn.functional.mse_loss(out, labels), "logits": out}
 
     def errors(p):
         diff = p.predictions - p.label_ids
         return {"rmse": float(np.sqrt((diff ** 2).mean())), "mae": float(np.abs(diff).mean())}
 
-    class Record(transformers.TrainerCallback):
-        def __init__(self):
-            self.val_losses, self.snapshots = {}, {}
-
-        def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
-            self.val_losses[round(state.epoch)] = metrics["eval_loss"]
-            self.snapshots[round(state.epoch)] = copy_state(model)
-
     transformers.set_seed(0)
-    model, record = Regressor(), Record()
-    cb = goodfit.hf_callback(stop=True, verbose=False)
-    args = transformers.TrainingArguments(
-        output_dir=str(tmp_path), num_train_epochs=60, per_device_train_batch_size=16, per_device_eval_batch_size=256,
-        learning_rate=LR, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, eval_strategy="epoch",
-        logging_strategy="epoch", save_strategy="no", report_to="none", use_cpu=True, disable_tqdm=True, seed=0,
-        dataloader_num_workers=0)
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=[{"x": a, "labels": b} for a, b in zip(xt, yt)],
-                                   eval_dataset=[{"x": a, "labels": b} for a, b in zip(xv, yv)], callbacks=[record, cb],
-                                   compute_metrics=errors)
-    trainer.train()
+    model, cb = TrainerModel(wide_mlp(), torch.nn.functional.mse_loss), goodfit.hf_callback(stop=True, verbose=False)
+    record, trainer = hf_fit(tmp_path, model, cb, diabetes, batch=16, compute_metrics=errors)
     assert cb.history_.score == "rmse" and cb.history_.has("val_mae")  # R², RMSE, MAE: the first logged leads
     check_run(cb, record.val_losses, record.snapshots, model.state_dict(), stopped_at=round(trainer.state.epoch),
               alarm_within=(5, 30))
@@ -611,23 +588,13 @@ def test_readme_lightning_example_runs(digits, capsys, tmp_path, monkeypatch):
 def test_readme_hf_example_runs(digits, capsys, tmp_path):
     import transformers
     xt, yt, xv, yv = map(torch.as_tensor, digits)
-
-    class Classifier(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = mlp()
-
-        def forward(self, x, labels=None):
-            logits = self.net(x)
-            return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
-
     transformers.set_seed(0)
     args = transformers.TrainingArguments(
         output_dir=str(tmp_path), eval_strategy="epoch", logging_strategy="epoch", save_strategy="no", num_train_epochs=100,
         learning_rate=LR, lr_scheduler_type="constant", per_device_train_batch_size=32, report_to="none", use_cpu=True,
         disable_tqdm=True)
-    given = {"model": Classifier(), "args": args, "train_set": [{"x": a, "labels": b} for a, b in zip(xt, yt)],
-             "val_set": [{"x": a, "labels": b} for a, b in zip(xv, yv)],
+    given = {"model": TrainerModel(mlp(), torch.nn.functional.cross_entropy), "args": args, "train_set": rows(xt, yt),
+             "val_set": rows(xv, yv),
              "compute_metrics": lambda p: {"accuracy": float((p.predictions.argmax(-1) == p.label_ids).mean())}}
     ns = run_readme("hf_callback", given, capsys)
     assert ns["cb"].diagnosis_.regime == "overfitting" and ns["trainer"].state.epoch < 100
