@@ -3,8 +3,8 @@
 The studies here are real `goodfit study` processes; the lock they hold is `study.db.lock` beside `study.db`.
 """
 import json
+import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,9 +15,10 @@ from conftest import units_written
 
 from goodfit.errors import GoodfitError
 from goodfit.store import Store
+from goodfit.study import StudyResult
 
-LONG = ["study", "--data", "wine", "--seeds", "3", "--epochs", "300", "--arms", "baseline,dropout",
-        "--train-size", "40,60,80,100", "--json"]  # 4 units; on 2 cores, the first written after 5 s, the last after 16 s
+LONG = ["study", "--data", "wine", "--seeds", "2", "--epochs", "3000", "--arms", "baseline,dropout",
+        "--train-size", "40", "--json"]  # one unit; on 2 cores, the lock taken after 4 s, the unit written after 20 s
 SHORT = ["study", "--data", "wine", "--seeds", "1", "--epochs", "20", "--arms", "baseline", "--train-size", "40,60",
          "--json"]
 
@@ -50,8 +51,7 @@ def test_a_second_study_on_the_same_folder_refuses_at_once_and_report_reads_whil
     out = tmp_path / "s"
     first = start(*LONG, "--out", out)
     try:
-        wait_for(lambda: holder(out).get("pid") == first.pid and units_written(out) >= 1, first,
-                 "lock naming the first study and a unit written")
+        wait_for(lambda: holder(out).get("pid") == first.pid, first, "lock naming the first study")
         began = time.monotonic()
         second, report = start(*LONG, "--out", out), start("report", out, "--json")
         printed, err = second.communicate(timeout=60)
@@ -63,16 +63,14 @@ def test_a_second_study_on_the_same_folder_refuses_at_once_and_report_reads_whil
         assert f"(pid {first.pid} on " in err and "pass another --out" in err, err
         print(f"\nsecond run refused in {took:.1f} s: {err.strip()}\nreport meanwhile: {report_err.strip()}")
         assert report.returncode == 2 and report_err.count("\n") == 1, report_err  # read, not blocked by the lock
-        assert "holds a finished baseline for 1 of 4 conditions yet; goodfit study --data wine" in report_err
+        assert "holds no finished members yet; goodfit study --data wine" in report_err, report_err
         assert f"(pid {first.pid} on " in report_err and "run goodfit report again when it ends" in report_err
     finally:
         stdout, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
-    assert len(json.loads((out / "results.json").read_text())["members"]) == 24
+    assert len(json.loads((out / "results.json").read_text())["members"]) == 4
     assert goodfit("report", out).returncode == 0
-    with sqlite3.connect(out / "study.db") as db:
-        units = [u for (u,) in db.execute("SELECT unit FROM units")]
-    assert len(units) == len(set(units)) == 4
+    assert units_written(out) == 1
     assert not (out / "study.db.lock").exists()
 
 
@@ -140,3 +138,19 @@ def test_a_unit_or_member_stored_by_another_writer_keeps_the_first_copy(tmp_path
     assert first.unit_seconds() == {"u1": 1.0, "u2": 3.0}
     first.close()
     second.close()
+
+
+def test_report_on_a_study_without_a_baseline_on_every_condition_says_so_in_one_line(tmp_path):
+    store = Store(tmp_path / "study.db", lock=True)  # a study training it, as far as the report can tell
+    store.bind_plan({"conditions": [{"train_size": 40}, {"train_size": 80}]})
+    record = {"member": "c0-baseline-0", "condition": 0, "arm": "baseline", "seed": 0}
+    store.save_unit("c0-mlp", 1.0, [record], {"c0-baseline-0": pd.DataFrame({"epoch": [1], "train_loss": [0.5]})})
+    with pytest.raises(GoodfitError) as running:
+        StudyResult.from_store(tmp_path)
+    store.close()
+    with pytest.raises(GoodfitError) as stopped:
+        StudyResult.from_store(tmp_path)
+    begins = f"{tmp_path / 'study.db'} holds a finished baseline for 1 of 2 conditions yet; "
+    assert str(running.value).startswith(begins) and f"(pid {os.getpid()} on " in str(running.value)
+    assert str(running.value).endswith(" is training it; run goodfit report again when it ends")
+    assert str(stopped.value) == begins + "run the study command again to train them"
