@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from goodfit.data import Conditions, load, split
+from goodfit.data.files import read_path
 from goodfit.errors import GoodfitError
 
 
@@ -151,10 +152,12 @@ def test_missing_labels_are_counted(tmp_path):
     assert "2 of 4 rows have no label" in message and "drop those rows" in message
 
 
-def test_fractional_labels_are_refused_as_a_regression_target(tmp_path):
+def test_fractional_target_is_regression_and_refused_as_classes(tmp_path):
     path = _csv(tmp_path, "x,price\n1,3.5\n2,4.25\n3,3.5\n")
-    message = _error(path, "price")
-    assert "fractional" in message and "class labels" in message
+    data = read_path(path, "price")
+    assert data.task == "regression" and data.y.dtype == np.float32 and "fractional" in data.why
+    with pytest.raises(GoodfitError, match="leave out --task classification"):
+        read_path(path, "price", task="classification")
 
 
 @pytest.mark.parametrize("cell", ["", "n/a"])

@@ -6,21 +6,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from goodfit.data.builtin import BUILTIN
-from goodfit.data.dataset import Dataset
+from goodfit.data.builtin import BUILTIN, BUILTIN_TASKS
+from goodfit.data.dataset import TASKS, Dataset
 from goodfit.data.splits import Conditions, Splits, split
 from goodfit.errors import GoodfitError
 
 __all__ = ["BUILTIN", "Conditions", "Dataset", "Splits", "load", "split"]
 
 
-def load(source: str | Path, target: str | None = None) -> Dataset:
+def load(source: str | Path, target: str | None = None, task: str | None = None) -> Dataset:
     """Load a built-in data set by name, or a file or image folder by path.
 
     Args:
         source: a built-in name (see `goodfit datasets`), a `.csv`, `.parquet` or `.npz` file,
             or a folder with one sub-folder of images per class.
         target: the label column of a CSV or Parquet file. Default None (required for those).
+        task: `classification` or `regression`, or None to decide from the target (a built-in
+            set has its own task). Default None.
 
     Returns:
         The `Dataset`.
@@ -30,7 +32,12 @@ def load(source: str | Path, target: str | None = None) -> Dataset:
         3
     """
     name = str(source)
+    if task is not None and task not in TASKS:
+        raise GoodfitError(f"task {task!r} is unknown; use --task classification or --task regression")
     if name in BUILTIN:
+        if task is not None and task != BUILTIN_TASKS[name]:
+            raise GoodfitError(f"{name} is a {BUILTIN_TASKS[name]} data set; leave out --task {task}, or use a {task} "
+                               f"set: {', '.join(n for n, t in BUILTIN_TASKS.items() if t == task)}")
         return BUILTIN[name][0]()
     path = Path(name)
     if not path.exists():
@@ -40,4 +47,4 @@ def load(source: str | Path, target: str | None = None) -> Dataset:
         )
     from goodfit.data.files import read_path
 
-    return read_path(path, target)
+    return read_path(path, target, task)

@@ -65,6 +65,39 @@ def _sklearn_table(name: str, loader) -> Dataset:
                    tuple(str(c) for c in d.target_names), feature_names=tuple(d.feature_names))
 
 
+def _diabetes() -> Dataset:
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes()
+    return Dataset("diabetes", d.data.astype(np.float32), d.target.astype(np.float32), "table", (),
+                   feature_names=tuple(d.feature_names), task="regression", target="progression",
+                   why="disease progression after one year, a number")
+
+
+def _friedman() -> Dataset:
+    """Friedman's function #1 of 5 inputs (and 5 that do not matter), with noise of standard deviation 1."""
+    from sklearn.datasets import make_friedman1
+
+    X, y = make_friedman1(n_samples=800, n_features=10, noise=1.0, random_state=0)
+    return Dataset("friedman", X.astype(np.float32), y.astype(np.float32), "table", (),
+                   feature_names=tuple(f"x{i + 1}" for i in range(10)), task="regression", target="y",
+                   why="a smooth function of the inputs plus noise, a number")
+
+
+def _signal() -> Dataset:
+    """Noisy sine waves of 64 steps, each with its own phase, amplitude and trend; the target is the frequency."""
+    rng = np.random.default_rng(0)
+    n, steps = 1000, 64
+    t = np.linspace(0.0, 1.0, steps)
+    freq = rng.uniform(1.0, 6.0, n)
+    phase, amp = rng.uniform(0, 2 * np.pi, n), rng.uniform(0.5, 1.5, n)
+    trend = rng.normal(0.0, 0.5, n)
+    X = amp[:, None] * np.sin(2 * np.pi * freq[:, None] * t + phase[:, None]) + trend[:, None] * t
+    X += rng.normal(0.0, 0.4, X.shape)
+    return Dataset("signal", X.astype(np.float32), freq.astype(np.float32), "sequence", (), standardize=False,
+                   task="regression", target="frequency", why="the frequency of each wave, a number")
+
+
 def _breast_cancer() -> Dataset:
     from sklearn.datasets import load_breast_cancer
 
@@ -83,4 +116,9 @@ BUILTIN = {
     "moons": (_moons, "two interleaving half-circles, 1000 points, noise 0.3, 2 classes"),
     "breast_cancer": (_breast_cancer, "Wisconsin breast cancer, 569 rows, 30 features, 2 classes"),
     "wine": (_wine, "wine cultivars, 178 rows, 13 features, 3 classes"),
+    "diabetes": (_diabetes, "diabetes progression, 442 rows, 10 features, a number (regression)"),
+    "friedman": (_friedman, "Friedman #1 function plus noise, 800 rows, 10 features, a number (regression)"),
+    "signal": (_signal, "noisy sine waves, 1000 sequences of 64 steps, their frequency (regression)"),
 }
+BUILTIN_TASKS = {name: "regression" if "(regression)" in summary else "classification"
+                 for name, (_, summary) in BUILTIN.items()}

@@ -36,23 +36,76 @@ def _listed(names, limit: int = 20) -> str:
     return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
 
 
-def _encoded_labels(values: np.ndarray, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Labels as int64 codes in sorted order of the distinct values, and each value's name."""
+CLASS_LIKE = 20  # whole-number targets with at most this many distinct values are classes
+
+
+def _target(values: np.ndarray, where: str, task: str | None) -> tuple[np.ndarray, tuple[str, ...], str, str]:
+    """The target as the task needs it, the classes, the task and why it was chosen.
+
+    Classification: int64 codes in sorted order of the distinct values, each value naming its class.
+    Regression: float32 numbers. With `task` None the target decides: text and few whole numbers
+    are classes, fractional numbers and many distinct whole numbers a quantity.
+    """
     missing = int(pd.isna(values).sum())
     if missing:
-        raise GoodfitError(f"{where}: {missing} of {len(values)} rows have no label; "
-                           "fill in their labels or drop those rows")
-    if values.dtype.kind == "f":
-        fractional = values[values != np.round(values)]
-        if len(fractional):
-            raise GoodfitError(f"{where}: labels are fractional numbers (e.g. {fractional[0]}), "
-                               "which look like a regression target; goodfit classifies, so pass class labels")
-        values = values.astype(np.int64)
+        raise GoodfitError(f"{where}: {missing} of {len(values)} rows have no label (no target value); "
+                           "fill them in or drop those rows")
+    numbers = values
+    if values.dtype.kind in "OSU":  # text: numbers written as text, or names of classes
+        text = pd.Series(values).astype(str).str.strip()
+        parsed = pd.to_numeric(text, errors="coerce")
+        if parsed.notna().all():
+            numbers = parsed.to_numpy(np.float64)
+        elif task == "regression" or parsed.notna().mean() >= NUMERIC_SHARE:
+            stray = text[parsed.isna()]
+            raise GoodfitError(f"{where}: {len(stray)} of {len(text)} rows are not numbers, e.g. {stray.iloc[0]!r}; "
+                               + ("replace those cells with numbers or drop those rows" if task == "regression" or
+                                  len(stray) < len(text) / 10 else "pass --task classification to treat them as classes"))
+    if numbers.dtype.kind == "b" or numbers.dtype.kind in "OSU":
+        return _classes(values, where)
+    numbers = numbers.astype(np.float64)
+    if not np.isfinite(numbers).all():
+        raise GoodfitError(f"{where}: {int((~np.isfinite(numbers)).sum())} target values are infinite; "
+                           "replace them or drop those rows")
+    distinct = np.unique(numbers)
+    if len(distinct) == 1:
+        raise GoodfitError(f"{where}: the target is {distinct[0]:g} in every row, so there is nothing to predict; "
+                           "choose another target column")
+    whole = bool((distinct == np.round(distinct)).all())
+    if task is None:
+        codes = whole and (distinct[0] in (0, 1)) and distinct[-1] - distinct[0] == len(distinct) - 1
+        if not whole:
+            task, why = "regression", f"{len(distinct)} distinct fractional numbers, e.g. {distinct[len(distinct) // 2]:g}"
+        elif len(distinct) <= CLASS_LIKE or (codes and len(numbers) >= 5 * len(distinct)):
+            task, why = "classification", f"{len(distinct)} distinct whole numbers"
+        else:
+            task, why = "regression", (f"{len(distinct)} distinct whole numbers from {distinct[0]:g} "
+                                       f"to {distinct[-1]:g}")
+    else:
+        why = f"--task {task}"
+    if task == "regression":
+        return numbers.astype(np.float32), (), task, why
+    if not whole:
+        fractional = distinct[distinct != np.round(distinct)]
+        raise GoodfitError(f"{where}: the target holds fractional numbers (e.g. {fractional[0]:g}), which cannot "
+                           "be classes; leave out --task classification to predict it as a number")
+    if why.startswith("--") and len(distinct) > max(CLASS_LIKE, len(numbers) / 3):
+        raise GoodfitError(f"{where}: {len(distinct)} distinct values in {len(numbers)} rows are too many classes "
+                           "(fewer than 3 rows each); pass --task regression to predict it as a number")
+    y, classes, task, _ = _classes(numbers.astype(np.int64), where)
+    return y, classes, task, why
+
+
+def _classes(values: np.ndarray, where: str) -> tuple[np.ndarray, tuple[str, ...], str, str]:
+    """Labels as int64 codes in sorted order of the distinct values, and each value's name."""
     try:
         classes, y = np.unique(values, return_inverse=True)
     except TypeError:  # mixed types, e.g. numbers and strings in one column
         classes, y = np.unique(values.astype(str), return_inverse=True)
-    return y.reshape(-1).astype(np.int64), tuple(str(c) for c in classes)
+    if len(classes) < 2:
+        raise GoodfitError(f"{where}: only one class found, {classes[0]!r} in every row; a classifier needs at least two classes")
+    return y.reshape(-1).astype(np.int64), tuple(str(c) for c in classes), "classification", \
+        f"{len(classes)} distinct {'labels' if values.dtype.kind in 'OSUb' else 'whole numbers'}"
 
 
 # --- tables: CSV and Parquet ---------------------------------------------------------------------
@@ -154,17 +207,18 @@ def _feature_block(s: pd.Series, path: Path) -> tuple[list[str], np.ndarray]:
     return list(onehot.columns), onehot.to_numpy()
 
 
-def _read_table(path: Path, target: str | None) -> Dataset:
+def _read_table(path: Path, target: str | None, task: str | None) -> Dataset:
     df = _read_frame(path)
     label = _target_column(df, target, path)
-    y, classes = _encoded_labels(df[label].to_numpy(), f"label column {label!r} in {path}")
+    y, classes, task, why = _target(df[label].to_numpy(), f"target column {label!r} in {path}", task)
     names, blocks = [], []
     for column in df.columns.drop(label):
         block_names, block = _feature_block(df[column], path)
         names += block_names
         blocks.append(block)
     X = np.concatenate(blocks, axis=1).astype(np.float32)  # (N, D)
-    return Dataset(path.name, X, y, "table", classes, feature_names=tuple(names), standardize=True)
+    return Dataset(path.name, X, y, "table", classes, feature_names=tuple(names), standardize=True, task=task,
+                   target=label, why=f"column {label!r} holds {why}" if not why.startswith("--") else why)
 
 
 # --- arrays: NPZ ---------------------------------------------------------------------------------
@@ -200,7 +254,7 @@ def _shaped_features(X: np.ndarray, path: Path) -> tuple[np.ndarray, str]:
     return X, "image"
 
 
-def _read_npz(path: Path) -> Dataset:
+def _read_npz(path: Path, task: str | None) -> Dataset:
     if not zipfile.is_zipfile(path):
         raise GoodfitError(f"{path} is not an .npz archive (it may be truncated or another format); "
                            "save it with np.savez(path, X=features, y=labels)")
@@ -220,10 +274,11 @@ def _read_npz(path: Path) -> Dataset:
     if labels.ndim != 1:
         raise GoodfitError(f"array 'y' in {path} has shape {labels.shape}; save one label per row, "
                            "e.g. y.ravel()")
-    y, classes = _encoded_labels(labels, f"array 'y' in {path}")
+    y, classes, task, why = _target(labels, f"array 'y' in {path}", task)
     X, kind = _shaped_features(X, path)
     names = tuple(f"x{i + 1}" for i in range(X.shape[1])) if kind == "table" else ()
-    return Dataset(path.name, X, y, kind, classes, feature_names=names, standardize=kind == "table")
+    return Dataset(path.name, X, y, kind, classes, feature_names=names, standardize=kind == "table", task=task,
+                   target="y", why=f"array 'y' holds {why}" if not why.startswith("--") else why)
 
 
 # --- images: one sub-folder per class ------------------------------------------------------------
@@ -280,7 +335,7 @@ def _read_image_folder(path: Path) -> Dataset:
     return Dataset(path.name, X, np.array(labels, np.int64), "image", classes, standardize=False)
 
 
-def read_path(path: Path, target: str | None = None) -> Dataset:
+def read_path(path: Path, target: str | None = None, task: str | None = None) -> Dataset:
     """Read a data file or image folder into a `Dataset`.
 
     The format follows the path. A `.csv`, `.tsv` or `.txt` file (delimiter sniffed among comma,
@@ -291,10 +346,15 @@ def read_path(path: Path, target: str | None = None) -> Dataset:
     holds one sub-folder of images per class. Labels of any type become `0 .. C-1` in sorted
     order of their values, which name the classes.
 
+    The task follows the target unless given: text and whole numbers with at most 20 distinct
+    values (or class codes 0..C-1 with at least 5 rows each) are classes; fractional numbers
+    and many distinct whole numbers are a regression target, read as float32.
+
     Args:
         path: the file or folder.
         target: the label column of a CSV or Parquet file. Default None; required for tables
             and refused for the other formats, which carry their labels.
+        task: `classification` or `regression`, or None to decide from the target. Default None.
 
     Returns:
         The `Dataset`: standardized if it is a table, named after the file or folder.
@@ -311,6 +371,12 @@ def read_path(path: Path, target: str | None = None) -> Dataset:
         ...     pets = read_path(table, target="kind")
         >>> pets.classes, pets.feature_names, pets.y.tolist()
         (('cat', 'dog'), ('weight', 'color=black', 'color=brown'), [0, 1, 0])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     table = pathlib.Path(folder, "pets.csv")
+        ...     _ = table.write_text("kind,weight\ncat,4.1\ndog,30.5\ncat,3.8\n")
+        ...     heavy = read_path(table, target="weight")
+        >>> heavy.task, heavy.why, heavy.y.tolist()
+        ('regression', "column 'weight' holds 3 distinct fractional numbers, e.g. 4.1", [4.099999904632324, 30.5, 3.799999952316406])
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -319,9 +385,12 @@ def read_path(path: Path, target: str | None = None) -> Dataset:
         raise GoodfitError(f"--target names a column of a CSV or Parquet file, but {path} carries its own "
                            "labels; leave out --target")
     if path.is_dir():
+        if task == "regression":
+            raise GoodfitError(f"folder {path} holds one sub-folder of images per class, which is classification; "
+                               "for a numeric target save the images and targets in an .npz file (X, y)")
         return _read_image_folder(path)
     if is_table:
-        return _read_table(path, target)
+        return _read_table(path, target, task)
     if suffix == ".npz":
-        return _read_npz(path)
+        return _read_npz(path, task)
     raise GoodfitError(f"{path}: files ending in {suffix or '(no suffix)'!r} are not supported; use a {_FORMATS}")

@@ -60,6 +60,9 @@ class Splits:
     """Train, validation and test arrays, ready for the engine.
 
     `noisy` marks the training rows whose label was replaced by the label-noise condition.
+    For regression the targets are float32 and standardized with the training part's mean and
+    standard deviation, `target_mean` and `target_std`: `target_mean + target_std * y` is in the
+    target's own units (for classification they are 0 and 1).
     """
 
     X_train: np.ndarray
@@ -71,10 +74,22 @@ class Splits:
     kind: str
     classes: tuple[str, ...]
     noisy: np.ndarray
+    task: str = "classification"
+    target_mean: float = 0.0
+    target_std: float = 1.0
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def num_outputs(self) -> int:
+        """What a model predicts per sample: one score per class, or one number."""
+        return 1 if self.task == "regression" else self.num_classes
+
+    @property
+    def regression(self) -> bool:
+        return self.task == "regression"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -86,15 +101,34 @@ class Splits:
         return self.X_train.nbytes + self.X_val.nbytes + self.X_test.nbytes
 
     def describe(self) -> dict:
-        return {
-            "train": int(len(self.y_train)), "validation": int(len(self.y_val)), "test": int(len(self.y_test)),
-            "train_class_counts": [int(c) for c in np.bincount(self.y_train, minlength=self.num_classes)],
-            "noisy_labels": int(self.noisy.sum()),
-        }
+        sizes = {"train": int(len(self.y_train)), "validation": int(len(self.y_val)), "test": int(len(self.y_test))}
+        if self.regression:
+            return {**sizes, "target_mean": self.target_mean, "target_std": self.target_std,
+                    "noisy_targets": int(self.noisy.sum())}
+        return {**sizes, "train_class_counts": [int(c) for c in np.bincount(self.y_train, minlength=self.num_classes)],
+                "noisy_labels": int(self.noisy.sum())}
+
+
+BINS = 10  # a regression target is stratified on this many quantile bins (fewer for small sets)
+
+
+def strata(y: np.ndarray, task: str) -> np.ndarray:
+    """What a split stratifies on: the labels, or for regression the target's quantile bin (about 10 rows
+    a bin at least).
+
+    Example:
+        >>> strata(np.arange(40, dtype=np.float32), "regression").tolist()[::10]
+        [0, 1, 2, 3]
+    """
+    if task != "regression":
+        return y
+    bins = int(np.clip(len(y) // 10, 1, BINS))
+    edges = np.quantile(y, np.linspace(0, 1, bins + 1)[1:-1])
+    return np.searchsorted(edges, y, side="right").astype(np.int64)
 
 
 def _stratified_cut(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (kept, taken): `fraction` of each class taken, at least one per class."""
+    """Indices (kept, taken): `fraction` of each class (or stratum) taken, at least one per class."""
     kept, taken = [], []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
@@ -105,13 +139,20 @@ def _stratified_cut(y: np.ndarray, fraction: float, rng: np.random.Generator) ->
 
 
 def _check_class_sizes(dataset: Dataset) -> None:
-    counts = np.bincount(dataset.y, minlength=dataset.num_classes)
     need = 2 if dataset.test is not None else 3
+    if dataset.task == "regression":
+        if len(dataset.y) < 10 * need:
+            raise GoodfitError(f"{dataset.name}: {len(dataset.y)} rows are too few to split into training, validation "
+                               f"and test; give it at least {10 * need} rows")
+        return
+    counts = np.bincount(dataset.y, minlength=dataset.num_classes)
     small = [dataset.classes[c] for c in np.flatnonzero(counts < need)]
     if small:
+        shown = ", ".join(map(repr, small[:5])) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
         raise GoodfitError(
-            f"{dataset.name}: class {', '.join(map(repr, small))} has fewer than {need} samples, too few for a "
-            "stratified train/validation/test split; add samples or drop that class"
+            f"{dataset.name}: {'class' if len(small) == 1 else f'{len(small)} classes,'} {shown} "
+            f"{'has' if len(small) == 1 else 'have'} fewer than {need} samples, too few for a "
+            "stratified train/validation/test split; add samples or drop those classes"
         )
 
 
@@ -138,8 +179,13 @@ def _subsample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray
 
 
 def _noisy_labels(y: np.ndarray, fraction: float, num_classes: int, rng: np.random.Generator):
+    """`fraction` of the labels replaced by another class; for regression (`num_classes` 0) by another row's target."""
     noisy = np.zeros(len(y), dtype=bool)
     noisy[rng.permutation(len(y))[: int(round(fraction * len(y)))]] = True
+    if num_classes == 0:
+        other = rng.integers(0, len(y) - 1, size=len(y))
+        other += other >= np.arange(len(y))  # any row but its own
+        return np.where(noisy, y[other], y), noisy
     shift = rng.integers(1, num_classes, size=len(y))  # another class, never the true one
     return np.where(noisy, (y + shift) % num_classes, y), noisy
 
@@ -173,17 +219,21 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
         (True, False)
     """
     _check_class_sizes(dataset)
+    task = dataset.task
+    if task == "regression" and conditions.imbalance < 1.0:
+        raise GoodfitError(f"{dataset.name} is a regression data set, which has no classes to imbalance; "
+                           "leave out --imbalance")
     rng = np.random.default_rng(seed)
     X, y = dataset.X, dataset.y
     if dataset.test is not None:
         X_test, y_test = dataset.test
     else:
-        rest, test = _stratified_cut(y, conditions.test_fraction, rng)
+        rest, test = _stratified_cut(strata(y, task), conditions.test_fraction, rng)
         X_test, y_test, X, y = X[test], y[test], X[rest], y[rest]
     if resample is not None:
         rng = np.random.default_rng([seed, resample])  # this draw's own train/validation split; the test part is fixed
     val_share = conditions.val_fraction if dataset.test is not None else conditions.val_fraction / (1 - conditions.test_fraction)
-    rest, val = _stratified_cut(y, val_share, rng)
+    rest, val = _stratified_cut(strata(y, task), val_share, rng)
     X_val, y_val, X, y = X[val], y[val], X[rest], y[rest]
     if conditions.imbalance < 1.0:
         keep = _imbalanced(y, conditions.imbalance, rng)
@@ -197,7 +247,7 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
         if conditions.train_size < dataset.num_classes:
             raise GoodfitError(f"train size {conditions.train_size} is smaller than the {dataset.num_classes} "
                                f"classes; pass --train-size {dataset.num_classes * 10} or more")
-        keep = _subsample(y, int(conditions.train_size), rng)
+        keep = _subsample(strata(y, task), int(conditions.train_size), rng)
         X, y = X[keep], y[keep]
     y, noisy = _noisy_labels(y, conditions.label_noise, dataset.num_classes, rng)
     if dataset.standardize and dataset.kind == "table":
@@ -205,4 +255,8 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
         std = np.where(std > 0, std, 1.0).astype(np.float32)
         X, X_val, X_test = ((a - mean) / std for a in (X, X_val, X_test))
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
-    return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, dataset.classes, noisy)
+    if task != "regression":
+        return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, dataset.classes, noisy)
+    center, scale = float(y.mean()), float(y.std()) or 1.0  # the training part's, as for the features
+    y, y_val, y_test = (f32((a - center) / scale) for a in (y, y_val, y_test))
+    return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, (), noisy, task, center, scale)
