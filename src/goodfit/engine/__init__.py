@@ -18,9 +18,9 @@ from goodfit.engine.config import OPTIMIZERS, Member, TrainConfig
 from goodfit.engine.loop import EpochCallback
 from goodfit.engine.members import architecture_of, member_settings
 from goodfit.engine.memory import BLOCK_BYTES, EVAL_BYTES, flushing_denormals, member_bytes
-from goodfit.engine.results import METRICS, EpochMetrics, MemberResult, TrainResult
+from goodfit.engine.results import CLASSIFICATION, REGRESSION, EpochMetrics, MemberResult, TrainResult
 from goodfit.engine.train import train
 
-__all__ = ["BLOCK_BYTES", "EVAL_BYTES", "METRICS", "OPTIMIZERS", "EpochCallback", "EpochMetrics", "Member",
+__all__ = ["BLOCK_BYTES", "CLASSIFICATION", "EVAL_BYTES", "OPTIMIZERS", "REGRESSION", "EpochCallback", "EpochMetrics", "Member",
            "MemberResult", "TrainConfig", "TrainResult", "architecture_of", "flushing_denormals", "member_bytes",
            "member_settings", "train"]

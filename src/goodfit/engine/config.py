@@ -10,9 +10,11 @@ import numpy as np
 import torch
 
 from goodfit.errors import GoodfitError
+from goodfit.nn.losses import LOSSES, REGRESSION_LOSSES, Loss
 from goodfit.remedies import Arm
 
 OPTIMIZERS = ("adam", "sgd")
+LOSS_NAMES = ("auto",) + LOSSES
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class TrainConfig:
         train_eval_size: size of the fixed training subset measured in eval mode each epoch. Default 512.
         memory_budget: bytes a population may use; members beyond it train in further populations,
             one after another. None takes half the memory available when training starts. Default None.
+        loss: `cross_entropy` for classes; `mse`, `mae` or `huber` (delta 1, on standardized
+            targets) for regression; `auto` takes cross-entropy or MSE by the task. Default `auto`.
 
     Example:
         >>> TrainConfig(epochs=5).batch_size
@@ -41,6 +45,7 @@ class TrainConfig:
     device: str = "cpu"
     train_eval_size: int = 512
     memory_budget: int | None = None
+    loss: str = "auto"
 
     def __post_init__(self):
         if int(self.epochs) != self.epochs or self.epochs < 1:
@@ -55,6 +60,8 @@ class TrainConfig:
             raise GoodfitError(f"device {self.device!r} is unknown; use cpu, cuda or auto")
         if self.memory_budget is not None and (int(self.memory_budget) != self.memory_budget or self.memory_budget < 1):
             raise GoodfitError(f"memory budget must be a whole number of bytes >= 1, got {self.memory_budget}")
+        if self.loss not in LOSS_NAMES:
+            raise GoodfitError(f"loss {self.loss!r} is unknown; use one of {', '.join(LOSS_NAMES)}, e.g. --loss mse")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise GoodfitError("device cuda was asked for but no CUDA GPU is available; use --device cpu or auto")
 
@@ -63,8 +70,26 @@ class TrainConfig:
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
 
+    def loss_for(self, task: str) -> Loss:
+        """The training loss for `task`, refused when it belongs to the other task.
+
+        Example:
+            >>> TrainConfig().loss_for("regression").name, TrainConfig(loss="huber").loss_for("regression").name
+            ('mse', 'huber')
+        """
+        if self.loss == "auto":
+            return Loss("mse" if task == "regression" else "cross_entropy")
+        if (self.loss in REGRESSION_LOSSES) != (task == "regression"):
+            fix = "mse, mae or huber" if task == "regression" else "cross_entropy"
+            raise GoodfitError(f"loss {self.loss!r} does not fit a {task} target; use --loss {fix} (or leave it out)")
+        return Loss(self.loss)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Its settings; `loss` only when chosen, so that plans from before it existed keep their fingerprint."""
+        settings = asdict(self)
+        if settings["loss"] == "auto":
+            del settings["loss"]
+        return settings
 
 
 @dataclass(frozen=True)

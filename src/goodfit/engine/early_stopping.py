@@ -57,7 +57,7 @@ class EarlyStop:
             self._restore(step, state)
             return state
         m = step.metrics
-        score = np.where(state.accuracy, -m.val_accuracy, m.val_loss)
+        score = np.where(state.accuracy, -m.val_accuracy, m.val_loss) if state.accuracy.any() else m.val_loss
         known = np.where(np.isfinite(state.best), state.best, 0)
         delta = np.where(state.relative, np.abs(known) * state.min_delta, state.min_delta)
         improved = np.isfinite(score) & (score < state.best - delta)

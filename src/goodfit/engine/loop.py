@@ -13,7 +13,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from goodfit.data.splits import Splits
 from goodfit.engine.config import Member, TrainConfig
@@ -21,36 +20,40 @@ from goodfit.engine.memory import activation_bytes, eval_chunk, steps_per_block
 from goodfit.engine.members import member_settings
 from goodfit.engine.piece import Step
 from goodfit.engine.population import Population
-from goodfit.engine.results import EpochMetrics, MemberResult, member_history
+from goodfit.engine.results import CLASSIFICATION, REGRESSION, EpochMetrics, MemberResult, member_history
+from goodfit.engine.scores import scores
+from goodfit.nn.losses import Loss
 
 EpochCallback = Callable[[dict], None]
 
 
-def member_losses(logits: torch.Tensor, targets) -> torch.Tensor:
-    """Mean cross-entropy per member `(K,)`; targets are labels `(K, B)` or a mixup triple."""
-    K, B, C = logits.shape
-    flat = logits.reshape(K * B, C)
-    if isinstance(targets, tuple):
-        y, y2, lam = targets
-        per = (lam.reshape(-1) * F.cross_entropy(flat, y.reshape(-1), reduction="none")
-               + (1 - lam.reshape(-1)) * F.cross_entropy(flat, y2.reshape(-1), reduction="none"))
-    else:
-        per = F.cross_entropy(flat, targets.reshape(-1), reduction="none")
-    return per.reshape(K, B).mean(1)
+def member_losses(out: torch.Tensor, targets, loss: Loss = Loss()) -> torch.Tensor:
+    """Mean training loss per member `(K,)`; targets are labels or numbers `(K, B)`, or a mixup triple."""
+    return loss.per_sample(out, targets).mean(1)
 
 
-def sample_metrics(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eval-mode loss and correctness per member and sample `(K, N)`, staying on the device.
+def sample_metrics(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024,
+                   loss: Loss = Loss()) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eval-mode loss per member and sample `(K, N)`, with each prediction's correctness (classes) or its
+    error, prediction minus target (regression), staying on the device.
 
     `X (N, *sample)` and `y (N,)` are shared by all members, or each member's own, `(K, N, ...)` and `(K, N)`.
     """
+    out = predictions(net, X, y, chunk)
+    y = y.expand(net.K, -1)
+    if loss.regression:
+        return loss.per_sample(out, y), out[..., 0] - y
+    picked = out.gather(-1, y[..., None])[..., 0]  # (K, N)
+    # cross-entropy as logsumexp minus the true logit: a quarter of log_softmax's time for few classes
+    return torch.logsumexp(out, -1) - picked, (out.argmax(-1) == y).float()
+
+
+def predictions(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    """Eval-mode outputs `(K, N, C)` of every member; `X` and `y` as for `sample_metrics`."""
     if y.dim() == 1:  # shared: every member sees the same samples (a view, no copy)
         X = X.expand((net.K,) + X.shape)
     with torch.no_grad():
-        logits = torch.cat([net.forward(X[:, i:i + chunk], train=False) for i in range(0, X.shape[1], chunk)], 1)
-    picked = logits.gather(-1, y.expand(net.K, -1)[..., None])[..., 0]  # (K, N)
-    # cross-entropy as logsumexp minus the true logit: a quarter of log_softmax's time for few classes
-    return torch.logsumexp(logits, -1) - picked, (logits.argmax(-1) == y).float()
+        return torch.cat([net.forward(X[:, i:i + chunk], train=False) for i in range(0, X.shape[1], chunk)], 1)
 
 
 def _tensors(splits: Splits | list[Splits], names: tuple[str, ...], device) -> list[torch.Tensor]:
@@ -58,6 +61,18 @@ def _tensors(splits: Splits | list[Splits], names: tuple[str, ...], device) -> l
     if isinstance(splits, list):
         return [torch.as_tensor(np.stack([getattr(s, name) for s in splits]), device=device) for name in names]
     return [torch.as_tensor(getattr(splits, name), device=device) for name in names]
+
+
+def _target_std(splits: Splits | list[Splits], device) -> torch.Tensor | float:
+    """Regression targets' training standard deviation: one for all, or each member's own split's `(K,)`."""
+    if isinstance(splits, list):
+        return torch.tensor([s.target_std for s in splits], device=device)
+    return splits.target_std
+
+
+def _fit_subset(n_train: int, config: TrainConfig, device) -> torch.Tensor:
+    """The fixed training rows measured in eval mode, the same for every member and epoch."""
+    return torch.as_tensor(np.random.default_rng(0).permutation(n_train)[: config.train_eval_size], device=device)
 
 
 class _Data:
@@ -73,13 +88,13 @@ class _Data:
         self.X, self.y, X_val, y_val = _tensors(run.own_splits or splits, ("X_train", "y_train", "X_val", "y_val"),
                                                 device)
         n_train = self.y.shape[-1]
-        subset = torch.as_tensor(np.random.default_rng(0).permutation(n_train)[: config.train_eval_size],
-                                 device=device)
+        subset = _fit_subset(n_train, config, device)
         # validation and the fixed training subset are measured in one pass
         axis = 1 if self.own else 0
         self.X_eval = torch.cat([X_val, self.X.index_select(axis, subset)], axis)
         self.y_eval = torch.cat([y_val, self.y.index_select(axis, subset)], axis)
         self.n_val = len(splits.y_val)
+        self.target_std = _target_std(run.own_splits or splits, device)
         self.N, self.B = n_train, min(config.batch_size, n_train)
         self.steps = -(-self.N // self.B)
         self.sample_size = int(np.prod(splits.input_shape))
@@ -92,6 +107,7 @@ class _Data:
             index = torch.as_tensor(keep, device=self.X.device)
             self.X, self.y, self.X_eval, self.y_eval = (t.index_select(0, index)
                                                         for t in (self.X, self.y, self.X_eval, self.y_eval))
+            self.target_std = self.target_std[index]
 
     def batches(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Each member's samples at its indices `idx (K, n)`: `(K, n, *sample)` and `(K, n)`."""
@@ -117,9 +133,10 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
             step = run.call(Step("batch", net, epoch, index=s, batch=B, x=X_block[:, s * B:(s + 1) * B],
                                  targets=y_block[:, s * B:(s + 1) * B]))  # (K, b, *sample), (K, b)
             if net.hand_backward:
-                losses = net.train_step(step.x, step.targets, step.masks)  # (K,), gradients written
+                losses = net.train_step(step.x, step.targets, step.masks, loss=run.loss)  # (K,), gradients written
             else:
-                losses = member_losses(net.forward(step.x, train=True, masks=step.masks), step.targets)  # (K,)
+                losses = member_losses(net.forward(step.x, train=True, masks=step.masks), step.targets,
+                                       run.loss)  # (K,)
                 run.opt.zero_grad()
                 losses.sum().backward()
             step.at = "gradient"
@@ -142,7 +159,7 @@ def step_seconds(arch, members: list[Member], splits: Splits | list[Splits], con
     times = []
     for _ in range(steps + 1):
         start = time.perf_counter()
-        losses = member_losses(run.net.forward(x, train=True), y)
+        losses = member_losses(run.net.forward(x, train=True), y, run.loss)
         run.opt.zero_grad()
         losses.sum().backward()
         run.opt.step()
@@ -153,11 +170,18 @@ def step_seconds(arch, members: list[Member], splits: Splits | list[Splits], con
 
 def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor) -> EpochMetrics:
     chunk = eval_chunk(run.net.K, data.row_bytes, run.device)
-    loss, correct = sample_metrics(run.net, data.X_eval, data.y_eval, chunk)  # (K, n_val + n_fit)
     n = data.n_val
+    if run.loss.regression:
+        out = predictions(run.net, data.X_eval, data.y_eval, chunk)  # (K, n_val + n_fit, 1)
+        fit, val = (scores(out[:, part], data.y_eval[..., part], run.loss, data.target_std)
+                    for part in (slice(n, None), slice(n)))
+        values = {f"{where}_{name}": v for where, got in (("train", fit), ("val", val)) for name, v in got.items()}
+        values["running_loss"] = running.cpu().numpy()
+        return EpochMetrics(epoch, run.positions.copy(), {name: values[name] for name in REGRESSION})
+    loss, correct = sample_metrics(run.net, data.X_eval, data.y_eval, chunk, run.loss)  # (K, n_val + n_fit)
     named = torch.stack([loss[:, n:].mean(1), correct[:, n:].mean(1), loss[:, :n].mean(1), correct[:, :n].mean(1),
                          running]).cpu().numpy()  # (5, K): read once an epoch
-    return EpochMetrics(epoch, run.positions.copy(), *named)
+    return EpochMetrics(epoch, run.positions.copy(), dict(zip(CLASSIFICATION, named)))
 
 
 def train_population(arch, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
@@ -213,18 +237,25 @@ def _results(arch, members, splits, config, positions, epochs, final, best_epoch
     with torch.no_grad():
         for name, t in {**net.params, **net.buffers}.items():
             t.copy_(torch.stack([final[int(p)][name] for p in positions]))
-    loss, correct = sample_metrics(net, *_tensors(splits, ("X_test", "y_test"), device))
-    test_loss, test_acc = loss.mean(1).cpu().numpy(), correct.mean(1).cpu().numpy()
+    first = splits[0] if isinstance(splits, list) else splits
+    loss, std = config.loss_for(first.task), _target_std(splits, device)
+    X_train, y_train = _tensors(splits, ("X_train", "y_train"), device)
+    subset = _fit_subset(y_train.shape[-1], config, device)
+    axis = 1 if isinstance(splits, list) else 0
+    parts = {"train": (X_train.index_select(axis, subset), y_train.index_select(axis, subset)),
+             "val": _tensors(splits, ("X_val", "y_val"), device), "test": _tensors(splits, ("X_test", "y_test"), device)}
+    got = {f"{where}_{name}": v for where, (X, y) in parts.items()
+           for name, v in scores(predictions(net, X, y), y, loss, std).items()}  # with the kept weights
     results = []
     for k, (m, position) in enumerate(zip(members, positions)):
         position = int(position)
         bad = position in diverged
+        mine = {name: float("nan") if bad else float(v[k]) for name, v in got.items()}
+        test = {name: v for name, v in mine.items() if name.startswith("test_")}
         module = net.to_module(k)
         results.append(MemberResult(
-            member=m, architecture=arch,
-            history=member_history(epochs, position, None if bad else (float(test_loss[k]), float(test_acc[k]))),
+            member=m, architecture=arch, history=member_history(epochs, position, None if bad else test),
             best_epoch=best_epoch.get(position), stopped_epoch=stopped.get(position), diverged=bad,
-            test_loss=float("nan") if bad else float(test_loss[k]),
-            test_accuracy=float("nan") if bad else float(test_acc[k]),
-            num_params=sum(p.numel() for p in module.parameters()), state_dict=module.state_dict()))
+            test_loss=mine["test_loss"], test_accuracy=mine.get("test_accuracy", float("nan")),
+            num_params=sum(p.numel() for p in module.parameters()), state_dict=module.state_dict(), scores=mine))
     return results

@@ -12,7 +12,7 @@ from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.nn.custom import CustomArchitecture, accepted_keywords
 from goodfit.nn.population import HAND_WRITTEN, Architecture, MemberSettings, ModuleFactory
-from goodfit.remedies import Augment, BatchNorm, Dropout, Shrink
+from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink
 
 
 def member_settings(member: Member) -> MemberSettings:
@@ -26,7 +26,7 @@ def architecture_of(member: Member, model, splits: Splits):
     """The architecture a member trains with: a resolved `ModelSpec`, or a user factory with its keywords."""
     shrink = member.arm.get(Shrink)
     if isinstance(model, ModelSpec):
-        arch = model.resolve(splits.kind, splits.input_shape, splits.num_classes, shrink.depth if shrink else None)
+        arch = model.resolve(splits.kind, splits.input_shape, splits.num_outputs, shrink.depth if shrink else None)
         return arch if arch.arch in HAND_WRITTEN else builtin_architecture(member, arch)
     if not callable(model):
         raise GoodfitError(f"model must be a ModelSpec (mlp, cnn1d, cnn2d, auto) or a callable returning an "
@@ -62,11 +62,15 @@ def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchit
         raise GoodfitError(f"arm {arm.name!r} needs a model factory that accepts {', '.join(k + '=' for k in missing)}; "
                            f"add {'that parameter' if len(missing) == 1 else 'those parameters'} to {name} "
                            "or leave the remedy out")
-    return CustomArchitecture(factory, tuple(sorted(wanted.items())), tuple(splits.input_shape), splits.num_classes,
+    return CustomArchitecture(factory, tuple(sorted(wanted.items())), tuple(splits.input_shape), splits.num_outputs,
                               name)
 
 
-def check_member(member: Member, kind: str) -> None:
+def check_member(member: Member, kind: str, task: str = "classification") -> None:
+    stop = member.arm.get(EarlyStopping)
+    if stop is not None and task == "regression" and stop.monitor == "val_accuracy":
+        raise GoodfitError(f"arm {member.arm.name!r} stops early on validation accuracy, which a regression does not "
+                           "have; monitor val_loss (the default)")
     augment = member.arm.get(Augment)
     if augment is not None:
         augment.check_kind(kind)

@@ -34,6 +34,7 @@ class Population:
         self.net = arch.make_net([member_settings(m) for m in members], self.device)
         self.positions = np.arange(len(members)) if positions is None else np.asarray(positions)
         self.opt = FusedOptimizer.over(list(self.net.params.values()), config)
+        self.loss = config.loss_for(self.splits.task)
         self.pieces = [(piece, state) for piece in PIECES if (state := piece.init(self)) is not None]
 
     def learning_rates(self) -> list[float]:

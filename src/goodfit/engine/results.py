@@ -12,7 +12,9 @@ import pandas as pd
 from goodfit.engine.config import Member
 from goodfit.history import History
 
-METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "running_loss")
+CLASSIFICATION = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "running_loss")
+REGRESSION = ("train_loss", "train_rmse", "train_mae", "train_r2", "val_loss", "val_rmse", "val_mae", "val_r2",
+              "running_loss")
 
 
 @dataclass(frozen=True)
@@ -20,21 +22,25 @@ class EpochMetrics:
     """One epoch of the members still training: each metric an array `(K,)`, in the order of `members`.
 
     `train_*` are measured in eval mode on a fixed training subset, `val_*` on the validation set,
-    and `running_loss` is the mean minibatch loss of the epoch's steps.
+    and `running_loss` is the mean minibatch loss of the epoch's steps. A classification's metrics
+    are `CLASSIFICATION`'s, a regression's `REGRESSION`'s (errors in the target's own units); each is
+    an attribute too (`m.val_loss`).
 
     Example:
-        >>> m = EpochMetrics(3, np.array([0, 2]), *(np.array([v, v + 1.0]) for v in range(5)))
-        >>> m.mean()["val_loss"], m.mean(np.array([False, True]))["val_loss"]
-        (2.5, 3.0)
+        >>> m = EpochMetrics(3, np.array([0, 2]), {"val_loss": np.array([2.0, 3.0]), "running_loss": np.ones(2)})
+        >>> m.mean()["val_loss"], m.mean(np.array([False, True]))["val_loss"], m.val_loss.tolist()
+        (2.5, 3.0, [2.0, 3.0])
     """
 
     epoch: int
     members: np.ndarray  # positions in the caller's list of members
-    train_loss: np.ndarray
-    train_accuracy: np.ndarray
-    val_loss: np.ndarray
-    val_accuracy: np.ndarray
-    running_loss: np.ndarray
+    values: dict[str, np.ndarray]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"no metric {name!r} this epoch; it has {', '.join(values)}")
 
     @property
     def finite(self) -> np.ndarray:
@@ -46,12 +52,12 @@ class EpochMetrics:
         pick = slice(None) if where is None else where
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a mean over only diverged members is NaN
-            return {name: float(np.nanmean(getattr(self, name)[pick])) for name in METRICS}
+            return {name: float(np.nanmean(v[pick])) for name, v in self.values.items()}
 
     def of(self, position: int) -> dict[str, float]:
         """The metrics of the member at `position` in the caller's list."""
         k = int(np.flatnonzero(self.members == position)[0])
-        return {name: float(getattr(self, name)[k]) for name in METRICS}
+        return {name: float(v[k]) for name, v in self.values.items()}
 
 
 @dataclass
@@ -71,9 +77,11 @@ class MemberResult:
     stopped_epoch: int | None
     diverged: bool
     test_loss: float
-    test_accuracy: float
+    test_accuracy: float  # NaN for regression
     num_params: int
     state_dict: dict = field(repr=False)
+    scores: dict[str, float] = field(default_factory=dict)  # with the kept weights: `train_`, `val_`, `test_`
+    # followed by each of the task's metrics (`metrics.TASK_METRICS`), e.g. `test_balanced_accuracy`, `val_rmse`
 
 
 @dataclass
@@ -95,19 +103,22 @@ class TrainResult:
         return History(pd.concat(frames, ignore_index=True), self.num_classes)
 
 
-def member_history(epochs: list[EpochMetrics], position: int, test: tuple[float, float] | None) -> pd.DataFrame:
-    """One member's per-epoch table from the population's epochs; test metrics on the last row only.
+def member_history(epochs: list[EpochMetrics], position: int, test: dict[str, float] | None) -> pd.DataFrame:
+    """One member's per-epoch table from the population's epochs; test metrics (a dict) on the last row only.
 
     Example:
-        >>> e = [EpochMetrics(k, np.array([0]), *(np.array([float(k)]) for _ in range(5))) for k in (1, 2)]
-        >>> member_history(e, 0, (0.5, 0.9))[["epoch", "val_loss", "test_accuracy"]].to_numpy().tolist()
+        >>> e = [EpochMetrics(k, np.array([0]), {n: np.array([float(k)]) for n in CLASSIFICATION}) for k in (1, 2)]
+        >>> h = member_history(e, 0, {"test_loss": 0.5, "test_accuracy": 0.9})
+        >>> h[["epoch", "val_loss", "test_accuracy"]].to_numpy().tolist()
         [[1.0, 1.0, nan], [2.0, 2.0, 0.9]]
     """
     rows = [(m.epoch, m.of(position)) for m in epochs if position in m.members]
-    frame = pd.DataFrame([values for _, values in rows], columns=list(METRICS))
+    names = list(epochs[0].values) if epochs else list(CLASSIFICATION)
+    frame = pd.DataFrame([values for _, values in rows], columns=names)
     frame.insert(0, "epoch", [epoch for epoch, _ in rows])
     frame.insert(0, "member", position)
-    frame["test_loss"], frame["test_accuracy"] = np.nan, np.nan
-    if test is not None and len(frame):
-        frame.loc[frame.index[-1], ["test_loss", "test_accuracy"]] = test
+    for name in (test or {}):
+        frame[name] = np.nan
+    if test and len(frame):
+        frame.loc[frame.index[-1], list(test)] = list(test.values())
     return frame

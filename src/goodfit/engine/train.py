@@ -85,7 +85,7 @@ def own_splits(splits: Splits | list[Splits], members: list[Member]) -> Splits |
         return splits[0]
     first = splits[0]
     for s in splits[1:]:
-        if (s.kind, s.input_shape, s.num_classes) != (first.kind, first.input_shape, first.num_classes):
+        if (s.kind, s.input_shape, s.num_classes, s.task) != (first.kind, first.input_shape, first.num_classes, first.task):
             raise GoodfitError(f"members' splits differ in kind, sample shape or classes ({s.kind} {s.input_shape} "
                                f"{s.num_classes} against {first.kind} {first.input_shape} {first.num_classes}); "
                                "give members of one data set")
@@ -181,8 +181,9 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
     splits = own_splits(splits, members)
     own = isinstance(splits, list)
     first = splits[0] if own else splits
+    config.loss_for(first.task)  # a loss of the other task is refused before anything trains
     for m in members:
-        check_member(m, first.kind)
+        check_member(m, first.kind, first.task)
     start = time.perf_counter()
     groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(members):  # members with their own data train together when their sets' sizes agree

@@ -49,7 +49,7 @@ class CustomArchitecture:
             logits `(B, classes)`.
         kwargs: keyword arguments for the factory, as sorted `(name, value)` pairs.
         input_shape: one sample's shape.
-        num_classes: output classes.
+        num_classes: outputs per sample: the classes, or 1 for a regression target.
         name: the factory's name, for messages.
         spec: for goodfit's own CNNs, the `Architecture` the factory builds (its name, width and depth
             then stand for this one's); None for a user's factory.
@@ -284,8 +284,10 @@ class ModuleNet:
                     hook.remove()
             if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, classes):
                 got = f"outputs of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else f"a {type(out).__name__}"
+                want = (f"logits of shape (batch, {classes})" if classes > 1 else
+                        "one prediction per sample, shape (batch, 1), for a numeric target (end with nn.Linear(..., 1))")
                 raise GoodfitError(f"model factory {name} returns {got} for a batch of shape {tuple(probe.shape)}; "
-                                   f"it must return logits of shape (batch, {classes})")
+                                   f"it must return {want}")
         reason = unconverted
         if self.converted is not None:
             reason = self._check_converted()

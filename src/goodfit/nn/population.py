@@ -15,6 +15,7 @@ from torch import nn
 
 from goodfit.errors import GoodfitError
 from goodfit.nn.batchnorm import BN_EPS, batch_norm_backward, batch_norm_forward, stacked_batch_norm
+from goodfit.nn.losses import Loss
 
 ARCHS = ("mlp", "cnn1d", "cnn2d")
 # Built-in models stacked by hand here: an MLP population's step is written out without autograd
@@ -32,7 +33,7 @@ class Architecture:
         width: hidden units per layer (MLP) or channels per convolution block (CNN).
         depth: hidden layers (MLP) or convolution blocks (CNN).
         input_shape: one sample's shape: `(D,)`, `(L,)` or `(C, H, W)`.
-        num_classes: output classes.
+        num_classes: outputs per sample: the classes, or 1 for a regression target.
 
     Example:
         >>> Architecture("mlp", 256, 2, (64,), 10).num_params()
@@ -284,20 +285,22 @@ class PopulationNet:
 
     hand_backward = True  # `train_step` writes the gradients out by hand (batch norm included)
 
-    def train_step(self, x: torch.Tensor, targets, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+    def train_step(self, x: torch.Tensor, targets, masks: list[torch.Tensor] | None = None,
+                   loss: Loss = Loss()) -> torch.Tensor:
         """One training step's forward and backward pass of an MLP population, without autograd.
 
         Writes each parameter's `.grad` (reusing the tensors) and returns the members' mean
-        cross-entropy `(K,)`. The gradient is autograd's, with fewer operations and no graph: a
+        loss `(K,)`. The gradient is autograd's, with fewer operations and no graph: a
         hidden unit passes gradient where its output (after relu and dropout) is positive, scaled
         by its dropout scale; batch norm runs on the rows of the members that use it
-        (`batch_norm_backward`); the loss's gradient is the softmax minus the target distribution.
-        Needs `hand_backward`.
+        (`batch_norm_backward`); the loss's gradient by the outputs is `loss.with_grad`'s (for
+        cross-entropy the softmax minus the target distribution). Needs `hand_backward`.
 
         Args:
             x: the members' batches `(K, B, *sample)`.
-            targets: labels `(K, B)`, or `(y, y_partner, lam)` under mixup.
+            targets: labels or numbers `(K, B)`, or `(y, y_partner, lam)` under mixup.
             masks: per hidden layer a float `(K, B, W)` dropout scale (0 or 1 / keep-probability), or None.
+            loss: the training loss. Default cross-entropy.
         """
         K, B = x.shape[:2]
         p = self.params
@@ -314,16 +317,7 @@ class PopulationNet:
                     h.mul_(masks[i])
                 hs.append(h)
             logits = torch.baddbmm(p["head.bias"][:, None], hs[-1], p["head.weight"])  # (K, B, C)
-            lse = torch.logsumexp(logits, -1, keepdim=True)  # (K, B, 1)
-            grad = torch.exp_(logits - lse)  # the softmax, then minus the targets
-            if isinstance(targets, tuple):
-                y, y2, lam = targets
-                lam = lam.reshape(K, B, 1)
-                losses = (lse - lam * logits.gather(-1, y[..., None]) - (1 - lam) * logits.gather(-1, y2[..., None]))
-                grad.scatter_add_(-1, y[..., None], -lam).scatter_add_(-1, y2[..., None], lam - 1)
-            else:
-                losses = lse - logits.gather(-1, targets[..., None])
-                grad.scatter_add_(-1, targets[..., None], torch.full_like(lse, -1.0))
+            losses, grad = loss.with_grad(logits, targets)  # (K, B), (K, B, C)
             grad.mul_(1.0 / B)
             names = [f"hidden{i}" for i in range(self.arch.depth)] + ["head"]
             for i in range(len(names) - 1, -1, -1):
@@ -340,7 +334,7 @@ class PopulationNet:
                         grad.mul_(masks[i - 1])
                     # a unit passes gradient where its output is positive: relu's and dropout's gate at once
                     grad = torch.ops.aten.threshold_backward(grad, hs[i], 0)
-        return losses.reshape(K, B).mean(1)
+        return losses.mean(1)
 
     def _norm_rows(self, i: int, h: torch.Tensor) -> tuple[torch.Tensor, tuple]:
         """Training batch norm of layer `i` on the batch-norm members' rows of `h` `(K, B, W)`."""
