@@ -47,7 +47,9 @@ def test_train_json_reports_each_seed(tmp_path):
 
 def test_datasets_lists_every_builtin():
     r = goodfit("datasets", "--json")
-    assert set(json.loads(r.stdout)) == {"digits", "mnist1d", "moons", "breast_cancer", "wine"}
+    listed = json.loads(r.stdout)
+    assert set(listed) == {"digits", "mnist1d", "moons", "breast_cancer", "wine", "diabetes", "friedman", "signal"}
+    assert all("(regression)" in listed[name] for name in ("diabetes", "friedman", "signal"))
 
 
 @pytest.mark.parametrize("args,words", [

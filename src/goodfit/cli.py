@@ -117,6 +117,8 @@ def train(
     width: float = typer.Option(1.0, help="Fraction of hidden units kept (capacity reduction)."),
     depth: int = typer.Option(None, help="Reduce the number of hidden layers to this (capacity reduction)."),
     device: str = typer.Option("cpu", help="cpu, cuda or auto."),
+    task: str = typer.Option(None, help="classification or regression (default: decided from the target)."),
+    loss: str = typer.Option("auto", help="cross_entropy for classes; mse, mae or huber for a number."),
     out: str = typer.Option("runs/train", help="Output folder for history.csv, model.pt and config.json."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
 ):
@@ -138,11 +140,13 @@ def train(
 
     if seeds < 1:
         raise GoodfitError(f"--seeds must be at least 1, got {seeds}")
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
     conditions = Conditions(train_size=train_size, label_noise=label_noise, imbalance=imbalance)
     spec = ModelSpec(model, hidden, layers)
+    dataset = load(data, target, task)
+    if not as_json and dataset.why:
+        console.print(f"task: {dataset.task} ({dataset.why})")
     out_path = prepare_out(out)
-    dataset = load(data, target)
     splits = split(dataset, conditions, seed)
     arm = _arm_from_options(splits.kind, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth)
     members = [Member(arm, seed + i) for i in range(seeds)]
@@ -169,10 +173,12 @@ def _train_with_progress(splits, members, spec, config, quiet: bool):
             m = info["metrics"].mean()
             arch = info["architecture"]
             # populations may train side by side: the bar follows the furthest
+            live = (f"train loss {m['train_loss']:.3f} acc {m['train_accuracy']:.1%} | "
+                    f"val loss {m['val_loss']:.3f} acc {m['val_accuracy']:.1%}" if "val_accuracy" in m else
+                    f"train loss {m['train_loss']:.3f} RMSE {m['train_rmse']:.3g} | "
+                    f"val loss {m['val_loss']:.3f} RMSE {m['val_rmse']:.3g} R² {m['val_r2']:.2f}")
             progress.update(task, completed=max(info["epoch"], progress.tasks[task].completed),
-                            description=f"{arch.arch} x{len(members)}",
-                            live=f"train loss {m['train_loss']:.3f} acc {m['train_accuracy']:.1%} | "
-                                 f"val loss {m['val_loss']:.3f} acc {m['val_accuracy']:.1%}")
+                            description=f"{arch.arch} x{len(members)}", live=live)
 
         return train_members(splits, members, spec, config, on_epoch=on_epoch)
 
@@ -182,20 +188,25 @@ def _print_train_summary(result, files: dict, as_json: bool) -> None:
         print(json.dumps({"results": [{"seed": r.member.seed, "arm": r.member.arm.name, "best_epoch": r.best_epoch,
                                        "stopped_epoch": r.stopped_epoch, "diverged": r.diverged,
                                        "test_loss": r.test_loss, "test_accuracy": r.test_accuracy,
+                                       **{k: v for k, v in r.scores.items() if k.startswith("test_")},
                                        "num_params": r.num_params} for r in result.members],
                           "notes": result.notes,
                           "seconds": round(result.seconds, 3), "files": {k: str(v) for k, v in files.items()}},
                          indent=2))
         return
     table = Table(title=f"trained {len(result.members)} member(s) in {result.seconds:.1f} s")
-    for col in ("seed", "params", "epochs", "best epoch", "train acc", "val acc", "test acc", "test loss"):
+    regression = "val_rmse" in result.members[0].history
+    scores = ("train RMSE", "val RMSE", "test RMSE", "test R²") if regression else ("train acc", "val acc", "test acc")
+    for col in ("seed", "params", "epochs", "best epoch", *scores, "test loss"):
         table.add_column(col, justify="right")
     for r in result.members:
         last = r.history.iloc[-1]
+        shown = ([f"{last.train_rmse:.3g}", f"{last.val_rmse:.3g}", f"{r.scores.get('test_rmse', float('nan')):.3g}",
+                  f"{r.scores.get('test_r2', float('nan')):.3f}"] if regression else
+                 [f"{last.train_accuracy:.1%}", f"{last.val_accuracy:.1%}", f"{r.test_accuracy:.1%}"])
         table.add_row(str(r.member.seed), f"{r.num_params:,}",
                       f"{int(last.epoch)}" + (" (stopped)" if r.stopped_epoch else "") + (" diverged" if r.diverged else ""),
-                      str(r.best_epoch), f"{last.train_accuracy:.1%}", f"{last.val_accuracy:.1%}",
-                      f"{r.test_accuracy:.1%}", f"{r.test_loss:.3f}")
+                      str(r.best_epoch), *shown, f"{r.test_loss:.3f}")
     console.print(table)
     for note in result.notes:
         console.print(f"note: {escape(note)}", highlight=False)
@@ -265,6 +276,11 @@ def study(
     optimizer: str = typer.Option("adam", help="adam or sgd."),
     device: str = typer.Option("cpu", help="cpu, cuda or auto."),
     split_seed: int = typer.Option(0, help="Seed of the train/validation/test split."),
+    task: str = typer.Option(None, help="classification or regression (default: decided from the target)."),
+    metric: str = typer.Option(None, help="What the comparisons judge by: accuracy, balanced_accuracy, macro_f1 or loss "
+                                          "(classes); rmse, mae, r2 or loss (regression). Default: accuracy, "
+                                          "balanced_accuracy on imbalanced classes, rmse for regression."),
+    loss: str = typer.Option("auto", help="cross_entropy for classes; mse, mae or huber for a number."),
     executor: str = typer.Option("local", help="Where units run: local (this process) or ray (see docs/cluster.md)."),
     address: str = typer.Option(None, help="Ray cluster to join with --executor ray, e.g. ray://head:10001 "
                                             "(default: start Ray on this machine); a cluster's token comes from "
@@ -287,6 +303,8 @@ def study(
 
         goodfit study --data digits --train-size 100,300,1000
 
+        goodfit study --data diabetes --seeds 5 --epochs 100 --out runs/diabetes
+
         goodfit study --data digits --dropout 0.1,0.3,0.5 --l2 1e-5,1e-4,1e-3
 
         goodfit study --data mnist1d --model mlp --arms baseline,dropout=0.1,dropout=0.5,augment=shift:0.1 --control --seeds 10-14
@@ -308,7 +326,10 @@ def study(
     conditions = [Conditions(train_size=n, label_noise=label_noise, imbalance=imbalance) for n in sizes]
     from goodfit.data import load
 
-    kind = load(data, target).kind
+    loaded = load(data, target, task)
+    kind = loaded.kind
+    if not as_json and loaded.why:
+        console.print(f"task: {loaded.task} ({loaded.why})")
     sweeps = sweep_arms(_parse_floats(dropout, "--dropout"), _parse_floats(l2, "--l2"), _parse_floats(decay, "--decay"))
     if arms is not None:
         chosen = parse_arms(arms, kind)
@@ -319,9 +340,9 @@ def study(
     if chosen is not None:
         named = {a.name for a in chosen}
         chosen += [a for a in sweeps if a.name not in named]
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
     the_study = Study(data, model, chosen, seed_list, epochs, conditions, target, config, split_seed,
-                      control=control, resample_splits=resample_splits)
+                      control=control, resample_splits=resample_splits, task=task, metric=metric)
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)
@@ -378,7 +399,9 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool, command
                     task = tasks[(event["unit"], arm)]
                     progress.update(task, completed=max(event["epoch"], progress.tasks[task].completed),
                                     live=f"train acc {m['train_accuracy']:.1%}  val acc {m['val_accuracy']:.1%}  "
-                                         f"val loss {m['val_loss']:.3f}")
+                                         f"val loss {m['val_loss']:.3f}" if "val_accuracy" in m else
+                                         f"train RMSE {m['train_rmse']:.3g}  val RMSE {m['val_rmse']:.3g}  "
+                                         f"val R² {m['val_r2']:.2f}")
             elif event["type"] == "unit_done":
                 for (unit, _), task in tasks.items():
                     if unit == event["unit"]:

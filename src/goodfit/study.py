@@ -26,6 +26,7 @@ from goodfit.models import ModelSpec
 from goodfit.grammar import BASELINE, parse_arm, parse_arms, parse_seeds
 from goodfit.nn.population import MemberSettings
 from goodfit.remedies import Arm, Augment, BatchNorm, EarlyStopping
+from goodfit.metrics import Metric, default_metric, metric_for
 from goodfit.stats import ACCURACY, LOSS, Comparison, compare_to_baseline, detectable_effect, mean_ci, seeds_for
 from goodfit.store import Store
 
@@ -98,13 +99,14 @@ class UnitOutput:
 
 
 @lru_cache(maxsize=8)
-def _dataset(data: str, target: str | None):
-    return load(data, target)
+def _dataset(data: str, target: str | None, task: str | None = None):
+    return load(data, target, task)
 
 
 @lru_cache(maxsize=32)
-def _splits(data: str, target: str | None, condition_json: str, split_seed: int, draw: int | None):
-    return split(_dataset(data, target), Conditions(**json.loads(condition_json)), split_seed, resample=draw)
+def _splits(data: str, target: str | None, condition_json: str, split_seed: int, draw: int | None,
+            task: str | None = None):
+    return split(_dataset(data, target, task), Conditions(**json.loads(condition_json)), split_seed, resample=draw)
 
 
 def splits_for(plan: dict, condition: int, draw: int | None = None):
@@ -115,7 +117,7 @@ def splits_for(plan: dict, condition: int, draw: int | None = None):
     """
     draw = draw if plan.get("resample_splits") else None
     return _splits(plan["data"], plan["target"], json.dumps(plan["conditions"][condition], sort_keys=True),
-                   plan["split_seed"], draw)
+                   plan["split_seed"], draw, plan.get("task"))
 
 
 def seeds_of(plan: dict, arm: str) -> list[int]:
@@ -178,6 +180,12 @@ class Study:
             test set stays fixed), so the intervals include the data's variance; members still
             train as one population, each on its own data. Default False here: one split for all seeds
             (`goodfit study` resamples unless given `--one-split`).
+        task: `classification` or `regression`; None decides from the target (see `goodfit.load`).
+            Default None.
+        metric: what the comparisons judge by (`goodfit.metrics.TASK_METRICS`): `accuracy`,
+            `balanced_accuracy`, `macro_f1` or `loss` for classes, `rmse`, `mae`, `r2` or `loss` for
+            regression. None: accuracy, balanced accuracy when the smallest training class holds under
+            a third of the largest's samples, RMSE for regression. Default None.
 
     Example:
         >>> r = Study("wine", arms=["dropout=0.5"], seeds="3-4", epochs=3, control=True).run()
@@ -189,7 +197,7 @@ class Study:
                  arms: list[Arm] | list[str] | None = None, seeds: int | str | list[int] = 5, epochs: int = 100,
                  conditions: list[Conditions] | None = None, target: str | None = None,
                  train: TrainConfig = TrainConfig(), split_seed: int = 0, control: bool = False,
-                 resample_splits: bool = False):
+                 resample_splits: bool = False, task: str | None = None, metric: str | None = None):
         self.factory = model if callable(model) and not isinstance(model, (str, ModelSpec)) else None
         spec = model if isinstance(model, ModelSpec) else ModelSpec(model) if self.factory is None else None
         seeds = parse_seeds(str(seeds)) if isinstance(seeds, (int, str)) else [int(s) for s in seeds]
@@ -197,7 +205,7 @@ class Study:
             raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
         conditions = list(conditions or [Conditions()])
         config = TrainConfig(**{**train.to_dict(), "epochs": epochs})
-        dataset = _dataset(str(data), target)  # fail early on bad data, before anything is trained
+        dataset = _dataset(str(data), target, task)  # fail early on bad data, before anything is trained
         if arms is None:
             arms = parse_arms(",".join(DEFAULT_ARM_NAMES), dataset.kind)
         elif not list(arms):
@@ -229,8 +237,16 @@ class Study:
             self.plan["control_seeds"] = [CONTROL_SEEDS + s for s in seeds]
         if resample_splits:
             self.plan["resample_splits"] = True
+        if task is not None:  # only when asked, as `control`
+            self.plan["task"] = task
+        if metric is not None:
+            self.plan["metric"] = metric_for(metric, dataset.task).name
+        config.loss_for(dataset.task)
         for c in range(len(conditions)):
             splits_for(self.plan, c, seeds[0])  # impossible conditions fail here, before training
+        if dataset.task == "classification":  # the default metric follows the training sets' balance
+            counts = [splits_for(self.plan, c).describe()["train_class_counts"] for c in range(len(conditions))]
+            self.dataset_info["train_class_counts"] = min(counts, key=lambda n: min(n) / max(max(n), 1))
 
     def power_note(self) -> str | None:
         """Before training: a warning when these seeds cannot find any but huge differences, else None.
@@ -373,12 +389,16 @@ def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
             diagnosis = {"regime": "diverged" if r.diverged else "still_improving", "onset_epoch": None,
                          "best_epoch": r.best_epoch, "gap": {}, "evidence": [str(err)], "advice": [],
                          "confidence": "low"}
+        regression = "train_rmse" in kept
         records.append({
             "member": key, "condition": output.condition, "arm": r.member.arm.name, "seed": r.member.seed,
+            **r.scores,  # every metric of the task with the kept weights: train_, val_, test_
             "test_accuracy": r.test_accuracy, "test_loss": r.test_loss,
-            "train_accuracy": float(kept["train_accuracy"]), "val_accuracy": float(kept["val_accuracy"]),
+            **({} if regression else {"train_accuracy": float(kept["train_accuracy"]),
+                                      "val_accuracy": float(kept["val_accuracy"])}),
             "val_loss": float(kept["val_loss"]),
-            "gap": float(kept["train_accuracy"] - r.test_accuracy),
+            "gap": float(r.scores.get("test_rmse", np.nan) - kept["train_rmse"]) if regression
+            else float(kept["train_accuracy"] - r.test_accuracy),
             "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch, "diverged": r.diverged,
             "epochs_run": int(r.history["epoch"].max()), "num_params": r.num_params,
             "architecture": r.architecture.to_dict(), "diagnosis": diagnosis,
@@ -416,6 +436,11 @@ def power_warning(seeds: int, comparisons: int) -> str | None:
             "of the time")
     return (f"with {seeds} seeds and {comparisons} comparisons (Holm), practically no difference can be called "
             f"significant: {size}; --seeds {enough} finds one as large as its spread")
+
+
+def base_score(table: pd.DataFrame) -> float:
+    """The baseline's judged score in a condition's rows of `StudyResult.table()`."""
+    return float(table[table["arm"] == BASELINE]["score"].iloc[0])
 
 
 def describe_condition(condition: dict) -> str:
@@ -489,29 +514,44 @@ class StudyResult:
     def conditions(self) -> list[dict]:
         return self.plan["conditions"]
 
+    @property
+    def metric(self) -> Metric:
+        """What the comparisons judge by: the plan's `metric`, else the task's default (`metrics.default_metric`)."""
+        task = (self.dataset or {}).get("task", "classification")
+        name = self.plan.get("metric") or default_metric(task, (self.dataset or {}).get("train_class_counts")
+                                                         or (self.dataset or {}).get("class_counts"))[0]
+        return metric_for(name, task)
+
+    @property
+    def judged(self) -> str:
+        """The members' column the comparisons use: `test_<metric>`."""
+        return f"test_{self.metric.name}"
+
     def _by_arm(self, condition: int, metric: str) -> dict[str, dict[int, float]]:
         """Per arm, the metric per seed; the control's seeds are given as the baseline seeds they pair with."""
         rows = self.members[self.members["condition"] == condition]
         return {arm: {self._paired.get(s, s): v for s, v in zip(g["seed"], g[metric])}
                 for arm, g in rows.groupby("arm", sort=False)}
 
-    def comparisons(self, condition: int = 0, metric: str = "test_accuracy") -> list[Comparison]:
-        """Every arm against the baseline on one condition, paired by seed, Holm-corrected together.
+    def comparisons(self, condition: int = 0, metric: str | None = None) -> list[Comparison]:
+        """Every arm against the baseline on one condition, paired by seed, Holm-corrected together,
+        on the members' column `metric` (default the judged one, `judged`).
 
         The A/A control is not one of them (see `control`): it is a check of the study, not a remedy.
         """
+        metric = metric or self.judged
         by_arm = self._by_arm(condition, metric)
         ordered = {a: by_arm[a] for a in self.arm_names if a in by_arm and a != CONTROL}
         return compare_to_baseline(ordered, BASELINE, metric)
 
-    def control(self, condition: int = 0, metric: str = "test_accuracy") -> Comparison | None:
+    def control(self, condition: int = 0, metric: str | None = None) -> Comparison | None:
         """The A/A control against the baseline, on its own (not Holm-adjusted), or None without one.
 
         Both train the same way on different seeds, so the difference is chance alone: the noise
         floor. A significant control (about one study in twenty by chance) means the seeds cannot
         be trusted to separate the arms.
         """
-        by_arm = self._by_arm(condition, metric)
+        by_arm = self._by_arm(condition, metric or self.judged)
         if CONTROL not in by_arm or BASELINE not in by_arm:
             return None
         return compare_to_baseline({BASELINE: by_arm[BASELINE], CONTROL: by_arm[CONTROL]}, BASELINE, metric)[0]
@@ -560,21 +600,25 @@ class StudyResult:
                 if g.empty:
                     continue
                 acc, loss = mean_ci(g["test_accuracy"], scale=ACCURACY), mean_ci(g["test_loss"], scale=LOSS)
-                gap = mean_ci(g["gap"], scale=(-1.0, 1.0))
+                score = mean_ci(g[self.judged], scale=self.metric.scale)
+                gap = mean_ci(g["gap"], scale=(-1.0, 1.0) if "train_accuracy" in g else (None, None))
                 regimes = pd.Series([d["regime"] for d in g["diagnosis"]]).value_counts()
                 comp = comps.get(arm)
                 rows.append({
                     "condition": c, "train_size": self.conditions[c]["train_size"], "arm": arm, "seeds": len(g),
                     "role": arm if arm in (BASELINE, CONTROL) else "remedy",
+                    "metric": self.metric.name, "score": score.mean, "score_low": score.low, "score_high": score.high,
                     "test_accuracy": acc.mean, "test_accuracy_low": acc.low, "test_accuracy_high": acc.high,
                     "test_loss": loss.mean, "test_loss_low": loss.low, "test_loss_high": loss.high,
                     "diff": comp.difference.mean if comp else None,
+                    "gain": self.metric.gain(comp.difference.mean) if comp else None,
                     "diff_low": comp.adjusted.low if comp else None,
                     "diff_high": comp.adjusted.high if comp else None,
                     "all_equal": bool(comp.difference.all_equal) if comp else None,
                     "p_holm": comp.p_holm if comp else None, "significant": bool(comp.significant) if comp else None,
                     "effect_size": comp.effect_size if comp else None,
-                    "gap": gap.mean, "train_accuracy": float(g["train_accuracy"].mean()),
+                    "gap": gap.mean,
+                    "train_accuracy": float(g["train_accuracy"].mean()) if "train_accuracy" in g else None,
                     "best_epoch": float(np.nanmedian(g["best_epoch"].astype(float))),
                     "regime": regimes.index[0], "regime_agreement": f"{regimes.iloc[0]}/{len(g)}",
                     "diverged": int(g["diverged"].sum()),
@@ -585,40 +629,42 @@ class StudyResult:
         """One sentence: what helped, by how much and how sure we are, or that nothing differed."""
         t = self.table()
         t = t[t["condition"] == condition]
+        m = self.metric
+        reached = f"{m.value(base_score(t))} test {m.label}"
         base = t[t["arm"] == BASELINE].iloc[0]
         n = int(base["seeds"])
         where = f"{self.dataset['name']}" + describe_condition(self.conditions[condition])
         others = t[t["arm"] != BASELINE]
         if n < 2 or others.empty:
-            return (f"On {where}, the baseline reached {base['test_accuracy']:.1%} test accuracy; "
+            return (f"On {where}, the baseline reached {reached}; "
                     "comparisons need at least two seeds and one arm besides the baseline.")
         control = others[others["arm"] == CONTROL]
         others = others[others["arm"] != CONTROL]
         if others.empty:
-            return (f"On {where}, the baseline reached {base['test_accuracy']:.1%} test accuracy; "
+            return (f"On {where}, the baseline reached {reached}; "
                     "comparisons need at least one arm besides the baseline.")
         significant = others["significant"].astype(bool)
-        sig = others[significant].sort_values("diff", ascending=False)
-        better, worse = sig[sig["diff"] > 0], sig[sig["diff"] < 0]
+        sig = others[significant].sort_values("gain", ascending=False)
+        better, worse = sig[sig["gain"] > 0], sig[sig["gain"] < 0]
 
         def describe(r) -> str:
             if r["all_equal"]:
-                return f"{r['arm']} ({r['diff'] * 100:+.1f} points on every seed, p={r['p_holm']:.2g} after Holm)"
-            return (f"{r['arm']} ({r['diff'] * 100:+.1f} points, Holm-adjusted 95% CI {r['diff_low'] * 100:+.1f} to "
-                    f"{r['diff_high'] * 100:+.1f}, p={r['p_holm']:.2g} after Holm)")
+                return f"{r['arm']} ({m.change(r['diff'])} on every seed, p={r['p_holm']:.2g} after Holm)"
+            return (f"{r['arm']} ({m.change(r['diff'])}, Holm-adjusted 95% CI {m.change(r['diff_low'], False)} to "
+                    f"{m.change(r['diff_high'], False)}, p={r['p_holm']:.2g} after Holm)")
 
-        head = f"On {where}, over {n} seeds, against the baseline's {base['test_accuracy']:.1%} test accuracy: "
+        head = f"On {where}, over {n} seeds, against the baseline's {reached}: "
         if better.empty and worse.empty:
-            top = others.sort_values("diff", ascending=False).iloc[0]
+            top = others.sort_values("gain", ascending=False).iloc[0]
             found = (head + f"no remedy made a significant difference; the largest change was {top['arm']} "
-                     f"({top['diff'] * 100:+.1f} points, p={top['p_holm']:.2g} after Holm).")
+                     f"({m.change(top['diff'])}, p={top['p_holm']:.2g} after Holm).")
         else:
             parts = []
             if not better.empty:
                 parts.append(f"{describe(better.iloc[0])} helped most" +
                              (f"; also better: {', '.join(better['arm'].iloc[1:])}" if len(better) > 1 else ""))
             if not worse.empty:
-                parts.append("significantly worse: " + ", ".join(f"{r['arm']} ({r['diff'] * 100:+.1f})"
+                parts.append("significantly worse: " + ", ".join(f"{r['arm']} ({m.change(r['diff'], False)})"
                                                                  for _, r in worse.iterrows()))
             rest = others[~significant]["arm"].tolist()
             if rest:
@@ -628,14 +674,14 @@ class StudyResult:
 
     def _floor_sentences(self, condition: int, control: pd.DataFrame) -> list[str]:
         """What chance alone does here: the A/A control's difference, and the smallest detectable difference."""
-        said = []
+        said, m = [], self.metric
         if not control.empty:
             r = control.iloc[0]
             if r["all_equal"]:
-                spread = f"{r['diff'] * 100:+.1f} points on every seed"
+                spread = f"{m.change(r['diff'])} on every seed"
             else:
-                spread = (f"{r['diff'] * 100:+.1f} points, 95% CI {r['diff_low'] * 100:+.1f} to {r['diff_high'] * 100:+.1f}, "
-                          f"p={r['p_holm']:.2g}")
+                spread = (f"{m.change(r['diff'])}, 95% CI {m.change(r['diff_low'], False)} to "
+                          f"{m.change(r['diff_high'], False)}, p={r['p_holm']:.2g}")
             if r["significant"]:
                 said.append(f"WARNING: the A/A control, the baseline on other seeds, differs significantly from the "
                             f"baseline ({spread}): chance alone moves results this much here, so the verdict above "
@@ -649,8 +695,10 @@ class StudyResult:
             said.append("Every seed moved every arm by the same amount, so the seeds show no spread to judge "
                         "the smallest detectable difference from.")
         elif np.isfinite(power["detectable_difference"]):
+            found = power["detectable_difference"]
+            size = f"{found * 100:.1f} points" if m.percent else m.value(found)
             said.append(f"With {power['seeds']} seeds and {power['comparisons']} comparisons, differences of "
-                        f"{power['detectable_difference'] * 100:.1f} points or more are found 80% of the time "
+                        f"{size} or more are found 80% of the time "
                         f"(from the seeds' observed spread).")
         elif power["comparisons"]:
             said.append(f"With {power['seeds']} seeds and {power['comparisons']} comparisons, no realistic difference "

@@ -73,6 +73,8 @@ def _curves(result) -> pd.DataFrame:
         return pd.DataFrame()
     keys = result.members[["member", "condition", "arm", "seed"]]
     h = result.history.merge(keys, on="member", how="inner")
+    if "val_accuracy" not in h:  # regression: the curves are the losses
+        return h.assign(gap=h["val_loss"] - h["train_loss"])
     return h.assign(gap=h["train_accuracy"] - h["val_accuracy"])
 
 
@@ -355,6 +357,12 @@ def study_figures(result) -> dict[str, Figure]:
         Matplotlib figures by key, drawn without pyplot (save them with `fig.savefig`).
     """
     with matplotlib.rc_context(STYLE):
+        if result.dataset.get("task") == "regression":  # the accuracy figures have no counterpart yet
+            curves = _curves(result)
+            several = len(result.conditions) > 1
+            return {} if curves.empty else {
+                f"loss_curves{f'_c{c}' if several else ''}": _curve_panels(result, curves, c, "loss")
+                for c in sorted(curves["condition"].unique())}
         figures = {"test_accuracy": _comparison_figure(result)}
         sizes = [c.get("train_size") for c in result.conditions]
         if len(sizes) > 1 and all(sizes) and len(set(sizes)) > 1:

@@ -11,6 +11,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from goodfit.metrics import METRICS
+
 BASELINE, CONTROL = "baseline", "control"
 MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": "", "floor": "A/A", "alarm": "!"}
 MEANINGS = {"better": "significantly better than the baseline", "worse": "significantly worse than the baseline",
@@ -50,7 +52,8 @@ def significance(row) -> str:
         return "alarm" if sig else "floor"
     if not sig:
         return "same"
-    return "better" if row["diff"] > 0 else "worse"
+    gain = row.get("gain")
+    return "better" if (row["diff"] if gain is None or gain != gain else gain) > 0 else "worse"
 
 
 def _mean_pm(mean, low, high, scale: float, digits: int) -> str:
@@ -80,6 +83,12 @@ def _epoch(x) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
+def _digits(row) -> int:
+    """Decimals that show a score in its own units to about three significant figures."""
+    v = abs(row.get("score") or 0.0)
+    return 3 if not _finite(v) or v == 0 else int(max(0, 2 - math.floor(math.log10(v))))
+
+
 def arm_cells(row) -> dict[str, str]:
     """The formatted cells of one row of `StudyResult.table()`: accuracies and gaps in percentage points.
 
@@ -95,19 +104,22 @@ def arm_cells(row) -> dict[str, str]:
         '+3.2 (all seeds)'
     """
     sig = significance(row)
+    metric = METRICS[row.get("metric") or "accuracy"]
+    unit, digits = (100, 1) if metric.percent else (1, _digits(row))
+    change = (lambda d: f"{d * 100:+.1f}") if metric.percent else (lambda d: metric.change(d))
     diff = diff_pm = "—"
     if row["arm"] != BASELINE and _finite(row.get("diff")):
-        diff = diff_pm = f"{row['diff'] * 100:+.1f}"
+        diff = diff_pm = change(row["diff"])
         if row.get("all_equal") is True:
             diff += " (all seeds)"
             diff_pm += " (all seeds)"
         elif _finite(row.get("diff_low")) and _finite(row.get("diff_high")):
-            diff += f" [{row['diff_low'] * 100:+.1f}, {row['diff_high'] * 100:+.1f}]"
-            diff_pm += f" ± {(row['diff_high'] - row['diff']) * 100:.1f}"
+            diff += f" [{change(row['diff_low'])}, {change(row['diff_high'])}]"
+            diff_pm += f" ± {(row['diff_high'] - row['diff']) * unit:.{digits}f}"
+    score = "score" if "score" in row else "test_accuracy"
     return {
         "arm": str(row["arm"]),
-        "test_accuracy": _mean_pm(row["test_accuracy"], row.get("test_accuracy_low"), row.get("test_accuracy_high"),
-                                  100, 1),
+        "test_accuracy": _mean_pm(row[score], row.get(f"{score}_low"), row.get(f"{score}_high"), unit, digits),
         "test_loss": _mean_pm(row["test_loss"], row.get("test_loss_low"), row.get("test_loss_high"), 1, 3),
         "diff": diff,
         "diff_pm": diff_pm,  # the same interval written as a half-width: a paired t interval is symmetric
@@ -115,7 +127,8 @@ def arm_cells(row) -> dict[str, str]:
         "marker": MARKERS[sig],
         "significance": sig,
         "meaning": MEANINGS[sig],
-        "gap": f"{row['gap'] * 100:.1f}" if _finite(row.get("gap")) else "—",
+        "gap": (f"{row['gap'] * unit:.{digits}f}" if row.get("train_accuracy") is None and not metric.percent
+                else f"{row['gap'] * 100:.1f}") if _finite(row.get("gap")) else "—",
         "best_epoch": _epoch(row.get("best_epoch")),
         "regime": f"{row['regime']} {row['regime_agreement']}",
         "regime_name": str(row["regime"]),
@@ -149,18 +162,24 @@ def study_table(result) -> Table:
         A `rich.table.Table`; print it with `rich.console.Console().print(table)`.
     """
     seeds = len(result.plan["seeds"])
-    table = Table(title=f"test accuracy over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
+    metric = result.metric
+    table = Table(title=f"test {metric.label} over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
                         "Δ paired by seed against the baseline, Holm-adjusted 95% CI",
                   caption="✓ significantly better · ✗ significantly worse · · no significant difference "
-                          "(Holm-corrected p < 0.05); accuracy, Δ and gap in points; (all seeds): every seed gave "
+                          "(Holm-corrected p < 0.05); "
+                          + (f"{metric.label}, Δ and gap in points" if metric.percent else
+                             f"{metric.label} and Δ in the target's units" + (", lower is better"
+                                                                              if not metric.higher_is_better else ""))
+                          + "; (all seeds): every seed gave "
                           "the same value, so there is no interval; test loss is in report.html"
                           + ("; A/A: the control, the baseline on other seeds (noise floor)"
                              if CONTROL in result.arm_names else ""),
                   box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
     table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=20)
-    table.add_column("test acc", justify="right", no_wrap=True)
-    table.add_column("Δ acc ± CI", justify="right", no_wrap=True)
+    short = {"accuracy": "acc", "balanced_accuracy": "bal acc", "macro_f1": "F1"}.get(metric.name, metric.label)
+    table.add_column(f"test {short}", justify="right", no_wrap=True)
+    table.add_column(f"Δ {short} ± CI", justify="right", no_wrap=True)
     table.add_column("p Holm", justify="right", no_wrap=True)
     table.add_column("", justify="center", no_wrap=True, min_width=3)
     table.add_column("gap", justify="right", no_wrap=True)
