@@ -2,8 +2,9 @@
 
 The logs were written by Keras, Lightning, the Hugging Face Trainer, torch's SummaryWriter, MLflow
 and fastai training tiny models in regimes made by construction (tests/corpus/make_corpus.py says
-how, and regenerates them); labels.json holds each one's regime and onset window. The diagnosis
-is given nothing but the file: no number of classes, no column names.
+how, and regenerates them), classifiers and, by Keras and Lightning, regressions (MSE with MAE, RMSE
+or R² beside it); labels.json holds each one's regime and onset window. The diagnosis is given
+nothing but the file: no number of classes, no column names, not even the task.
 """
 import json
 from functools import lru_cache
@@ -45,3 +46,19 @@ def test_the_corpus_holds_every_format_and_every_regime_and_stays_small():
                                                               "still_improving", "diverged"}
     size = sum(f.stat().st_size for f in CORPUS.rglob("*") if f.is_file())
     assert size < 1_500_000
+
+
+def test_the_regression_logs_cover_four_regimes_and_never_speak_of_accuracy():
+    regression = {name: label for name, label in LABELS.items() if label.get("task") == "regression"}
+    assert {label["regime"] for label in regression.values()} == {"overfitting", "good_fit", "underfitting",
+                                                                  "still_improving"}
+    assert {read(name).format for name in regression} >= {"keras", "keras-json", "lightning", "tensorboard"}
+    for name in regression:
+        h, d = read(name), diagnose(read(name))
+        assert h.score in ("mae", "rmse", "r2"), name
+        assert "accuracy" not in " ".join(d.evidence) + " ".join(a.reason for a in d.advice), name
+
+
+def test_the_issues_keras_regression_log_is_overfitting_since_its_first_epochs():
+    d = diagnose(read("keras/regression_overfitting.csv"))
+    assert d.regime == "overfitting" and 1 <= d.onset_epoch <= 3 and d.best_epoch == 1

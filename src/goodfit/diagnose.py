@@ -730,7 +730,7 @@ def _facts(c: _Curves, chance: float | None, source: str) -> _Facts:
     ev, v = c.epochs[ok], raw[ok]
     s = _smooth(v)
     k = _valley(pd.Series(v).rolling(3, center=True, min_periods=1).mean().to_numpy() if len(v) >= 8 else v)
-    i_min = max(0, k - 1) + int(np.argmin(v[max(0, k - 1):k + 2]))  # the 3-epoch mean blurs by one epoch
+    i_min = max(0, k - 3) + int(np.argmin(v[max(0, k - 3):k + 2]))  # the 3-epoch mean blurs; a noisy start hides a low
     tau, p_rise = _mann_kendall(v[i_min:], "greater")
     low = float(np.min(s))
     rise_abs = 0.0

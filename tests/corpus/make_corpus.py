@@ -11,6 +11,16 @@ scikit-learn, in a regime made by construction:
 - still_improving: plain SGD with a small learning rate, stopped early;
 - diverged: SGD with momentum and a learning rate far too large, on unscaled pixels.
 
+And regressions (MSE loss on standardized targets, with MAE, RMSE or R² beside it; `regression_*` logs,
+Keras and Lightning only):
+
+- overfitting: issue 24's case, a wide MLP (one layer of 1,024) on 120 rows of the diabetes data for
+  300 epochs, whose validation MSE is lowest at epoch 1 and rises for good;
+- good_fit: a small MLP on 1,000 points of a noisy wave (y = x + 2 sin 2x + noise), until validation
+  settles at the noise floor;
+- underfitting: a linear model on that wave (R² about 0.4 is all a line can do);
+- still_improving: plain SGD with a small learning rate on the wave, stopped early.
+
 Writers: Keras' CSVLogger (KERAS_BACKEND=torch) and its `history.history` saved as JSON, Lightning's
 CSVLogger and TensorBoardLogger on one Trainer, the Hugging Face Trainer (trainer_state.json and its
 TensorBoard events), a plain loop with torch's SummaryWriter, MLflow's file store (a run folder),
@@ -29,7 +39,8 @@ Run from the repository root, in an environment with the libraries (not needed b
     KERAS_BACKEND=torch python tests/corpus/make_corpus.py
 
 It takes a few minutes on two cores and rewrites the logs and labels.json; naming writers (e.g.
-`python tests/corpus/make_corpus.py keras hf`) rewrites only theirs.
+`python tests/corpus/make_corpus.py keras hf`) rewrites only theirs; `regression` writes the regression
+logs (Keras and Lightning) alone.
 """
 from __future__ import annotations
 
@@ -49,7 +60,7 @@ os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # the file store write
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from sklearn.datasets import load_digits, make_circles, make_moons  # noqa: E402
+from sklearn.datasets import load_diabetes, load_digits, make_circles, make_moons  # noqa: E402
 from torch import nn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -61,7 +72,7 @@ torch.set_num_threads(1)
 @dataclass(frozen=True)
 class Recipe:
     X: np.ndarray  # (N, F) float32
-    y: np.ndarray  # (N,) int64
+    y: np.ndarray  # (N,) int64; a regression's (N, 1) float32
     Xv: np.ndarray
     yv: np.ndarray
     hidden: tuple[int, ...]  # hidden widths; () is a linear model
@@ -71,10 +82,19 @@ class Recipe:
     momentum: float
     epochs: int
     batch: int = 32
+    metrics: tuple[str, ...] = ()  # a regression's metrics beside the MSE loss: mae, rmse, r2
 
     @property
-    def classes(self) -> int:
-        return int(max(self.y.max(), self.yv.max()) + 1)
+    def regression(self) -> bool:
+        return self.y.dtype.kind == "f"
+
+    @property
+    def classes(self) -> int | None:
+        return None if self.regression else int(max(self.y.max(), self.yv.max()) + 1)
+
+    @property
+    def outputs(self) -> int:
+        return self.classes or 1
 
 
 def recipes() -> dict[str, Recipe]:
@@ -100,13 +120,40 @@ def recipes() -> dict[str, Recipe]:
     }
 
 
+def regression_recipes() -> dict[str, Recipe]:
+    X, y = load_diabetes(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(X))
+    X, y = X[order], y[order]
+    X, y = ((X - X.mean(0)) / X.std(0)).astype(np.float32), ((y - y.mean()) / y.std()).astype(np.float32)[:, None]
+    rng = np.random.default_rng(5)
+    W = rng.uniform(-3, 3, (2000, 1)).astype(np.float32)
+    w = W + 2 * np.sin(2 * W) + rng.normal(0, 0.5, (2000, 1))
+    w = ((w - w.mean()) / w.std()).astype(np.float32)
+    return {
+        "overfitting": Recipe(X[:120], y[:120], X[200:], y[200:], (1024,), 0.0, "adam", 3e-3, 0.0, 300, 16, ("mae",)),
+        "good_fit": Recipe(W[:1000], w[:1000], W[1000:], w[1000:], (32, 32), 0.0, "adam", 5e-3, 0.0, 100, 64,
+                           ("mae", "rmse")),
+        "underfitting": Recipe(W[:1000], w[:1000], W[1000:], w[1000:], (), 0.0, "adam", 1e-2, 0.0, 30, 64, ("mae", "r2")),
+        "still_improving": Recipe(W[:1000], w[:1000], W[1000:], w[1000:], (32, 32), 0.0, "sgd", 2e-3, 0.0, 25, 64,
+                                  ("mae",)),
+    }
+
+
 def torch_model(r: Recipe, seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     layers, width = [], r.X.shape[1]
     for h in r.hidden:
         layers += [nn.Linear(width, h), nn.ReLU()] + ([nn.Dropout(r.dropout)] if r.dropout else [])
         width = h
-    return nn.Sequential(*layers, nn.Linear(width, r.classes))
+    return nn.Sequential(*layers, nn.Linear(width, r.outputs))
+
+
+def regression_metrics(out: torch.Tensor, y: torch.Tensor, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """MAE, RMSE and R² (1 - squared error / variance of the targets) of predictions, those named."""
+    err = out - y
+    values = {"mae": err.abs().mean(), "rmse": err.pow(2).mean().sqrt(),
+              "r2": 1 - err.pow(2).mean() / y.var(unbiased=False)}
+    return {m: values[m] for m in names}
 
 
 def torch_optimizer(r: Recipe, params):
@@ -167,10 +214,14 @@ def write_keras(name: str, r: Recipe, out: Path) -> list[str]:
         layers.append(keras.layers.Dense(h, activation="relu"))
         if r.dropout:
             layers.append(keras.layers.Dropout(r.dropout))
-    model = keras.Sequential(layers + [keras.layers.Dense(r.classes)])
+    model = keras.Sequential(layers + [keras.layers.Dense(r.outputs)])
     opt = (keras.optimizers.Adam(r.lr) if r.optimizer == "adam"
            else keras.optimizers.SGD(r.lr, momentum=r.momentum))
-    model.compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    if r.regression:  # Keras names them mae, root_mean_squared_error, r2_score (and val_ each)
+        metrics = {"mae": "mae", "rmse": keras.metrics.RootMeanSquaredError(), "r2": keras.metrics.R2Score()}
+        model.compile(opt, "mse", metrics=[metrics[m] for m in r.metrics])
+    else:
+        model.compile(opt, keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     path = out / "keras" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     hist = model.fit(r.X, r.y, validation_data=(r.Xv, r.yv), epochs=r.epochs, batch_size=r.batch, verbose=0,
@@ -207,26 +258,34 @@ def write_lightning(name: str, r: Recipe, out: Path) -> list[str]:
             super().__init__()
             self.net = torch_model(r)
 
+        def scores(self, out, y) -> dict:
+            if r.regression:
+                return regression_metrics(out, y, r.metrics)
+            return {"acc": (out.argmax(1) == y).float().mean()}
+
         def training_step(self, batch, _):
             x, y = batch
-            logits = self.net(x)
-            loss = nn.functional.cross_entropy(logits, y)
+            out = self.net(x)
+            loss = nn.functional.mse_loss(out, y) if r.regression else nn.functional.cross_entropy(out, y)
             self.log("train_loss", loss, on_step=True, on_epoch=True)
-            self.log("train_acc", (logits.argmax(1) == y).float().mean(), on_step=False, on_epoch=True)
+            for name, value in self.scores(out, y).items():
+                self.log(f"train_{name}", value, on_step=r.regression, on_epoch=True)  # train_mae_step, train_mae_epoch
             return loss
 
         def validation_step(self, batch, _):
             x, y = batch
-            logits = self.net(x)
-            self.log("val_loss", nn.functional.cross_entropy(logits, y))
-            self.log("val_acc", (logits.argmax(1) == y).float().mean())
+            out = self.net(x)
+            self.log("val_loss", nn.functional.mse_loss(out, y) if r.regression else nn.functional.cross_entropy(out, y))
+            for name, value in self.scores(out, y).items():
+                self.log(f"val_{name}", value)
 
         def configure_optimizers(self):
             return torch_optimizer(r, self.parameters())
 
     L.seed_everything(0, verbose=False)
     train = DataLoader(TensorDataset(torch.from_numpy(r.X), torch.from_numpy(r.y)), batch_size=r.batch, shuffle=True)
-    val = DataLoader(TensorDataset(torch.from_numpy(r.Xv), torch.from_numpy(r.yv)), batch_size=512)
+    val = DataLoader(TensorDataset(torch.from_numpy(r.Xv), torch.from_numpy(r.yv)),
+                     batch_size=len(r.yv) if r.regression else 512)  # R² of one batch is the R² of the set
     with tempfile.TemporaryDirectory() as tmp:
         loggers = [CSVLogger(tmp, name="csv"), TensorBoardLogger(tmp, name="tb", default_hp_metric=False)]
         trainer = L.Trainer(max_epochs=r.epochs, logger=loggers, log_every_n_steps=5, enable_progress_bar=False,
@@ -419,13 +478,19 @@ def onset_window(regime: str, train_loss: np.ndarray, val_loss: np.ndarray, clas
 
 def main() -> None:
     only = set(sys.argv[1:])  # writers to run (keras, lightning, hf, summarywriter, mlflow, fastai, wandb); default all
-    # `labels` alone recomputes the onset windows of the logs already there
+    # `regression` the regression logs; `labels` alone recomputes the onset windows of the logs already there
     writers = {"keras": ("keras CSVLogger", write_keras), "lightning": ("lightning", write_lightning),
                "hf": ("hf Trainer", write_hf), "summarywriter": ("torch SummaryWriter", write_summarywriter),
                "mlflow": ("mlflow", write_mlflow), "fastai": ("fastai CSVLogger", write_fastai),
                "wandb": ("wandb export (plain loop)", write_wandb)}
     labels_path = HERE / "labels.json"
     files: dict[str, dict] = json.loads(labels_path.read_text()) if only and labels_path.exists() else {}
+    if not only or "regression" in only:
+        for regime, r in regression_recipes().items():
+            for writer_name, writer in (("keras CSVLogger", write_keras), ("lightning", write_lightning)):
+                print(f"{writer_name}: regression {regime}", file=sys.stderr, flush=True)
+                for f in writer(f"regression_{regime}", r, HERE):
+                    files[f] = {"regime": regime, "writer": writer_name, "classes": None, "task": "regression"}
     for key, (writer_name, writer) in writers.items():
         if only and key not in only:
             continue
