@@ -196,6 +196,24 @@ def test_fastai_bare_metric_beside_named_losses_is_validation(tmp_path):
     assert h.curve("val_accuracy").tolist() == pytest.approx(VAL_ACC) and not h.has("train_accuracy")
 
 
+def test_naming_the_loss_columns_does_not_change_the_guess_for_a_bare_accuracy(tmp_path):
+    """`Acc` beside `Train Loss` is validation accuracy, whether or not the losses are named by flag."""
+    pd.DataFrame({"Epoch": range(1, EPOCHS + 1), "Train Loss": LOSS, "Valid Loss": VAL_LOSS, "Acc": VAL_ACC}).to_csv(
+        tmp_path / "log.csv", index=False)
+    guessed = read_history(tmp_path / "log.csv")
+    named = read_history(tmp_path / "log.csv", train_loss="Train Loss", val_loss="Valid Loss")
+    assert guessed.read["val_accuracy"] == named.read["val_accuracy"] == "Acc"
+    assert not named.has("train_accuracy")
+
+
+def test_a_zero_based_epoch_column_is_shifted_with_a_note_saying_so(tmp_path):
+    h = read_history(write_keras(tmp_path / "log.csv"))
+    assert h.frame["epoch"].min() == 1 and any("counts from 0" in note for note in h.notes)
+    pd.DataFrame({"epoch": range(1, EPOCHS + 1), "train_loss": LOSS, "val_loss": VAL_LOSS}).to_csv(
+        tmp_path / "one.csv", index=False)
+    assert not read_history(tmp_path / "one.csv").notes
+
+
 def test_top5_accuracy_is_not_taken_for_accuracy(tmp_path):
     pd.DataFrame({"loss": LOSS, "val_loss": VAL_LOSS, "val_top5_acc": np.full(EPOCHS, 0.99)}).to_csv(
         tmp_path / "a.csv", index=False)

@@ -164,6 +164,7 @@ _SLOTS = {("train", "loss"): "train_loss", ("train", "accuracy"): "train_accurac
           **{(split, kind): f"{split}_{kind}" for split in ("train", "val", "test") for kind in ("rmse", "mae", "r2")}}
 _EPOCH_NAMES = ("epoch", "epochs", "ep")
 _STEP_NAMES = ("step", "steps", "globalstep", "iteration", "iter", "it", "batch")
+ZERO_BASED = "the log's {name!r} counts from 0; epochs here count from 1, so its epoch 0 is epoch 1 here."
 _NA_WORDS = {"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a"}
 
 
@@ -208,9 +209,15 @@ def _slot_of(column: str, bare: str = "train") -> tuple[str, tuple[int, int, int
     return slot, (int(found[1] == "mse"), extra, aggregation, 0 if found[0] else 1)
 
 
-def _guess_columns(columns: list[str], source: str, what: str = "columns") -> dict[str, str]:
-    """Map metric slots to columns by their names; an ambiguous training or validation slot is an error."""
-    parsed = [_split_and_kind(c) for c in columns]
+def _guess_columns(columns: list[str], source: str, what: str = "columns",
+                   every: list[str] | None = None) -> dict[str, str]:
+    """Map metric slots to columns by their names; an ambiguous training or validation slot is an error.
+
+    `every` is all the log's names, the ones the user named included (default `columns`): whether a
+    bare `Acc` is training or validation depends on the names beside it, so naming a column with a
+    flag must not change the guess for another.
+    """
+    parsed = [_split_and_kind(c) for c in (columns if every is None else every)]
     bare_loss = any(p and p[0] is None and p[1] == "loss" for p in parsed)
     train_named = any(p and p[0] == "train" for p in parsed)
     bare = "val" if train_named and not bare_loss else "train"
@@ -418,20 +425,23 @@ def history_from_frame(frame: pd.DataFrame, source: str = "csv", num_classes: in
         return History(h.frame, num_classes, source, h.format, h.read, h.notes, tuple(warnings) + h.warnings)
     given = {role: col for role, col in columns.items() if col is not None and role != "epoch"}
     rest = [c for c in names if c not in given.values()]
-    mapping = {**{s: c for s, c in _guess_columns(rest, source).items() if s not in given}, **given}
+    mapping = {**{s: c for s, c in _guess_columns(rest, source, every=names).items() if s not in given}, **given}
     if not set(JUDGED) & set(mapping):
         raise _no_metrics(source, names)
     out = pd.DataFrame({slot: _numeric(frame, col, source, warnings) for slot, col in mapping.items()})
     for slot in ("train_accuracy", "val_accuracy", "test_accuracy"):
         if slot in out:
             out[slot] = _as_fraction(out[slot], mapping[slot], source)
+    notes: tuple[str, ...] = ()
     if epoch_col is None:
         out["epoch"] = np.arange(1, len(out) + 1)
     else:
         epoch = _numeric(frame, epoch_col, source, warnings)
         out["epoch"] = epoch
         out = out[epoch.notna()]
-        out["epoch"] = (out["epoch"] - out["epoch"].min() + 1 if out["epoch"].min() == 0 else out["epoch"]).round()
+        zero_based = out["epoch"].min() == 0
+        out["epoch"] = (out["epoch"] - out["epoch"].min() + 1 if zero_based else out["epoch"]).round()
+        notes = (ZERO_BASED.format(name=epoch_col),) if zero_based else ()
         out = out.groupby("epoch", as_index=False).mean()
     metrics = [c for c in METRICS if c in out]
     out = out.dropna(how="all", subset=metrics)
@@ -440,7 +450,7 @@ def history_from_frame(frame: pd.DataFrame, source: str = "csv", num_classes: in
     out.insert(0, "member", 0)
     return History(out[["member", "epoch"] + metrics].astype({"epoch": int}).reset_index(drop=True),
                    num_classes, source, "csv", {s: c for s, c in mapping.items() if s in SLOT_NAMES},
-                   (), tuple(warnings))
+                   notes, tuple(warnings))
 
 
 def _numeric_or_none(frame: pd.DataFrame, column: str, source: str, warnings: list[str]) -> pd.Series | None:
@@ -524,7 +534,8 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
         (n for n in names if [t for t in _tokens(n) if t not in _SPLIT_WORDS] in (["epoch"], ["epochs"])), None)
     given = {role: name for role, name in columns.items() if name is not None and role != "epoch"}
     candidates = [n for n in names if n != epoch_name and n not in given.values() and len(clean[n][0]) >= 2]
-    mapping = {**{s: n for s, n in _guess_columns(candidates, source, "series").items() if s not in given}, **given}
+    mapping = {**{s: n for s, n in _guess_columns(candidates, source, "series",
+                                                              every=[n for n in names if n != epoch_name]).items() if s not in given}, **given}
     if not set(JUDGED) & set(mapping):
         raise _no_metrics(source, names, "series")
     notes = []
@@ -533,6 +544,8 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
         e_steps, e_values, _ = clean[epoch_name]
         ok = np.isfinite(e_values)
         e_steps, e_numbers = e_steps[ok], _epoch_numbers(e_values[ok])
+        if len(e_numbers) and float(np.min(e_values[ok])) == 0 and np.all(np.mod(e_values[ok], 1) == 0):
+            notes.append(ZERO_BASED.format(name=epoch_name))
         val = {float(x) for slot in VALIDATION if slot in mapping for x in clean[mapping[slot]][0]}
         at_end = bool(val) and set(e_steps) == val  # logged once an epoch, with validation: at the epoch's end
         for slot, name in mapping.items():
