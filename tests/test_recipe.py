@@ -1,5 +1,6 @@
 """`goodfit recipe`: the search space, successive halving, and a confirmation on seeds the search never saw."""
 import json
+import re
 import subprocess
 import sys
 
@@ -94,3 +95,42 @@ def test_cli_more_survivors_than_candidates_is_exit_code_2(tmp_path):
                         "--out", str(tmp_path / "r")], capture_output=True, text=True)
     assert r.returncode == 2 and "--top 8 keeps more recipes than the 5 candidates" in r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_regression_recipe_selects_and_judges_by_rmse_and_says_so(tmp_path):
+    """On diabetes the search ranks by validation RMSE (lower is better) and the verdict speaks in the target's units."""
+    from goodfit.report.recipe import write_recipe_outputs
+
+    recipe = Recipe("diabetes", "mlp", space="dropout=0.1:0.5,l2", candidates=4, eta=2, top=2, seeds=2, epochs=8,
+                    train=FAST)
+    assert recipe.plan.get("metric") is None and recipe.plan.get("task") is None  # fingerprints as before
+    result = recipe.run()
+    assert result.metric.name == "rmse" and set(result.selection["metric"]) == {"rmse"}
+    first = result.selection[result.selection["rung"] == 0].sort_values("val_score")
+    assert first["continued"].tolist() == [True, True, False, False]  # the two lowest RMSEs went on
+    assert "test RMSE" in result.verdict and not re.search(r"\d\.\d%|points", result.verdict)
+    opt = result.optimism()
+    assert (opt["confirmed_test"] > 10).all()  # RMSE in the target's units (disease progression, about 50-70)
+    html = write_recipe_outputs(result, tmp_path)["report"].read_text()
+    assert "validation RMSE when chosen" in html and "lower is better" in html
+
+
+def test_a_recipe_judged_by_balanced_accuracy_ranks_by_it(tmp_path):
+    recipe = Recipe("wine", "mlp", space="dropout=0.1:0.5", candidates=4, eta=2, top=2, seeds=2, epochs=8,
+                    conditions=[Conditions(train_size=60)], train=FAST, metric="balanced_accuracy")
+    assert recipe.plan["metric"] == "balanced_accuracy"
+    result = recipe.run()
+    ranked = result.selection[result.selection["rung"] == 0].sort_values("val_score", ascending=False, kind="stable")
+    assert ranked["continued"].tolist()[:2] == [True, True] and "balanced accuracy" in result.verdict
+    with pytest.raises(GoodfitError, match="metric 'rmse' does not apply to classification"):
+        Recipe("wine", "mlp", metric="rmse")
+
+
+def test_cli_recipe_on_a_regression_prints_the_task_and_the_train_command(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "goodfit", "recipe", "--data", "diabetes", "--model", "mlp",
+                        "--space", "dropout", "--candidates", "2", "--eta", "2", "--top", "1", "--seeds", "2",
+                        "--epochs", "4", "--loss", "huber", "--out", str(tmp_path / "r"), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    payload = json.loads(r.stdout)
+    assert payload["command"].startswith("goodfit train --data diabetes --model mlp --epochs 4 --loss huber")

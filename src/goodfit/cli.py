@@ -439,6 +439,10 @@ def recipe(
     optimizer: str = typer.Option("adam", help="adam or sgd."),
     device: str = typer.Option("cpu", help="cpu, cuda or auto."),
     seed: int = typer.Option(0, help="Seed of the random candidates."),
+    task: str = typer.Option(None, help="classification or regression (default: decided from the target)."),
+    metric: str = typer.Option(None, help="What selects and judges: accuracy, balanced_accuracy, macro_f1 or loss "
+                                          "(classes); rmse, mae, r2 or loss (regression). Default as in study."),
+    loss: str = typer.Option("auto", help="cross_entropy for classes; mse, mae or huber for a number."),
     executor: str = typer.Option("local", help="Where rungs run: local or ray (see docs/cluster.md)."),
     address: str = typer.Option(None, help="Ray cluster to join with --executor ray."),
     out: str = typer.Option("runs/recipe", help="Output folder: results.json, report.html, search/ and confirm/ stores."),
@@ -446,7 +450,7 @@ def recipe(
 ):
     """Which combination and strength of remedies is best on this data? Search, then confirm on fresh seeds.
 
-    Successive halving over random recipes (validation accuracy decides who continues), then the
+    Successive halving over random recipes (the judged metric on validation decides who continues), then the
     top recipes, the best single remedy and the baseline train again on seeds the search never
     used; the verdict rests on that confirmation alone. Running the same command again resumes.
 
@@ -468,10 +472,10 @@ def recipe(
     model = model or (DEFAULT_STUDY["model"] if default else "auto")
     epochs = epochs or (DEFAULT_STUDY["epochs"] if default else 100)
     train_size = train_size or (DEFAULT_STUDY["train_size"] if default else None)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
     search = Recipe(data, model, space, candidates, eta, top, search_seeds, seeds, epochs,
                     [Conditions(train_size=train_size, label_noise=label_noise, imbalance=imbalance)], target, config,
-                    seed=seed)
+                    seed=seed, task=task, metric=metric)
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)

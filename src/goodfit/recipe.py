@@ -1,7 +1,8 @@
 """The recipe: which combination and strength of remedies is best on this data, confirmed on fresh seeds.
 
 A search draws random recipes from a `Space` and runs successive halving: every candidate trains for
-a few epochs, the best third by validation accuracy continues to three times as many, and so on up
+a few epochs, the best third by the judged metric on validation (the study's: accuracy, balanced
+accuracy, RMSE, ...) continues to three times as many, and so on up
 to the full length; each rung is a study (one population per architecture, resumable, run through
 the executor). The six single remedies at their default strengths join the last rung, so the best
 of them is chosen the same way. Then the top recipes, that single remedy and the baseline train
@@ -23,6 +24,7 @@ from goodfit.data import Conditions, load
 from goodfit.engine import TrainConfig
 from goodfit.errors import GoodfitError
 from goodfit.grammar import BASELINE, default_arms, parse_seeds
+from goodfit.metrics import Metric, metric_for
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
 from goodfit.space import Space
@@ -108,7 +110,8 @@ class RecipeResult:
     """What the search found and what the confirmation on fresh seeds says.
 
     `rungs` are the search's studies in order; `selection` one row per candidate and rung with its
-    validation accuracy (the selection metric, mean over search seeds) and whether it continued;
+    validation score `val_score` (the judged metric, named in `metric`, mean over search seeds), its
+    validation loss and whether it continued;
     `confirmation` the study of the baseline, the best single remedy and the top recipes on the
     user's seeds; `recipes` the top recipes' arms, best first; `single` the best single remedy's name.
     """
@@ -125,11 +128,17 @@ class RecipeResult:
     _against_single: list[Comparison] = field(default_factory=list, repr=False)
 
     def __post_init__(self):
-        by_arm = self.confirmation._by_arm(0, "test_accuracy")
+        judged = self.confirmation.judged
+        by_arm = self.confirmation._by_arm(0, judged)
         names = [a.name for a in self.recipes]
         self._against_single = compare_to_baseline({self.single: by_arm[self.single]} |
                                                    {n: by_arm[n] for n in names if n in by_arm}, self.single,
-                                                   "test_accuracy")
+                                                   judged)
+
+    @property
+    def metric(self) -> Metric:
+        """What the search selected by and the confirmation judges by (the confirmation study's metric)."""
+        return self.confirmation.metric
 
     def descriptions(self) -> list[str]:
         """Each recipe in words, in the order of `recipes`."""
@@ -140,22 +149,24 @@ class RecipeResult:
         return self._against_single
 
     def optimism(self) -> pd.DataFrame:
-        """Per recipe: validation accuracy when selected (search seeds), validation and test accuracy confirmed."""
+        """Per recipe: the judged metric on validation when selected (search seeds), on validation and test
+        confirmed (fresh seeds); `optimism` is how much better the selection looked than the confirmation."""
+        m = self.metric
         last = self.selection[self.selection["rung"] == self.selection["rung"].max()].set_index("arm")
         members = self.confirmation.members
         rows = []
         for arm in self.recipes + [Arm(self.single)]:
             mine = members[members["arm"] == arm.name]
-            rows.append({"arm": arm.name, "selected_val_accuracy": float(last.loc[arm.name, "val_accuracy"]),
-                         "confirmed_val_accuracy": float(mine["val_accuracy"].mean()),
-                         "confirmed_test_accuracy": float(mine["test_accuracy"].mean())})
+            rows.append({"arm": arm.name, "metric": m.name, "selected_val": float(last.loc[arm.name, "val_score"]),
+                         "confirmed_val": float(mine[f"val_{m.name}"].mean()),
+                         "confirmed_test": float(mine[f"test_{m.name}"].mean())})
         frame = pd.DataFrame(rows)
-        frame["optimism"] = frame["selected_val_accuracy"] - frame["confirmed_val_accuracy"]
+        frame["optimism"] = [m.gain(s - c) for s, c in zip(frame["selected_val"], frame["confirmed_val"])]
         return frame
 
     @property
     def best(self) -> Arm:
-        """The best recipe of the search (a combination, chosen on validation accuracy)."""
+        """The best recipe of the search (a combination, chosen on the judged metric on validation)."""
         return self.recipes[0]
 
     @property
@@ -169,28 +180,29 @@ class RecipeResult:
         """What to train with, and whether it beat the baseline and the best single remedy on fresh seeds."""
         table = self.confirmation.table().set_index("arm")
         n = int(table.loc[BASELINE, "seeds"])
-        best = self.best.name
+        best, m = self.best.name, self.metric
         vs_base = {c.arm: c for c in self.confirmation.comparisons()}
         vs_single = {c.arm: c for c in self.against_single()}
         head = (f"On {self.confirmation.dataset['name']}, the search chose {best} ({describe(self.best)}); "
-                f"on {n} fresh seeds it reached {table.loc[best, 'test_accuracy']:.1%} test accuracy")
+                f"on {n} fresh seeds it reached {m.value(table.loc[best, 'score'])} test {m.label}")
 
         def against(c: Comparison | None, what: str) -> str:
             if c is None:
                 return f"it could not be compared with {what}"
             ci = c.adjusted
-            size = (f"{c.difference.mean * 100:+.1f} points on every seed" if c.difference.all_equal else
-                    f"{c.difference.mean * 100:+.1f} points, Holm-adjusted 95% CI {ci.low * 100:+.1f} to {ci.high * 100:+.1f}")
+            size = (f"{m.change(c.difference.mean)} on every seed" if c.difference.all_equal else
+                    f"{m.change(c.difference.mean)}, Holm-adjusted 95% CI {m.change(ci.low, False)} to "
+                    f"{m.change(ci.high, False)}")
             if c.significant:
-                word = "beats" if c.difference.mean > 0 else "is worse than"
+                word = "beats" if m.gain(c.difference.mean) > 0 else "is worse than"
                 return f"it {word} {what} ({size}, p={c.p_holm:.2g} after Holm)"
             return f"it does not differ significantly from {what} ({size}, p={c.p_holm:.2g} after Holm)"
 
         opt = self.optimism().set_index("arm").loc[best]
         said = (head + "; " + against(vs_base.get(best), "the baseline") + "; " +
                 against(vs_single.get(best), f"the best single remedy, {self.single}") +
-                f". The search's own optimism: {opt['selected_val_accuracy']:.1%} validation accuracy when chosen, "
-                f"{opt['confirmed_val_accuracy']:.1%} on the fresh seeds.")
+                f". The search's own optimism: {m.value(opt['selected_val'])} validation {m.label} when chosen, "
+                f"{m.value(opt['confirmed_val'])} on the fresh seeds.")
         if self.chosen.name == self.single:
             single = vs_base.get(self.single)
             said += (f" No combination ranked above {self.single} at its default strength on validation, so train with "
@@ -204,6 +216,8 @@ class RecipeResult:
         parts = ["goodfit train", f"--data {plan['data']}"]
         if plan.get("target"):
             parts.append(f"--target {plan['target']}")
+        if plan.get("task"):
+            parts.append(f"--task {plan['task']}")
         if plan["model"].get("arch"):
             parts.append(f"--model {plan['model']['arch']}")
         if cond.get("train_size"):
@@ -213,13 +227,15 @@ class RecipeResult:
         if cond.get("imbalance", 1.0) != 1.0:
             parts.append(f"--imbalance {cond['imbalance']:g}")
         parts.append(f"--epochs {plan['epochs']}")
+        if plan["train"].get("loss", "auto") != "auto":
+            parts.append(f"--loss {plan['train']['loss']}")
         return " ".join(parts + [train_options(self.chosen)])
 
     def to_dict(self) -> dict:
         """The `results.json` payload."""
         return {
             "goodfit": "recipe/1", "plan": self.plan, "verdict": self.verdict, "command": self.command(),
-            "choice": self.chosen.name,
+            "choice": self.chosen.name, "metric": self.metric.name,
             "recipes": [{"name": a.name, "description": describe(a), "options": train_options(a), **a.to_dict()}
                         for a in self.recipes],
             "single": self.single,
@@ -248,6 +264,9 @@ class Recipe:
         epochs: full training length (the last rung and the confirmation). Default 100.
         conditions: one `Conditions`. Default: all data.
         target: label column for CSV or Parquet. Default None.
+        task: `classification` or `regression`; None decides from the target. Default None.
+        metric: what selects and judges (`goodfit.metrics.TASK_METRICS`); None: the study's default
+            (accuracy, balanced accuracy on imbalanced classes, RMSE on regression). Default None.
         train: batch size, learning rate, optimizer, device. Default `TrainConfig()`.
         split_seed: seed of the split. Default 0.
         seed: seed of the random candidates. Default 0.
@@ -263,8 +282,12 @@ class Recipe:
     def __init__(self, data: str = "digits", model: str | ModelSpec = "auto", space: Space | str | None = None,
                  candidates: int = 27, eta: int = 3, top: int = 3, search_seeds: int = 1,
                  seeds: int | str | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
-                 target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0, seed: int = 0):
-        kind = load(data, target).kind
+                 target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0, seed: int = 0,
+                 task: str | None = None, metric: str | None = None):
+        dataset = load(data, target, task)
+        kind = dataset.kind
+        if metric is not None:
+            metric = metric_for(metric, dataset.task).name
         space = Space.default(kind) if space is None else Space.parse(space, kind) if isinstance(space, str) else space
         if candidates < 2:
             raise GoodfitError(f"--candidates must be at least 2, got {candidates}")
@@ -281,7 +304,7 @@ class Recipe:
         rng = np.random.default_rng(seed)
         self.candidates = [Arm(f"c{i + 1:02d}", space.sample(rng)) for i in range(candidates)]
         self.args = dict(data=data, model=model, conditions=list(conditions or [Conditions()])[:1], target=target,
-                         train=train, split_seed=split_seed)
+                         train=train, split_seed=split_seed, task=task, metric=metric)
         if conditions is not None and len(conditions) > 1:
             raise GoodfitError("a recipe searches on one condition; pass one --train-size")
         self.seeds = seeds
@@ -293,6 +316,7 @@ class Recipe:
                      "seeds": seeds, "epochs": epochs, "rungs": self.rungs, "seed": seed,
                      "conditions": [c.to_dict() for c in self.args["conditions"]], "train": train.to_dict(),
                      "split_seed": split_seed}
+        self.plan |= {k: v for k, v in (("task", task), ("metric", metric)) if v is not None}  # only when asked
 
     def _study(self, arms: list[Arm], seeds: list[int], epochs: int) -> Study:
         return Study(arms=arms, seeds=seeds, epochs=epochs, **self.args)
@@ -321,16 +345,17 @@ class Recipe:
             _check(result)
             results.append(result)
             trained, seconds = trained + result.units_trained, seconds + result.seconds
-            score = result.members.groupby("arm")[["val_accuracy", "val_loss"]].mean()
-            ranked = sorted(alive, key=lambda a: (-score.loc[a.name, "val_accuracy"], score.loc[a.name, "val_loss"]))
+            m = result.metric
+            score = result.members.groupby("arm").agg(val_score=(f"val_{m.name}", "mean"), val_loss=("val_loss", "mean"))
+            rank = lambda a: (m.gain(score.loc[a.name, "val_score"]), -score.loc[a.name, "val_loss"])  # noqa: E731
+            ranked = sorted(alive, key=rank, reverse=True)  # best first; the lower validation loss breaks a tie
             keep = {a.name for a in ranked[: (self.rungs[i + 1][0] if not last else self.top)]}
             for arm in arms[1:]:
                 rows.append({"rung": i, "epochs": epochs, "arm": arm.name, "single": arm in singles,
-                             "val_accuracy": float(score.loc[arm.name, "val_accuracy"]),
+                             "metric": m.name, "val_score": float(score.loc[arm.name, "val_score"]),
                              "val_loss": float(score.loc[arm.name, "val_loss"]), "continued": arm.name in keep,
                              "remedies": describe(arm)})
             alive = [a for a in ranked if a.name in keep]
-        rank = lambda a: (score.loc[a.name, "val_accuracy"], -score.loc[a.name, "val_loss"])  # noqa: E731
         single = max(singles, key=rank)
         choice = single.name if rank(single) > rank(alive[0]) else "recipe-1"
         recipes = [Arm(f"recipe-{k + 1}", a.remedies) for k, a in enumerate(alive)]

@@ -1,5 +1,5 @@
 """The recipe search's outputs: `results.json` and `report.html` (the search's rungs, each remedy's
-strength against validation accuracy, the confirmed table, and the `goodfit train` command)."""
+strength against the judged metric on validation, the confirmed table, and the `goodfit train` command)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,6 +11,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from goodfit import __version__
 from goodfit.atomic import write_atomic
+from goodfit.metrics import METRICS
 from goodfit.report.figures import BASELINE_COLOR, MUTED, PALETTE, STYLE, WIDTH, study_figures
 from goodfit.report.html import _environment, _png
 from goodfit.report.outputs import json_ready
@@ -26,16 +27,28 @@ def _arm_of(member_key: str) -> str:
     return member_key.split("/")[1]
 
 
+def _per_epoch(result):
+    """The judged metric's validation curve if the history has it per epoch (accuracy, RMSE, MAE, R²), else the
+    task's nearest one (balanced accuracy and macro F1 are measured once, with the kept weights)."""
+    m = result.metric
+    column = f"val_{m.name}"
+    if column not in result.rungs[0].history:
+        m = METRICS["accuracy" if m.percent else "loss"]
+        column = f"val_{m.name}"
+    return column, m, (100.0 if m.percent else 1.0), f"validation {m.label}" + (" (%)" if m.percent else "")
+
+
 def rungs_figure(result) -> Figure:
-    """Validation accuracy over epochs of every candidate in every rung (mean over search seeds);
+    """The judged metric on validation over epochs of every candidate in every rung (mean over search seeds);
     the candidates that became recipes in colour, the rest grey, the baseline black."""
     names = {r.name for r in result.recipes}
+    column, _, unit, label = _per_epoch(result)
     fig = Figure(figsize=(WIDTH, 3.4), layout="constrained")
     axes = fig.subplots(1, len(result.rungs), sharey=True, squeeze=False).ravel()
     recipe_of = dict(zip(result.selection["arm"], result.selection.get("recipe", [None] * len(result.selection))))
     for i, (ax, rung) in enumerate(zip(axes, result.rungs)):
         frame = rung.history.assign(arm=rung.history["member"].map(_arm_of))
-        mean = frame.groupby(["arm", "epoch"])["val_accuracy"].mean().reset_index()
+        mean = frame.groupby(["arm", "epoch"])[column].mean().reset_index()
         for arm, g in mean.groupby("arm"):
             label = recipe_of.get(arm) if isinstance(recipe_of.get(arm), str) else arm if arm in names else None
             if arm == "baseline":
@@ -45,14 +58,14 @@ def rungs_figure(result) -> Figure:
                 style = {"color": PALETTE[k % len(PALETTE)], "linewidth": 2.0, "zorder": 4}
             else:
                 style = {"color": "#BBBBBB", "linewidth": 0.8, "zorder": 1}
-            ax.plot(g["epoch"], g["val_accuracy"] * 100, **style,
+            ax.plot(g["epoch"], g[column] * unit, **style,
                     label=(label if label in names and i == len(result.rungs) - 1 else
                            "baseline" if arm == "baseline" and i == 0 else None))
         size = len(rung.arm_names) - 1
         ax.set_title(f"rung {i + 1}: {size} arms, {int(rung.plan['train']['epochs'])} epochs", loc="left")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0].set_ylabel("validation accuracy (%)")
+    axes[0].set_ylabel(label)
     fig.legend(loc="outside right upper")
     return fig
 
@@ -77,8 +90,9 @@ def _strengths(remedies: str) -> dict[str, float]:
 
 
 def strength_figure(result) -> Figure:
-    """Each remedy's strength across the first rung's candidates against their validation accuracy;
-    candidates without the remedy sit at the left edge, marked "off"."""
+    """Each remedy's strength across the first rung's candidates against their validation score (the judged
+    metric); candidates without the remedy sit at the left edge, marked "off"."""
+    m = result.metric
     first = result.selection[(result.selection["rung"] == 0) & ~result.selection["single"]]
     used = [_strengths(r) for r in first["remedies"]]
     axes_of = [(n, label, log) for n, label, log in REMEDY_AXES if any(n in u for u in used)]
@@ -86,7 +100,7 @@ def strength_figure(result) -> Figure:
     if not axes_of:
         return fig
     axes = fig.subplots(1, len(axes_of), sharey=True, squeeze=False).ravel()
-    acc = first["val_accuracy"].to_numpy() * 100
+    acc = first["val_score"].to_numpy() * (100 if m.percent else 1)
     for ax, (name, label, log) in zip(axes, axes_of):
         on = np.array([name in u for u in used])
         x = np.array([u.get(name, np.nan) for u in used])
@@ -107,32 +121,38 @@ def strength_figure(result) -> Figure:
                 ax.scatter(np.full((~on).sum(), np.nanmin(x) if on.any() else 0.0), acc[~on], marker="|",
                            color=MUTED, s=40, label="off")
         ax.set_title(label, loc="left")
-    axes[0].set_ylabel("validation accuracy (%)\nfirst rung")
+    axes[0].set_ylabel(f"validation {m.label}" + (" (%)" if m.percent else "") + "\nfirst rung")
     return fig
 
 
 def render_recipe_html(result, command: str | None = None) -> str:
     """The recipe's report as one self-contained HTML page, the verdict and the command to train with first."""
+    m = result.metric
+    per_epoch = _per_epoch(result)[1].label
     with matplotlib.rc_context(STYLE):
+        confirmed = study_figures(result.confirmation)
+        confirmed = confirmed.get("test_accuracy", confirmed.get("comparison"))  # the judged metric per arm
         figures = [("rungs", "The search, rung by rung",
-                    "Validation accuracy over epochs, mean over the search seeds, of every candidate in each rung; "
+                    f"Validation {per_epoch} over epochs, mean over the search seeds, of every candidate in each rung; "
                     "each rung retrains its candidates from scratch for longer. In colour: the candidates "
                     "confirmed as recipes; black: the baseline.", rungs_figure(result)),
                    ("strengths", "Each remedy's strength across the candidates",
-                    "First rung: each dot a candidate, its validation accuracy against the strength of one remedy "
+                    f"First rung: each dot a candidate, its validation {m.label} against the strength of one remedy "
                     "it used (grey ticks: candidates without it). A trend here is a remedy that matters on this data.",
-                    strength_figure(result)),
-                   ("confirmed", "Confirmed on fresh seeds",
-                    "Test accuracy of the baseline, the best single remedy and the recipes on seeds the search "
-                    "never used; mean and 95% CI, filled dots significantly different from the baseline.",
-                    study_figures(result.confirmation)["test_accuracy"])]
+                    strength_figure(result))]
+        if confirmed is not None:
+            figures.append(("confirmed", "Confirmed on fresh seeds",
+                            f"Test {m.label} of the baseline, the best single remedy and the recipes on seeds the "
+                            "search never used; mean and 95% CI, filled dots significantly different from the "
+                            "baseline.", confirmed))
         pictures = [{"key": k, "title": t, "caption": c, "png": _png(f), "width": round(f.get_figwidth() * 100),
                      "height": round(f.get_figheight() * 100)} for k, t, c, f in figures]
     return _environment().get_template("recipe.html").render(
         title=f"goodfit recipe: {result.confirmation.dataset['name']}", verdict=result.verdict,
         train_command=result.command(), groups=table_groups(result.confirmation), figures=pictures,
         recipes=[{"name": a.name, "description": d} for a, d in zip(result.recipes, result.descriptions())],
-        optimism=result.optimism().to_dict("records"), plan=result.plan, command=command, version=__version__,
+        optimism=[o | {"shown": [m.value(o[k]) for k in ("selected_val", "confirmed_val", "confirmed_test")]}
+                  for o in result.optimism().to_dict("records")], metric=m, plan=result.plan, command=command, version=__version__,
         single=result.single, choice=result.chosen.name, width=round(WIDTH * 100))
 
 
