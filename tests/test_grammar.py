@@ -3,7 +3,8 @@ import pytest
 
 from goodfit.errors import GoodfitError
 from goodfit.grammar import default_arms, parse_arm, parse_arms, parse_seeds
-from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+from goodfit.remedies import (Augment, BatchNorm, ClassWeights, Dropout, EarlyStopping, LabelSmoothing, Shrink,
+                              WeightDecay)
 
 
 def test_every_remedy_takes_its_strength():
@@ -23,6 +24,17 @@ def test_options_and_shorthands():
     assert parse_arm("early_stopping=7", "table").remedies[0].patience == 7
     assert parse_arm("shrink=width:0.25+depth:1", "table").remedies[0] == Shrink(0.25, 1)
     assert parse_arm("augment=rotate+flip:0.5", "image").remedies[0] == Augment(rotate=15.0, flip=0.5)
+
+
+def test_label_smoothing_and_class_weights_are_arms_outside_all():
+    arms = parse_arms("label_smoothing,label_smoothing=0.2,class_weights,class_weights=balanced", "table")
+    assert [a.name for a in arms] == ["baseline", "label_smoothing", "label_smoothing=0.2", "class_weights",
+                                      "class_weights=balanced"]
+    assert [a.remedies[0] for a in arms[1:]] == [LabelSmoothing(0.1), LabelSmoothing(0.2), ClassWeights("loss"),
+                                                 ClassWeights("balanced")]
+    assert all(not isinstance(r, (LabelSmoothing, ClassWeights)) for r in default_arms("table")["all"].remedies)
+    with pytest.raises(GoodfitError, match="loss, balanced"):
+        parse_arm("class_weights=inverse", "table")
 
 
 def test_names_alone_keep_todays_meaning_and_the_baseline_always_comes_first():

@@ -10,6 +10,8 @@ strength. SETTINGS is a number (the remedy's main setting) or `key:value` option
     early_stopping=20               patience; or patience:20+min_delta:0.001+monitor:val_accuracy
     batchnorm=0.05                  momentum
     shrink=0.5                      width kept; or width:0.5+depth:1
+    label_smoothing=0.1             share of each target spread over the classes
+    class_weights=balanced          `loss` (weights inverse to class frequency, the default) or `balanced` sampling
 
 The same remedy may appear at several strengths (`dropout=0.1,dropout=0.5`): each is its own arm,
 named as written (numbers in their shortest form). Pure functions; nothing here trains.
@@ -19,17 +21,18 @@ from __future__ import annotations
 import re
 
 from goodfit.errors import GoodfitError
-from goodfit.remedies import (AUGMENTATIONS, DEFAULT_STRENGTH, MONITORS, Arm, Augment, BatchNorm, Dropout,
-                              EarlyStopping, Shrink, WeightDecay)
+from goodfit.remedies import (AUGMENTATIONS, CLASS_WEIGHTINGS, DEFAULT_STRENGTH, MONITORS, Arm, Augment, BatchNorm,
+                              ClassWeights, Dropout, EarlyStopping, LabelSmoothing, Shrink, WeightDecay)
 
 BASELINE = "baseline"
 GEOMETRIC_DEFAULT = {"image": {"rotate": 10.0, "zoom": 0.1, "shift": 0.1, "noise": 0.05}}  # no flip: digits are not symmetric
 ARMS_HELP = ("baseline,dropout=0.5,l2=1e-4,decay=1e-2,augment=shift:0.1+noise:0.05,early_stopping=patience:20,"
-             "batchnorm,shrink=0.5")
+             "batchnorm,shrink=0.5,label_smoothing=0.1,class_weights=balanced")
 
 
 def default_arms(kind: str) -> dict[str, Arm]:
-    """The baseline, each of the six remedies at a common strength, decoupled decay, and all six combined."""
+    """The baseline, each of the six remedies at a common strength, decoupled decay, all six combined, and the
+    two answers to a data set's labels: label smoothing and class weights (not part of `all`)."""
     augment = Augment(**GEOMETRIC_DEFAULT.get(kind, DEFAULT_STRENGTH[kind]))
     single = {
         "dropout": Dropout(0.3), "l2": WeightDecay(1e-3), "early_stopping": EarlyStopping(patience=10),
@@ -38,6 +41,8 @@ def default_arms(kind: str) -> dict[str, Arm]:
     arms = {BASELINE: Arm(BASELINE)} | {name: Arm(name, (r,)) for name, r in single.items()}
     arms["decay"] = Arm("decay", (WeightDecay(1e-2, decoupled=True),))
     arms["all"] = Arm("all", tuple(single.values()))
+    arms["label_smoothing"] = Arm("label_smoothing", (LabelSmoothing(0.1),))
+    arms["class_weights"] = Arm("class_weights", (ClassWeights(),))
     return arms
 
 
@@ -118,6 +123,13 @@ def _remedy(name: str, settings: str, kind: str):
         depth = o.get("depth")
         return Shrink(_number(o.get("width", "1"), where, "shrink=0.5"),
                       None if depth is None else _whole(depth, where, "shrink=width:0.5+depth:1"))
+    if name == "label_smoothing":
+        return LabelSmoothing(_number(settings, where, "label_smoothing=0.1"))
+    if name == "class_weights":
+        o = _options(name, settings, "how", {"how": "balanced"}, "class_weights=balanced")
+        if o["how"] not in CLASS_WEIGHTINGS:
+            raise GoodfitError(f"{where}: use one of {', '.join(CLASS_WEIGHTINGS)}, e.g. class_weights=balanced")
+        return ClassWeights(o["how"])
     raise GoodfitError(f"{where}: {name} takes no settings; write {name} alone")
 
 

@@ -1,4 +1,4 @@
-"""The six remedies as frozen values, and the `Arm` that names a combination of them.
+"""The remedies as frozen values, and the `Arm` that names a combination of them.
 
 A remedy only describes a setting; the engine reads it. No remedy knows another or how training runs.
 """
@@ -217,7 +217,58 @@ class Shrink:
             raise GoodfitError(f"shrink depth must be a whole number >= 1, got {self.depth}")
 
 
-REMEDIES = {cls.key: cls for cls in (Dropout, WeightDecay, EarlyStopping, Augment, BatchNorm, Shrink)}
+@dataclass(frozen=True)
+class LabelSmoothing:
+    """Train on softened targets: the given class keeps `1 - amount` and `amount` is spread over all classes.
+
+    The usual answer to noisy labels: a wrong label costs less to fit, and confident logits are not
+    rewarded. Classification only; validation and test are scored on the labels as given.
+
+    Args:
+        amount: the share of each target spread evenly over the classes, in [0, 1). Default 0.1.
+
+    Example:
+        >>> LabelSmoothing().amount
+        0.1
+    """
+
+    key: ClassVar[str] = "label_smoothing"
+    amount: float = 0.1
+
+    def __post_init__(self):
+        _check_range("label smoothing", self.amount, 0.0, 1.0, hint="; e.g. label_smoothing=0.1")
+
+
+CLASS_WEIGHTINGS = ("loss", "balanced")
+
+
+@dataclass(frozen=True)
+class ClassWeights:
+    """Count every class as much as the others: loss weights inverse to class frequency, or balanced sampling.
+
+    With `loss`, a sample of class c weighs `N / (C * n_c)` in the training loss (the weights average 1
+    over the training set, as scikit-learn's `class_weight="balanced"`). With `balanced`, each member's
+    minibatches are drawn with replacement so that every class comes up equally often. Classification only.
+
+    Args:
+        how: `loss` (weights in the loss) or `balanced` (balanced sampling). Default `loss`.
+
+    Example:
+        >>> ClassWeights("balanced").how
+        'balanced'
+    """
+
+    key: ClassVar[str] = "class_weights"
+    how: str = "loss"
+
+    def __post_init__(self):
+        if self.how not in CLASS_WEIGHTINGS:
+            raise GoodfitError(f"class weights {self.how!r} is unknown; use one of {', '.join(CLASS_WEIGHTINGS)}, "
+                               "e.g. class_weights=balanced")
+
+
+REMEDIES = {cls.key: cls for cls in (Dropout, WeightDecay, EarlyStopping, Augment, BatchNorm, Shrink, LabelSmoothing,
+                                     ClassWeights)}
 
 
 @dataclass(frozen=True)

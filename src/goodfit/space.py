@@ -2,7 +2,8 @@
 
 `--space dropout=0.05:0.5,l2=1e-5:1e-2,augment=shift:0.2+noise:0.1,batchnorm,shrink=0.25+0.5,early_stopping=10`:
 a range `LOW:HIGH` per remedy (log-scaled for `l2` and `decay`), augmentation kinds with their largest
-strength, a few widths for `shrink`, toggles for `batchnorm` and `early_stopping` (its patience).
+strength, a few widths for `shrink`, toggles for `batchnorm` and `early_stopping` (its patience); on
+request `label_smoothing=0.05:0.2` and the `class_weights` toggle (`class_weights=balanced` for sampling).
 Pure values; nothing here trains.
 """
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from goodfit.errors import GoodfitError
-from goodfit.remedies import AUGMENTATIONS, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+from goodfit.remedies import (AUGMENTATIONS, CLASS_WEIGHTINGS, Augment, BatchNorm, ClassWeights, Dropout, EarlyStopping,
+                              LabelSmoothing, Shrink, WeightDecay)
 
 AUGMENT_SPACE = {"image": {"rotate": 20.0, "zoom": 0.2, "shift": 0.15, "noise": 0.1},
                  "sequence": {"shift": 0.2, "noise": 0.1}, "table": {"noise": 0.2, "mixup": 0.4}}
@@ -36,13 +38,18 @@ class Space:
         shrink: the narrower widths a candidate may take instead of full width (a few fixed
             widths, so candidates share populations). Default (0.25, 0.5).
         early_stopping: patience for the candidates that stop early, or None. Default 10.
+        label_smoothing: (lowest, highest) amount, or None. Default None (searched only when named).
+        class_weights: `loss` or `balanced` for half the candidates, or None. Default None.
 
     Example:
         >>> space = Space.default("sequence")
         >>> space.augment
         (('shift', 0.2), ('noise', 0.1))
         >>> Space.parse("dropout=0.1:0.3,early_stopping=5", "table")
-        Space(dropout=(0.1, 0.3), l2=None, decay=None, augment=None, batchnorm=False, shrink=None, early_stopping=5)
+        Space(dropout=(0.1, 0.3), l2=None, decay=None, augment=None, batchnorm=False, shrink=None, early_stopping=5, label_smoothing=None, class_weights=None)
+        >>> space = Space.parse("label_smoothing,class_weights=balanced", "table")
+        >>> [space.sample(np.random.default_rng(seed)) for seed in (0, 2)]
+        [(ClassWeights(how='balanced'),), (LabelSmoothing(amount=0.095),)]
     """
 
     dropout: tuple[float, float] | None = (0.05, 0.5)
@@ -52,6 +59,8 @@ class Space:
     batchnorm: bool = True
     shrink: tuple[float, ...] | None = (0.25, 0.5)
     early_stopping: int | None = 10
+    label_smoothing: tuple[float, float] | None = None
+    class_weights: str | None = None
 
     def __post_init__(self):
         def check_range(name, r, low, high):
@@ -61,12 +70,16 @@ class Space:
         check_range("dropout", self.dropout, 0.0, 0.95)
         check_range("l2", self.l2, 1e-10, 0.5)
         check_range("decay", self.decay, 1e-10, 0.5)
+        check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        if self.class_weights is not None and self.class_weights not in CLASS_WEIGHTINGS:
+            raise GoodfitError(f"--space class_weights={self.class_weights}: use {' or '.join(CLASS_WEIGHTINGS)}")
         for w in self.shrink or ():
             if not 0 < w < 1:
                 raise GoodfitError(f"--space shrink={w:g}: a width must be in (0, 1); e.g. shrink=0.25+0.5")
         if self.early_stopping is not None and (int(self.early_stopping) != self.early_stopping or self.early_stopping < 1):
             raise GoodfitError(f"--space early_stopping={self.early_stopping}: patience must be a whole number >= 1")
-        if not any((self.dropout, self.l2, self.decay, self.augment, self.batchnorm, self.shrink, self.early_stopping)):
+        if not any((self.dropout, self.l2, self.decay, self.augment, self.batchnorm, self.shrink, self.early_stopping,
+                    self.label_smoothing, self.class_weights)):
             raise GoodfitError(f"the search space is empty; name at least one remedy, e.g. --space {SPACE_HELP}")
 
     @classmethod
@@ -79,7 +92,7 @@ class Space:
         """A space from its spelling: only the remedies named are searched; a name alone takes its default range."""
         full = cls.default(kind)
         chosen: dict = {"dropout": None, "l2": None, "decay": None, "augment": None, "batchnorm": False, "shrink": None,
-                        "early_stopping": None}
+                        "early_stopping": None, "label_smoothing": None, "class_weights": None}
         items = [p.strip() for p in text.split(",") if p.strip()]
         if not items:
             raise GoodfitError(f"the search space is empty; name at least one remedy, e.g. --space {SPACE_HELP}")
@@ -88,11 +101,15 @@ class Space:
             where = f"--space {item}"
             if name not in chosen:
                 raise GoodfitError(f"{where}: {name!r} is not a remedy; use dropout, l2, decay, augment, batchnorm, "
-                                   f"shrink, early_stopping, e.g. {SPACE_HELP}")
+                                   f"shrink, early_stopping, label_smoothing, class_weights, e.g. {SPACE_HELP}")
             if name == "batchnorm":
                 if eq:
                     raise GoodfitError(f"{where}: batchnorm takes no range; write batchnorm")
                 chosen[name] = True
+            elif name == "class_weights":
+                chosen[name] = value if eq else "loss"
+            elif name == "label_smoothing":
+                chosen[name] = _range(value, where) if eq else (0.05, 0.2)
             elif name in ("dropout", "l2", "decay"):
                 default = getattr(full, name) or (1e-4, 1e-1)
                 chosen[name] = _range(value, where) if eq else default
@@ -124,10 +141,19 @@ class Space:
             remedies.append(Shrink(float(self.shrink[int(rng.integers(len(self.shrink)))])))
         if self.early_stopping and rng.random() < 0.5:
             remedies.append(EarlyStopping(patience=int(self.early_stopping)))
+        if self.label_smoothing and rng.random() < 0.5:
+            remedies.append(LabelSmoothing(_round(rng.uniform(*self.label_smoothing))))
+        if self.class_weights and rng.random() < 0.5:
+            remedies.append(ClassWeights(self.class_weights))
         return tuple(remedies)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Its settings; the label remedies only when searched, so that older plans keep their fingerprint."""
+        settings = asdict(self)
+        for name in ("label_smoothing", "class_weights"):
+            if settings[name] is None:
+                del settings[name]
+        return settings
 
 
 def _round(x: float) -> float:

@@ -8,7 +8,8 @@ The rooms, in the order a run flows through them:
     train.py           `train`: groups members, cuts populations to memory and cache
     piece.py           the protocol every per-member remedy follows: `init`, `update`, `select`
     registry.py        the pieces the loop runs, in order
-    augmentation.py, dropout.py, decay.py, learning_rate.py, early_stopping.py: one remedy each
+    augmentation.py, dropout.py, decay.py, learning_rate.py, early_stopping.py, label_smoothing.py,
+    class_weights.py: one remedy each
     memory.py          memory budget, blocks and chunks, process settings
     results.py         `EpochMetrics`, `MemberResult`, `TrainResult`
 

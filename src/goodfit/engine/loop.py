@@ -127,8 +127,9 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
         count = min(block, steps - first)
         idx = order[:, first * B:(first + count) * B]  # (K, count*B), the last block may be short
         X_block, y_block = data.batches(idx)  # (K, count*B, *sample), (K, count*B)
-        X_block = run.call(Step("block", net, epoch, first=(epoch - 1) * steps + first, count=count, batch=B,
-                                x=X_block, targets=y_block)).x  # a piece may change the block's inputs
+        block_step = run.call(Step("block", net, epoch, first=(epoch - 1) * steps + first, count=count, batch=B,
+                                   x=X_block, targets=y_block))  # a piece may change the block's inputs and labels
+        X_block, y_block = block_step.x, block_step.targets
         for s in range(count):
             step = run.call(Step("batch", net, epoch, index=s, batch=B, x=X_block[:, s * B:(s + 1) * B],
                                  targets=y_block[:, s * B:(s + 1) * B]))  # (K, b, *sample), (K, b)
@@ -204,7 +205,7 @@ def train_population(arch, members: list[Member], splits: Splits | list[Splits],
                              diverged=~metrics.finite))
         if on_epoch is not None:
             on_epoch({"epoch": epoch, "epochs": config.epochs, "members": run.positions.copy(), "metrics": metrics,
-                      "architecture": arch})
+                      "architecture": arch, "net": run.net})
         leaving = step.stop | step.diverged | (epoch == config.epochs)
         if not leaving.any():
             continue

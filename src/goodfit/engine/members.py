@@ -12,7 +12,7 @@ from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.nn.custom import CustomArchitecture, accepted_keywords
 from goodfit.nn.population import HAND_WRITTEN, Architecture, MemberSettings, ModuleFactory
-from goodfit.remedies import Augment, BatchNorm, Dropout, EarlyStopping, Shrink
+from goodfit.remedies import Augment, BatchNorm, ClassWeights, Dropout, EarlyStopping, LabelSmoothing, Shrink
 
 
 def member_settings(member: Member) -> MemberSettings:
@@ -71,6 +71,10 @@ def check_member(member: Member, kind: str, task: str = "classification") -> Non
     if stop is not None and task == "regression" and stop.monitor == "val_accuracy":
         raise GoodfitError(f"arm {member.arm.name!r} stops early on validation accuracy, which a regression does not "
                            "have; monitor val_loss (the default)")
+    for remedy in (LabelSmoothing, ClassWeights):
+        if member.arm.get(remedy) is not None and task == "regression":
+            raise GoodfitError(f"arm {member.arm.name!r} uses {remedy.key}, which needs classes; a regression target "
+                               "has none: leave the remedy out")
     augment = member.arm.get(Augment)
     if augment is not None:
         augment.check_kind(kind)

@@ -5,11 +5,16 @@ and one line here. Batch norm, width and the application of dropout masks live i
 (`goodfit.nn`), since they act inside the forward pass.
 """
 from goodfit.engine.augmentation import Augmentation
+from goodfit.engine.class_weights import BalancedSampling, LossWeights
 from goodfit.engine.decay import DecoupledDecay, L2Penalty
 from goodfit.engine.dropout import DropoutMasks
 from goodfit.engine.early_stopping import EarlyStop
+from goodfit.engine.label_smoothing import Smoothing
 from goodfit.engine.learning_rate import OwnLearningRate
 
+# Balanced sampling draws a block's samples before augmentation changes them; class weights act on the
+# labels (or mixup's pair) before smoothing spreads a share of each sample's weight over the classes.
 # L2 and decoupled decay act before the own learning rate takes its snapshot, so a member's rate
 # stretches only the optimizer's step, as training at that rate would.
-PIECES = (Augmentation(), DropoutMasks(), L2Penalty(), DecoupledDecay(), OwnLearningRate(), EarlyStop())
+PIECES = (BalancedSampling(), Augmentation(), DropoutMasks(), LossWeights(), Smoothing(), L2Penalty(),
+          DecoupledDecay(), OwnLearningRate(), EarlyStop())

@@ -162,8 +162,9 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
         config: settings every member shares. Default `TrainConfig()`.
         on_epoch: called after each epoch of each population with a dict of `epoch`, `epochs`,
             `members` (positions in `members` of those still training), `metrics` (an `EpochMetrics`:
-            train and validation loss and accuracy and the running loss, each `(K,)` by name) and
-            `architecture`. Default None.
+            train and validation loss and accuracy and the running loss, each `(K,)` by name),
+            `architecture` and `net` (the population's network as it stands, for a caller that
+            measures more than the metrics; `loop.predictions(net, X, y)` gives its outputs). Default None.
 
     Returns:
         A `TrainResult` with one `MemberResult` per member, in order.

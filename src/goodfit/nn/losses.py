@@ -5,7 +5,9 @@ backward pass, its values with the gradient by the outputs (`with_grad`), with n
 Outputs are `(K, B, C)` (C = 1 for regression); targets are `(K, B)` labels or numbers, or under mixup
 a triple `(y, y_partner, lam)`. A regression target under mixup is the mixed number
 `lam * y + (1 - lam) * y_partner`; a class target mixes the two losses, which is the same for
-cross-entropy.
+cross-entropy. A class target may also be a float `(K, B, C)` of target weights (`target_weights`):
+a distribution over the classes (label smoothing), scaled by the sample's weight (class weights); the
+cross-entropy is then `-sum_c q_c log p_c`, whose gradient by the outputs is `sum(q) * softmax - q`.
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ class Loss:
         """The loss of each member's samples `(K, B)`, differentiable."""
         if not self.regression:
             K, B, C = out.shape
+            if _dense(targets):
+                return -(targets * torch.log_softmax(out, -1)).sum(-1)
             flat = out.reshape(K * B, C)
             if isinstance(targets, tuple):
                 y, y2, lam = targets
@@ -63,6 +67,9 @@ class Loss:
             if not self.regression:
                 lse = torch.logsumexp(out, -1, keepdim=True)  # (K, B, 1)
                 grad = torch.exp_(out - lse)  # the softmax, then minus the targets
+                if _dense(targets):  # a sample's target weights sum to its weight (1 without class weights)
+                    mass = targets.sum(-1, keepdim=True)  # (K, B, 1)
+                    return (lse * mass - (targets * out).sum(-1, keepdim=True))[..., 0], grad.mul_(mass).sub_(targets)
                 if isinstance(targets, tuple):
                     y, y2, lam = targets
                     lam = lam.reshape(lse.shape)
@@ -80,6 +87,29 @@ class Loss:
             small = error.abs() <= 1.0
             losses = torch.where(small, 0.5 * error.square(), error.abs() - 0.5)
             return losses, error.clamp(-1.0, 1.0)[..., None]
+
+
+def _dense(targets) -> bool:
+    return torch.is_tensor(targets) and targets.dim() == 3
+
+
+def target_weights(targets, num_classes: int) -> torch.Tensor:
+    """Class targets as float target weights `(K, B, C)`: one-hot labels, the mixup mix, or as given.
+
+    Example:
+        >>> target_weights(torch.tensor([[2, 0]]), 3).tolist()
+        [[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]]
+        >>> y, y2, lam = torch.tensor([[0]]), torch.tensor([[1]]), torch.tensor([[0.75]])
+        >>> target_weights((y, y2, lam), 2).tolist()
+        [[[0.75, 0.25]]]
+    """
+    if _dense(targets):
+        return targets
+    if isinstance(targets, tuple):
+        y, y2, lam = targets
+        lam = lam[..., None]
+        return lam * F.one_hot(y, num_classes) + (1 - lam) * F.one_hot(y2, num_classes)
+    return F.one_hot(targets, num_classes).float()
 
 
 def _number(targets) -> torch.Tensor:
