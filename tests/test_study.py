@@ -101,3 +101,29 @@ def test_result_plots_and_shows_itself_in_a_notebook():
     assert figures and all(hasattr(f, "savefig") for f in figures.values())
     html = result._repr_html_()
     assert result.verdict.split(",")[0] in html and "<table" in html
+
+
+def test_the_default_study_compares_clean_with_wrong_labels_and_sums_it_up_in_one_sentence(tmp_path):
+    """The default study (make demo) is digits at 300 samples, clean and with 20% wrong labels."""
+    r = subprocess.run([sys.executable, "-m", "goodfit", "study", "--epochs", "3", "--seeds", "2",
+                        "--arms", "baseline,early_stopping", "--out", str(tmp_path / "d"), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    plan = json.loads((tmp_path / "d" / "results.json").read_text())["plan"]
+    assert [(c["train_size"], c["label_noise"]) for c in plan["conditions"]] == [(300, 0.0), (300, 0.2)]
+
+
+def test_a_study_over_clean_and_noisy_labels_says_what_mattered_in_each_first():
+    result = Study("wine", "mlp", arms=["baseline", "early_stopping", "dropout=0.01"], seeds=4, epochs=60,
+                   conditions=[Conditions(train_size=80), Conditions(train_size=80, label_noise=0.4)],
+                   train=TrainConfig(batch_size=16)).run()
+    head = result.summary()
+    assert head.startswith("In short: on clean labels") and "; with 40% wrong labels" in head
+    assert result.verdict.startswith(head) and result.verdict.count("On wine") == 2
+    t = result.table()
+    for c, part in enumerate(head[len("In short: "):head.index(" (significant")].split("; ")):
+        better = t[(t["condition"] == c) & t["significant"].fillna(False).astype(bool) & (t["gain"] > 0)]
+        assert ("no remedy beat" in part) == better.empty
+        assert all(f"{arm} (" in part for arm in better["arm"])
+    one = Study("wine", "mlp", arms=["baseline", "dropout"], seeds=2, epochs=2).run()
+    assert one.summary() is None and not one.verdict.startswith("In short")

@@ -265,7 +265,8 @@ def study(
                                               "(default); --one-split trains every seed on one split."),
     epochs: int = typer.Option(None, help="Epochs per member."),
     train_size: str = typer.Option(None, help="Training samples; several (100,300,1000) give a learning curve."),
-    label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),
+    label_noise: str = typer.Option(None, help="Fraction of training labels replaced by another class; several "
+                                               "(0,0.2) compare clean with noisy labels, one condition each."),
     imbalance: float = typer.Option(1.0, help="Size of the last class relative to the first (1 = balanced)."),
     dropout: str = typer.Option(None, help="Dropout rates to sweep, e.g. 0.1,0.3,0.5 (a validation curve; "
                                            "the same as --arms dropout=0.1,dropout=0.3,dropout=0.5)."),
@@ -323,7 +324,8 @@ def study(
     model = model or (DEFAULT_STUDY["model"] if default else "auto")
     epochs = epochs or (DEFAULT_STUDY["epochs"] if default else 100)
     sizes = _parse_ints(train_size, "--train-size") or ([DEFAULT_STUDY["train_size"]] if default else [None])
-    conditions = [Conditions(train_size=n, label_noise=label_noise, imbalance=imbalance) for n in sizes]
+    noises = _parse_floats(label_noise, "--label-noise") or (list(DEFAULT_STUDY["label_noise"]) if default else [0.0])
+    conditions = [Conditions(train_size=n, label_noise=q, imbalance=imbalance) for n in sizes for q in noises]
     from goodfit.data import load
 
     loaded = load(data, target, task)
