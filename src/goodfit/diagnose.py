@@ -391,7 +391,7 @@ def _rank_sum(a: np.ndarray, b: np.ndarray) -> float:
     return float(0.5 * math.erfc(z / math.sqrt(2)))
 
 
-def _lasting_rise(v: np.ndarray, i_min: int, noise: float, low: float) -> tuple[float, float, float, int, float] | None:
+def _lasting_rise(v: np.ndarray, i_min: int, noise: float, low: float) -> tuple[float, float, float, int] | None:
     """A rise that came and stayed: the last third of the epochs after the turn against the turn and the 4 after it.
 
     A curve that rose fast after its minimum and then sat there (or drifted back a little) shows no
@@ -402,8 +402,7 @@ def _lasting_rise(v: np.ndarray, i_min: int, noise: float, low: float) -> tuple[
     p < `TREND_P`. The epochs before the turn are left out: they are the descent.
 
     Returns:
-        (median at the turn, median at the end, rank-sum p, epochs at the end, the rise relative to the
-        minimum v[i_min]), or None.
+        (median at the turn, median at the end, rank-sum p, epochs at the end), or None.
     """
     k = max(5, int(np.ceil((len(v) - 1 - i_min) / 3)))
     start, end = v[i_min:i_min + 5], v[-k:]
@@ -413,7 +412,7 @@ def _lasting_rise(v: np.ndarray, i_min: int, noise: float, low: float) -> tuple[
     se = 1.2533 * noise * math.sqrt(1 / len(start) + 1 / k)  # a median's standard error: sqrt(pi / 2) sigma / sqrt(n)
     p = _rank_sum(start, end)
     if at_end - at_turn >= max(STEP_RISE * (abs(low) or 1.0), STEP_NOISE * se) and p < TREND_P:
-        return at_turn, at_end, p, k, (at_end - float(v[i_min])) / (abs(float(v[i_min])) or 1.0)
+        return at_turn, at_end, p, k
     return None
 
 
@@ -678,8 +677,7 @@ class _Facts:
     blew_up: bool  # a loss blew up at some point, diverged or not: never advise a larger learning rate
     weak_rise: bool  # the judged curve rose after its turn, though not past the noise test
     rise_raw: float  # the relative Theil-Sen rise after the turn before the noise test
-    lasting: tuple[float, float, float, int, float] | None  # a lasting rise: level at the turn, at the end, rank-sum p,
-    #                                                         epochs at the end, the rise relative to the minimum
+    lasting: tuple[float, float, float, int] | None  # a lasting rise: level at the turn, at the end, rank-sum p, epochs at the end
     score_sign: str | None  # "fall" or "stall": validation score after its best while training score improves
     score_peak: int | None  # epoch of the validation score's best (the top of its hill fit)
     score_after: tuple[float, float, float, float] | None  # val score at its best, val final, train then, train final
@@ -809,11 +807,6 @@ def _rising(f: _Facts) -> bool:
     return _trend_rising(f) or f.lasting is not None
 
 
-def _rise_said(f: _Facts) -> float:
-    """The relative rise the evidence and advice quote: the lasting one when it is the larger."""
-    return max(f.rise, f.lasting[4]) if f.lasting is not None else f.rise
-
-
 def _overfitting(f: _Facts) -> bool:
     """The article's three signs: the judged curve rising, validation accuracy falling or stalling while
     training accuracy climbs, the gap widening. A clear rise is enough alone; a rise too noisy to call
@@ -933,20 +926,84 @@ def _pct(x: float) -> str:
     return f"{x:.0%}" if abs(x) >= 0.1 else f"{x:.1%}"
 
 
+def _change(before: float, after: float) -> str:
+    """How far `after` sits from `before`, relative to it, in words: `15% higher`, `3.1% lower`.
+
+    Every percentage a sentence quotes is this of two values the same sentence quotes, so a reader
+    can check it from the log.
+
+    Example:
+        >>> _change(0.162, 0.174), _change(2.0, 1.5)
+        ('7.4% higher', '25% lower')
+    """
+    rel = (after - before) / (abs(before) or 1.0)
+    return f"{_pct(abs(rel))} {'higher' if rel >= 0 else 'lower'}"
+
+
+def _train_from(f: _Facts, since: int) -> tuple[int, float] | None:
+    """The epoch and value the training loss is quoted from at an epoch: its value there, else the nearest
+    earlier one, else its first value after (a training loss logged less often); None without one."""
+    ok = np.isfinite(f.c.train_loss)
+    if not ok.any():
+        return None
+    before = np.flatnonzero(ok & (f.c.epochs <= since))
+    i = before[-1] if len(before) else np.flatnonzero(ok)[0]
+    return int(f.c.epochs[i]), float(f.c.train_loss[i])
+
+
 def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _gap(f: _Facts, epoch: int | None) -> dict:
-    """Training minus validation loss and accuracy at an epoch; a regression log's score (R², RMSE or MAE) too."""
+def _gap(f: _Facts, epoch: int | None, digits: int | None = 6) -> dict:
+    """Training minus validation loss and accuracy at an epoch; a regression log's score (R², RMSE or MAE) too.
+
+    Rounded to `digits` for the JSON; sentences take them unrounded (`digits=None`), so that the figure
+    they print is the log's difference printed, not a rounding of a rounding.
+    """
     keys = ("loss", "accuracy") if f.c.classification else ("loss", "accuracy", f.c.score)
     if epoch is None:
         return dict.fromkeys(keys)
     loss = f.at(f.c.train_loss, epoch) - f.at(f.c.val_loss, epoch)
     score = f.at(f.c.train_score, epoch) - f.at(f.c.val_score, epoch)
-    out = {"loss": round(loss, 6) if np.isfinite(loss) else None, "accuracy": None}
-    out[f.c.score or "accuracy"] = round(score, 6) if np.isfinite(score) else None
+    kept = lambda x: (x if digits is None else round(x, digits)) if np.isfinite(x) else None
+    out = {"loss": kept(loss), "accuracy": None}
+    out[f.c.score or "accuracy"] = kept(score)
     return out
+
+
+def _rise_sentence(f: _Facts, best: int) -> str:
+    """Where the judged curve turned, where it was lowest (the best epoch; not always the turn: the turn is the
+    trend's, the lowest a single value), where it ended, and the training loss meanwhile."""
+    c, turn, last_epoch = f.c, int(f.ev[f.i_min]), int(f.ev[-1])
+    v_turn, v_end = float(f.v[f.i_min]), float(f.v[-1])
+    start = _train_from(f, turn)
+    train = ""
+    if start is not None:
+        e0, t0 = start
+        t1 = f.final(c.train_loss)
+        at = "" if e0 == turn else f" (epoch {e0})"
+        train = f", while {c.train_name} {'fell' if t1 < t0 else 'rose'} from {t0:.3g}{at} to {t1:.3g}"
+    if best == turn:
+        head = f"{f.name} was lowest at epoch {turn} ({v_turn:.3g})"
+    else:
+        head = (f"{f.name} turned upward at epoch {turn} ({v_turn:.3g}; its lowest single value, the best epoch's, "
+                f"was {f.v[f.i_best]:.3g} at epoch {best})")
+    return (f"{head} and ended at {v_end:.3g} at epoch {last_epoch}, {_change(v_turn, v_end)} than at epoch {turn}"
+            f"{train}.")
+
+
+def _train_fall_words(f: _Facts) -> str:
+    """`training loss fell from A to B`, first logged value to last."""
+    t = f.c.train_loss[np.isfinite(f.c.train_loss)]
+    return f"{f.c.train_name} {'fell' if t[-1] < t[0] else 'rose'} from {t[0]:.3g} to {t[-1]:.3g}"
+
+
+def _tail_words(f: _Facts) -> str:
+    """`validation loss fell from A at epoch x to B at epoch y, 5.4% lower`: the last third's first and last points."""
+    e, y = f.ev[-f.tail_len:], f.v[-f.tail_len:]
+    did = "fell" if y[-1] < y[0] else "went"
+    return f"{f.name} {did} from {y[0]:.3g} at epoch {e[0]} to {y[-1]:.3g} at epoch {e[-1]}, {_change(y[0], y[-1])},"
 
 
 def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]:
@@ -960,34 +1017,30 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
     if regime == "diverged":
         out.append(f.divergence[1])
         if best is not None:
-            out.append(f"before that, {f.name} was lowest at epoch {best} ({f.v[f.i_best]:.3g}).")
+            before = "before that, " if best < f.divergence[0] else ""
+            out.append(f"{before}{f.name} was lowest at epoch {best} ({f.v[f.i_best]:.3g}).")
         return out
     turn = int(f.ev[f.i_min])
     rising = _rising(f)
     if regime in ("overfitting", "memorization") and f.i_min < f.n - 1 and (rising or f.weak_rise):
-        fell = _train_fell(f, turn)
-        start, end = f.at(c.train_loss, turn), f.final(c.train_loss)
-        train = "" if fell is None else (f" while {c.train_name} {'fell' if fell > 0 else 'rose'} from {start:.3g} "
-                                         f"to {end:.3g}")
-        out.append(f"{f.name} fell to {f.v[f.i_min]:.3g} at epoch {turn} and rose {_pct(_rise_said(f) if rising else f.rise_raw)} "
-                   f"over the next {last_epoch - turn} epochs, to {f.v[-1]:.3g}{train}.")
+        out.append(_rise_sentence(f, best))
         if _trend_rising(f):
             out.append(f"the rise is a trend, not noise: Mann-Kendall tau {f.tau:.2f}, {_p(f.p_rise)} over the "
-                       f"{f.n - f.i_min} validated epochs from the minimum.")
+                       f"{f.n - f.i_min} validated epochs from the turn.")
         elif rising:
-            at_turn, at_end, p, k, _ = f.lasting
+            at_turn, at_end, p, k = f.lasting
             out.append(f"the rise came and lasted: the last {k} validated epochs sat at {at_end:.3g} (median), "
-                       f"{_pct((at_end - at_turn) / abs(at_turn or 1.0))} above the {at_turn:.3g} of the minimum and the 4 "
-                       f"epochs after it (rank-sum {_p(p)}), far past the epoch-to-epoch noise.")
+                       f"{_change(at_turn, at_end)} than the {at_turn:.3g} of the turn and the 4 epochs after it "
+                       f"(rank-sum {_p(p)}), far past the epoch-to-epoch noise.")
         else:
             out.append(f"alone that rise is too noisy to call (Mann-Kendall {_p(f.p_rise)} over the {f.n - f.i_min} "
-                       "validated epochs from the minimum), but the other signs agree.")
+                       "validated epochs from the turn), but the other signs agree.")
     worse, better, peak = c.verbs()
     if regime == "overfitting" and f.score_sign is not None:
         v_peak, v_end, t_peak, t_end = f.score_after
         did = worse if f.score_sign == "fall" else "stalled"
-        out.append(f"validation {c.word} {did} after its {peak} at epoch {f.score_peak} ({c.fmt(v_peak)}, ended at "
-                   f"{c.fmt(v_end)}) while training {c.word} {better} from {c.fmt(t_peak)} to {c.fmt(t_end)}.")
+        out.append(f"validation {c.word} {did} from epoch {f.score_peak} on ({c.fmt(v_peak)} there, {c.fmt(v_end)} at "
+                   f"the end) while training {c.word} {better} from {c.fmt(t_peak)} to {c.fmt(t_end)}.")
     if regime == "overfitting" and f.gap_sign is not None:
         g0, g1, p = f.gap_sign
         if not f.has_score:
@@ -1001,13 +1054,12 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
     if regime == "memorization" and np.isfinite(c.val_score).any():
         what = (f"chance level is {f.chance:.1%}" if c.classification else "predicting the mean scores 0") + (
             "" if f.chance_known else " (estimated from the validation loss; pass the number of classes to be exact)")
-        train = (f"training {c.word} reached {c.fmt(f.final(c.train_score))}" if f.has_score else
-                 f"{c.train_name} fell {_pct(_train_fell(f, int(c.epochs[0])))}")
+        train = (f"training {c.word} reached {c.fmt(f.final(c.train_score))}" if f.has_score else _train_fall_words(f))
         out.append(f"{train} while validation {c.word} never rose above {c.fmt(np.nanmax(c.val_score))}; {what}.")
     elif regime == "memorization":
-        out.append(f"{f.name} never fell below {float(np.min(f.s)):.3g}, against the {np.log(1 / f.chance):.3g} that "
-                   f"guessing uniformly among {1 / f.chance:.0f} classes costs, while {c.train_name} fell "
-                   f"{_pct(_train_fell(f, int(c.epochs[0])))}: nothing learned carries over to validation.")
+        out.append(f"{f.name} never fell below {float(np.min(f.v)):.3g}, against the {np.log(1 / f.chance):.3g} that "
+                   f"guessing uniformly among {1 / f.chance:.0f} classes costs, while {_train_fall_words(f)}: nothing "
+                   "learned carries over to validation.")
     if regime == "overfitting" and np.isfinite(c.val_score).any() and f.judged_on == "val_loss" and f.score_sign is None:
         acc = c.val_score[np.isfinite(c.val_score)]
         acc_epochs = c.epochs[np.isfinite(c.val_score)]
@@ -1020,8 +1072,9 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
             out.append(f"validation {c.word} {'peaked' if peak == 'peak' else 'was best'} at {c.fmt(acc[k])} at epoch "
                        f"{acc_epochs[k]} and ended at {c.fmt(acc[-1])}.")
     if regime == "still_improving":
-        out.append(f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} validated epochs "
-                   f"(Mann-Kendall {_p(f.p_fall)}) and was lowest at epoch {best}, {last_epoch - best} epoch(s) before the end.")
+        when = "its last epoch" if best == last_epoch else f"epoch {best}, {last_epoch - best} epoch(s) before the end"
+        out.append(f"{_tail_words(f)} over the last {f.tail_len} validated epochs (Mann-Kendall {_p(f.p_fall)}) and "
+                   f"was lowest at {when}.")
         if _underfit(f):
             out.append(_fit_sentence(f) + " and it was still improving.")
     if regime == "underfitting":
@@ -1032,11 +1085,11 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
     if regime == "good_fit":
         out.append(f"{f.name} settled: lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended at {f.v[-1]:.3g}; "
                    f"it neither fell {MIN_GAIN:.0%} over the last {f.tail_len} validated epochs nor rose "
-                   f"{MIN_RISE:.0%} beyond the noise after its minimum.")
-        if f.n - 1 - f.i_min >= 3 and f.rise > 0:
-            out.append(f"since epoch {turn} it rose {_pct(f.rise)} (Mann-Kendall {_p(f.p_rise)}): too little to call "
-                       "overfitting yet.")
-    g_best, g_final = _gap(f, best), _gap(f, last_epoch)
+                   f"{MIN_RISE:.0%} beyond the noise after its turn.")
+        if f.n - 1 - f.i_min >= 3 and f.rise > 0 and f.v[-1] > f.v[f.i_min]:
+            out.append(f"since epoch {turn} ({f.v[f.i_min]:.3g}) it rose to {f.v[-1]:.3g}, {_change(f.v[f.i_min], f.v[-1])} "
+                       f"(Mann-Kendall {_p(f.p_rise)}): too little to call overfitting yet.")
+    g_best, g_final = _gap(f, best, digits=None), _gap(f, last_epoch, digits=None)
     key = c.score or "accuracy"
     ended = (f"(training {c.fmt(f.at(c.train_score, last_epoch))}, validation {c.fmt(f.at(c.val_score, last_epoch))})")
     said = g_best[key] is not None and g_final[key] is not None
@@ -1045,11 +1098,11 @@ def _evidence(f: _Facts, regime: str, onset: int | None, best: int) -> list[str]
         out.append(f"training minus validation {c.word}: {c.fmt_gap(g_best[key])}{unit} at the best epoch, "
                    f"{c.fmt_gap(g_final[key])} at the end {ended}.")
     elif said:
-        out.append(f"validation {c.word} exceeds training {c.word} by {-g_best[key]:.3g} at the best epoch and "
-                   f"{-g_final[key]:.3g} at the end {ended}.")
+        out.append(f"validation minus training {c.word}: {-g_best[key]:+.3g} at the best epoch, {-g_final[key]:+.3g} "
+                   f"at the end {ended}.")
     if g_best["loss"] is not None and g_final["loss"] is not None and not (said and c.classification):
-        out.append(f"validation loss exceeds {c.train_name} by {-g_best['loss']:.3g} at the best epoch and "
-                   f"{-g_final['loss']:.3g} at the end.")
+        out.append(f"validation loss minus {c.train_name}: {-g_best['loss']:+.3g} at the best epoch, "
+                   f"{-g_final['loss']:+.3g} at the end.")
     if regime in ("overfitting", "good_fit") and 3 <= last_epoch - best and f.i_best < f.n - 1:
         out.append(f"the run ended {last_epoch - best} epochs after its best epoch {best}.")
     if f.judged_on == "val_accuracy":
@@ -1076,8 +1129,20 @@ def _patience(f: _Facts) -> int:
     return max(5, int(round(0.1 * int(f.c.epochs[-1]))))
 
 
+def _stop_words(f: _Facts, best: int) -> str:
+    """The early-stopping advice: where the judged curve was lowest and ended, and what stopping would keep and save."""
+    last_epoch, patience = int(f.c.epochs[-1]), _patience(f)
+    v_best, v_end = float(f.v[f.i_best]), float(f.v[-1])
+    if f.i_best == f.n - 1:
+        return (f"{f.name} was lowest at its last validated epoch, {best} ({v_best:.3g}); with patience {patience}, "
+                "a longer run keeps its best epoch's weights.")
+    saves = last_epoch - best - patience
+    saving = f" and saves {saves} epochs" if saves > 0 else ""
+    return (f"{f.name} was lowest at epoch {best} ({v_best:.3g}) and ended at {v_end:.3g}, {_change(v_best, v_end)}; "
+            f"stopping with patience {patience} keeps epoch {best}'s weights{saving}.")
+
+
 def _overfit_advice(f: _Facts, ctx: Context, best: int) -> list[tuple[float, Advice]]:
-    last_epoch = int(f.c.epochs[-1])
     ratio = ctx.num_params / ctx.train_size if ctx.num_params and ctx.train_size else None
     c = f.c
     acc = (f" training {c.word} reached {c.fmt(f.final(c.train_score))} against {c.fmt(f.final(c.val_score))} on "
@@ -1086,9 +1151,7 @@ def _overfit_advice(f: _Facts, ctx: Context, best: int) -> list[tuple[float, Adv
             if ratio is not None else "")
     kind = ctx.data_kind
     scored = [
-        (5.0, Advice("early_stopping", f"{f.name} was lowest at epoch {best} ({f.v[f.i_best]:.3g}) and ended "
-                                       f"{_pct(_rise_said(f))} higher; stopping with patience {_patience(f)} keeps epoch {best}'s "
-                                       f"weights and saves {last_epoch - best} epochs.")),
+        (5.0, Advice("early_stopping", _stop_words(f, best))),
         (4.0 - 2.0 * (kind == "table") + 0.5 * (kind == "image"),
          Advice("augment", f"more varied training samples make memorizing harder;{acc} "
                            + ("for tables use noise or mixup." if kind == "table" else "start with shifts and noise."))),
@@ -1135,8 +1198,8 @@ def _advice(f: _Facts, regime: str, ctx: Context, best: int | None) -> tuple[Adv
                                                    f"scaling and that {'labels' if f.c.classification else 'targets'} "
                                                    "match inputs.")))
     elif regime == "still_improving":
-        scored.append((5.0, Advice(TRAIN_LONGER, f"{f.name} fell {_pct(-f.tail_change)} over the last {f.tail_len} "
-                                                 f"validated epochs and was still falling at epoch {last_epoch}.")))
+        scored.append((5.0, Advice(TRAIN_LONGER, f"{_tail_words(f)} over the last {f.tail_len} validated epochs, and "
+                                                 f"was still falling at epoch {last_epoch}.")))
         scored.append((2.0, Advice("early_stopping", f"with patience {_patience(f)}, a longer run keeps its best "
                                                      "epoch even if it starts to overfit.")))
     elif regime == "good_fit":
@@ -1152,7 +1215,9 @@ def _advice(f: _Facts, regime: str, ctx: Context, best: int | None) -> tuple[Adv
     for score, a in scored:
         if a.remedy in ctx.remedies:
             note = ("already in use: it keeps the best weights but does not stop the rise."
-                    if a.remedy == "early_stopping" else "already in use: try a stronger setting.")
+                    if a.remedy == "early_stopping" and regime in ("overfitting", "memorization") else
+                    "already in use: keep it for the longer run." if a.remedy == "early_stopping"
+                    else "already in use: try a stronger setting.")
             score, a = score - 3.0, Advice(a.remedy, f"{note} {a.reason}")
         ranked.append((score, a))
     ranked.sort(key=lambda sa: -sa[0])
