@@ -17,7 +17,7 @@ from rich.console import Console
 from goodfit.errors import GoodfitError
 from goodfit import atomic
 from goodfit.report import html, outputs
-from goodfit.report.figures import study_figures
+from goodfit.report.figures import arm_styles, study_figures
 from goodfit.report.html import render_html
 from goodfit.report.outputs import write_outputs
 from goodfit.report.tables import study_table
@@ -224,14 +224,14 @@ def test_a_failed_write_raises_one_line_and_leaves_the_previous_files_intact(wri
 
 def test_figures_for_one_condition(written):
     result, _ = written
-    assert list(study_figures(result)) == ["test_accuracy", "accuracy_curves", "loss_curves", "gap"]
+    assert list(study_figures(result)) == ["comparison", "metric_curves", "loss_curves", "gap"]
 
 
 def test_figures_for_several_train_sizes_add_a_learning_curve_over_data_size():
     figures = study_figures(make_result(train_sizes=(50, 100, 200), seeds=2, epochs=6))
-    assert list(figures) == ["test_accuracy", "data_size", "accuracy_curves_c0", "loss_curves_c0",
-                             "accuracy_curves_c1", "loss_curves_c1", "accuracy_curves_c2", "loss_curves_c2", "gap"]
-    assert len(figures["test_accuracy"].axes) == 3  # one panel per condition
+    assert list(figures) == ["comparison", "data_size", "metric_curves_c0", "loss_curves_c0",
+                             "metric_curves_c1", "loss_curves_c1", "metric_curves_c2", "loss_curves_c2", "gap"]
+    assert len(figures["comparison"].axes) == 3  # one panel per condition
 
 
 def test_figures_for_a_strength_sweep_add_a_validation_curve_on_log_x_for_l2():
@@ -266,3 +266,120 @@ def test_report_renders_a_single_seed_study_without_intervals():
     text = "".join(page.text)
     assert "comparisons need at least two seeds" in text
     assert "80.0 ±" not in text and "—" in text
+
+
+def axes_data(fig) -> list[tuple[str, np.ndarray]]:
+    """Each visible axis of a figure with every y value drawn on it (lines, error bars, bands)."""
+    out = []
+    for ax in (a for a in fig.axes if a.get_visible()):
+        ys = [np.asarray(line.get_ydata(), float) for line in ax.get_lines()]
+        ys += [np.asarray(c.get_paths()[0].vertices[:, 1], float) for c in ax.collections if c.get_paths()]
+        out.append((ax.get_title(loc="left"), np.concatenate(ys) if ys else np.array([])))
+    return out
+
+
+@pytest.fixture(scope="module")
+def regression():
+    """A small regression study on diabetes: two training-set sizes, a dropout sweep and early stopping."""
+    from goodfit import Arm, Conditions, EarlyStopping, Study
+
+    arms = [Arm("baseline"), Arm("early_stopping", (EarlyStopping(patience=2),)), "dropout=0.1", "dropout=0.3"]
+    return Study("diabetes", "mlp", arms=arms, seeds=2, epochs=15,
+                 conditions=[Conditions(train_size=120), Conditions(train_size=240)]).run()
+
+
+def test_every_figure_of_a_regression_study_draws_rmse_in_its_units(regression):
+    figures = study_figures(regression)
+    assert list(figures) == ["comparison", "data_size", "strength", "metric_curves_c0", "loss_curves_c0",
+                             "metric_curves_c1", "loss_curves_c1", "gap"]
+    for key, fig in figures.items():
+        for title, ys in axes_data(fig):
+            assert np.isfinite(ys).any(), (key, title)  # no axis drawn from NaNs alone
+    comparison = figures["comparison"]
+    label = comparison.get_supxlabel()  # two conditions, two panels: the label spans them
+    assert label == "test RMSE, mean and 95% CI over seeds; lower is better"
+    table = regression.table()
+    base = table[(table["condition"] == 0) & (table["arm"] == "baseline")].iloc[0]
+    dots = [line.get_xdata()[0] for line in comparison.axes[0].get_lines() if line.get_marker() == "o"]
+    assert base["score"] == pytest.approx(dots[0])  # RMSE in the target's units, not times 100
+    assert comparison.axes[0].get_xlim()[0] >= -0.02 * np.ptp(comparison.axes[0].get_xlim())  # RMSE ≥ 0
+    assert figures["data_size"].axes[0].get_ylabel() == "RMSE (lower is better)"
+    assert figures["strength"].axes[0].get_ylabel() == "RMSE (lower is better)"
+    assert figures["metric_curves_c0"].axes[0].get_ylabel() == "RMSE"
+    assert figures["loss_curves_c0"].axes[0].get_ylabel() == "MSE loss (standardized target)"
+    gap = figures["gap"].axes[0]
+    assert gap.get_ylabel() == "validation − training RMSE\npositive: overfitting"
+    baseline_gap = [line for line in gap.get_lines() if line.get_label() == "baseline"][0].get_ydata()
+    assert baseline_gap[-1] > 0  # the baseline fits its training rows better than validation ones by the end
+
+
+def test_the_regression_report_and_notebook_name_rmse_and_never_accuracy(regression):
+    text = "".join(Page(render_html(regression)).text)
+    shown = text[text.index("Results per arm"):text.index("Diagnosis per arm")]  # the table, notes, figures
+    for words in ("test RMSE", "lower is better", "Δ RMSE", "Test RMSE per arm", "Learning curves: RMSE",
+                  "Validation minus training RMSE", "test − train RMSE", "MSE loss (standardized target)"):
+        assert words in shown, words
+    assert "accuracy" not in shown.lower()
+    assert "progression" in text and "one output" in text and "classes" not in text.split("Data and setup")[1]
+    notebook = regression._repr_html_()
+    assert "test RMSE" in notebook and "Δ RMSE" in notebook and "acc" not in notebook
+
+
+def test_a_balanced_accuracy_study_labels_balanced_accuracy():
+    from goodfit import Conditions, Study
+
+    result = Study("wine", model="mlp", arms=["dropout=0.3"], seeds=2, epochs=3,
+                   conditions=[Conditions(imbalance=0.1)]).run()
+    assert result.metric.name == "balanced_accuracy"
+    figures = study_figures(result)
+    assert figures["comparison"].axes[0].get_xlabel().startswith("test balanced accuracy (%)")
+    text = "".join(Page(render_html(result)).text)
+    assert "test balanced accuracy %" in text and "Test balanced accuracy per arm" in text
+    assert "Learning curves: accuracy" in text and "balanced accuracy is measured once" in text
+    assert "judged by test balanced accuracy" in text
+    notebook = result._repr_html_()
+    assert "test balanced accuracy over 2 seeds" in notebook and ">test bal acc<" in notebook
+
+
+@pytest.fixture(scope="module")
+def stopping():
+    """Early stopping on friedman, each seed on its own split: the three members stop at different epochs."""
+    from goodfit import Arm, Conditions, EarlyStopping, Study
+
+    return Study("friedman", "mlp", arms=[Arm("baseline"), Arm("early_stopping", (EarlyStopping(patience=4),))],
+                 seeds=3, epochs=40, conditions=[Conditions(train_size=200)], resample_splits=True).run()
+
+
+def plotted(ax, gid: str) -> dict[int, float]:
+    """The mean line `gid` of a curve panel by epoch, its full-strength and lighter parts joined."""
+    points = {}
+    for line in (line for line in ax.get_lines() if line.get_gid() == gid):
+        points.update(zip(line.get_xdata().astype(int), line.get_ydata()))
+    return points
+
+
+def test_a_member_that_stopped_early_stays_in_the_mean_at_its_kept_weights(stopping):
+    members = stopping.members[stopping.members["arm"] == "early_stopping"]
+    history = stopping.history
+    last = {m: int(history.loc[history["member"] == m, "epoch"].max()) for m in members["member"]}
+    assert len(set(last.values())) == 3  # they stop at three different epochs
+    end = max(last.values())
+    held = {}  # each member's validation loss per epoch, held at its best epoch's after it stopped
+    for m, best in zip(members["member"], members["best_epoch"]):
+        own = history[history["member"] == m].set_index("epoch")["val_loss"]
+        held[m] = {e: own[e] if e <= last[m] else own[best] for e in range(1, end + 1)}
+    figure = study_figures(stopping)["loss_curves"]
+    ax = next(a for a in figure.axes if a.get_title(loc="left") == "early_stopping")
+    curve = plotted(ax, "val_loss")
+    assert sorted(curve) == list(range(1, end + 1))
+    for e in curve:
+        assert curve[e] == pytest.approx(np.mean([h[e] for h in held.values()]), rel=1e-6)
+    for e in sorted({s + 1 for s in last.values() if s < end}):  # the epoch after a member left
+        own_steps = [abs(h[e] - h[e - 1]) for h in held.values()]
+        assert abs(curve[e] - curve[e - 1]) <= max(own_steps) + 1e-9
+    lighter = [line for line in ax.get_lines() if line.get_gid() == "val_loss" and line.get_alpha()]
+    assert lighter and lighter[0].get_xdata()[0] == min(last.values())  # lighter from the first stop on
+    color = arm_styles(stopping.arm_names)["early_stopping"]["color"]
+    gap = [line for line in study_figures(stopping)["gap"].axes[0].get_lines() if line.get_color() == color]
+    assert gap and max(x for line in gap for x in line.get_xdata()) == end  # the gap keeps every member too
+    assert "keeps its kept (best) weights' value" in html.figure_text(stopping, "loss_curves")[1]

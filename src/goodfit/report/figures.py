@@ -1,5 +1,6 @@
-"""Figures of a study: test accuracy with 95% CIs, learning curves per arm, the gap over epochs and,
-for sweeps, accuracy against training-set size or remedy strength.
+"""Figures of a study, in the metric it is judged by (`StudyResult.metric`: accuracy, balanced accuracy,
+RMSE, ...): the test score per arm with 95% CIs, learning curves per arm, the gap over epochs and, for
+sweeps, the score against training-set size or remedy strength.
 
 Figures are built on the Agg canvas without pyplot, so nothing lands in pyplot's global state;
 `report.html` embeds them as PNG.
@@ -18,6 +19,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from goodfit.metrics import METRICS, Metric
 from goodfit.report.tables import BASELINE, condition_label, significance
 from goodfit.stats import mean_ci
 
@@ -67,20 +69,103 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+def _unit(metric: Metric) -> float:
+    """What a value is multiplied by to be drawn: 100 for a percentage (differences in points), else 1."""
+    return 100.0 if metric.percent else 1.0
+
+
+def metric_axis(metric: Metric, what: str = "") -> str:
+    """An axis label that names the metric and its unit, and says so where lower is better.
+
+    Example:
+        >>> metric_axis(METRICS["accuracy"], "test"), metric_axis(METRICS["rmse"], "test")
+        ('test accuracy (%)', 'test RMSE (lower is better)')
+    """
+    return f"{what} {metric.label}".strip() + (" (%)" if metric.percent else "" if metric.higher_is_better
+                                               else " (lower is better)")
+
+
+def _within_range(limits: tuple[float, float], metric: Metric) -> tuple[float, float]:
+    """Axis limits (in drawn units) cut to what the metric can take, with 1% of the span to spare."""
+    low, high = limits
+    spare = 0.01 * (high - low)
+    if metric.low is not None:
+        low = max(low, metric.low * _unit(metric) - spare)
+    if metric.high is not None:
+        high = min(high, metric.high * _unit(metric) + spare)
+    return low, high
+
+
+def curve_metric(result) -> Metric:
+    """The metric the learning curves draw beside the loss: the judged one where the history has it per
+    epoch, else the task's plain one (accuracy, RMSE): balanced accuracy and macro F1 are measured once,
+    with the kept weights.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> r = SimpleNamespace(metric=METRICS["balanced_accuracy"], dataset={}, history=pd.DataFrame(
+        ...     columns=["epoch", "train_accuracy", "val_accuracy"]))
+        >>> curve_metric(r).name
+        'accuracy'
+    """
+    m, history = result.metric, result.history
+    if m.name != "loss" and history is not None and f"val_{m.name}" in history:
+        return m
+    return METRICS["rmse" if result.dataset.get("task") == "regression" else "accuracy"]
+
+
+def loss_label(result) -> str:
+    """The training loss in words: `cross-entropy loss`, or `MSE loss (standardized target)` on regression."""
+    regression = result.dataset.get("task") == "regression"
+    name = result.plan.get("train", {}).get("loss", "auto")
+    name = ("mse" if regression else "cross_entropy") if name in (None, "auto") else name
+    words = {"cross_entropy": "cross-entropy", "mse": "MSE", "mae": "MAE", "huber": "Huber"}.get(name, name)
+    return f"{words} loss" + (" (standardized target)" if regression else "")
+
+
+def _held(history: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """Rows that hold each member that stopped early at its kept (best) epoch's values, from the epoch after
+    it stopped to the last epoch its arm trained, marked `held`; a mean over seeds then keeps every member."""
+    ends = history.groupby(["condition", "arm"])["epoch"].max()
+    stopped = members[members["stopped_epoch"].notna() & members["best_epoch"].notna()]
+    rows = []
+    for m in stopped.itertuples():
+        own = history[history["member"] == m.member]
+        ran, end = own["epoch"].max(), ends.get((m.condition, m.arm), 0)
+        kept = own[own["epoch"] == float(m.best_epoch)]
+        if ran < end and len(kept):
+            rows.append(kept.iloc[[0] * int(end - ran)].assign(epoch=np.arange(ran + 1, end + 1), held=True))
+    return pd.concat(rows, ignore_index=True) if rows else history.iloc[:0]
+
+
 def _curves(result) -> pd.DataFrame:
-    """The history with each member's condition and arm, and the gap (train − validation accuracy)."""
+    """The history with each member's condition and arm, members that stopped early held at their kept
+    weights' values to the end of their arm's curve (`held`), and the gap of `curve_metric` (positive:
+    the model does better on its training subset than on validation)."""
     if result.history is None or result.history.empty:
         return pd.DataFrame()
     keys = result.members[["member", "condition", "arm", "seed"]]
-    h = result.history.merge(keys, on="member", how="inner")
-    if "val_accuracy" not in h:  # regression: the curves are the losses
-        return h.assign(gap=h["val_loss"] - h["train_loss"])
-    return h.assign(gap=h["train_accuracy"] - h["val_accuracy"])
+    h = result.history.merge(keys, on="member", how="inner").assign(held=False)
+    h = pd.concat([h, _held(h, result.members)], ignore_index=True).sort_values(["member", "epoch"])
+    m = curve_metric(result)
+    train, val = h[f"train_{m.name}"], h[f"val_{m.name}"]
+    return h.assign(gap=(train - val) if m.higher_is_better else (val - train))
 
 
-def _over_seeds(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Per epoch: mean, min and max of `metric` over the seeds that ran that epoch."""
-    return frame.groupby("epoch")[metric].agg(["mean", "min", "max"]).dropna(subset=["mean"])
+def _over_seeds(frame: pd.DataFrame, column: str, unit: float = 1.0) -> pd.DataFrame:
+    """Per epoch: mean, min and max of `column` (times `unit`) over the seeds, and whether any seed is held."""
+    band = frame.groupby("epoch")[column].agg(["mean", "min", "max"]) * unit
+    return band.assign(held=frame.groupby("epoch")["held"].any()).dropna(subset=["mean"])
+
+
+def _plot_mean(ax, band: pd.DataFrame, label: str | None = None, **style) -> None:
+    """The mean over seeds: at full strength while every member trains, lighter from the first epoch at
+    which a member that stopped early is held at its kept weights."""
+    x, y, held = band.index.to_numpy(), band["mean"].to_numpy(), band["held"].to_numpy()
+    cut = int(np.argmax(held)) if held.any() else len(x)
+    ax.plot(x[:cut], y[:cut], label=label, **style)
+    if cut < len(x):
+        ax.plot(x[max(cut - 1, 0):], y[max(cut - 1, 0):], alpha=0.4, **style)
 
 
 def _markers(members: pd.DataFrame) -> tuple[float | None, float | None]:
@@ -116,10 +201,26 @@ def _visible_range(frame: pd.DataFrame, columns: list[str], members: pd.DataFram
     return (float(means.min()), float(means.max())) if len(means) else (np.nan, np.nan)
 
 
-def _curve_panels(result, curves: pd.DataFrame, condition: int, metric: str) -> Figure:
-    """Small multiples, one panel per arm: train (dashed) and validation (solid) `accuracy` or `loss`."""
+def _curve_limits(ax, metric: Metric | None, low: float, high: float) -> None:
+    """The curves' y range from their visible span: a percentage up to 100, a loss from 0, another metric
+    padded around its span and cut to its range."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return
+    if metric is None:  # the loss
+        ax.set_ylim(0, high * 1.15)
+    elif metric.percent:
+        ax.set_ylim(max(0.0, low - 0.1 * (100 - low) - 1), 100.5)
+    else:
+        pad = 0.15 * (high - low) or 0.05 * abs(high) or 0.05
+        ax.set_ylim(*_within_range((low - pad, high + pad), metric))
+
+
+def _curve_panels(result, curves: pd.DataFrame, condition: int, metric: Metric | None) -> Figure:
+    """Small multiples, one panel per arm: train (dashed) and validation (solid) of `metric`, or of the
+    loss where `metric` is None."""
     arms = [a for a in result.arm_names if ((curves["condition"] == condition) & (curves["arm"] == a)).any()]
     styles = arm_styles(result.arm_names)
+    name, unit = ("loss", 1.0) if metric is None else (metric.name, _unit(metric))
     cols = min(4, len(arms))
     rows = math.ceil(len(arms) / cols)
     fig = _figure(WIDTH, 0.55 + 2.25 * rows)
@@ -129,9 +230,10 @@ def _curve_panels(result, curves: pd.DataFrame, condition: int, metric: str) -> 
         frame = sub[sub["arm"] == arm]
         color = styles[arm]["color"]
         for split, line in (("train", "--"), ("val", "-")):
-            band = _over_seeds(frame, f"{split}_{metric}")
+            band = _over_seeds(frame, f"{split}_{name}", unit)
             ax.fill_between(band.index, band["min"], band["max"], color=color, alpha=0.15, linewidth=0)
-            ax.plot(band.index, band["mean"], color=color, linestyle=line, linewidth=1.6 if split == "val" else 1.3)
+            _plot_mean(ax, band, color=color, linestyle=line, linewidth=1.6 if split == "val" else 1.3,
+                       gid=f"{split}_{name}")
         members = result.members[(result.members["condition"] == condition) & (result.members["arm"] == arm)]
         best, onset = _markers(members)
         _mark_epochs(ax, best, onset, float(sub["epoch"].max()))
@@ -139,55 +241,72 @@ def _curve_panels(result, curves: pd.DataFrame, condition: int, metric: str) -> 
         ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     for ax in axes[len(arms):]:
         ax.set_visible(False)
-    low, high = _visible_range(sub, [f"train_{metric}", f"val_{metric}"],
+    low, high = _visible_range(sub, [f"train_{name}", f"val_{name}"],
                                result.members[result.members["condition"] == condition])
-    if metric == "accuracy":
-        axes[0].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        if np.isfinite(low):
-            axes[0].set_ylim(max(0.0, low - 0.1 * (1 - low) - 0.01), 1.005)
-    elif np.isfinite(high):
-        axes[0].set_ylim(0, high * 1.15)
+    _curve_limits(axes[0], metric, low * unit, high * unit)
+    if metric is not None and metric.percent:
+        axes[0].yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
     for ax in axes[(rows - 1) * cols:]:
         ax.set_xlabel("epoch")
     for r in range(rows):
-        axes[r * cols].set_ylabel("accuracy" if metric == "accuracy" else "cross-entropy loss")
-    fig.legend(handles=[Line2D([], [], color="#444444", linestyle="-", label="validation"),
-                        Line2D([], [], color="#444444", linestyle="--", label="train (eval mode)"),
-                        Patch(color="#444444", alpha=0.2, label="min–max over seeds"),
-                        Line2D([], [], color="#555555", linewidth=1, label="best epoch (median)"),
-                        Line2D([], [], color="#555555", linewidth=1, linestyle="--",
-                                                label="overfitting onset (median)")],
-               loc="outside upper left", ncols=5)
+        axes[r * cols].set_ylabel(loss_label(result) if metric is None else metric.label)
+    handles = [Line2D([], [], color="#444444", linestyle="-", label="validation"),
+               Line2D([], [], color="#444444", linestyle="--", label="train (eval mode)"),
+               Patch(color="#444444", alpha=0.2, label="min–max over seeds"),
+               Line2D([], [], color="#555555", linewidth=1, label="best epoch (median)"),
+               Line2D([], [], color="#555555", linewidth=1, linestyle="--", label="overfitting onset (median)")]
+    if sub["held"].any():
+        handles.append(Line2D([], [], color="#444444", alpha=0.4, label="lighter: stopped seeds held at kept weights"))
+    fig.legend(handles=handles, loc="outside upper left", ncols=3 if len(handles) > 5 else 5)
     return fig
 
 
+def gap_axis(metric: Metric) -> str:
+    """The gap's axis label: which difference it is, and that positive is overfitting.
+
+    Example:
+        >>> gap_axis(METRICS["accuracy"])
+        'train − validation accuracy (points); positive: overfitting'
+        >>> gap_axis(METRICS["rmse"])
+        'validation − training RMSE; positive: overfitting'
+    """
+    if metric.higher_is_better:
+        text = f"train − validation {metric.label}" + (" (points)" if metric.percent else "")
+    else:
+        text = f"validation − training {metric.label}"
+    return text + "; positive: overfitting"
+
+
 def _gap_figure(result, curves: pd.DataFrame) -> Figure:
-    """Train − validation accuracy over epochs, every arm on one axis; one panel per condition."""
+    """The gap of `curve_metric` over epochs (positive: overfitting), every arm on one axis; one panel per condition."""
     conditions = sorted(curves["condition"].unique())
     styles = arm_styles(result.arm_names)
+    metric = curve_metric(result)
     fig = _figure(WIDTH, 3.6 if len(conditions) == 1 else 3.3)
     axes = fig.subplots(1, len(conditions), sharey=True, squeeze=False).ravel()
     for ax, c in zip(axes, conditions):
         sub = curves[curves["condition"] == c]
         for arm in result.arm_names:
-            band = _over_seeds(sub[sub["arm"] == arm], "gap")
+            band = _over_seeds(sub[sub["arm"] == arm], "gap", _unit(metric))
             if band.empty:
                 continue
-            ax.plot(band.index, band["mean"] * 100, label=arm, zorder=3 if arm == BASELINE else 2,
-                    linewidth=2.4 if arm == BASELINE else 1.6, **styles[arm])
+            _plot_mean(ax, band, label=arm, zorder=3 if arm == BASELINE else 2,
+                       linewidth=2.4 if arm == BASELINE else 1.6, gid="gap", **styles[arm])
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_xlabel("epoch")
         if len(conditions) > 1:
             ax.set_title(condition_label(result.conditions[c]), loc="left")
-    axes[0].set_ylabel("train − validation accuracy (points)")
+    label = gap_axis(metric)
+    axes[0].set_ylabel(label.replace("; ", "\n"))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right upper")
     return fig
 
 
 def _comparison_figure(result) -> Figure:
-    """Test accuracy per arm with 95% CIs; the baseline's mean and CI as a reference band."""
+    """The judged metric on the test set per arm with 95% CIs; the baseline's mean and CI as a reference band."""
     table = result.table()
+    metric, unit = result.metric, _unit(result.metric)
     conditions = list(range(len(result.conditions)))
     styles = arm_styles(result.arm_names)
     arms = [a for a in result.arm_names if a in set(table["arm"])]
@@ -196,18 +315,18 @@ def _comparison_figure(result) -> Figure:
     for ax, c in zip(axes, conditions):
         rows = table[table["condition"] == c].set_index("arm")
         base = rows.loc[BASELINE] if BASELINE in rows.index else None
-        if base is not None and np.isfinite(_value(base["test_accuracy_low"])):
-            ax.axvspan(base["test_accuracy_low"] * 100, base["test_accuracy_high"] * 100, color="#000000", alpha=0.06)
+        if base is not None and np.isfinite(_value(base["score_low"])):
+            ax.axvspan(base["score_low"] * unit, base["score_high"] * unit, color="#000000", alpha=0.06)
         if base is not None:
-            ax.axvline(base["test_accuracy"] * 100, color=BASELINE_COLOR, linestyle="--", linewidth=1.0)
+            ax.axvline(base["score"] * unit, color=BASELINE_COLOR, linestyle="--", linewidth=1.0)
         for y, arm in enumerate(arms):
             if arm not in rows.index:
                 continue
             r = rows.loc[arm]
             sig = significance({**r.to_dict(), "arm": arm})
-            mean = r["test_accuracy"] * 100
-            low = np.nan_to_num(_value(r["test_accuracy_low"]) * 100, nan=mean)
-            high = np.nan_to_num(_value(r["test_accuracy_high"]) * 100, nan=mean)
+            mean = r["score"] * unit
+            low = np.nan_to_num(_value(r["score_low"]) * unit, nan=mean)
+            high = np.nan_to_num(_value(r["score_high"]) * unit, nan=mean)
             color = styles[arm]["color"]
             ax.errorbar(mean, y, xerr=[[mean - low], [high - mean]], fmt="none", ecolor=color, elinewidth=2.0,
                         capsize=3)
@@ -216,17 +335,18 @@ def _comparison_figure(result) -> Figure:
                     markeredgewidth=1.8, zorder=3)
             if arm != BASELINE and r["diff"] is not None and np.isfinite(r["diff"]):
                 mark = {"better": " ✓", "worse": " ✗", "alarm": " !"}.get(sig, "")
-                ax.annotate(f"{r['diff'] * 100:+.1f}{mark}", (1.0, y), xycoords=("axes fraction", "data"),
+                ax.annotate(f"{metric.change(r['diff'], unit=False)}{mark}", (1.0, y),
+                            xycoords=("axes fraction", "data"),
                             xytext=(6, 0), textcoords="offset points", va="center", fontsize=8.5,
                             color={"better": BETTER, "worse": WORSE, "alarm": WORSE}.get(sig, MUTED),
                             fontweight="bold" if sig in ("better", "worse", "alarm") else "normal")
-        ax.annotate("Δ points", (1.0, 1.0), xycoords="axes fraction", xytext=(6, 3), textcoords="offset points",
-                    va="bottom", fontsize=8.5, color=MUTED)
+        ax.annotate("Δ points" if metric.percent else f"Δ {metric.label}", (1.0, 1.0), xycoords="axes fraction",
+                    xytext=(6, 3), textcoords="offset points", va="bottom", fontsize=8.5, color=MUTED)
         if len(conditions) > 1:
             ax.set_title(condition_label(result.conditions[c]), loc="left")
-        low, high = ax.get_xlim()
-        ax.set_xlim(max(low, -0.01 * (high - low)), min(high, 100 + 0.01 * (high - low)))  # accuracy lives in [0, 100]
-    label = "test accuracy (%), mean and 95% CI over seeds"
+        ax.set_xlim(*_within_range(ax.get_xlim(), metric))
+    label = (f"test {metric.label}" + (" (%)" if metric.percent else "") + ", mean and 95% CI over seeds"
+             + ("" if metric.higher_is_better else "; lower is better"))
     fig.supxlabel(label, fontsize=STYLE["axes.labelsize"]) if len(conditions) > 1 else axes[0].set_xlabel(label)
     axes[0].set_yticks(range(len(arms)), arms)
     axes[0].set_ylim(len(arms) - 0.5, -0.5)
@@ -237,9 +357,16 @@ def _comparison_figure(result) -> Figure:
     return fig
 
 
+def _train_score(members: pd.DataFrame, metric: Metric) -> float:
+    """The members' mean training score of `metric` with the kept weights, NaN where they have none."""
+    column = f"train_{metric.name}"
+    return float(members[column].mean()) if column in members else np.nan
+
+
 def _data_size_figure(result) -> Figure:
-    """Train (dashed) and test (solid, 95% CI) accuracy against training-set size, one line per arm."""
+    """Train (dotted) and test (solid, 95% CI) of the judged metric against training-set size, one line per arm."""
     styles = arm_styles(result.arm_names)
+    metric, unit = result.metric, _unit(result.metric)
     sizes = [c["train_size"] for c in result.conditions]
     fig = _figure(WIDTH, 3.8)
     ax = fig.subplots()
@@ -249,24 +376,25 @@ def _data_size_figure(result) -> Figure:
         for c, n in enumerate(sizes):
             g = m[(m["condition"] == c) & (m["arm"] == arm)]
             if not g.empty:
-                test.append((n, mean_ci(g["test_accuracy"])))
-                train.append((n, float(g["train_accuracy"].mean())))
+                test.append((n, mean_ci(g[result.judged], scale=metric.scale)))
+                train.append((n, _train_score(g, metric)))
         if not test:
             continue
         x = [n for n, _ in test]
-        mean = np.array([ci.mean for _, ci in test]) * 100
+        mean = np.array([ci.mean for _, ci in test]) * unit
         err = np.array([[ci.mean - (ci.low if ci.low is not None else ci.mean) for _, ci in test],
-                        [(ci.high if ci.high is not None else ci.mean) - ci.mean for _, ci in test]]) * 100
+                        [(ci.high if ci.high is not None else ci.mean) - ci.mean for _, ci in test]]) * unit
         ax.errorbar(x, mean, yerr=err, marker="o", capsize=3, label=arm,
                     linewidth=2.4 if arm == BASELINE else 1.6, **styles[arm])
-        ax.plot([n for n, _ in train], [v * 100 for _, v in train], color=styles[arm]["color"], linestyle=":",
+        ax.plot([n for n, _ in train], [v * unit for _, v in train], color=styles[arm]["color"], linestyle=":",
                 linewidth=1.2, marker=".", alpha=0.8)
     if max(sizes) / min(sizes) >= 4:
         ax.set_xscale("log")
     ax.set_xticks(sorted(set(sizes)), [str(n) for n in sorted(set(sizes))])
     ax.minorticks_off()
     ax.set_xlabel("training samples")
-    ax.set_ylabel("accuracy (%)")
+    ax.set_ylabel(metric_axis(metric))
+    ax.set_ylim(*_within_range(ax.get_ylim(), metric))
     handles, labels = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="#444444", marker="o", label="test (95% CI)"),
                 Line2D([], [], color="#444444", linestyle=":", marker=".", label="train")]
@@ -290,12 +418,14 @@ def sweep_families(arm_names: list[str]) -> dict[str, list[tuple[float, str]]]:
 
 
 def _strength_figure(result, families: dict[str, list[tuple[float, str]]]) -> Figure:
-    """Test accuracy (95% CI) and train accuracy against each remedy's strength; the baseline as a band."""
+    """Test (95% CI) and train score of the judged metric against each remedy's strength; the baseline as a band."""
     table = result.table()
+    metric, unit = result.metric, _unit(result.metric)
     fig = _figure(WIDTH, 3.6)
     axes = fig.subplots(1, len(families), sharey=True, squeeze=False).ravel()
     conditions = list(range(len(result.conditions)))
     colors = [BASELINE_COLOR] if len(conditions) == 1 else list(PALETTE)
+    m = result.members
     for ax, (remedy, points) in zip(axes, families.items()):
         for c in conditions:
             rows = table[table["condition"] == c].set_index("arm")
@@ -303,29 +433,30 @@ def _strength_figure(result, families: dict[str, list[tuple[float, str]]]) -> Fi
             label = condition_label(result.conditions[c]) if len(conditions) > 1 else None
             if BASELINE in rows.index:
                 base = rows.loc[BASELINE]
-                ax.axhline(base["test_accuracy"] * 100, color=color, linestyle="--", linewidth=1.0)
-                if np.isfinite(_value(base["test_accuracy_low"])):
-                    ax.axhspan(base["test_accuracy_low"] * 100, base["test_accuracy_high"] * 100, color=color,
+                ax.axhline(base["score"] * unit, color=color, linestyle="--", linewidth=1.0)
+                if np.isfinite(_value(base["score_low"])):
+                    ax.axhspan(base["score_low"] * unit, base["score_high"] * unit, color=color,
                                alpha=0.07, linewidth=0)
             got = [(s, rows.loc[a]) for s, a in points if a in rows.index]
             x = [s for s, _ in got]
-            mean = np.array([r["test_accuracy"] for _, r in got]) * 100
-            low = np.array([_value(r["test_accuracy_low"]) for _, r in got]) * 100
-            high = np.array([_value(r["test_accuracy_high"]) for _, r in got]) * 100
+            mean = np.array([r["score"] for _, r in got]) * unit
+            low = np.array([_value(r["score_low"]) for _, r in got]) * unit
+            high = np.array([_value(r["score_high"]) for _, r in got]) * unit
             err = np.nan_to_num(np.vstack([mean - low, high - mean]))
             ax.errorbar(x, mean, yerr=err, color=color, marker="none", capsize=3, label=label, linewidth=1.8)
             for s, r in got:
                 sig = significance({**r.to_dict(), "arm": r.name})
                 face = {"better": BETTER, "worse": WORSE}.get(sig, "white")
-                ax.plot(s, r["test_accuracy"] * 100, "o", markersize=7, markerfacecolor=face,
+                ax.plot(s, r["score"] * unit, "o", markersize=7, markerfacecolor=face,
                         markeredgecolor=color, markeredgewidth=1.6, zorder=3)
-            ax.plot(x, [r["train_accuracy"] * 100 for _, r in got], color=color, linestyle=":", marker=".",
-                    linewidth=1.2, alpha=0.8)
+            train = [_train_score(m[(m["condition"] == c) & (m["arm"] == r.name)], metric) * unit for _, r in got]
+            ax.plot(x, train, color=color, linestyle=":", marker=".", linewidth=1.2, alpha=0.8)
         if remedy.lower() in LOG_REMEDIES and min(s for s, _ in points) > 0:
             ax.set_xscale("log")
         ax.set_xlabel(f"{remedy} strength")
         ax.set_title(remedy, loc="left")
-    axes[0].set_ylabel("accuracy (%)")
+    axes[0].set_ylabel(metric_axis(metric))
+    axes[0].set_ylim(*_within_range(axes[0].get_ylim(), metric))
     handles = [Line2D([], [], color="#444444", marker="o", markerfacecolor="white",
                                        label="test (95% CI)"),
                Line2D([], [], color="#444444", linestyle=":", marker=".", label="train"),
@@ -340,15 +471,16 @@ def _strength_figure(result, families: dict[str, list[tuple[float, str]]]) -> Fi
 
 
 def study_figures(result) -> dict[str, Figure]:
-    """The figures of a study, most telling first.
+    """The figures of a study, most telling first, each in the metric the study is judged by.
 
-    Keys: `test_accuracy` (per arm with 95% CIs, significant differences marked); `data_size`
-    when the conditions have several training-set sizes; `strength` when arms sweep a remedy's
-    strength (`dropout=0.1`, `l2=0.0001`, ...); `accuracy_curves` and `loss_curves` (one panel
-    per arm: train and validation over epochs, mean with a min–max band over seeds, the median
-    best epoch and onset marked); `gap` (train − validation accuracy over epochs, all arms).
-    With several conditions the curve figures come once per condition, keyed `accuracy_curves_c0`,
-    `loss_curves_c0`, ...
+    Keys: `comparison` (the judged metric on the test set per arm with 95% CIs, significant differences
+    marked); `data_size` when the conditions have several training-set sizes; `strength` when arms
+    sweep a remedy's strength (`dropout=0.1`, `l2=0.0001`, ...); `metric_curves` and `loss_curves`
+    (one panel per arm: train and validation over epochs of `curve_metric` and of the loss, mean with a
+    min–max band over seeds, the median best epoch and onset marked; a member that stopped early is held
+    at its kept weights' values to the end of its arm's curve, drawn lighter); `gap` (of `curve_metric`
+    over epochs, all arms, positive where the model overfits). With several conditions the curve
+    figures come once per condition, keyed `metric_curves_c0`, `loss_curves_c0`, ...
 
     Args:
         result: a `StudyResult`.
@@ -357,13 +489,7 @@ def study_figures(result) -> dict[str, Figure]:
         Matplotlib figures by key, drawn without pyplot (save them with `fig.savefig`).
     """
     with matplotlib.rc_context(STYLE):
-        if result.dataset.get("task") == "regression":  # the accuracy figures have no counterpart yet
-            curves = _curves(result)
-            several = len(result.conditions) > 1
-            return {} if curves.empty else {
-                f"loss_curves{f'_c{c}' if several else ''}": _curve_panels(result, curves, c, "loss")
-                for c in sorted(curves["condition"].unique())}
-        figures = {"test_accuracy": _comparison_figure(result)}
+        figures = {"comparison": _comparison_figure(result)}
         sizes = [c.get("train_size") for c in result.conditions]
         if len(sizes) > 1 and all(sizes) and len(set(sizes)) > 1:
             figures["data_size"] = _data_size_figure(result)
@@ -375,7 +501,7 @@ def study_figures(result) -> dict[str, Figure]:
             several = len(result.conditions) > 1
             for c in sorted(curves["condition"].unique()):
                 suffix = f"_c{c}" if several else ""
-                figures[f"accuracy_curves{suffix}"] = _curve_panels(result, curves, c, "accuracy")
-                figures[f"loss_curves{suffix}"] = _curve_panels(result, curves, c, "loss")
+                figures[f"metric_curves{suffix}"] = _curve_panels(result, curves, c, curve_metric(result))
+                figures[f"loss_curves{suffix}"] = _curve_panels(result, curves, c, None)
             figures["gap"] = _gap_figure(result, curves)
     return figures

@@ -18,34 +18,50 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from goodfit import __version__
 from goodfit.diagnose import REGIMES
-from goodfit.report.figures import STYLE, WIDTH, arm_styles, study_figures
+from goodfit.report.figures import STYLE, WIDTH, arm_styles, curve_metric, loss_label, study_figures
 from goodfit.report.tables import BASELINE, condition_label, table_groups
 
 DPI = 200  # pixels per inch of the PNG; the page shows WIDTH inches at about 100 px each, sharp on 2x screens
-CAPTIONS = {
-    "test_accuracy": ("Test accuracy per arm",
-                      "Dot: mean over seeds; bar: 95% confidence interval; grey band: the baseline's interval. "
-                      "Filled dots differ significantly from the baseline (paired by seed, Holm-corrected); "
-                      "the column on the right is the difference in points."),
-    "data_size": ("Learning curve over data size",
-                  "Test accuracy (solid, 95% CI) and training accuracy (dotted) against the number of "
-                  "training samples, one line per arm. A wide gap between the two that narrows with more "
-                  "data means the model was memorizing."),
-    "strength": ("Validation curve over remedy strength",
-                 "Test accuracy (95% CI) and training accuracy (dotted) against each remedy's strength; "
-                 "the dashed line and band are the baseline's test accuracy and its 95% CI. A green dot is "
-                 "significantly better than the baseline, a red-orange one significantly worse."),
-    "accuracy_curves": ("Learning curves: accuracy",
-                        "Mean over seeds with a min–max band; dashed: training subset measured in eval mode, "
-                        "solid: validation. Vertical lines: the median best epoch and, where at least half "
-                        "the seeds overfit, the median onset of overfitting."),
-    "loss_curves": ("Learning curves: loss",
-                    "Cross-entropy, mean over seeds with a min–max band; dashed: training, solid: "
-                    "validation. Validation loss rising while training loss falls is overfitting."),
-    "gap": ("Generalization gap over epochs",
-            "Training minus validation accuracy in points, mean over seeds, every arm on one axis; a "
-            "remedy that works keeps this line low. Members that stop early leave the mean when they stop."),
-}
+HELD = ("A member that stopped early keeps its kept (best) weights' value to the end of its arm's curve, so the "
+        "mean always covers every seed; the line turns lighter from the first epoch at which a member has stopped.")
+
+
+def _captions(result) -> dict[str, tuple[str, str]]:
+    """Each figure's title and caption, worded for the metric the study is judged by and the one its curves draw."""
+    m, curve, loss = result.metric, curve_metric(result), loss_label(result)
+    stopped = result.members.get("stopped_epoch")
+    held = f" {HELD}" if stopped is not None and stopped.notna().any() else ""
+    lower = "" if m.higher_is_better else "; lower is better"
+    diff = "in points" if m.percent else f"in {m.label}"
+    instead = (f" Plain {curve.label}: {m.label} is measured once, with the kept weights, not per epoch."
+               if curve.name != m.name and m.name != "loss" else "")
+    gap = (f"Training minus validation {curve.label}" + (" in points" if curve.percent else "")
+           if curve.higher_is_better else f"Validation minus training {curve.label}")
+    return {
+        "comparison": (f"Test {m.label} per arm",
+                       "Dot: mean over seeds; bar: 95% confidence interval; grey band: the baseline's "
+                       f"interval{lower}. Filled dots differ significantly from the baseline (paired by seed, "
+                       f"Holm-corrected); the column on the right is the difference {diff}, ✓ / ✗ where it is "
+                       "significantly better / worse."),
+        "data_size": ("Learning curve over data size",
+                      f"Test {m.label} (solid, 95% CI) and training {m.label} (dotted) against the number of "
+                      f"training samples, one line per arm{lower}. A wide gap between the two that narrows with "
+                      "more data means the model was memorizing."),
+        "strength": ("Validation curve over remedy strength",
+                     f"Test {m.label} (95% CI) and training {m.label} (dotted) against each remedy's strength{lower}; "
+                     f"the dashed line and band are the baseline's test {m.label} and its 95% CI. A green dot is "
+                     "significantly better than the baseline, a red-orange one significantly worse."),
+        "metric_curves": (f"Learning curves: {curve.label}",
+                          "Mean over seeds with a min–max band; dashed: training subset measured in eval mode, "
+                          "solid: validation. Vertical lines: the median best epoch and, where at least half "
+                          f"the seeds overfit, the median onset of overfitting.{instead}{held}"),
+        "loss_curves": ("Learning curves: loss",
+                        f"{loss[0].upper()}{loss[1:]}, mean over seeds with a min–max band; dashed: training, "
+                        f"solid: validation. Validation loss rising while training loss falls is overfitting.{held}"),
+        "gap": ("Generalization gap over epochs",
+                f"{gap}, mean over seeds, every arm on one axis: positive is overfitting, and a remedy that works "
+                f"keeps this line low.{held}"),
+    }
 
 
 def _png(fig) -> str:
@@ -69,7 +85,7 @@ def _png(fig) -> str:
 def figure_text(result, key: str) -> tuple[str, str]:
     """The title and caption of figure `key` of `study_figures(result)`, its condition named when there are several."""
     base, c = re.fullmatch(r"(.+?)(?:_c(\d+))?", key).groups()
-    title, caption = CAPTIONS[base]
+    title, caption = _captions(result)[base]
     if len(result.conditions) > 1 and c:
         title += f" — {condition_label(result.conditions[int(c)])}"
     return title, caption
@@ -100,13 +116,14 @@ def _median(values) -> float | None:
     return float(np.median(values)) if values else None
 
 
-def _arm_diagnosis(rows) -> dict:
-    """One arm's diagnosis over its seeds: the majority regime, and a typical seed's evidence and advice."""
+def _arm_diagnosis(rows, judged: str) -> dict:
+    """One arm's diagnosis over its seeds: the majority regime, and a typical seed's evidence and advice
+    (the median seed by the judged column `judged`, among those that agree)."""
     diagnoses = [d if isinstance(d, dict) else {} for d in rows["diagnosis"]]
     regimes = Counter(d.get("regime", "unknown") for d in diagnoses)
     regime, count = regimes.most_common(1)[0]
-    agreeing = rows[[d.get("regime", "unknown") == regime for d in diagnoses]].sort_values("test_accuracy")
-    typical = agreeing.iloc[len(agreeing) // 2]  # the median seed by test accuracy among those that agree
+    agreeing = rows[[d.get("regime", "unknown") == regime for d in diagnoses]].sort_values(judged)
+    typical = agreeing.iloc[len(agreeing) // 2]
     diagnosis = typical["diagnosis"] if isinstance(typical["diagnosis"], dict) else {}
     onsets = [d.get("onset_epoch") for d in diagnoses]
     return {
@@ -129,7 +146,7 @@ def _diagnoses(result) -> list[dict]:
         for arm in result.arm_names:
             rows = m[(m["condition"] == c) & (m["arm"] == arm)]
             if not rows.empty:
-                arms.append({"arm": arm, "color": styles[arm]["color"], **_arm_diagnosis(rows)})
+                arms.append({"arm": arm, "color": styles[arm]["color"], **_arm_diagnosis(rows, result.judged)})
         groups.append({"label": condition_label(cond), "arms": arms})
     return groups
 
@@ -163,8 +180,23 @@ def _model_text(result) -> str:
     a = rows.iloc[0]["architecture"] if len(rows) and isinstance(rows.iloc[0]["architecture"], dict) else {}
     if not a:
         return str(result.plan.get("model", {}).get("arch", "—"))
+    outputs = ("one output" if result.dataset.get("task") == "regression" else f"{a.get('num_classes')} classes")
     return (f"{a.get('arch')}: width {a.get('width')}, depth {a.get('depth')}, input "
-            f"{' × '.join(str(d) for d in a.get('input_shape', []))}, {a.get('num_classes')} classes")
+            f"{' × '.join(str(d) for d in a.get('input_shape', []))}, {outputs}")
+
+
+def _target_text(stats: dict | None) -> str:
+    """A numeric target's spread in words: `mean 152, std 77, from 25 to 346`.
+
+    Example:
+        >>> _target_text({"mean": 152.13, "std": 77.0, "min": 25.0, "max": 346.0})
+        'mean 152, std 77, from 25 to 346'
+    """
+    if not stats:
+        return ""
+    words = {k: np.format_float_positional(float(stats[k]), precision=3, fractional=False, trim="-")
+             for k in ("mean", "std", "min", "max")}  # three significant figures, no exponent
+    return f"mean {words['mean']}, std {words['std']}, from {words['min']} to {words['max']}"
 
 
 def _setup(result, seconds: float | None) -> dict:
@@ -176,13 +208,33 @@ def _setup(result, seconds: float | None) -> dict:
         "kind": data.get("kind"), "samples": data.get("samples"),
         "input_shape": " × ".join(str(d) for d in data.get("input_shape", [])),
         "classes": list(zip(classes, counts)) if len(counts) == len(classes) else [(c, None) for c in classes],
-        "fixed_test_set": data.get("fixed_test_set"),
+        "fixed_test_set": data.get("fixed_test_set"), "regression": data.get("task") == "regression",
+        "target_name": data.get("target") or plan.get("target"), "target_stats": _target_text(data.get("target_stats")),
         "conditions": [{"label": condition_label(c), **c} for c in result.conditions],
         "model": _model_text(result), "arms": _arms(result),
         "train": plan.get("train", {}), "seeds": ", ".join(str(s) for s in plan.get("seeds", [])),
         "split_seed": plan.get("split_seed"), "members": len(result.members), "seconds": seconds,
         "python": platform.python_version(),
     }
+
+
+def _range_text(metric) -> str:
+    """What the intervals are kept within, in words.
+
+    Example:
+        >>> from goodfit.metrics import METRICS
+        >>> _range_text(METRICS["accuracy"])
+        'Accuracy intervals stay within 0–100% and loss intervals above zero'
+        >>> _range_text(METRICS["rmse"])
+        'RMSE and loss intervals stay at or above zero'
+    """
+    label = metric.label[0].upper() + metric.label[1:]
+    if metric.percent:
+        return f"{label} intervals stay within 0–100% and loss intervals above zero"
+    if metric.low == 0 and metric.high is None:
+        return f"{label} and loss intervals stay at or above zero" if metric.name != "loss" else \
+            "Loss intervals stay at or above zero"
+    return f"{label} intervals stay at or below {metric.high:g} and loss intervals above zero"
 
 
 def _environment() -> Environment:
@@ -221,5 +273,6 @@ def render_html(result, command: str | None = None, seconds: float | None = None
         splits_text="each seed on its own train/validation split, one test set" if result.plan.get("resample_splits")
         else "same split",
         epochs=result.plan.get("train", {}).get("epochs"), model_arch=result.plan.get("model", {}).get("arch"),
+        metric=result.metric, range_text=_range_text(result.metric),
         width=round(WIDTH * 100))
     return page

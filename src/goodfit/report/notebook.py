@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from goodfit.report.figures import BETTER, WORSE, study_figures
 from goodfit.report.html import _environment, _png, figure_text
-from goodfit.report.tables import BASELINE, table_groups
+from goodfit.report.tables import BASELINE, study_table, table_groups
 
 COLORS = {"better": BETTER, "worse": WORSE, "same": "inherit", "baseline": "inherit", "floor": "inherit",
           "alarm": WORSE}
@@ -19,14 +19,16 @@ COLORS = {"better": BETTER, "worse": WORSE, "same": "inherit", "baseline": "inhe
 def study_html(result) -> str:
     """The verdict and the results table of a study as an HTML fragment, with what the terminal table shows.
 
-    Per arm: test accuracy and loss with their 95% CIs, the difference against the baseline with its
-    CI, the Holm-corrected p, ✓ / ✗ / · for significantly better, worse or neither, the gap, the
-    best epoch and the diagnosed regime with how many seeds agree.
+    Per arm: the judged metric on the test set with its 95% CI, the difference against the baseline
+    with its CI, the Holm-corrected p, ✓ / ✗ / · for significantly better, worse or neither, the gap,
+    the best epoch and the diagnosed regime with how many seeds agree; the title, column headers and
+    note are the terminal table's, so both name the same metric.
     """
-    groups = table_groups(result)
+    groups, terminal = table_groups(result), study_table(result)
     return _environment().get_template("notebook.html").render(
         verdicts=[result.verdict_for(c) for c in range(len(result.conditions))], groups=groups,
-        several=len(groups) > 1, seeds=len(result.plan["seeds"]), baseline=BASELINE, colors=COLORS)
+        several=len(groups) > 1, title=terminal.title, note=terminal.caption,
+        headers=[str(c.header) for c in terminal.columns], baseline=BASELINE, colors=COLORS)
 
 
 class Figures(dict):
