@@ -134,3 +134,9 @@ def test_cli_recipe_on_a_regression_prints_the_task_and_the_train_command(tmp_pa
     assert r.returncode == 0, r.stderr
     payload = json.loads(r.stdout)
     assert payload["command"].startswith("goodfit train --data diabetes --model mlp --epochs 4 --loss huber")
+
+
+def test_rungs_write_no_report_unless_asked(noise_only):
+    _, _, out = noise_only
+    assert (out / "confirm" / "results.json").is_file() and (out / "search" / "rung-0" / "results.json").is_file()
+    assert not list(out.glob("*/**/report.html"))  # the recipe's own report.html sits at the top

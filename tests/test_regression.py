@@ -133,3 +133,12 @@ def test_balanced_accuracy_is_the_default_on_imbalanced_classes_and_can_be_asked
     assert np.allclose(asked.table()["score"], asked.table()["score"].clip(0, 1))
     with pytest.raises(GoodfitError, match="does not apply to classification"):
         Study("wine", arms=["dropout=0.3"], seeds=2, epochs=1, metric="rmse")
+
+
+def test_the_members_of_a_regression_study_are_diagnosed_from_their_curves():
+    """Each member's diagnosis reads its validation loss (no classes, no error in the evidence)."""
+    from goodfit.study import Study
+
+    result = Study("diabetes", "mlp", arms=["baseline"], seeds=2, epochs=40).run()
+    for d in result.members["diagnosis"]:
+        assert d["regime"] == "overfitting" and d["evidence"][0].startswith("validation loss was lowest at epoch")

@@ -448,6 +448,8 @@ def recipe(
     executor: str = typer.Option("local", help="Where rungs run: local or ray (see docs/cluster.md)."),
     address: str = typer.Option(None, help="Ray cluster to join with --executor ray."),
     out: str = typer.Option("runs/recipe", help="Output folder: results.json, report.html, search/ and confirm/ stores."),
+    reports: bool = typer.Option(False, "--reports", help="Also write a report.html for each rung and the "
+                                                          "confirmation (seconds each; `goodfit report DIR` can later)."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and command as JSON."),
 ):
     """Which combination and strength of remedies is best on this data? Search, then confirm on fresh seeds.
@@ -477,7 +479,7 @@ def recipe(
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
     search = Recipe(data, model, space, candidates, eta, top, search_seeds, seeds, epochs,
                     [Conditions(train_size=train_size, label_noise=label_noise, imbalance=imbalance)], target, config,
-                    seed=seed, task=task, metric=metric)
+                    seed=seed, task=task, metric=metric, reports=reports)
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)

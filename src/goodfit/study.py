@@ -291,7 +291,7 @@ class Study:
                             any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
-            command: str | None = None) -> "StudyResult":
+            command: str | None = None, report: bool = True) -> "StudyResult":
         """Train every unit the store lacks, then judge; with `out`, write the study's files there.
 
         Args:
@@ -303,6 +303,8 @@ class Study:
                 `unit_done` (with its `notes`) or `unit_failed` (with its `error`). An executor that runs units in other
                 processes sends no `epoch` events. Default None.
             command: the command line to record in `results.json` and the report. Default None.
+            report: with `out`, render `report.html` too (False: `results.json` alone; `goodfit report
+                DIR` writes the report later). Default True.
 
         Returns:
             The `StudyResult`; its `failed` names the units that failed (their members are missing
@@ -364,7 +366,7 @@ class Study:
         if out is not None and not failed:
             from goodfit.report.outputs import write_outputs
 
-            result.files = write_outputs(result, out, command=command)
+            result.files = write_outputs(result, out, command=command, report=report)
         return result
 
 
@@ -383,9 +385,9 @@ def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
         kept = _kept_row(r.history, r)
         used = [type(x).key for x in r.member.arm.remedies]
         context = {"num_params": r.num_params, "remedies": used, "train_size": output.train_size,
-                   "num_classes": output.num_classes, "data_kind": output.kind}
+                   "num_classes": output.num_classes or None, "data_kind": output.kind}  # 0 classes: regression
         try:
-            diagnosis = diagnose(History(r.history.assign(member=0), output.num_classes), context=context).to_dict()
+            diagnosis = diagnose(History(r.history.assign(member=0), output.num_classes or None), context=context).to_dict()
         except GoodfitError as err:  # a run too short to judge, e.g. diverged in its first epoch
             diagnosis = {"regime": "diverged" if r.diverged else "still_improving", "onset_epoch": None,
                          "best_epoch": r.best_epoch, "gap": {}, "evidence": [str(err)], "advice": [],

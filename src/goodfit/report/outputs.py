@@ -49,7 +49,7 @@ def _previous(path: Path) -> dict:
     return previous if isinstance(previous, dict) else {}
 
 
-def write_outputs(result, out: str | Path, command: str | None = None) -> dict[str, Path]:
+def write_outputs(result, out: str | Path, command: str | None = None, report: bool = True) -> dict[str, Path]:
     """Write `results.json` and `report.html` of a study into its output folder.
 
     Both are rendered in memory first, then each replaces its old version in one rename. When
@@ -61,9 +61,11 @@ def write_outputs(result, out: str | Path, command: str | None = None) -> dict[s
         result: a `StudyResult`.
         out: the study's output folder (it holds `study.db`); created when missing.
         command: the command line that ran the study, for the report's "reproduce" part. Default None.
+        report: also render `report.html` (its figures take seconds); False writes `results.json` alone,
+            as a recipe's rungs do. Default True.
 
     Returns:
-        Paths by name: `results`, `report` and `store` (`study.db`, written by the study itself).
+        Paths by name: `results`, `report` (when written) and `store` (`study.db`, written by the study itself).
 
     Raises:
         GoodfitError: a file cannot be written (disk full, no permission); the one-line message
@@ -75,7 +77,11 @@ def write_outputs(result, out: str | Path, command: str | None = None) -> dict[s
     if command is None:
         command = previous.get("command")
     seconds = round(float(result.seconds), 3)
-    texts = {"results": results_json(result, command, seconds), "report": render_html(result, command, seconds)}
+    texts = {"results": results_json(result, command, seconds)}
+    if report:
+        texts["report"] = render_html(result, command, seconds)
+    else:
+        del files["report"]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
