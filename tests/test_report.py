@@ -383,3 +383,15 @@ def test_a_member_that_stopped_early_stays_in_the_mean_at_its_kept_weights(stopp
     gap = [line for line in study_figures(stopping)["gap"].axes[0].get_lines() if line.get_color() == color]
     assert gap and max(x for line in gap for x in line.get_xdata()) == end  # the gap keeps every member too
     assert "keeps its kept (best) weights' value" in html.figure_text(stopping, "loss_curves")[1]
+
+
+def test_table_cells_never_print_minus_zero():
+    from goodfit.report.tables import arm_cells
+
+    row = {"arm": "dropout", "test_accuracy": 0.9, "test_accuracy_low": 0.88, "test_accuracy_high": 0.92,
+           "test_loss": 0.31, "test_loss_low": 0.29, "test_loss_high": 0.33, "diff": -0.0002, "diff_low": -0.0004,
+           "diff_high": 0.015, "p_holm": 0.0497, "significant": True, "gap": -0.0003, "best_epoch": 23.0,
+           "regime": "good_fit", "regime_agreement": "4/5"}
+    cells = arm_cells(row)
+    assert not any(isinstance(v, str) and "-0.0" in v for v in cells.values()), cells
+    assert cells["p"] == "0.0497"

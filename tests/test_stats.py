@@ -102,3 +102,13 @@ def test_equal_differences_get_the_exact_sign_flip_p_not_zero(n, p_expected):
     [row] = compare_to_baseline({"base": dict.fromkeys(range(n), 0.922), "arm": dict.fromkeys(range(n), 0.95)},
                                 "base", "test_accuracy")
     assert row.significant == (p_expected < 0.05)
+
+
+def test_a_p_value_near_the_level_prints_enough_digits_to_tell_its_side():
+    from goodfit.stats import format_p, holm_levels
+
+    for p in (0.0497, 0.0503, 0.04999, 0.050004):
+        shown = format_p(p)
+        assert (float(shown) < 0.05) == (p < 0.05), (p, shown)
+    assert format_p(0.0123) == "0.012" and format_p(0.0004) == "<0.001" and format_p(float("nan")) == "—"
+    assert holm_levels([0.0497])[0] == 0.05  # one comparison: 0.0497 is significant, and now prints so

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from goodfit.errors import GoodfitError
 
@@ -126,11 +127,11 @@ def train(
 
     Examples:
 
+    \b
         goodfit train --data digits --train-size 300 --epochs 100 --out runs/one
-
-        goodfit train --data digits --train-size 300 --dropout 0.3 --l2 1e-4 --early-stopping 10 \\
-            --augment shift,noise --batchnorm --width 0.5 --out runs/one
-
+        goodfit train --data digits --train-size 300 --dropout 0.3 --l2 1e-4 \\
+            --early-stopping 10 --augment shift,noise --batchnorm --width 0.5 \\
+            --out runs/one
         goodfit train --data my.csv --target label --seeds 5 --json
     """
     from goodfit.data import Conditions, load, split
@@ -157,15 +158,31 @@ def train(
     _print_train_summary(result, files, as_json)
 
 
+def _time_left():
+    """A progress column: `0:03 left` once rich can estimate it, nothing before (a bare "eta" said nothing)."""
+    from rich.progress import ProgressColumn
+
+    class TimeLeft(ProgressColumn):
+        def render(self, task) -> Text:
+            left = task.time_remaining
+            if left is None or task.finished:
+                return Text("")
+            return Text(f"{int(left) // 60}:{int(left) % 60:02d} left", style="progress.remaining")
+
+    return TimeLeft()
+
+
 def _train_with_progress(splits, members, spec, config, quiet: bool):
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from goodfit.engine import train as train_members
 
     if quiet:
         return train_members(splits, members, spec, config)
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("epoch {task.completed}/{task.total}"),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[live]}")]
+    narrow = console.width < 120  # validation alone in the live metrics, so 80 columns crop nothing
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(bar_width=10 if narrow else 40),
+               TextColumn("epoch {task.completed}/{task.total}"), TimeElapsedColumn(), _time_left(),
+               TextColumn("{task.fields[live]}")]
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("training", total=config.epochs, live="")
 
@@ -173,10 +190,11 @@ def _train_with_progress(splits, members, spec, config, quiet: bool):
             m = info["metrics"].mean()
             arch = info["architecture"]
             # populations may train side by side: the bar follows the furthest
-            live = (f"train loss {m['train_loss']:.3f} acc {m['train_accuracy']:.1%} | "
-                    f"val loss {m['val_loss']:.3f} acc {m['val_accuracy']:.1%}" if "val_accuracy" in m else
-                    f"train loss {m['train_loss']:.3f} RMSE {m['train_rmse']:.3g} | "
-                    f"val loss {m['val_loss']:.3f} RMSE {m['val_rmse']:.3g} R² {m['val_r2']:.2f}")
+            train = (f"train loss {m['train_loss']:.3f} acc {m['train_accuracy']:.1%} | " if "val_accuracy" in m else
+                     f"train loss {m['train_loss']:.3f} RMSE {m['train_rmse']:.3g} | ")
+            val = (f"val loss {m['val_loss']:.3f} acc {m['val_accuracy']:.1%}" if "val_accuracy" in m else
+                   f"val loss {m['val_loss']:.3f} RMSE {m['val_rmse']:.3g} R² {m['val_r2']:.2f}")
+            live = val if narrow else train + val
             progress.update(task, completed=max(info["epoch"], progress.tasks[task].completed),
                             description=f"{arch.arch} x{len(members)}", live=live)
 
@@ -252,9 +270,9 @@ def study(
     target: str = typer.Option(None, help="Label column of a CSV or Parquet file."),
     model: str = typer.Option(None, help="mlp, cnn1d, cnn2d or auto."),
     arms: str = typer.Option(None, help="Arms, comma-separated: a remedy's name (its default strength) or NAME=SETTINGS, "
-                                        "e.g. baseline,dropout=0.5,l2=1e-4,decay=1e-2,augment=shift:0.1+noise:0.05,"
-                                        "early_stopping=patience:20,batchnorm,shrink=0.5,all; a remedy may appear at "
-                                        "several strengths."),
+                                        "e.g. baseline,dropout=0.5,l2=1e-4 or decay=1e-2,augment=shift:0.1+noise:0.05 "
+                                        "or early_stopping=patience:20,batchnorm or shrink=0.5,all; a remedy may "
+                                        "appear at several strengths."),
     seeds: str = typer.Option("5", help="Seeds per arm, paired across arms: a count (5 = seeds 0-4), a range (10-14) "
                                         "or a list (0,3,7)."),
     control: bool = typer.Option(False, "--control", help="Add an A/A control: the baseline again on seeds of its own, "
@@ -296,21 +314,19 @@ def study(
 
     Examples:
 
+    \b
         goodfit study
-
-        goodfit study --data mnist1d --model mlp --seeds 5 --epochs 100 --out runs/m1d
-
-        goodfit study --data my.csv --target label --arms baseline,dropout,l2,augment --seeds 10
-
+        goodfit study --data mnist1d --model mlp --seeds 5 --epochs 100 \\
+            --out runs/m1d
+        goodfit study --data my.csv --target label \\
+            --arms baseline,dropout,l2,augment --seeds 10
         goodfit study --data digits --train-size 100,300,1000
-
         goodfit study --data diabetes --seeds 5 --epochs 100 --out runs/diabetes
-
         goodfit study --data digits --dropout 0.1,0.3,0.5 --l2 1e-5,1e-4,1e-3
-
-        goodfit study --data mnist1d --model mlp --arms baseline,dropout=0.1,dropout=0.5,augment=shift:0.1 --control --seeds 10-14
-
-        goodfit study --data mnist1d --seeds 20 --executor ray --address ray://head:10001
+        goodfit study --data mnist1d --model mlp --control --seeds 10-14 \\
+            --arms baseline,dropout=0.1,dropout=0.5,augment=shift:0.1
+        goodfit study --data mnist1d --seeds 20 --executor ray \\
+            --address ray://head:10001
     """
     from goodfit.data import Conditions
     from goodfit.engine import TrainConfig
@@ -366,8 +382,8 @@ def study(
         return
     from goodfit.report.tables import study_table
 
-    console.print(study_table(result))
-    console.print(f"\n[bold]verdict:[/] {escape(result.verdict)}\n", soft_wrap=True)
+    console.print(study_table(result, width=console.width))
+    console.print(Text.assemble("\n", ("verdict:", "bold"), f" {result.verdict}\n"))  # wrapped at words
     console.print(f"wrote {files['results']}, {files['report']}, {files['store']}  "
                   f"({result.units_trained} unit(s) trained now; {result.seconds:.1f} s of training in all)",
                   highlight=False)
@@ -375,24 +391,29 @@ def study(
 
 def _run_study_with_progress(the_study, out_path, executor, quiet: bool, command: str, warning: str | None = None):
     import numpy as np
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from goodfit.report.tables import condition_label
 
     if quiet:
         return the_study.run(out_path, executor, command=command)
-    columns = [TextColumn("{task.description:>22}"), BarColumn(bar_width=30), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[live]}")]
+    narrow = console.width < 120  # validation alone in the live metrics, so 80 columns crop nothing
+    columns = [TextColumn("{task.description:>22}"), BarColumn(bar_width=10 if narrow else 30),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), _time_left(),
+               TextColumn("{task.fields[live]}")]
     with Progress(*columns, console=console, refresh_per_second=2) as progress:
         tasks: dict[str, int] = {}
+        labels = [condition_label(c, short=True) for c in the_study.plan["conditions"]]  # a learning curve's sizes
 
         said = []
 
         def on_event(event: dict) -> None:
             if event["type"] == "unit" and warning and not said:  # once, when training starts (the plan was accepted)
                 said.append(warning)
-                Console(stderr=True).print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+                Console(stderr=True).print(Text.assemble(("warning:", "bold yellow"), f" {warning}"))
             if event["type"] == "unit":
                 for arm in dict.fromkeys(event["arms"]):
-                    label = f"{arm} ({event['unit'].split('-')[0]})" if len(tasks) >= len(set(event["arms"])) else arm
+                    label = f"{arm}, {labels[event['condition']]}" if len(labels) > 1 else arm
                     tasks[(event["unit"], arm)] = progress.add_task(escape(label), total=event["epochs"], live="")
             elif event["type"] == "epoch":
                 arms = np.array(event["arms"])
@@ -400,10 +421,11 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool, command
                     m = event["metrics"].mean(arms == arm)
                     task = tasks[(event["unit"], arm)]
                     progress.update(task, completed=max(event["epoch"], progress.tasks[task].completed),
-                                    live=f"train acc {m['train_accuracy']:.1%}  val acc {m['val_accuracy']:.1%}  "
-                                         f"val loss {m['val_loss']:.3f}" if "val_accuracy" in m else
-                                         f"train RMSE {m['train_rmse']:.3g}  val RMSE {m['val_rmse']:.3g}  "
-                                         f"val R² {m['val_r2']:.2f}")
+                                    live=(("" if narrow else f"train acc {m['train_accuracy']:.1%}  ")
+                                          + f"val acc {m['val_accuracy']:.1%}  val loss {m['val_loss']:.3f}"
+                                          if "val_accuracy" in m else
+                                          ("" if narrow else f"train RMSE {m['train_rmse']:.3g}  ")
+                                          + f"val RMSE {m['val_rmse']:.3g}  val R² {m['val_r2']:.2f}"))
             elif event["type"] == "unit_done":
                 for (unit, _), task in tasks.items():
                     if unit == event["unit"]:
@@ -528,6 +550,7 @@ def report(
 
     Example:
 
+    \b
         goodfit report runs/study
     """
     from goodfit.report.outputs import write_outputs
@@ -538,7 +561,7 @@ def report(
     if as_json:
         print(json.dumps({"verdict": result.verdict, "files": {k: str(v) for k, v in files.items()}}, indent=2))
         return
-    console.print(f"[bold]verdict:[/] {escape(result.verdict)}", soft_wrap=True)
+    console.print(Text.assemble(("verdict:", "bold"), f" {result.verdict}"))  # wrapped at words
     console.print(f"wrote {files['results']} and {files['report']}", highlight=False)
 
 
@@ -565,19 +588,15 @@ def diagnose(
 
     Examples:
 
+    \b
         goodfit diagnose runs/one/history.csv
-
         goodfit diagnose keras_log.csv --num-classes 10
-
         goodfit diagnose lightning_logs/version_3/metrics.csv
-
-        goodfit diagnose runs/Nov30_12-00-00_host          # a SummaryWriter run folder
-
+        goodfit diagnose runs/Nov30_12-00-00_host     # a SummaryWriter run folder
         goodfit diagnose hf_output/checkpoint-500/trainer_state.json
-
         goodfit diagnose mlruns/0/3f2a.../ --val-loss val_loss
-
-        goodfit diagnose any.csv --train-loss "Train Loss" --val-loss "Valid Loss" --json
+        goodfit diagnose any.csv --train-loss "Train Loss" \\
+            --val-loss "Valid Loss" --json
     """
     from pathlib import Path
 
@@ -598,7 +617,7 @@ def diagnose(
     context = Context(known.num_params, known.train_size, known.remedies, num_classes or known.num_classes,
                       known.data_kind)
     result = diagnose_history(history, context=context)
-    beside = Path(file).with_name("model.pt")
+    beside = Path(file) / "model.pt" if Path(file).is_dir() else Path(file).with_name("model.pt")  # a run folder too
     model_path = weights or (beside if config and beside.is_file() else None)
     report = None
     if model_path:
@@ -616,7 +635,7 @@ def diagnose(
     from goodfit.report.terminal import diagnosis_renderable
 
     members = f" ({len(history.members)} members)" if len(history.members) > 1 else ""
-    console.print(f"{file}: {read_line(history)}{members}", soft_wrap=True, highlight=False, markup=False)
+    console.print(Text(f"{file}: {read_line(history)}{members}"))  # wrapped at words
     console.print(diagnosis_renderable(result, history, weights=report, width=min(width, console.width)))
 
 

@@ -814,7 +814,7 @@ def read_run_config(path: str | Path) -> dict:
     """The `config.json` that goodfit writes beside a run's `history.csv`, or {} when there is none.
 
     Args:
-        path: the history file (or any file of the run folder).
+        path: the history file, any file of the run folder, or the folder itself.
 
     Returns:
         The parsed JSON object, or an empty dict.
@@ -823,8 +823,8 @@ def read_run_config(path: str | Path) -> dict:
         >>> read_run_config("/nonexistent/history.csv")
         {}
     """
-    config = Path(path).with_name("config.json")
-    if Path(path).is_dir() or not config.is_file():
+    config = Path(path) / "config.json" if Path(path).is_dir() else Path(path).with_name("config.json")
+    if not config.is_file():
         return {}
     try:
         loaded = json.loads(config.read_text())

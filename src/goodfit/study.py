@@ -27,7 +27,8 @@ from goodfit.grammar import BASELINE, parse_arm, parse_arms, parse_seeds
 from goodfit.nn.population import MemberSettings
 from goodfit.remedies import Arm, Augment, BatchNorm, EarlyStopping
 from goodfit.metrics import Metric, default_metric, metric_for
-from goodfit.stats import ACCURACY, LOSS, Comparison, compare_to_baseline, detectable_effect, mean_ci, seeds_for
+from goodfit.stats import (ACCURACY, LOSS, Comparison, compare_to_baseline, detectable_effect, mean_ci, p_text,
+                           seeds_for)
 from goodfit.store import Store
 
 CONTROL = "control"  # the A/A control: the baseline again, on seeds of its own
@@ -347,7 +348,8 @@ class Study:
         def on_epoch_for(task: UnitTask):
             arms = [Arm.from_dict(a).name for a, _ in task.members]
             if on_event:
-                on_event({"type": "unit", "unit": task.unit, "arms": arms, "epochs": self.plan["train"]["epochs"]})
+                on_event({"type": "unit", "unit": task.unit, "condition": task.condition, "arms": arms,
+                          "epochs": self.plan["train"]["epochs"]})
 
             def on_epoch(info: dict) -> None:
                 if on_event:
@@ -410,6 +412,11 @@ def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
     return records, histories
 
 
+def _counted(n: int, noun: str) -> str:
+    """`1 comparison`, `3 comparisons`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _comparisons_in(plan: dict) -> int:
     """How many arms are compared with the baseline (the control is judged on its own)."""
     return sum(a["name"] not in (BASELINE, CONTROL) for a in plan["arms"])
@@ -437,8 +444,8 @@ def power_warning(seeds: int, comparisons: int) -> str | None:
             "of the time" if not np.isfinite(need) else
             f"it would have to be {need:.1f} times the seed-to-seed spread of its paired differences to be found 80% "
             "of the time")
-    return (f"with {seeds} seeds and {comparisons} comparisons (Holm), practically no difference can be called "
-            f"significant: {size}; --seeds {enough} finds one as large as its spread")
+    return (f"with {seeds} seeds and {_counted(comparisons, 'comparison')} (Holm), practically no difference can be "
+            f"called significant: {size}; --seeds {enough} finds one as large as its spread")
 
 
 def base_score(table: pd.DataFrame) -> float:
@@ -678,15 +685,15 @@ class StudyResult:
 
         def describe(r) -> str:
             if r["all_equal"]:
-                return f"{r['arm']} ({m.change(r['diff'])} on every seed, p={r['p_holm']:.2g} after Holm)"
+                return f"{r['arm']} ({m.change(r['diff'])} on every seed, {p_text(r['p_holm'])} after Holm)"
             return (f"{r['arm']} ({m.change(r['diff'])}, Holm-adjusted 95% CI {m.change(r['diff_low'], False)} to "
-                    f"{m.change(r['diff_high'], False)}, p={r['p_holm']:.2g} after Holm)")
+                    f"{m.change(r['diff_high'], False)}, {p_text(r['p_holm'])} after Holm)")
 
         head = f"On {where}, over {n} seeds, against the baseline's {reached}: "
         if better.empty and worse.empty:
             top = others.sort_values("gain", ascending=False).iloc[0]
             found = (head + f"no remedy made a significant difference; the largest change was {top['arm']} "
-                     f"({m.change(top['diff'])}, p={top['p_holm']:.2g} after Holm).")
+                     f"({m.change(top['diff'])}, {p_text(top['p_holm'])} after Holm).")
         else:
             parts = []
             if not better.empty:
@@ -710,7 +717,7 @@ class StudyResult:
                 spread = f"{m.change(r['diff'])} on every seed"
             else:
                 spread = (f"{m.change(r['diff'])}, 95% CI {m.change(r['diff_low'], False)} to "
-                          f"{m.change(r['diff_high'], False)}, p={r['p_holm']:.2g}")
+                          f"{m.change(r['diff_high'], False)}, {p_text(r['p_holm'])}")
             if r["significant"]:
                 said.append(f"WARNING: the A/A control, the baseline on other seeds, differs significantly from the "
                             f"baseline ({spread}): chance alone moves results this much here, so the verdict above "
@@ -720,18 +727,22 @@ class StudyResult:
                 said.append(f"Noise floor: the A/A control, the baseline on other seeds, differs by {spread} "
                             "(no significant difference, as it should).")
         power = self.power(condition)
-        if power["spread"] == 0:
+        t = self.table()
+        base = base_score(t[t["condition"] == condition])
+        room = (max(m.high - base, base - m.low) if m.low is not None and m.high is not None and np.isfinite(base)
+                else float("inf"))  # the largest difference the metric's range leaves the baseline
+        if not power["spread"] > 1e-9:  # no spread, up to rounding in the last bits
             said.append("Every seed moved every arm by the same amount, so the seeds show no spread to judge "
                         "the smallest detectable difference from.")
-        elif np.isfinite(power["detectable_difference"]):
+        elif np.isfinite(power["detectable_difference"]) and power["detectable_difference"] <= room:
             found = power["detectable_difference"]
             size = f"{found * 100:.1f} points" if m.percent else m.value(found)
-            said.append(f"With {power['seeds']} seeds and {power['comparisons']} comparisons, differences of "
-                        f"{size} or more are found 80% of the time "
+            said.append(f"With {power['seeds']} seeds and {_counted(power['comparisons'], 'comparison')}, "
+                        f"differences of {size} or more are found 80% of the time "
                         f"(from the seeds' observed spread).")
         elif power["comparisons"]:
-            said.append(f"With {power['seeds']} seeds and {power['comparisons']} comparisons, no realistic difference "
-                        f"could be found; --seeds {power['seeds_for_effect_size_1']} finds one as large as its "
+            said.append(f"With {power['seeds']} seeds and {_counted(power['comparisons'], 'comparison')}, no "
+                        f"realistic difference could be found; --seeds {power['seeds_for_effect_size_1']} finds one as large as its "
                         "seed-to-seed spread.")
         return said
 

@@ -12,9 +12,14 @@ from rich.table import Table
 from rich.text import Text
 
 from goodfit.metrics import METRICS
+from goodfit.stats import format_p
 
 BASELINE, CONTROL = "baseline", "control"
 MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": "", "floor": "A/A", "alarm": "!"}
+REGIME_SHORT = {"underfitting": "underfit", "still_improving": "improving", "good_fit": "good fit",
+                "overfitting": "overfit", "memorization": "memorized", "diverged": "diverged"}  # narrow tables
+NARROW = 100  # below this many columns the table drops the intervals of test scores and shortens regimes
+WIDE_GAP = 0.10  # a gap of 10 points or more beside "good fit" gets a note: the curves did not turn, yet it is large
 MEANINGS = {"better": "significantly better than the baseline", "worse": "significantly worse than the baseline",
             "same": "no significant difference from the baseline", "baseline": "the baseline",
             "floor": "the A/A control: the baseline on other seeds, the noise floor",
@@ -56,25 +61,34 @@ def significance(row) -> str:
     return "better" if (row["diff"] if gain is None or gain != gain else gain) > 0 else "worse"
 
 
+def _fixed(x: float, digits: int, signed: bool = False) -> str:
+    """A number to `digits` decimals that never prints as `-0.0`: what rounds to zero is zero.
+
+    Example:
+        >>> _fixed(-0.0004, 1), _fixed(-0.0004, 1, signed=True), _fixed(-0.06, 1)
+        ('0.0', '+0.0', '-0.1')
+    """
+    shown = f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
+    if float(shown) == 0:
+        shown = f"{0.0:+.{digits}f}" if signed else f"{0.0:.{digits}f}"
+    return shown
+
+
 def _mean_pm(mean, low, high, scale: float, digits: int) -> str:
     """`90.0 ± 2.0`, or `98.6 [81.0, 100.0]` when the interval was cut at the edge of the scale."""
     if not _finite(mean):
         return "—"
-    text = f"{mean * scale:.{digits}f}"
+    text = _fixed(mean * scale, digits)
     if not (_finite(low) and _finite(high)):
         return text
     if low == high:
         return text + " (all seeds)"  # every seed the same: an interval of no width would claim certainty
-    below, above = f"{(mean - low) * scale:.{digits}f}", f"{(high - mean) * scale:.{digits}f}"
+    below, above = _fixed((mean - low) * scale, digits), _fixed((high - mean) * scale, digits)
     if below == above:
         return text + f" ± {above}"
-    return text + f" [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
+    return text + f" [{_fixed(low * scale, digits)}, {_fixed(high * scale, digits)}]"
 
 
-def _p(p) -> str:
-    if not _finite(p):
-        return "—"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _epoch(x) -> str:
@@ -106,7 +120,7 @@ def arm_cells(row) -> dict[str, str]:
     sig = significance(row)
     metric = METRICS[row.get("metric") or "accuracy"]
     unit, digits = (100, 1) if metric.percent else (1, _digits(row))
-    change = (lambda d: f"{d * 100:+.1f}") if metric.percent else (lambda d: metric.change(d))
+    change = lambda d: metric.change(d, unit=False)  # never "-0.0"
     diff = diff_pm = "—"
     if row["arm"] != BASELINE and _finite(row.get("diff")):
         diff = diff_pm = change(row["diff"])
@@ -115,7 +129,7 @@ def arm_cells(row) -> dict[str, str]:
             diff_pm += " (all seeds)"
         elif _finite(row.get("diff_low")) and _finite(row.get("diff_high")):
             diff += f" [{change(row['diff_low'])}, {change(row['diff_high'])}]"
-            diff_pm += f" ± {(row['diff_high'] - row['diff']) * unit:.{digits}f}"
+            diff_pm += f" ± {_fixed((row['diff_high'] - row['diff']) * unit, digits)}"
     score = "score" if "score" in row else "test_accuracy"
     return {
         "arm": str(row["arm"]),
@@ -123,13 +137,17 @@ def arm_cells(row) -> dict[str, str]:
         "test_loss": _mean_pm(row["test_loss"], row.get("test_loss_low"), row.get("test_loss_high"), 1, 3),
         "diff": diff,
         "diff_pm": diff_pm,  # the same interval written as a half-width: a paired t interval is symmetric
-        "p": "—" if row["arm"] == BASELINE else _p(row.get("p_holm")),
+        "p": "—" if row["arm"] == BASELINE else format_p(row.get("p_holm")),
         "marker": MARKERS[sig],
         "significance": sig,
         "meaning": MEANINGS[sig],
-        "gap": (f"{row['gap'] * unit:.{digits}f}" if row.get("train_accuracy") is None and not metric.percent
-                else f"{row['gap'] * 100:.1f}") if _finite(row.get("gap")) else "—",
+        "gap": (_fixed(row['gap'] * unit, digits) if row.get("train_accuracy") is None and not metric.percent
+                else _fixed(row['gap'] * 100, 1)) if _finite(row.get("gap")) else "—",
         "best_epoch": _epoch(row.get("best_epoch")),
+        "test_mean": _mean_pm(row[score], None, None, unit, digits),
+        "gap_value": row.get("gap"),
+        "flag": "*" if (row["regime"] == "good_fit" and _finite(row.get("gap")) and row["gap"] >= WIDE_GAP
+                        and (metric.percent or row.get("train_accuracy") is not None)) else "",
         "regime": f"{row['regime']} {row['regime_agreement']}",
         "regime_name": str(row["regime"]),
         "agreement": str(row["regime_agreement"]),
@@ -147,20 +165,40 @@ def table_groups(result) -> list[dict]:
     return groups
 
 
-def study_table(result) -> Table:
-    """The study's results for the terminal: one row per condition and arm, readable in 100 columns.
+def _notes(result, groups: list[dict]) -> list[str]:
+    """What the table's numbers need said beside them: a large gap beside a good fit, a negative gap under label noise."""
+    notes = []
+    rows = [(g, r) for g in groups for r in g["rows"]]
+    if any(r["flag"] == "*" for _, r in rows):
+        notes.append(f"*: a good fit with a gap of {WIDE_GAP * 100:.0f} points or more: its validation curve never "
+                     "turned upward, yet it fits its training data much better than new data; regularizing may close "
+                     "the gap")
+    noisy = [g for g in groups if result.conditions[g["condition"]].get("label_noise")]
+    if any(_finite(r["gap_value"]) and r["gap_value"] < 0 for g in noisy for r in g["rows"]):
+        notes.append("with label noise the gap can be negative: training accuracy is scored against the noisy "
+                     "labels, which a model that generalizes gets wrong, so it can sit below test accuracy")
+    return notes
+
+
+def study_table(result, width: int | None = None) -> Table:
+    """The study's results for the terminal: one row per condition and arm, fitted to `width` columns.
 
     Test accuracy and the difference against the baseline are in percentage points with their 95%
     confidence intervals over seeds; the difference is paired by seed, and its interval and
     p-value are Holm-adjusted over all arms. ✓ marks a significant improvement, ✗ a significant
     loss and · no significant difference; A/A marks the control (! when it differs significantly).
 
+    Below `NARROW` columns (80 fits) the test score shows its mean alone (its interval is in
+    report.html and `--json`) and regimes are shortened (`overfit 5/5`); no cell wraps.
+
     Args:
         result: a `StudyResult`.
+        width: the terminal's columns. Default None (the full table, about 100 columns).
 
     Returns:
         A `rich.table.Table`; print it with `rich.console.Console().print(table)`.
     """
+    narrow = width is not None and width < NARROW
     seeds = len(result.plan["seeds"])
     metric = result.metric
     table = Table(title=f"test {metric.label} over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
@@ -170,11 +208,12 @@ def study_table(result) -> Table:
                           + (f"{metric.label}, Δ and gap in points" if metric.percent else
                              f"{metric.label} and Δ in the target's units" + (", lower is better"
                                                                               if not metric.higher_is_better else ""))
-                          + "; (all seeds): every seed gave "
-                          "the same value, so there is no interval; test loss is in report.html"
+                          + "; (all seeds): every seed gave the same value, so there is no interval; "
+                          + ("test score intervals and test loss" if narrow else "test loss") + " are in report.html"
                           + ("; A/A: the control, the baseline on other seeds (noise floor)"
-                             if CONTROL in result.arm_names else ""),
-                  box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left",
+                             if CONTROL in result.arm_names else "")
+                          + "".join(f"; {note}" for note in _notes(result, table_groups(result))),
+                  box=box.SIMPLE_HEAD, padding=(0, 0 if narrow else 1, 0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
     table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=20)
     short = {"accuracy": "acc", "balanced_accuracy": "bal acc", "macro_f1": "F1"}.get(metric.name, metric.label)
@@ -184,7 +223,7 @@ def study_table(result) -> Table:
     table.add_column("", justify="center", no_wrap=True, min_width=3)
     table.add_column("gap", justify="right", no_wrap=True)
     table.add_column("best", justify="right", no_wrap=True)
-    table.add_column("regime", min_width=11)
+    table.add_column("regime", no_wrap=True)
     style = {"better": "bold green", "worse": "bold red", "same": "dim", "baseline": "", "floor": "italic",
              "alarm": "bold red reverse"}
     groups = table_groups(result)
@@ -193,10 +232,12 @@ def study_table(result) -> Table:
             table.add_row(Text(group["short"], style="bold"))
         for cells in group["rows"]:
             sig = cells["significance"]
+            regime = (f"{REGIME_SHORT.get(cells['regime_name'], cells['regime_name'])} {cells['agreement']}" if narrow
+                      else cells["regime"].replace("_", " "))
             table.add_row(Text(cells["arm"], style={BASELINE: "bold", CONTROL: "italic"}.get(cells["arm"], "")),
-                          cells["test_accuracy"], Text(cells["diff_pm"], style=style[sig]),
+                          cells["test_mean"] if narrow else cells["test_accuracy"], Text(cells["diff_pm"], style=style[sig]),
                           cells["p"], Text(cells["marker"], style=style[sig]), cells["gap"], cells["best_epoch"],
-                          Text(cells["regime"].replace("_", " ")))
+                          Text(regime + cells["flag"]))
         if len(groups) > 1:
             table.add_section()
     return table

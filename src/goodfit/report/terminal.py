@@ -18,6 +18,8 @@ from goodfit.weights import WeightReport, weights_vs_curves
 REGIME_STYLE = {"underfitting": "yellow", "still_improving": "cyan", "good_fit": "green",
                 "overfitting": "red", "memorization": "bold red", "diverged": "bold magenta"}
 TRAIN_MARKER, VAL_MARKER = "hd", "•"  # train drawn in half blocks, validation in dots: readable without color
+TRAIN_LEGEND = "▀▄"  # what the half blocks look like, for the legend
+ABOVE, BELOW = "↑", "↓"  # a point outside the y range, drawn at the edge it passed
 MARK_STYLES = {"best": "default", "onset": "dotted"}
 MARK_GLYPHS = {"default": "│", "dotted": "┊", "double": "║", "heavy": "┃"}
 
@@ -35,7 +37,8 @@ def _y_range(values: np.ndarray, x: np.ndarray, epochs: tuple[int, int], bounded
     """The y range of a panel: the epochs after the first tenth, up to 10x their median, padded 5%.
 
     The steep first epochs and one exploding epoch must not flatten the part where overfitting
-    shows. A `bounded` quantity (accuracy) cannot explode: all its epochs set the range.
+    shows. A `bounded` quantity (accuracy) cannot explode: all its epochs set the range, which stays
+    within [0, 1].
     """
     start = epochs[0] if bounded else epochs[0] + 0.1 * (epochs[1] - epochs[0])
     late = values[np.isfinite(values) & (x >= start)]
@@ -47,7 +50,7 @@ def _y_range(values: np.ndarray, x: np.ndarray, epochs: tuple[int, int], bounded
         high = min(high, max(10 * med, low))
     pad = 0.05 * (high - low) or 0.05 * abs(high) or 0.05
     low = max(0.0, low - pad) if low >= 0 else low - pad  # losses and accuracies stay >= 0
-    high = high + pad
+    high = min(1.0, high + pad) if bounded and high <= 1.0 else high + pad  # an accuracy axis never passes 1
     if not np.isfinite(high - low) or high - low <= 0:  # values near the float limits
         low, high = low, low + max(abs(low), 1.0)
         if not np.isfinite(high - low):
@@ -60,23 +63,23 @@ def _fmt(v: float) -> str:
 
 
 def _off_chart(label: str, panel: str, x: np.ndarray, y: np.ndarray, low: float, high: float) -> list[str]:
-    """One note per kind of point the panel cannot show: infinite, or far above or below its range.
+    """One note per kind of point the panel cannot show: infinite, or above or below its range.
 
-    The first epochs often start a little above the range, by design; only points more than twice
-    the chart's span away are worth a note.
+    The first epochs often start above the range, by design (see `_y_range`); they are drawn as
+    `ABOVE` at the top edge, and the note gives the farthest one's value.
     """
     notes = []
     name = f"{label} {panel}"
-    far = 2 * (high - low)
-    for what, hit in (("is infinite", np.isinf(y)), ("is far above the chart", np.isfinite(y) & (y > high + far)),
-                      ("is far below the chart", np.isfinite(y) & (y < low - far))):
+    for what, hit in (("is infinite", np.isinf(y)), ("is above the chart", np.isfinite(y) & (y > high)),
+                      ("is below the chart", np.isfinite(y) & (y < low))):
         idx = np.flatnonzero(hit)
         if not len(idx):
             continue
         k = idx[np.argmax(np.abs(np.where(np.isfinite(y[idx]), y[idx], 0)))] if what != "is infinite" else idx[0]
-        where = f"at epoch {int(x[k])}" if len(idx) == 1 else f"at {len(idx)} epochs (e.g. epoch {int(x[k])})"
-        value = "" if what == "is infinite" else f" ({_fmt(y[k])})"
-        shown = "not drawn" if what == "is infinite" else "drawn at the edge"
+        where = f"at epoch {int(x[k])}" if len(idx) == 1 else f"at {len(idx)} epochs (farthest: epoch {int(x[k])}"
+        value = "" if what == "is infinite" else (f" ({_fmt(y[k])})" if len(idx) == 1 else f", {_fmt(y[k])})")
+        shown = ("not drawn" if what == "is infinite" else
+                 f"drawn as {ABOVE if 'above' in what else BELOW} at the edge")
         notes.append(f"note: {name} {what} {where}{value}; {shown}.")
     return notes
 
@@ -109,6 +112,7 @@ def _panel(x: np.ndarray, series: list[tuple[str, np.ndarray, str]], marks: dict
         notes += _off_chart(label, title, x, y, low, high)
         ok = np.isfinite(y)
         xs, ys = x[ok], np.clip(y[ok], low, high)
+        clipped = [(column(float(e)), ABOVE if v > high else BELOW) for e, v in zip(xs, y[ok]) if v > high or v < low]
         first, last = column(xs.min()), column(xs.max())
         centers = epochs[0] + np.arange(first, last + 1) / max(1, cols - 1) * span_x
         yc = np.interp(centers, xs, ys)  # the curve at each column's center
@@ -126,16 +130,19 @@ def _panel(x: np.ndarray, series: list[tuple[str, np.ndarray, str]], marks: dict
                 has_top = top or cell in ("▀", "█")
                 has_bottom = (not top) or cell in ("▄", "█")
                 grid[r][c] = "█" if has_top and has_bottom else "▀" if has_top else "▄"
-    legend = [f"{'▚' if marker == TRAIN_MARKER else marker} {label}" for label, _, marker in drawn]
+        for c, arrow in clipped:  # the edge a point passed, so a clipped curve never reads as a flat one
+            grid[0 if arrow == ABOVE else rows - 1][c] = arrow
+    legend = [f"{TRAIN_LEGEND if marker == TRAIN_MARKER else marker} {label}" for label, _, marker in drawn]
     bottom = ["─"] * cols
     for name, epoch in marks.items():
         if epoch is None or not epochs[0] <= epoch <= epochs[1]:
             continue
         glyph = MARK_GLYPHS[MARK_STYLES.get(name, "double")]
         c = column(float(epoch))
-        for r in range(rows):
-            if grid[r][c] == " ":
-                grid[r][c] = glyph
+        if 0 < c < cols - 1:  # at the first or last column the chart's border already stands there
+            for r in range(rows):
+                if grid[r][c] == " ":
+                    grid[r][c] = glyph
         bottom[c] = "┴"
         legend.append(f"{glyph} {name} {epoch}")
     ticks_x = _nice_ticks(*epochs)
@@ -168,8 +175,9 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
     solid, `onset` dotted, others double) named in the panel title. Points a metric did not log
     (validation every N epochs) are skipped. The y range is set by the epochs after the first tenth
     of the run, up to 10x their median, so the steep first epochs and one exploding epoch do not
-    flatten the part where overfitting shows; points outside it are drawn at the edge and
-    infinite ones left out, each kind with a note line under the chart.
+    flatten the part where overfitting shows; points outside it are drawn as ↑ (↓) at the edge
+    they passed and infinite ones left out, each kind with a note line under the chart. An accuracy
+    axis stays within [0, 1].
 
     Args:
         history: the history to draw.
@@ -179,15 +187,17 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
         member: which member to draw. Default None (the first).
 
     Returns:
-        The plot, `height` lines of at most `width` characters and any notes, without color codes.
+        The plot, `height` lines of at most `width` characters and any notes (which may be longer; the
+        terminal report wraps them), without color codes.
 
     Example:
         >>> import pandas as pd
         >>> h = History(pd.DataFrame({"member": 0, "epoch": [1, 2, 3], "train_loss": [1.0, 0.6, 0.4],
         ...                           "val_loss": [1.1, 0.8, 0.9]}))
         >>> text = curves_text(h, width=60, height=10, marks={"best": 2})
-        >>> len(text.splitlines()), "best 2" in text
-        (10, True)
+        >>> lines = text.splitlines()
+        >>> len(lines), "best 2" in text, lines[-1]
+        (12, True, 'note: validation loss is above the chart at epoch 1 (1.1); drawn as ↑ at the edge.')
     """
     m = history.members[0] if member is None else member
     rows = history.frame[history.frame["member"] == m]
