@@ -93,7 +93,7 @@ def _arm_from_options(kind: str, dropout, l2, decay, early_stopping, augment, ba
     return R.Arm(name, tuple(parts))
 
 
-@app.command()
+@app.command(short_help="Train one model (or several seeds) and show its curves.")
 def train(
     data: str = typer.Option("digits", help="Built-in data set name or a .csv/.parquet/.npz file or image folder."),
     target: str = typer.Option(None, help="Label column of a CSV or Parquet file."),
@@ -446,9 +446,9 @@ def recipe(
                                         "training images, MLP)."),
     target: str = typer.Option(None, help="Label column of a CSV or Parquet file."),
     model: str = typer.Option(None, help="mlp, cnn1d, cnn2d or auto."),
-    space: str = typer.Option(None, help="What to search, e.g. dropout=0.05:0.5,l2=1e-5:1e-2,augment=shift:0.2+noise:0.1,"
-                                         "batchnorm,shrink=0.25+0.5,early_stopping=10 (a name alone: its default "
-                                         "range; default: every remedy)."),
+    space: str = typer.Option(None, help="What to search, e.g. dropout=0.05:0.5,l2=1e-5:1e-2 or "
+                                         "augment=shift:0.2+noise:0.1,batchnorm or shrink=0.25+0.5,early_stopping=10 "
+                                         "(a name alone: its default range; default: every remedy)."),
     candidates: int = typer.Option(27, help="Random recipes in the first rung."),
     eta: int = typer.Option(3, help="Each rung keeps the best 1/eta, trained eta times longer."),
     top: int = typer.Option(3, help="Recipes confirmed on fresh seeds."),
@@ -541,7 +541,7 @@ def recipe(
                   f"{result.seconds:.1f} s of training in all)", highlight=False)
 
 
-@app.command()
+@app.command(short_help="Rebuild a study's results.json and report.html from study.db.")
 def report(
     folder: str = typer.Argument(..., help="The --out folder of a study."),
     as_json: bool = typer.Option(False, "--json", help="Print the verdict and table as JSON."),
@@ -639,7 +639,7 @@ def diagnose(
     console.print(diagnosis_renderable(result, history, weights=report, width=min(width, console.width)))
 
 
-@app.command()
+@app.command(short_help="Per-layer weight norms and heavy-tail alpha of a state dict.")
 def weights(
     file: str = typer.Argument(..., help="A saved state dict, e.g. runs/one/model.pt."),
     as_json: bool = typer.Option(False, "--json", help="Print only the statistics as JSON."),
@@ -664,6 +664,19 @@ def weights(
     console.print("median alpha: " + ("no layer has enough eigenvalues to fit" if alpha is None
                                       else f"{alpha:.2f} over {len(report.fitted)} layer(s), {report.verdict}"),
                   highlight=False)
+
+
+def _short_helps() -> None:
+    """Each command's line in `goodfit --help` is its docstring's first sentence (ending in `.`, `?` or `:`)
+    unless it names a short_help: click would cut a longer first paragraph with "..." to fit the terminal."""
+    import re
+
+    for info in app.registered_commands:
+        if info.short_help is None and info.callback.__doc__:
+            info.short_help = re.split(r"(?<=[.?])\s|:\s", info.callback.__doc__.strip(), maxsplit=1)[0]
+
+
+_short_helps()
 
 
 def main() -> None:
