@@ -119,3 +119,23 @@ def test_conditions_reach_the_split_through_the_cli(tmp_path):
     splits = json.loads((tmp_path / "o" / "config.json").read_text())["splits"]
     assert splits["train"] == 400 and splits["noisy_labels"] == 100
     assert splits["train_class_counts"][-1] < splits["train_class_counts"][0] / 2  # noise flattens the 0.2 ratio
+
+
+def test_train_reads_the_study_spelling_of_remedies_with_arm_and_augment(tmp_path):
+    """`--arm` takes a study arm (remedies joined by +) and `--augment` the study's augment settings."""
+    r = goodfit("train", "--data", "wine", "--epochs", "2", "--arm", "dropout=0.3+l2=1e-4+augment=noise:0.2+batchnorm",
+                "--out", str(tmp_path / "a"), "--json")
+    assert r.returncode == 0, r.stderr
+    remedies = json.loads((tmp_path / "a" / "config.json").read_text())["arm"]["remedies"]
+    assert [m["remedy"] for m in remedies] == ["dropout", "weight_decay", "augment", "batchnorm"]
+    assert remedies[2]["noise"] == 0.2
+    r = goodfit("train", "--data", "digits", "--train-size", "100", "--epochs", "1", "--augment", "shift:0.1+noise:0.05",
+                "--out", str(tmp_path / "b"), "--json")
+    assert r.returncode == 0, r.stderr
+    augment = json.loads((tmp_path / "b" / "config.json").read_text())["arm"]["remedies"][0]
+    assert (augment["shift"], augment["noise"], augment["rotate"]) == (0.1, 0.05, 0.0)
+    r = goodfit("train", "--data", "wine", "--arm", "dropout=0.3", "--l2", "1e-4", "--out", str(tmp_path / "c"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "put them all in --arm" in r.stderr
+    assert not (tmp_path / "c").exists()  # refused before the folder was made
+    r = goodfit("train", "--data", "wine", "--arm", "dropuot=0.3", "--out", str(tmp_path / "d"))
+    assert r.returncode == 2 and "did you mean dropout?" in r.stderr

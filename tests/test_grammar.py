@@ -2,8 +2,8 @@
 import pytest
 
 from goodfit.errors import GoodfitError
-from goodfit.grammar import default_arms, parse_arm, parse_arms, parse_seeds
-from goodfit.remedies import (Augment, BatchNorm, ClassWeights, Dropout, EarlyStopping, LabelSmoothing, Shrink,
+from goodfit.grammar import default_arms, parse_arm, parse_arms, parse_seeds, spell
+from goodfit.remedies import (Arm, Augment, BatchNorm, ClassWeights, Dropout, EarlyStopping, LabelSmoothing, Shrink,
                               WeightDecay)
 
 
@@ -51,7 +51,7 @@ def test_the_same_remedy_at_several_strengths_is_several_arms_and_a_repeat_is_on
 
 
 @pytest.mark.parametrize("text, says", [
-    ("dropuot", "arm 'dropuot' is unknown; choose from baseline, dropout"),
+    ("dropuot", "arm 'dropuot' is unknown (did you mean dropout?); choose from baseline, dropout"),
     ("dropout=", "has '=' but no setting"),
     ("dropout=abc", "'abc' is not a number; e.g. dropout=0.5"),
     ("dropout=1.5", "dropout rate must be in [0.0, 1.0)"),
@@ -61,7 +61,11 @@ def test_the_same_remedy_at_several_strengths_is_several_arms_and_a_repeat_is_on
     ("augment=noise:x", "'x' is not a number"),
     ("augment=noise+noise:0.2", "noise is given twice"),
     ("early_stopping=patience:2.5", "'2.5' is not a whole number"),
-    ("early_stopping=patiense:5", "'patiense' is not a setting of early_stopping; use patience:20"),
+    ("early_stopping=patiense:5", "'patiense' is not a setting of early_stopping (did you mean patience?); use patience:20"),
+    ("augment=shfit:0.1", "'shfit' does not apply to table data"),
+    ("dropout=0.3+dropout=0.5", "dropout=0.3 and dropout=0.5 set the same remedy; keep one"),
+    ("l2=1e-4+decay=1e-2", "l2=0.0001 and decay=0.01 set the same remedy"),
+    ("dropout+all", "all does not combine with other remedies"),
     ("early_stopping=monitor:val_f1", "monitor 'val_f1' is unknown"),
     ("early_stopping=patience", "patience needs a value"),
     ("shrink=0", "shrink width must be in"),
@@ -87,3 +91,28 @@ def test_seeds_as_a_count_a_range_or_a_list():
 def test_seeds_it_cannot_read(text, says):
     with pytest.raises(GoodfitError, match=says.replace("(", r"\(")):
         parse_seeds(text)
+
+
+def test_remedies_combine_with_plus_and_spell_reads_back_to_the_same_remedies():
+    arm = parse_arm("dropout=0.3+augment=shift:0.1+noise+batchnorm+early_stopping=patience:20+monitor:val_accuracy",
+                    "sequence")
+    assert [type(r).key for r in arm.remedies] == ["dropout", "augment", "batchnorm", "early_stopping"]
+    assert arm.remedies[1].shift == 0.1 and arm.remedies[1].noise == 0.05 and arm.remedies[3].monitor == "val_accuracy"
+    assert [a.name for a in parse_arms("baseline,dropout+l2", "table")] == ["baseline", "dropout+l2"]
+    for kind in ("image", "sequence", "table"):
+        for a in default_arms(kind).values():
+            assert parse_arm(spell(a), kind).remedies == a.remedies, spell(a)
+
+
+def test_every_recipe_candidate_spells_to_an_arm_with_the_same_remedies():
+    import numpy as np
+
+    from goodfit.space import Space
+
+    rng = np.random.default_rng(1)
+    for kind in ("image", "table"):
+        space = Space.default(kind)
+        for _ in range(40):
+            remedies = space.sample(rng)
+            back = parse_arm(spell(Arm("r", remedies)), kind).remedies if remedies else ()
+            assert sorted(map(repr, back)) == sorted(map(repr, remedies))

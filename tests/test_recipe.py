@@ -140,3 +140,12 @@ def test_rungs_write_no_report_unless_asked(noise_only):
     _, _, out = noise_only
     assert (out / "confirm" / "results.json").is_file() and (out / "search" / "rung-0" / "results.json").is_file()
     assert not list(out.glob("*/**/report.html"))  # the recipe's own report.html sits at the top
+
+
+def test_the_recipe_command_spells_its_choice_as_one_arm_that_reads_back(noise_only):
+    from goodfit.grammar import parse_arm, spell
+
+    _, result, _ = noise_only
+    command = result.command()
+    assert f"--arm {spell(result.chosen)}" in command and command.count("--arm") == 1
+    assert parse_arm(command.split("--arm ")[1], "table").remedies == result.chosen.remedies

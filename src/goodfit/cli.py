@@ -69,9 +69,18 @@ def _parse_floats(text: str | None, option: str) -> list[float]:
         raise GoodfitError(f"{option} takes numbers separated by commas, got {text!r}; e.g. {option} 0.1,0.3") from None
 
 
-def _arm_from_options(kind: str, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth):
+def _arm_from_options(kind: str, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth, arm=None):
     from goodfit import remedies as R
+    from goodfit.grammar import parse_arm
 
+    if arm is not None:
+        given = [f for f, v in (("--dropout", dropout), ("--l2", l2), ("--decay", decay),
+                                ("--early-stopping", early_stopping), ("--augment", augment),
+                                ("--batchnorm", batchnorm), ("--width", width != 1.0), ("--depth", depth)) if v]
+        if given:
+            raise GoodfitError(f"--arm {arm} and {', '.join(given)} both set remedies; put them all in --arm, "
+                               f"e.g. --arm dropout=0.3+l2=1e-4")
+        return parse_arm(arm, kind)
     parts = []
     if dropout:
         parts.append(R.Dropout(dropout))
@@ -83,8 +92,9 @@ def _arm_from_options(kind: str, dropout, l2, decay, early_stopping, augment, ba
         parts.append(R.WeightDecay(decay, decoupled=True))
     if early_stopping:
         parts.append(R.EarlyStopping(patience=early_stopping))
-    if augment:
-        parts.append(R.Augment.from_names(augment, kind))
+    if augment:  # the study's spelling (shift:0.1+noise:0.05) or a comma list (shift=0.1,noise)
+        parts.append(parse_arm(f"augment={augment}", kind).remedies[0] if ":" in augment or "+" in augment
+                     else R.Augment.from_names(augment, kind))
     if batchnorm:
         parts.append(R.BatchNorm())
     if width != 1.0 or depth:
@@ -113,10 +123,13 @@ def train(
     l2: float = typer.Option(0.0, help="L2 penalty strength on weights."),
     decay: float = typer.Option(0.0, help="Decoupled (AdamW-style) weight decay strength."),
     early_stopping: int = typer.Option(0, help="Early-stopping patience in epochs (0 = off); best weights restored."),
-    augment: str = typer.Option(None, help="Augmentations, e.g. shift,noise or rotate=10,flip (images), noise,mixup (tables)."),
+    augment: str = typer.Option(None, help="Augmentations, e.g. shift:0.1+noise:0.05 (as in study arms), shift,noise or "
+                                           "rotate=10,flip (images), noise,mixup (tables)."),
     batchnorm: bool = typer.Option(False, "--batchnorm", help="Batch normalization in hidden layers."),
     width: float = typer.Option(1.0, help="Fraction of hidden units kept (capacity reduction)."),
     depth: int = typer.Option(None, help="Reduce the number of hidden layers to this (capacity reduction)."),
+    arm: str = typer.Option(None, "--arm", help="All remedies as one study arm, instead of the options above, e.g. "
+                                                "dropout=0.3+l2=1e-4+augment=shift:0.1 (what goodfit recipe prints)."),
     device: str = typer.Option("cpu", help="cpu, cuda or auto."),
     task: str = typer.Option(None, help="classification or regression (default: decided from the target)."),
     loss: str = typer.Option("auto", help="cross_entropy for classes; mse, mae or huber for a number."),
@@ -147,9 +160,9 @@ def train(
     dataset = load(data, target, task)
     if not as_json and dataset.why:
         console.print(f"task: {dataset.task} ({dataset.why})")
+    arm = _arm_from_options(dataset.kind, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth, arm)
     out_path = prepare_out(out)
     splits = split(dataset, conditions, seed)
-    arm = _arm_from_options(splits.kind, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth)
     members = [Member(arm, seed + i) for i in range(seeds)]
     result = _train_with_progress(splits, members, spec, config, quiet=as_json)
     record = RunRecord("goodfit " + " ".join(sys.argv[1:]), data, target, dataset.describe(), conditions.to_dict(), seed,
@@ -529,11 +542,12 @@ def recipe(
         print(json.dumps({"verdict": result.verdict, "command": result.command(), "choice": result.chosen.name,
                           "files": {k: str(v) for k, v in files.items()}}, indent=2))
         return
+    from goodfit.grammar import spell
     from goodfit.report.tables import study_table
 
     console.print(study_table(result.confirmation))
     for arm, words in zip(result.recipes, result.descriptions()):
-        console.print(f"  {arm.name}: {escape(words)}", highlight=False)
+        console.print(f"  {arm.name}: {escape(words)}  (arm {escape(spell(arm))})", highlight=False)
     console.print(f"\n[bold]verdict:[/] {escape(result.verdict)}\n", soft_wrap=True)
     console.print(f"train with {escape(result.chosen.name)}:\n  {escape(result.command())}\n", soft_wrap=True,
                   highlight=False)

@@ -13,11 +13,17 @@ strength. SETTINGS is a number (the remedy's main setting) or `key:value` option
     label_smoothing=0.1             share of each target spread over the classes
     class_weights=balanced          `loss` (weights inverse to class frequency, the default) or `balanced` sampling
 
+Remedies combine into one arm with `+` (no quoting needed in a shell): `dropout=0.3+l2=1e-4`,
+`augment=shift:0.1+noise:0.05+batchnorm` (a part that starts with a remedy's name starts a remedy;
+any other part is a setting of the one before). `spell` writes an arm back in this grammar, as
+`goodfit train --arm`, `goodfit study --arms` and what `goodfit recipe` prints all read it.
+
 The same remedy may appear at several strengths (`dropout=0.1,dropout=0.5`): each is its own arm,
 named as written (numbers in their shortest form). Pure functions; nothing here trains.
 """
 from __future__ import annotations
 
+import difflib
 import re
 
 from goodfit.errors import GoodfitError
@@ -27,7 +33,20 @@ from goodfit.remedies import (AUGMENTATIONS, CLASS_WEIGHTINGS, DEFAULT_STRENGTH,
 BASELINE = "baseline"
 GEOMETRIC_DEFAULT = {"image": {"rotate": 10.0, "zoom": 0.1, "shift": 0.1, "noise": 0.05}}  # no flip: digits are not symmetric
 ARMS_HELP = ("baseline,dropout=0.5,l2=1e-4,decay=1e-2,augment=shift:0.1+noise:0.05,early_stopping=patience:20,"
-             "batchnorm,shrink=0.5,label_smoothing=0.1,class_weights=balanced")
+             "batchnorm,shrink=0.5,label_smoothing=0.1,class_weights=balanced,dropout=0.3+l2=1e-4")
+REMEDY_NAMES = ("dropout", "l2", "decay", "augment", "early_stopping", "batchnorm", "shrink", "label_smoothing",
+                "class_weights")
+
+
+def did_you_mean(word: str, choices) -> str:
+    """` (did you mean dropout?)` when a choice is close to `word`, else nothing.
+
+    Example:
+        >>> did_you_mean("dropuot", REMEDY_NAMES), did_you_mean("xyz", REMEDY_NAMES)
+        (' (did you mean dropout?)', '')
+    """
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def default_arms(kind: str) -> dict[str, Arm]:
@@ -72,7 +91,7 @@ def _options(name: str, settings: str, main: str, allowed: dict[str, str], examp
         key, colon, value = part.partition(":")
         key = key.strip()
         if key not in allowed:
-            raise GoodfitError(f"arm {name}={settings}: {key!r} is not a setting of {name}; "
+            raise GoodfitError(f"arm {name}={settings}: {key!r} is not a setting of {name}{did_you_mean(key, allowed)}; "
                                f"use {', '.join(f'{k}:{v}' for k, v in allowed.items())}, e.g. {example}")
         if not colon or not value.strip():
             raise GoodfitError(f"arm {name}={settings}: {key} needs a value, e.g. {key}:{allowed[key]}")
@@ -87,7 +106,8 @@ def _augment(settings: str, kind: str) -> Augment:
     for part in settings.split("+"):
         key, colon, value = (s.strip() for s in part.partition(":"))
         if key not in AUGMENTATIONS[kind]:
-            raise GoodfitError(f"arm augment={settings}: {key!r} does not apply to {kind} data; "
+            raise GoodfitError(f"arm augment={settings}: {key!r} does not apply to {kind} data"
+                               f"{did_you_mean(key, AUGMENTATIONS[kind])}; "
                                f"use {', '.join(AUGMENTATIONS[kind])}, e.g. augment={AUGMENTATIONS[kind][0]}:"
                                f"{DEFAULT_STRENGTH[kind][AUGMENTATIONS[kind][0]]:g}")
         if key in values:
@@ -140,8 +160,25 @@ def _canonical(name: str, settings: str) -> str:
     return f"{name}=" + re.sub(r"(?<![A-Za-z_])[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", short, settings)
 
 
+def _parts(text: str) -> list[str]:
+    """`dropout=0.3+augment=shift:0.1+noise+l2` -> ['dropout=0.3', 'augment=shift:0.1+noise', 'l2']."""
+    parts: list[str] = []
+    for token in text.split("+"):
+        head = re.split(r"[=:]", token.strip(), maxsplit=1)[0].strip()
+        if not parts or head in REMEDY_NAMES + (BASELINE, "all"):
+            parts.append(token.strip())
+        else:
+            parts[-1] += "+" + token.strip()
+    return parts
+
+
 def parse_arm(text: str, kind: str) -> Arm:
-    """One arm from its spelling, for data of this kind (`image`, `sequence` or `table`).
+    """One arm from its spelling, for data of this kind (`image`, `sequence` or `table`); remedies
+    joined by `+` make one arm of them all.
+
+    Example:
+        >>> parse_arm("dropout=0.3+l2=1e-4", "table")
+        Arm(name='dropout=0.3+l2=0.0001', remedies=(Dropout(rate=0.3), WeightDecay(strength=0.0001, decoupled=False, include_bias_and_norm=False)))
 
     Example:
         >>> parse_arm("dropout=0.50", "table")
@@ -153,11 +190,30 @@ def parse_arm(text: str, kind: str) -> Arm:
         >>> parse_arm("l2", "image").remedies
         (WeightDecay(strength=0.001, decoupled=False, include_bias_and_norm=False),)
     """
+    parts = _parts(text.strip())
+    if len(parts) > 1:
+        return _combined(text.strip(), [_single(p, kind) for p in parts])
+    return _single(parts[0], kind)
+
+
+def _combined(text: str, arms: list[Arm]) -> Arm:
+    """One arm of several remedies, each at most once."""
+    seen: dict[str, str] = {}
+    for arm in arms:
+        if arm.name in (BASELINE, "all"):
+            raise GoodfitError(f"arm {text}: {arm.name} does not combine with other remedies; write it alone")
+        key = type(arm.remedies[0]).key
+        if key in seen:
+            raise GoodfitError(f"arm {text}: {seen[key]} and {arm.name} set the same remedy; keep one")
+        seen[key] = arm.name
+    return Arm("+".join(a.name for a in arms), tuple(a.remedies[0] for a in arms))
+
+
+def _single(text: str, kind: str) -> Arm:
     known = default_arms(kind)
-    text = text.strip()
     name, eq, settings = (s.strip() for s in text.partition("="))
     if name not in known:
-        raise GoodfitError(f"arm {name!r} is unknown; choose from {', '.join(known)} "
+        raise GoodfitError(f"arm {name!r} is unknown{did_you_mean(name, known)}; choose from {', '.join(known)} "
                            f"(with a strength, e.g. {ARMS_HELP})")
     if not eq:
         return known[name]
@@ -166,6 +222,39 @@ def parse_arm(text: str, kind: str) -> Arm:
     if name in (BASELINE, "all"):
         raise GoodfitError(f"arm {name} takes no settings; write {name} alone")
     return Arm(_canonical(name, settings), (_remedy(name, settings, kind),))
+
+
+def spell(arm: Arm) -> str:
+    """The arm in this grammar, every setting that differs from a name alone written out; `parse_arm`
+    reads it back to the same remedies.
+
+    Example:
+        >>> spell(Arm("r", (Dropout(0.43), WeightDecay(1.3e-05), Augment(rotate=6.2, noise=0.059), BatchNorm(),
+        ...                 EarlyStopping(patience=10))))
+        'dropout=0.43+l2=1.3e-05+augment=rotate:6.2+noise:0.059+batchnorm+early_stopping=10'
+    """
+    words = []
+    for r in arm.remedies:
+        if isinstance(r, Dropout):
+            words.append(f"dropout={r.rate:g}")
+        elif isinstance(r, WeightDecay):
+            words.append(f"{'decay' if r.decoupled else 'l2'}={r.strength:g}")
+        elif isinstance(r, Augment):
+            words.append("augment=" + "+".join(f"{k}:{getattr(r, k):g}" for k in r.active))
+        elif isinstance(r, EarlyStopping):
+            extra = [f"{k}:{v:g}" for k, v in (("min_delta", r.min_delta), ("warmup", r.warmup)) if v]
+            extra += [f"monitor:{r.monitor}"] if r.monitor != MONITORS[0] else []
+            words.append(f"early_stopping={r.patience}" if not extra else
+                         "early_stopping=" + "+".join([f"patience:{r.patience}"] + extra))
+        elif isinstance(r, BatchNorm):
+            words.append("batchnorm" if r.momentum == BatchNorm().momentum else f"batchnorm={r.momentum:g}")
+        elif isinstance(r, Shrink):
+            words.append(f"shrink={r.width:g}" if r.depth is None else f"shrink=width:{r.width:g}+depth:{r.depth}")
+        elif isinstance(r, LabelSmoothing):
+            words.append(f"label_smoothing={r.amount:g}")
+        elif isinstance(r, ClassWeights):
+            words.append("class_weights" if r.how == CLASS_WEIGHTINGS[0] else f"class_weights={r.how}")
+    return "+".join(words) or BASELINE
 
 
 def parse_arms(text: str, kind: str) -> list[Arm]:

@@ -23,7 +23,7 @@ import pandas as pd
 from goodfit.data import Conditions, load
 from goodfit.engine import TrainConfig
 from goodfit.errors import GoodfitError
-from goodfit.grammar import BASELINE, default_arms, parse_seeds
+from goodfit.grammar import BASELINE, default_arms, parse_seeds, spell
 from goodfit.metrics import Metric, metric_for
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
@@ -210,7 +210,8 @@ class RecipeResult:
         return said
 
     def command(self) -> str:
-        """The `goodfit train` command that trains with the best recipe."""
+        """The `goodfit train` command that trains with the chosen recipe, its remedies as one `--arm` (the
+        spelling `goodfit study --arms` reads too)."""
         plan = self.plan
         cond = plan["conditions"][0]
         parts = ["goodfit train", f"--data {plan['data']}"]
@@ -229,14 +230,16 @@ class RecipeResult:
         parts.append(f"--epochs {plan['epochs']}")
         if plan["train"].get("loss", "auto") != "auto":
             parts.append(f"--loss {plan['train']['loss']}")
-        return " ".join(parts + [train_options(self.chosen)])
+        chosen = spell(self.chosen)
+        return " ".join(parts + ([f"--arm {chosen}"] if chosen != BASELINE else []))
 
     def to_dict(self) -> dict:
         """The `results.json` payload."""
         return {
             "goodfit": "recipe/1", "plan": self.plan, "verdict": self.verdict, "command": self.command(),
             "choice": self.chosen.name, "metric": self.metric.name,
-            "recipes": [{"name": a.name, "description": describe(a), "options": train_options(a), **a.to_dict()}
+            "recipes": [{"name": a.name, "description": describe(a), "arm": spell(a), "options": train_options(a),
+                         **a.to_dict()}
                         for a in self.recipes],
             "single": self.single,
             "against_baseline": [c.to_dict() for c in self.confirmation.comparisons()],
