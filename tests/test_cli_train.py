@@ -139,3 +139,10 @@ def test_train_reads_the_study_spelling_of_remedies_with_arm_and_augment(tmp_pat
     assert not (tmp_path / "c").exists()  # refused before the folder was made
     r = goodfit("train", "--data", "wine", "--arm", "dropuot=0.3", "--out", str(tmp_path / "d"))
     assert r.returncode == 2 and "did you mean dropout?" in r.stderr
+
+
+def test_a_failed_run_leaves_no_empty_output_folder(tmp_path):
+    out = tmp_path / "runs" / "one"
+    done = goodfit("train", "--data", "wine", "--train-size", "100000", "--out", str(out))
+    assert done.returncode == 2 and "--train-size" in done.stderr
+    assert not (tmp_path / "runs").exists()

@@ -150,7 +150,7 @@ def train(
     from goodfit.data import Conditions, load, split
     from goodfit.engine import Member, TrainConfig
     from goodfit.models import ModelSpec
-    from goodfit.runs import RunRecord, prepare_out, save_run
+    from goodfit.runs import RunRecord, check_out, prepare_out, save_run
 
     if seeds < 1:
         raise GoodfitError(f"--seeds must be at least 1, got {seeds}")
@@ -161,13 +161,13 @@ def train(
     if not as_json and dataset.why:
         console.print(f"task: {dataset.task} ({dataset.why})")
     arm = _arm_from_options(dataset.kind, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth, arm)
-    out_path = prepare_out(out)
+    check_out(out)  # created once there is something to write: a failed run leaves no empty folder
     splits = split(dataset, conditions, seed)
     members = [Member(arm, seed + i) for i in range(seeds)]
     result = _train_with_progress(splits, members, spec, config, quiet=as_json)
     record = RunRecord("goodfit " + " ".join(sys.argv[1:]), data, target, dataset.describe(), conditions.to_dict(), seed,
                        splits.describe(), spec.to_dict(), arm.to_dict(), [m.seed for m in members], config.to_dict())
-    files = save_run(out_path, result, record)
+    files = save_run(prepare_out(out), result, record)
     _print_train_summary(result, files, as_json)
 
 

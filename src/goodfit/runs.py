@@ -5,6 +5,7 @@ Takes a `TrainResult` and the settings that made it; writes files, trains nothin
 from __future__ import annotations
 
 import json
+import os
 import platform
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -16,11 +17,29 @@ from goodfit.engine import TrainResult
 from goodfit.errors import GoodfitError
 
 
-def prepare_out(out: str | Path) -> Path:
-    """The output folder, created; refuses a path that is a file."""
+def check_out(out: str | Path) -> Path:
+    """The output folder as a path, checked but not created: not a file, and under a folder that can be written.
+
+    A run creates its folder only once it has something to write, so a run that fails first
+    leaves no empty folder behind.
+
+    Example:
+        >>> check_out("/tmp/goodfit-not-made-yet/run").name
+        'run'
+    """
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise GoodfitError(f"output path {str(path)!r} is a file; pass --out with a folder name")
+    above = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if above is None or not above.is_dir() or not os.access(above, os.W_OK | os.X_OK):
+        raise GoodfitError(f"cannot create output folder {str(path)!r}: {str(above)!r} is not a writable folder; "
+                           "pass another --out")
+    return path
+
+
+def prepare_out(out: str | Path) -> Path:
+    """The output folder, created; refuses a path that is a file."""
+    path = check_out(out)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
