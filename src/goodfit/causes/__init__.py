@@ -1,0 +1,322 @@
+"""Why a model overfits on the user's own data: small data, noisy labels, imbalance, shift, capacity.
+
+Each check trains through the population engine (folds, subsets and seeds as members of one
+population) and hands back numbers; `Causes.run` turns them into causes with evidence and the
+remedies that answer them, ordered by how much they explain. Like the diagnosis, it formats
+nothing beyond its evidence sentences: the CLI and the report render it.
+
+The rooms, in the order a run flows through them:
+    members.py     rows cut into members' own splits (folds, subsets), trained and recorded
+    labels.py      out-of-fold probabilities and margins: the rows most likely mislabeled
+    imbalance.py   per-class share and recall
+    curve.py       the learning curve, its power law and what more data would add
+    shift.py       a classifier telling the test rows from the training rows
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from goodfit.causes.curve import FRACTIONS, Curve, fitted_curve
+from goodfit.causes.imbalance import ClassRow, class_rows, neglect
+from goodfit.causes.labels import LabelScores, best_epochs, label_scores
+from goodfit.causes.members import Part, features, fold_parts, softmax, stratified_folds, stratified_subset, train_parts
+from goodfit.causes.shift import Shift, shift_of
+from goodfit.data import Dataset, load
+from goodfit.engine import TrainConfig
+from goodfit.errors import GoodfitError
+from goodfit.metrics import METRICS
+from goodfit.models import ModelSpec
+from goodfit.remedies import Arm, EarlyStopping
+
+NAMES = ("small_data", "noisy_labels", "imbalance", "shift", "capacity")
+REMEDIES = {
+    "small_data": ["augment", "more_data"],
+    "noisy_labels": ["early_stopping", "label_smoothing", "fix_listed_rows"],
+    "imbalance": ["class_weights", "balanced_accuracy"],
+    "shift": ["more_data_like_the_test_rows", "augment"],
+    "capacity": ["larger_model", "higher_learning_rate"],
+}
+SMALL_GAIN = 1.0  # points at twice the data, the lower end of its interval above zero: small data
+NOISE_SHARE = 0.03  # estimated share of wrong labels from which they are a cause
+SHIFT_AUC = 0.6  # the lower end of the train-versus-test AUC's interval above this: shifted
+CAPACITY_GAIN = 2.0  # points a four times wider model must add, when training stays close to validation
+CLOSE_GAP, FIT_BELOW = 0.05, 0.95  # training within 5 points of validation, and under 95%: the capacity signature
+CLASS_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
+PATIENCE = 8  # epochs without a better held-out loss before a member stops
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One cause found: its name (one of `NAMES`), a sentence of evidence with numbers, the remedies
+    that answer it, and `points`, how much it explains (points of the metric at stake), to order by."""
+
+    name: str
+    evidence: str
+    remedies: list[str]
+    points: float
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "evidence": self.evidence, "remedies": list(self.remedies),
+                "points": round(self.points, 2)}
+
+
+@dataclass
+class CausesResult:
+    """What `Causes.run` found. `to_dict()` is the `--json` shape; `label_table()` every row's label scores."""
+
+    causes: list[Cause]
+    labels: LabelScores
+    classes: list[ClassRow]
+    class_names: tuple[str, ...]
+    curve: Curve
+    metric: str
+    capacity: dict
+    shift: Shift | None
+    notes: list[str]
+    rows: int
+    seconds: float = 0.0
+    data: str = ""
+    checked: list[str] = field(default_factory=list)
+
+    def label_issues(self) -> list[dict]:
+        """The rows judged mislabeled, best first: row, given and likely label, score."""
+        names = self.class_names
+        return [{"row": int(r), "given": names[self.labels.given[r]], "likely": names[self.labels.likely[r]],
+                 "score": round(float(self.labels.score[r]), 4)} for r in self.labels.flagged]
+
+    def label_table(self) -> pd.DataFrame:
+        """Every row's evidence, most likely mislabeled first, with `flagged` for those judged so."""
+        names = np.array(self.class_names, dtype=object)
+        s = self.labels
+        flagged = np.zeros(len(s.given), bool)
+        flagged[s.flagged] = True
+        table = pd.DataFrame({"row": np.arange(len(s.given)), "given": names[s.given], "likely": names[s.likely],
+                              "score": s.score.round(4), "self_confidence": s.self_confidence.round(4),
+                              "margin": s.margin.round(4), "flagged": flagged})
+        return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+    def to_dict(self) -> dict:
+        c = self.curve
+        out = {
+            "causes": [cause.to_dict() for cause in self.causes],
+            "label_issues": self.label_issues(),
+            "classes": [{"class": r.name, "share": round(r.share, 4), "recall": round(r.recall, 4), "rows": r.count}
+                        for r in self.classes],
+            "learning_curve": {"sizes": c.sizes, "metric": [round(m, 4) for m in c.metric], "metric_name": self.metric,
+                               "at_2x": round(c.at_2x, 4), "at_4x": round(c.at_4x, 4),
+                               "interval_2x": [round(v, 4) for v in c.interval_2x],
+                               "interval_4x": [round(v, 4) for v in c.interval_4x]},
+            "estimated_noise_share": round(self.labels.share, 4),
+            "capacity": self.capacity,
+            "checked": self.checked,
+            "notes": self.notes,
+            "rows": self.rows,
+            "data": self.data,
+            "seconds": round(self.seconds, 1),
+        }
+        if self.shift is not None:
+            out["shift"] = {"auc": round(self.shift.auc, 4), "interval": [round(v, 4) for v in self.shift.interval],
+                            "unlike_training": [{"test_row": r, "p_test": round(p, 4)} for r, p in self.shift.unlike]}
+        return out
+
+
+def _points(value: float) -> str:
+    return f"{value:+.1f}"
+
+
+class Causes:
+    """Look for why a model overfits on this data: each check trains through the population engine.
+
+    Args:
+        data: a built-in name or a file (CSV, Parquet, NPZ, image folder). Default `digits`.
+        target: the label column of a CSV or Parquet file. Default None.
+        model: `mlp`, `cnn1d`, `cnn2d` or `auto`, or a `ModelSpec`. Default `mlp` (fast, and a data cause
+            shows in a simple model too).
+        test: a file of test rows with the same columns, for the shift check; a built-in set with a test
+            part of its own uses that. Default None (no shift check).
+        folds: folds of the out-of-fold probabilities. Default 5.
+        seeds: seeds per fold and per learning-curve size. Default 3.
+        epochs: most epochs a fold's member trains (each stops 8 epochs after its best held-out loss);
+            a learning-curve member on a share `f` of the rows trains up to `epochs / sqrt(f)`. Default 30.
+        metric: `accuracy`, `balanced_accuracy` or `macro_f1` for the learning curve and capacity.
+            Default accuracy.
+        batch_size, lr, device: as for training. Defaults 32, 1e-3, `cpu`.
+
+    Example:
+        >>> r = Causes("wine", folds=3, seeds=1, epochs=5).run()
+        >>> sorted(r.to_dict())[:3], r.rows
+        (['capacity', 'causes', 'checked'], 178)
+    """
+
+    def __init__(self, data: str | Path = "digits", target: str | None = None, model: str | ModelSpec = "mlp",
+                 test: str | Path | None = None, folds: int = 5, seeds: int = 3, epochs: int = 30,
+                 metric: str = "accuracy", batch_size: int = 32, lr: float = 1e-3, device: str = "cpu"):
+        if int(folds) != folds or not 2 <= folds <= 20:
+            raise GoodfitError(f"folds must be a whole number from 2 to 20, got {folds}; e.g. --folds 5")
+        if int(seeds) != seeds or seeds < 1:
+            raise GoodfitError(f"seeds must be a whole number >= 1, got {seeds}; e.g. --seeds 3")
+        if metric not in CLASS_METRICS:
+            raise GoodfitError(f"metric {metric!r} is not one causes can use; use one of {', '.join(CLASS_METRICS)}")
+        self.spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
+        self.config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device=device)
+        self.dataset = load(data, target)
+        if self.dataset.task == "regression":
+            raise GoodfitError(f"{data} has a numeric target; goodfit causes looks at classes (noisy labels, "
+                               "imbalance) and needs a class target: pass --target with a label column")
+        self.test = self._test_rows(test, target)
+        self.folds, self.seeds, self.metric = int(folds), list(range(int(seeds))), metric
+        self.data = str(data)
+        counts = np.bincount(self.dataset.y, minlength=self.dataset.num_classes)
+        if counts.min() < self.folds:
+            small = self.dataset.classes[int(counts.argmin())]
+            raise GoodfitError(f"class {small!r} has {counts.min()} rows, fewer than the {self.folds} folds; "
+                               f"give each class at least {self.folds} rows, or pass --folds {max(2, counts.min())}")
+
+    def _test_rows(self, test, target) -> np.ndarray | None:
+        ds = self.dataset
+        if test is None:
+            return None if ds.test is None else np.asarray(ds.test[0], np.float32)
+        rows = load(test, target)
+        if rows.kind != ds.kind or rows.input_shape != ds.input_shape:
+            raise GoodfitError(f"the test rows ({rows.kind}, {rows.input_shape}) do not match the data "
+                               f"({ds.kind}, {ds.input_shape}); give a test file with the same columns")
+        return np.asarray(rows.X, np.float32)
+
+    def run(self, on_event: Callable[[str], None] | None = None) -> CausesResult:
+        """Run every check; `on_event` gets a few words as each begins (for a progress line)."""
+        say = on_event or (lambda text: None)
+        start = time.perf_counter()
+        ds = self.dataset
+        X, y = features(ds), ds.y
+        notes = []
+        say(f"noisy labels: {self.folds} folds x {len(self.seeds)} seeds")
+        labels = self._labels(X, y)
+        classes = class_rows(y, labels.probabilities.argmax(1), ds.classes)
+        say(f"learning curve: {len(FRACTIONS)} sizes x {len(self.seeds)} seeds")
+        curve, full = self._curve(X, y)
+        say("capacity")
+        capacity = self._capacity(X, y, full, notes)
+        shift = None
+        if self.test is not None:
+            say("shift: train against test")
+            shift = self._shift()
+        else:
+            notes.append("shift not checked: no test rows (pass --test FILE)")
+        causes = self._causes(labels, classes, curve, capacity, shift)
+        checked = ["small_data", "noisy_labels", "imbalance", "capacity"] + (["shift"] if shift else [])
+        return CausesResult(causes, labels, classes, ds.classes, curve, self.metric, capacity, shift, notes, len(y),
+                            time.perf_counter() - start, self.data, checked)
+
+    def _arm(self, patience: int = PATIENCE) -> Arm:
+        return Arm("early_stopping", (EarlyStopping(patience=patience),))
+
+    def _labels(self, X: np.ndarray, y: np.ndarray) -> LabelScores:
+        parts = [(part, seed) for part in fold_parts(y, self.folds, seed=0) for seed in self.seeds]
+        trained = train_parts(X, y, self.dataset, parts, self.spec, self.config, self._arm(), record=True)
+        return label_scores(trained, y, self.dataset.num_classes)
+
+    def _curve(self, X: np.ndarray, y: np.ndarray) -> tuple[Curve, list]:
+        """Each share of the pool (all rows but a held-out fifth), several seeds each drawing its own subset."""
+        held_out = stratified_folds(y, 5, seed=1)[0]
+        pool = np.setdiff1d(np.arange(len(y)), held_out)
+        points, full = [], []
+        for fraction in FRACTIONS:
+            size = int(round(fraction * len(pool)))
+            parts = []
+            for seed in self.seeds:
+                rng = np.random.default_rng([seed, int(fraction * 1000)])
+                rows = pool if fraction == 1.0 else stratified_subset(pool, y, size, rng)
+                parts.append((Part(rows, held_out), seed))
+            stretch = fraction ** -0.5  # a smaller set takes more epochs, each of fewer steps
+            config = TrainConfig(**{**self.config.to_dict(), "epochs": math.ceil(self.config.epochs * stretch)})
+            trained = train_parts(X, y, self.dataset, parts, self.spec, config, self._arm(math.ceil(PATIENCE * stretch)))
+            for (part, _), r in zip(parts, trained.result.members):
+                points.append((len(part.train), float(r.scores[f"val_{self.metric}"])))
+            if fraction == 1.0:
+                full = (parts, trained.result.members, config)
+        return fitted_curve(points), full
+
+    def _capacity(self, X: np.ndarray, y: np.ndarray, full: tuple, notes: list[str]) -> dict:
+        """Training against validation at full size; where training stays low and close, a 4x wider model."""
+        parts, results, config = full
+        train_score = float(np.mean([r.scores["train_accuracy"] for r in results]))
+        val_score = float(np.mean([r.scores["val_accuracy"] for r in results]))
+        params = int(results[0].num_params)
+        out = {"parameters": params, "training_rows": int(len(parts[0][0].train)), "train_accuracy": round(train_score, 4),
+               "val_accuracy": round(val_score, 4)}
+        if not (train_score < FIT_BELOW and train_score - val_score < CLOSE_GAP):
+            return out
+        arch = self.spec.resolve(self.dataset.kind, self.dataset.input_shape, self.dataset.num_classes)
+        wider = ModelSpec(arch.arch, arch.width * 4, arch.depth)
+        trained = train_parts(X, y, self.dataset, parts, wider, config, self._arm(math.ceil(PATIENCE)))
+        wide = [float(r.scores[f"val_{self.metric}"]) for r in trained.result.members]
+        base = [float(r.scores[f"val_{self.metric}"]) for r in results]
+        out |= {"wider_width": arch.width * 4, "width": arch.width,
+                "wider_gain_points": round(100 * float(np.mean(np.subtract(wide, base))), 2)}
+        notes.append(f"training stayed close to validation ({train_score:.1%} against {val_score:.1%}): "
+                     f"a model {4}x as wide was trained to see whether capacity holds it back")
+        return out
+
+    def _shift(self) -> Shift:
+        ds = self.dataset
+        both = np.concatenate([np.asarray(ds.X, np.float32), self.test])
+        is_test = np.r_[np.zeros(len(ds.X), np.int64), np.ones(len(self.test), np.int64)]
+        joint = Dataset("train+test", both, is_test, ds.kind, ("train", "test"), standardize=ds.standardize)
+        X = features(joint)
+        parts = [(part, seed) for part in fold_parts(is_test, self.folds, seed=2) for seed in self.seeds[:2]]
+        trained = train_parts(X, is_test, joint, parts, self.spec, self.config, self._arm(), record=True,
+                              classes=("train", "test"))
+        p_test, seen = np.zeros(len(is_test)), np.zeros(len(is_test))
+        for part, logits, best in zip(trained.parts, trained.outputs, best_epochs(trained, is_test)):
+            p_test[part.held_out] += softmax(logits[best - 1, part.held_out])[:, 1]
+            seen[part.held_out] += 1
+        return shift_of(is_test, p_test / np.maximum(seen, 1))
+
+    def _causes(self, labels: LabelScores, classes: list[ClassRow], curve: Curve, capacity: dict,
+                shift: Shift | None) -> list[Cause]:
+        metric = METRICS[self.metric]
+        found = []
+        gain, low, high = (100 * v for v in curve.gain_2x)
+        if gain >= SMALL_GAIN and low > 0:
+            found.append(Cause("small_data", (
+                f"the learning curve still rises: {metric.label} {curve.metric[0]:.1%} with {curve.sizes[0]} rows, "
+                f"{curve.metric[-1]:.1%} with {curve.sizes[-1]}; doubling the data would add about {_points(gain)} "
+                f"points ({_points(low)} to {_points(high)}), four times the data about "
+                f"{_points(100 * (curve.at_4x - curve.metric[-1]))}"), REMEDIES["small_data"], gain))
+        if labels.share >= NOISE_SHARE:
+            top = ", ".join(f"row {r} ({self.dataset.classes[labels.given[r]]}, likely "
+                            f"{self.dataset.classes[labels.likely[r]]})" for r in labels.flagged[:3])
+            found.append(Cause("noisy_labels", (
+                f"about {labels.share:.1%} of the labels look wrong ({len(labels.flagged)} of {len(labels.given)} rows): "
+                f"the out-of-fold models give their label little probability and the model learns them late; "
+                f"the clearest: {top}"), REMEDIES["noisy_labels"], 100 * labels.share))
+        lost = neglect(classes)
+        if lost:
+            cut = [r for r in classes if r.cut]
+            largest = max(r.share for r in classes)
+            named = ", ".join(f"{r.name} ({r.share:.1%} of rows, recall {r.recall:.0%}, "
+                              f"{lost[r.name]:.0f} points below the others)" for r in cut)
+            points = max(0.1, sum(max(0.0, v) for v in lost.values()) / len(classes))
+            found.append(Cause("imbalance", (
+                f"{len(cut)} class{'es' if len(cut) > 1 else ''} under a third of the largest class's "
+                f"{largest:.1%} share: {named}"), REMEDIES["imbalance"], points))
+        if shift is not None and shift.interval[0] > SHIFT_AUC:
+            found.append(Cause("shift", (
+                f"a classifier tells the test rows from the training rows with AUC {shift.auc:.2f} "
+                f"({shift.interval[0]:.2f} to {shift.interval[1]:.2f}; 0.5 is chance); least like training: test rows "
+                f"{', '.join(str(r) for r, _ in shift.unlike[:5])}"), REMEDIES["shift"], 100 * (shift.auc - 0.5)))
+        wider = capacity.get("wider_gain_points")
+        if wider is not None and wider >= CAPACITY_GAIN:
+            found.append(Cause("capacity", (
+                f"training stays low and close to validation (train accuracy {capacity['train_accuracy']:.1%}, "
+                f"validation {capacity['val_accuracy']:.1%}) with {capacity['parameters']:,} parameters for "
+                f"{capacity['training_rows']:,} rows, and a model {capacity['wider_width'] // capacity['width']}x "
+                f"as wide adds {wider:+.1f} points"), REMEDIES["capacity"], wider))
+        return sorted(found, key=lambda c: -c.points)
