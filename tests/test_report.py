@@ -395,3 +395,8 @@ def test_table_cells_never_print_minus_zero():
     cells = arm_cells(row)
     assert not any(isinstance(v, str) and "-0.0" in v for v in cells.values()), cells
     assert cells["p"] == "0.0497"
+
+
+def test_a_study_result_prints_as_one_short_line():
+    text = repr(make_result(seeds=3, epochs=5))
+    assert len(text) < 300 and "\n" not in text and text.startswith("StudyResult(data=") and "arms=[" in text

@@ -524,6 +524,12 @@ class StudyResult:
         self.arm_names = [a["name"] for a in self.plan["arms"]]
         self._power: dict[int, dict] = {}
 
+    def __repr__(self) -> str:
+        """One line: what was compared, on what, how many members; `verdict`, `table()` and `members` hold the rest."""
+        return (f"StudyResult(data={self.dataset.get('name')!r}, arms={self.arm_names}, seeds={self.plan['seeds']}, "
+                f"conditions={len(self.plan['conditions'])}, members={len(self.records)}, metric={self.metric.name!r}, "
+                f"failed={len(self.failed)})")
+
     @classmethod
     def from_store(cls, out: str | Path) -> "StudyResult":
         """Rebuild the result of a study from its `study.db`, training nothing."""
