@@ -267,6 +267,15 @@ def test_remedies_already_used_move_down_and_say_so():
     assert "already in use" in next(a.reason for a in d.advice if a.remedy == "early_stopping")
 
 
+def test_early_stopping_in_use_on_a_still_improving_run_is_not_said_to_leave_a_rise():
+    e = np.arange(1, 41)
+    d = diagnose(history(train_loss=1.5 * np.exp(-e / 30), val_loss=1.6 * np.exp(-e / 30) + 0.1),
+                 context={"remedies": ["early_stopping"]})
+    assert d.regime == "still_improving"
+    reason = next(a.reason for a in d.advice if a.remedy == "early_stopping")
+    assert reason.startswith("already in use") and "rise" not in reason
+
+
 def test_many_parameters_per_sample_raise_shrink_above_dropout():
     h = history(train_loss=falling(), val_loss=u_curve())
     order = [a.remedy for a in diagnose(h, context=Context(num_params=2_000_000, train_size=300)).advice]
