@@ -135,7 +135,7 @@ class Causes:
     """Look for why a model overfits on this data: each check trains through the population engine.
 
     Args:
-        data: a built-in name or a file (CSV, Parquet, NPZ, image folder). Default `digits`.
+        data: a built-in name, a file (CSV, Parquet, NPZ, image folder) or a `Dataset`. Default `digits`.
         target: the label column of a CSV or Parquet file. Default None.
         model: `mlp`, `cnn1d`, `cnn2d` or `auto`, or a `ModelSpec`. Default `mlp` (fast, and a data cause
             shows in a simple model too).
@@ -155,7 +155,7 @@ class Causes:
         (['capacity', 'causes', 'checked'], 178)
     """
 
-    def __init__(self, data: str | Path = "digits", target: str | None = None, model: str | ModelSpec = "mlp",
+    def __init__(self, data: str | Path | Dataset = "digits", target: str | None = None, model: str | ModelSpec = "mlp",
                  test: str | Path | None = None, folds: int = 5, seeds: int = 3, epochs: int = 30,
                  metric: str = "accuracy", batch_size: int = 32, lr: float = 1e-3, device: str = "cpu"):
         if int(folds) != folds or not 2 <= folds <= 20:
@@ -166,7 +166,7 @@ class Causes:
             raise GoodfitError(f"metric {metric!r} is not one causes can use; use one of {', '.join(CLASS_METRICS)}")
         self.spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
         self.config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device=device)
-        self.dataset = load(data, target)
+        self.dataset = data if isinstance(data, Dataset) else load(data, target)
         if self.dataset.task == "regression":
             raise GoodfitError(f"{data} has a numeric target; goodfit causes looks at classes (noisy labels, "
                                "imbalance) and needs a class target: pass --target with a label column")
@@ -216,6 +216,10 @@ class Causes:
 
     def _arm(self, patience: int = PATIENCE) -> Arm:
         return Arm("early_stopping", (EarlyStopping(patience=patience),))
+
+    def label_scores(self) -> LabelScores:
+        """The noisy-labels check alone: every row's scores and the rows judged mislabeled."""
+        return self._labels(features(self.dataset), self.dataset.y)
 
     def _labels(self, X: np.ndarray, y: np.ndarray) -> LabelScores:
         parts = [(part, seed) for part in fold_parts(y, self.folds, seed=0) for seed in self.seeds]
