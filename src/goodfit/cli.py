@@ -659,6 +659,8 @@ def causes(
     target: str = typer.Option(None, "--target", help="Label column of a CSV or Parquet file."),
     test: str = typer.Option(None, "--test", help="A file of test rows with the same columns, for the shift check."),
     model: str = typer.Option("mlp", "--model", help="mlp, cnn1d, cnn2d or auto."),
+    width: int = typer.Option(None, "--width", help="Hidden units (MLP) or channels (CNN); default the model's."),
+    depth: int = typer.Option(None, "--depth", help="Hidden layers (MLP) or convolution blocks (CNN)."),
     folds: int = typer.Option(5, "--folds", help="Folds of the out-of-fold probabilities."),
     seeds: int = typer.Option(3, "--seeds", help="Seeds per fold and per learning-curve size."),
     epochs: int = typer.Option(30, "--epochs", help="Most epochs of a fold's member (each stops 8 after its best)."),
@@ -680,14 +682,19 @@ def causes(
         goodfit causes --data my.csv --target label --out runs/causes
         goodfit causes --data digits --json
         goodfit causes --data train.csv --target y --test test.csv
+        goodfit causes --data digits --width 2 --depth 1   # a model too small
     """
     from pathlib import Path
 
     from goodfit.causes import Causes
+    from goodfit.models import ModelSpec
 
     if top < 0:
         raise GoodfitError(f"--top must be 0 or more, got {top}")
-    finder = Causes(data, target=target, model=model, test=test, folds=folds, seeds=seeds, epochs=epochs, metric=metric)
+    for name, value in (("--width", width), ("--depth", depth)):
+        if value is not None and value < 1:
+            raise GoodfitError(f"{name} must be at least 1, got {value}")
+    finder = Causes(data, target=target, model=ModelSpec(model, width, depth), test=test, folds=folds, seeds=seeds, epochs=epochs, metric=metric)
     err_console = Console(stderr=True)
     say = None if as_json else (lambda words: err_console.print(f"[dim]{escape(words)}[/]", highlight=False))
     result = finder.run(on_event=say)
