@@ -114,3 +114,15 @@ def test_a_short_training_run_prints_within_80_columns(tmp_path, monkeypatch, ca
     _, wide = run_in(tmp_path / "wide", [*args, "--out", "runs/t"], 200, monkeypatch, capsys)
     assert_fits(narrow, wide)
     assert " eta " not in f" {narrow} "
+
+
+def test_a_tiny_recipe_prints_its_table_verdict_and_command_within_80_columns(tmp_path, monkeypatch, capsys):
+    args = ["recipe", "--data", "wine", "--candidates", "4", "--eta", "2", "--top", "2", "--epochs", "6", "--seeds", "2"]
+    code, narrow = run_in(tmp_path / "narrow", [*args, "--out", "runs/r"], 80, monkeypatch, capsys)
+    assert code == 0 and "verdict:" in narrow and "goodfit train --data wine" in narrow
+    code, wide = run_in(tmp_path / "wide", [*args, "--out", "runs/r"], 200, monkeypatch, capsys)
+    assert code == 0 and "goodfit train --data wine" in wide
+    assert_fits(narrow, wide)
+    command = narrow.split("train with ")[1].split("\n", 1)[1].split("\n\n")[0]
+    joined = " ".join(part.strip() for part in command.replace("\\\n", "\n").splitlines())
+    assert joined == wide.split("train with ")[1].split("\n", 1)[1].split("\n\n")[0].strip()  # the shell reads one

@@ -545,14 +545,22 @@ def recipe(
     from goodfit.grammar import spell
     from goodfit.report.tables import study_table
 
-    console.print(study_table(result.confirmation))
+    console.print(study_table(result.confirmation, width=console.width))
     for arm, words in zip(result.recipes, result.descriptions()):
-        console.print(f"  {arm.name}: {escape(words)}  (arm {escape(spell(arm))})", highlight=False)
-    console.print(f"\n[bold]verdict:[/] {escape(result.verdict)}\n", soft_wrap=True)
-    console.print(f"train with {escape(result.chosen.name)}:\n  {escape(result.command())}\n", soft_wrap=True,
+        console.print(f"  {arm.name}: {escape(words)}\n    arm: {escape(spell(arm))}", highlight=False, soft_wrap=True)
+    console.print(Text.assemble("\n", ("verdict:", "bold"), f" {result.verdict}\n"))  # wrapped at words
+    console.print(f"train with {escape(result.chosen.name)}:\n  {escape(_shell_lines(result.command()))}\n", soft_wrap=True,
                   highlight=False)
     console.print(f"wrote {files['results']}, {files['report']}  ({result.units_trained} unit(s) trained now; "
                   f"{result.seconds:.1f} s of training in all)", highlight=False)
+
+
+def _shell_lines(command: str) -> str:
+    """A long command cut at spaces into lines the shell joins again (` \\`), to fit the terminal."""
+    import textwrap
+
+    lines = textwrap.wrap(command, max(40, console.width - 6), break_long_words=False, break_on_hyphens=False)
+    return " \\\n    ".join(lines)
 
 
 @app.command(short_help="Rebuild a study's results.json and report.html from study.db.")

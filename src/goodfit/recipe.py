@@ -28,7 +28,7 @@ from goodfit.metrics import Metric, metric_for
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
 from goodfit.space import Space
-from goodfit.stats import Comparison, compare_to_baseline
+from goodfit.stats import Comparison, compare_to_baseline, p_text
 from goodfit.study import Study, StudyResult
 
 SEARCH_SEEDS = 2_000_000  # the search trains on seeds from here on: never a study's, never the confirmation's
@@ -195,8 +195,8 @@ class RecipeResult:
                     f"{m.change(ci.high, False)}")
             if c.significant:
                 word = "beats" if m.gain(c.difference.mean) > 0 else "is worse than"
-                return f"it {word} {what} ({size}, p={c.p_holm:.2g} after Holm)"
-            return f"it does not differ significantly from {what} ({size}, p={c.p_holm:.2g} after Holm)"
+                return f"it {word} {what} ({size}, {p_text(c.p_holm)} after Holm)"
+            return f"it does not differ significantly from {what} ({size}, {p_text(c.p_holm)} after Holm)"
 
         opt = self.optimism().set_index("arm").loc[best]
         said = (head + "; " + against(vs_base.get(best), "the baseline") + "; " +
