@@ -127,3 +127,29 @@ def test_a_study_over_clean_and_noisy_labels_says_what_mattered_in_each_first():
         assert all(f"{arm} (" in part for arm in better["arm"])
     one = Study("wine", "mlp", arms=["baseline", "dropout"], seeds=2, epochs=2).run()
     assert one.summary() is None and not one.verdict.startswith("In short")
+
+
+def test_under_goodfits_own_label_noise_training_accuracy_is_also_scored_against_the_true_labels():
+    from goodfit.data import load, split
+
+    s = split(load("digits"), Conditions(train_size=300, label_noise=0.3), seed=0)
+    assert (s.y_train_clean != s.y_train).tolist() == s.noisy.tolist() and s.noisy.mean() == 0.3
+    assert split(load("digits"), Conditions(train_size=300), seed=0).y_train_clean is None
+    result = Study("digits", "mlp", arms=["baseline", "early_stopping"], seeds=2, epochs=100,
+                   conditions=[Conditions(train_size=300, label_noise=0.3)]).run()
+    m = result.members.set_index("arm")
+    base, stopped = m.loc["baseline"], m.loc["early_stopping"]
+    assert (base["train_accuracy"] > 0.95).all()  # it memorized the wrong labels too ...
+    assert (base["train_clean_accuracy"] < base["train_accuracy"] - 0.2).all()  # ... so the truth scores lower
+    assert (stopped["train_clean_accuracy"] > stopped["train_accuracy"]).all()  # stopped before memorizing
+    assert ((m["train_clean_accuracy"] - m["train_accuracy"]).abs() <= 0.3 + 1e-6).all()  # only noisy rows differ
+    from rich.console import Console
+
+    from goodfit.report.tables import study_table
+
+    console = Console(width=200, record=True)
+    console.print(study_table(result, width=200))
+    said = " ".join(console.export_text().split())
+    assert f"score {base['train_clean_accuracy'].mean():.1%} for the baseline" in said
+    clean = Study("wine", "mlp", arms=["baseline"], seeds=2, epochs=2).run()
+    assert "train_clean_accuracy" not in clean.members or clean.members["train_clean_accuracy"].isna().all()

@@ -661,6 +661,9 @@ class StudyResult:
                     "effect_size": comp.effect_size if comp else None,
                     "gap": gap.mean,
                     "train_accuracy": float(g["train_accuracy"].mean()) if "train_accuracy" in g else None,
+                    "train_clean_accuracy": (float(g["train_clean_accuracy"].mean())  # under goodfit's label noise
+                                             if "train_clean_accuracy" in g and g["train_clean_accuracy"].notna().all()
+                                             else None),
                     "best_epoch": float(np.nanmedian(g["best_epoch"].astype(float))),
                     "regime": regimes.index[0], "regime_agreement": f"{regimes.iloc[0]}/{len(g)}",
                     "diverged": int(g["diverged"].sum()),

@@ -373,10 +373,10 @@ def read_path(path: Path, target: str | None = None, task: str | None = None) ->
         (('cat', 'dog'), ('weight', 'color=black', 'color=brown'), [0, 1, 0])
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     table = pathlib.Path(folder, "pets.csv")
-        ...     _ = table.write_text("kind,weight\ncat,4.1\ndog,30.5\ncat,3.8\n")
+        ...     _ = table.write_text("kind,weight\\ncat,4.1\\ndog,30.5\\ncat,3.8\\n")
         ...     heavy = read_path(table, target="weight")
-        >>> heavy.task, heavy.why, heavy.y.tolist()
-        ('regression', "column 'weight' holds 3 distinct fractional numbers, e.g. 4.1", [4.099999904632324, 30.5, 3.799999952316406])
+        >>> heavy.task, heavy.why, [round(v, 3) for v in heavy.y.tolist()]
+        ('regression', "column 'weight' holds 3 distinct fractional numbers, e.g. 4.1", [4.1, 30.5, 3.8])
     """
     path = Path(path)
     suffix = path.suffix.lower()

@@ -59,7 +59,9 @@ class Conditions:
 class Splits:
     """Train, validation and test arrays, ready for the engine.
 
-    `noisy` marks the training rows whose label was replaced by the label-noise condition.
+    `noisy` marks the training rows whose label was replaced by the label-noise condition, and
+    `y_train_clean` holds their labels before it (None when no label was replaced), so that a
+    member's training accuracy can also be scored against the truth.
     For regression the targets are float32 and standardized with the training part's mean and
     standard deviation, `target_mean` and `target_std`: `target_mean + target_std * y` is in the
     target's own units (for classification they are 0 and 1).
@@ -77,6 +79,7 @@ class Splits:
     task: str = "classification"
     target_mean: float = 0.0
     target_std: float = 1.0
+    y_train_clean: np.ndarray | None = None
 
     @property
     def num_classes(self) -> int:
@@ -249,6 +252,7 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
                                f"classes; pass --train-size {dataset.num_classes * 10} or more")
         keep = _subsample(strata(y, task), int(conditions.train_size), rng)
         X, y = X[keep], y[keep]
+    clean = y
     y, noisy = _noisy_labels(y, conditions.label_noise, dataset.num_classes, rng)
     if dataset.standardize and dataset.kind == "table":
         mean, std = X.mean(0), X.std(0)
@@ -256,7 +260,8 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
         X, X_val, X_test = ((a - mean) / std for a in (X, X_val, X_test))
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
     if task != "regression":
-        return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, dataset.classes, noisy)
+        return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, dataset.classes, noisy,
+                      y_train_clean=clean if noisy.any() else None)
     center, scale = float(y.mean()), float(y.std()) or 1.0  # the training part's, as for the features
     y, y_val, y_test = (f32((a - center) / scale) for a in (y, y_val, y_test))
     return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, (), noisy, task, center, scale)

@@ -245,8 +245,12 @@ def _results(arch, members, splits, config, positions, epochs, final, best_epoch
     axis = 1 if isinstance(splits, list) else 0
     parts = {"train": (X_train.index_select(axis, subset), y_train.index_select(axis, subset)),
              "val": _tensors(splits, ("X_val", "y_val"), device), "test": _tensors(splits, ("X_test", "y_test"), device)}
-    got = {f"{where}_{name}": v for where, (X, y) in parts.items()
-           for name, v in scores(predictions(net, X, y), y, loss, std).items()}  # with the kept weights
+    outputs = {where: predictions(net, X, y) for where, (X, y) in parts.items()}  # with the kept weights
+    got = {f"{where}_{name}": v for where, (X, y) in parts.items() for name, v in scores(outputs[where], y, loss, std).items()}
+    own = splits if isinstance(splits, list) else [splits]
+    if all(s.y_train_clean is not None for s in own):  # label noise: the same predictions against the true labels
+        clean = _tensors(splits, ("y_train_clean",), device)[0].index_select(axis, subset)
+        got["train_clean_accuracy"] = scores(outputs["train"], clean, loss, std)["accuracy"]
     results = []
     for k, (m, position) in enumerate(zip(members, positions)):
         position = int(position)

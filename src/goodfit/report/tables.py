@@ -175,8 +175,18 @@ def _notes(result, groups: list[dict]) -> list[str]:
                      "the gap")
     noisy = [g for g in groups if result.conditions[g["condition"]].get("label_noise")]
     if any(_finite(r["gap_value"]) and r["gap_value"] < 0 for g in noisy for r in g["rows"]):
-        notes.append("with label noise the gap can be negative: training accuracy is scored against the noisy "
-                     "labels, which a model that generalizes gets wrong, so it can sit below test accuracy")
+        said = ("with label noise the gap can be negative: training accuracy is scored against the noisy "
+                "labels, which a model that generalizes gets wrong, so it can sit below test accuracy")
+        table = result.table()
+        clean = table[table["condition"].isin([g["condition"] for g in noisy])]
+        clean = clean.dropna(subset=["train_clean_accuracy"]) if "train_clean_accuracy" in clean else clean.iloc[:0]
+        if not clean.empty:
+            best = clean.sort_values("train_clean_accuracy").iloc[-1]
+            base = clean[clean["arm"] == "baseline"]
+            said += ("; against the true labels the same predictions score " +
+                     (f"{base['train_clean_accuracy'].iloc[0]:.1%} for the baseline and " if not base.empty else "") +
+                     f"{best['train_clean_accuracy']:.1%} for {best['arm']} (train_clean_accuracy in results.json)")
+        notes.append(said)
     return notes
 
 
@@ -209,7 +219,7 @@ def study_table(result, width: int | None = None) -> Table:
                              f"{metric.label} and Δ in the target's units" + (", lower is better"
                                                                               if not metric.higher_is_better else ""))
                           + "; (all seeds): every seed gave the same value, so there is no interval; "
-                          + ("test score intervals and test loss" if narrow else "test loss") + " are in report.html"
+                          + ("test score intervals and test loss are" if narrow else "test loss is") + " in report.html"
                           + ("; A/A: the control, the baseline on other seeds (noise floor)"
                              if CONTROL in result.arm_names else "")
                           + "".join(f"; {note}" for note in _notes(result, table_groups(result))),
