@@ -1,0 +1,157 @@
+"""The README's commands exist as written, and the figures it quotes are what they print.
+
+Every `goodfit` line of the README's ```bash blocks, and each one its tables quote, is parsed by the CLI's own click command: the
+subcommand must exist, every option must be one of its options, and the whole line must parse
+(values where values belong). Every study, recipe and train line names its own `--out`, distinct
+from all others (and from the folders the Python examples write), so the examples run in order
+without one study refusing another's folder. Then a few cheap, deterministic examples are run
+from the README's own lines and each quoted figure must appear in what they print.
+"""
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import click
+import pytest
+import typer
+from rich.console import Console
+
+import goodfit
+from goodfit import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+WRITERS = ("study", "recipe", "train", "causes")  # commands that write a folder
+
+
+def bash_lines(text: str) -> list[str]:
+    """Each shell line of the ```bash blocks, continuation lines joined."""
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    return [line.strip() for block in blocks for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def table_commands(text: str) -> list[str]:
+    """The `goodfit ...` commands quoted as code in the README's table rows (the log formats)."""
+    return [code for row in text.splitlines() if row.startswith("|")
+            for code in re.findall(r"`(goodfit [^`]+)`", row)]
+
+
+def goodfit_lines(text: str) -> list[list[str]]:
+    """The arguments after `goodfit` of every README command that calls it, in blocks and tables."""
+    found = []
+    for line in bash_lines(text) + table_commands(text):
+        words = shlex.split(line, comments=True)
+        if words and words[0] == "goodfit":
+            found.append(words[1:])
+    return found
+
+
+def one(text: str) -> str:
+    """Text with its whitespace (line wraps included) read as single spaces."""
+    return " ".join(text.split())
+
+
+COMMANDS = goodfit_lines(README)
+
+
+def test_the_readme_has_the_commands_a_user_runs():
+    called = {words[0] for words in COMMANDS if words and not words[0].startswith("-")}
+    assert {"train", "diagnose", "weights", "study", "report", "recipe", "causes"} <= called, called
+    assert "make demo" in README and "make test" in README  # CI runs `make test`
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(w)[:60] for w in COMMANDS])
+def test_every_command_and_option_exists(words):
+    group = typer.main.get_command(cli.app)
+    if words[0].startswith("-"):  # an option of goodfit itself: --version
+        names = {o for p in group.params for o in p.opts + p.secondary_opts}
+        assert set(words) <= names | {"--help"}, words
+        return
+    sub, args = words[0], words[1:]
+    assert sub in group.commands, f"goodfit has no command {sub!r}; it has {sorted(group.commands)}"
+    command = group.commands[sub]
+    names = {o for p in command.params for o in p.opts + p.secondary_opts} | {"--help"}
+    unknown = [a.split("=")[0] for a in args if a.startswith("--") and a.split("=")[0] not in names]
+    assert not unknown, f"goodfit {sub} has no option {unknown}"
+    try:
+        command.make_context(f"goodfit {sub}", list(args), resilient_parsing=False)
+    except click.ClickException as error:
+        pytest.fail(f"goodfit {' '.join(words)}: {error.format_message()}")
+
+
+def outs() -> list[tuple[str, str]]:
+    """(command, folder) for every writing command, and for each folder the Python examples run into."""
+    found = []
+    for words in COMMANDS:
+        if words and words[0] in WRITERS and "--out" in words:
+            found.append((" ".join(words[:3]), words[words.index("--out") + 1]))
+    python = "\n".join(re.findall(r"```python\n(.*?)```", README, re.S))
+    found += [("python", folder) for folder in re.findall(r"\.run\(\"([^\"]+)\"\)", python)]
+    return found
+
+
+def test_every_study_recipe_and_train_line_has_its_own_out():
+    missing = [" ".join(w) for w in COMMANDS if w and w[0] in ("study", "recipe", "train") and "--out" not in w]
+    assert not missing, f"these write to the default folder, which the next one then refuses: {missing}"
+    folders = [folder for _, folder in outs()]
+    twice = sorted({f for f in folders if folders.count(f) > 1})
+    assert not twice, f"two examples write to the same folder: {twice}"
+    assert len(folders) >= 10
+
+
+def readme_command(marker: str) -> list[str]:
+    """The README's goodfit command whose words hold the words of `marker` in a row, exactly one."""
+    want = marker.split()
+    matches = [w for w in COMMANDS if any(w[i:i + len(want)] == want for i in range(len(w)))]
+    assert len(matches) == 1, f"{len(matches)} README commands contain {marker!r}"
+    return matches[0]
+
+
+def run_goodfit(words: list[str], tmp_path, monkeypatch, capsys) -> str:
+    """A README command run in this process from the repository's root, its --out moved to tmp_path."""
+    words = list(words)
+    if "--out" in words:
+        i = words.index("--out") + 1
+        words[i] = str(tmp_path / Path(words[i]).name)
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(sys, "argv", ["goodfit", *words])
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(cli, "console", Console())
+    try:
+        cli.main()
+    except SystemExit as done:
+        assert done.code in (0, None), capsys.readouterr()
+    out = capsys.readouterr()
+    return out.out + out.err
+
+
+def assert_quoted(quotes: list[str], printed: str):
+    for quote in quotes:
+        assert one(quote) in one(README), f"the README no longer quotes {quote!r}; update this test"
+        assert one(quote) in one(printed), f"the README quotes {quote!r}, but the command printed:\n{printed}"
+
+
+def test_version_is_what_the_readme_says(monkeypatch, capsys):
+    printed = run_goodfit(["--version"], None, monkeypatch, capsys)
+    assert printed.strip() == f"goodfit {goodfit.__version__}"
+    assert f"`goodfit {goodfit.__version__}`" in README
+
+
+def test_the_quoted_diagnosis_of_a_keras_log(tmp_path, monkeypatch, capsys):
+    printed = run_goodfit(readme_command("diagnose tests/corpus/keras/overfitting.csv"), tmp_path, monkeypatch,
+                          capsys)
+    assert_quoted(["Keras CSVLogger log, 60 epochs",
+                   "verdict: OVERFITTING since epoch 26 · best epoch 32 · confidence high"], printed)
+
+
+def test_the_quoted_regression_study(tmp_path, monkeypatch, capsys):
+    printed = run_goodfit(readme_command("--out runs/diabetes"), tmp_path, monkeypatch, capsys)
+    assert_quoted(["against the baseline's 65.9 test RMSE: dropout (-8.18, Holm-adjusted 95% CI -12.1 to -4.31, "
+                   "p=0.011 after Holm) helped most",
+                   "--seeds 17 finds one as large as its spread"], printed)
+
+
+def test_the_quoted_training_run(tmp_path, monkeypatch, capsys):
+    printed = run_goodfit(readme_command("--out runs/one"), tmp_path, monkeypatch, capsys)
+    assert_quoted(["overfitting since epoch 18, best epoch 18"], printed)
