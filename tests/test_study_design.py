@@ -163,7 +163,7 @@ def test_cli_study_with_strengths_a_seed_range_and_a_control(tmp_path):
                         "--control", "--epochs", "4", "--train-size", "60", "--out", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "practically no difference can be called significant" in r.stderr  # 3 seeds, 3 comparisons
+    assert "practically no difference can be called significant" in " ".join(r.stderr.split())  # 3 seeds, 3 comparisons
     assert "Noise floor" in r.stdout or "WARNING: the A/A control" in r.stdout
     results = json.loads((out / "results.json").read_text())
     assert [a["arm"] for a in results["arms"]] == ["baseline", "dropout=0.5", "augment=noise:0.1+mixup",
