@@ -318,6 +318,9 @@ def study(
                                             "(default: start Ray on this machine); a cluster's token comes from "
                                             "RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token."),
     out: str = typer.Option("runs/study", help="Output folder: study.db, results.json, report.html."),
+    causes: bool = typer.Option(False, "--causes", help="Also run goodfit causes on the first condition's training set "
+                                                        "(and test set, for shift): report.html and results.json "
+                                                        "get a causes section."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and table as JSON."),
 ):
     """Which remedy works on this data? Train every arm over several seeds and compare, with statistics.
@@ -340,6 +343,8 @@ def study(
             --arms baseline,dropout=0.1,dropout=0.5,augment=shift:0.1
         goodfit study --data mnist1d --seeds 20 --executor ray \\
             --address ray://head:10001
+        goodfit study --data digits --train-size 300 --label-noise 0.2 \\
+            --causes
     """
     from goodfit.data import Conditions
     from goodfit.engine import TrainConfig
@@ -373,7 +378,7 @@ def study(
         chosen += [a for a in sweeps if a.name not in named]
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
     the_study = Study(data, model, chosen, seed_list, epochs, conditions, target, config, split_seed,
-                      control=control, resample_splits=resample_splits, task=task, metric=metric)
+                      control=control, resample_splits=resample_splits, task=task, metric=metric, causes=causes)
     from goodfit.runs import prepare_out
 
     out_path = prepare_out(out)
@@ -391,12 +396,18 @@ def study(
     files = result.files  # the study wrote results.json and report.html beside study.db
     if as_json:
         print(json.dumps({"verdict": result.verdict, "arms": json.loads(result.table().to_json(orient="records")),
+                          **({"causes": result.causes} if result.causes is not None else {}),
                           "files": {k: str(v) for k, v in files.items()}}, indent=2))
         return
     from goodfit.report.tables import study_table
 
     console.print(study_table(result, width=console.width))
     console.print(Text.assemble("\n", ("verdict:", "bold"), f" {result.verdict}\n"))  # wrapped at words
+    if result.causes is not None:  # goodfit study --causes: what it found, in order (report.html has the rest)
+        found = result.causes["causes"]
+        console.print(Text.assemble(("causes:", "bold"), " " + ("; ".join(f"{i}. {c['name']} ({', '.join(c['remedies'])})"
+                                                                          for i, c in enumerate(found, 1))
+                                                                or "none found") + "\n"))
     console.print(f"wrote {files['results']}, {files['report']}, {files['store']}  "
                   f"({result.units_trained} unit(s) trained now; {result.seconds:.1f} s of training in all)",
                   highlight=False)
@@ -449,6 +460,8 @@ def _run_study_with_progress(the_study, out_path, executor, quiet: bool, command
                 for (unit, _), task in tasks.items():
                     if unit == event["unit"]:
                         progress.update(task, live=f"failed: {escape(event['error'])}")
+            elif event["type"] == "causes":  # --causes: each check as it begins
+                progress.console.print(f"[dim]causes: {escape(event['step'])}[/]", highlight=False)
 
         return the_study.run(out_path, executor, on_event, command=command)
 

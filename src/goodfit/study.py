@@ -188,6 +188,11 @@ class Study:
             `balanced_accuracy`, `macro_f1` or `loss` for classes, `rmse`, `mae`, `r2` or `loss` for
             regression. None: accuracy, balanced accuracy when the smallest training class holds under
             a third of the largest's samples, RMSE for regression. Default None.
+        causes: also look for why the model overfits (`goodfit.causes.Causes`: small data, noisy labels,
+            imbalance, shift, capacity) on the first condition's training set, with the study's model and
+            training settings (each check's members stop 8 epochs after their best held-out loss) and its
+            test part for the shift check; `StudyResult.causes` and results.json's `causes` hold what it
+            found, `report.html` its section, and `study.db` keeps it for `goodfit report`. Default False.
 
     Example:
         >>> r = Study("wine", arms=["dropout=0.5"], seeds="3-4", epochs=3, control=True).run()
@@ -199,7 +204,8 @@ class Study:
                  arms: list[Arm] | list[str] | None = None, seeds: int | str | list[int] = 5, epochs: int = 100,
                  conditions: list[Conditions] | None = None, target: str | None = None,
                  train: TrainConfig = TrainConfig(), split_seed: int = 0, control: bool = False,
-                 resample_splits: bool = False, task: str | None = None, metric: str | None = None):
+                 resample_splits: bool = False, task: str | None = None, metric: str | None = None,
+                 causes: bool = False):
         self.factory = model if callable(model) and not isinstance(model, (str, ModelSpec)) else None
         spec = model if isinstance(model, ModelSpec) else ModelSpec(model) if self.factory is None else None
         seeds = parse_seeds(str(seeds)) if isinstance(seeds, (int, str)) else [int(s) for s in seeds]
@@ -249,6 +255,37 @@ class Study:
         if dataset.task == "classification":  # the default metric follows the training sets' balance
             counts = [splits_for(self.plan, c).describe()["train_class_counts"] for c in range(len(conditions))]
             self.dataset_info["train_class_counts"] = min(counts, key=lambda n: min(n) / max(max(n), 1))
+        self.causes = self._causes(spec, config, dataset.task) if causes else None
+
+    def _causes(self, spec: ModelSpec | None, config: TrainConfig, task: str):
+        """The causes checks on the first condition's training set, built (and so validated) before anything trains."""
+        from goodfit.causes import CLASS_METRICS, Causes, training_set
+
+        if spec is None:
+            raise GoodfitError("causes needs a built-in model (mlp, cnn1d, cnn2d or auto), not a factory of your own; "
+                               "leave causes out, or run goodfit causes with --model")
+        if task != "classification":
+            raise GoodfitError(f"{self.plan['data']} has a numeric target; causes looks at classes (noisy labels, "
+                               "imbalance): leave out --causes")
+        metric = self.plan.get("metric")
+        return Causes(training_set(splits_for(self.plan, 0), self.dataset_info.get("name", self.plan["data"])),
+                      model=spec, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                      device=config.device, metric=metric if metric in CLASS_METRICS else "accuracy")
+
+    def _found_causes(self, store: Store | None, on_event: Callable[[dict], None] | None) -> dict | None:
+        """What the causes checks found: kept in the store once run (the plan fixes their data), else run now."""
+        kept = store.meta("causes") if store is not None else None
+        if kept is not None or self.causes is None:
+            return kept
+        from goodfit.causes import planted_noise
+
+        say = (lambda text: on_event({"type": "causes", "step": text})) if on_event else None
+        found = self.causes.run(on_event=say)
+        payload = {**found.to_dict(), "condition": 0,
+                   "planted_noise": planted_noise(found, splits_for(self.plan, 0).noisy)}
+        if store is not None:
+            store.set_meta("causes", payload)
+        return payload
 
     def power_note(self) -> str | None:
         """Before training: a warning when these seeds cannot find any but huge differences, else None.
@@ -358,13 +395,15 @@ class Study:
             return on_epoch
 
         executor.run(todo, Work(run_unit, on_epoch_for), on_result)
+        causes = self._found_causes(store, on_event)
         if store is not None:
             records, frame, seconds = store.records(), store.history(), list(store.unit_seconds().values())
             failed = store.failures()
             store.close()
         else:
             frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-        result = StudyResult(self.plan, self.dataset_info, records, frame, sum(seconds), len(todo), failed)
+        result = StudyResult(self.plan, self.dataset_info, records, frame, sum(seconds), len(todo), failed,
+                             causes=causes)
         if out is not None and not failed:
             from goodfit.report.outputs import write_outputs
 
@@ -513,6 +552,7 @@ class StudyResult:
     units_trained: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)  # what `Study.run(out)` wrote: results, report, store
+    causes: dict | None = None  # what `Study(causes=True)` found (`goodfit causes --json`'s shape), else None
 
     def __post_init__(self):
         arm_at = {a["name"]: i for i, a in enumerate(self.plan["arms"])}
@@ -539,6 +579,7 @@ class StudyResult:
         store = Store(path)
         try:
             plan, dataset, records, frame = store.plan(), store.meta("dataset"), store.records(), store.history()
+            causes = store.meta("causes")
             seconds = sum(store.unit_seconds().values())
             running = store.running()
         finally:
@@ -550,7 +591,7 @@ class StudyResult:
         if len(judged := {r["condition"] for r in records if r["arm"] == BASELINE}) < len(plan["conditions"]):
             raise GoodfitError(f"{path} holds a finished baseline for {len(judged)} of {len(plan['conditions'])} "
                                f"conditions yet; {then}")
-        return cls(plan, dataset, records, frame, seconds)
+        return cls(plan, dataset, records, frame, seconds, causes=causes)
 
     @property
     def conditions(self) -> list[dict]:
@@ -800,6 +841,7 @@ class StudyResult:
             "power": [self.power(c) for c in range(len(self.conditions))],
             "splits": "resampled per seed" if self.plan.get("resample_splits") else "one split for all seeds",
             "members": json.loads(self.members.to_json(orient="records")),
+            **({"causes": self.causes} if self.causes is not None else {}),
         }
 
     def plot(self):

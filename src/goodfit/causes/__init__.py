@@ -29,6 +29,7 @@ from goodfit.causes.labels import LabelScores, best_epochs, label_scores
 from goodfit.causes.members import Part, features, fold_parts, softmax, stratified_folds, stratified_subset, train_parts
 from goodfit.causes.shift import Shift, shift_of
 from goodfit.data import Dataset, load
+from goodfit.data.splits import Splits
 from goodfit.engine import TrainConfig
 from goodfit.errors import GoodfitError
 from goodfit.metrics import METRICS
@@ -109,10 +110,13 @@ class CausesResult:
             "label_issues": self.label_issues(),
             "classes": [{"class": r.name, "share": round(r.share, 4), "recall": round(r.recall, 4), "rows": r.count}
                         for r in self.classes],
-            "learning_curve": {"sizes": c.sizes, "metric": [round(m, 4) for m in c.metric], "metric_name": self.metric,
+            "learning_curve": {"sizes": c.sizes, "metric": _rounded(c.metric), "metric_name": self.metric,
+                               "low": _rounded(c.low), "high": _rounded(c.high),
+                               "points": [[n, round(m, 4)] for n, m in c.points],
                                "at_2x": round(c.at_2x, 4), "at_4x": round(c.at_4x, 4),
-                               "interval_2x": [round(v, 4) for v in c.interval_2x],
-                               "interval_4x": [round(v, 4) for v in c.interval_4x]},
+                               "interval_2x": _rounded(c.interval_2x), "interval_4x": _rounded(c.interval_4x),
+                               "gain_2x": _rounded(c.gain_2x), "held_out": c.held_out,
+                               "fit": {k: v if k == "sizes" else _rounded(v) for k, v in c.band().items()}},
             "estimated_noise_share": round(self.labels.share, 4),
             "capacity": self.capacity,
             "checked": self.checked,
@@ -127,8 +131,45 @@ class CausesResult:
         return out
 
 
+def _rounded(values) -> list[float]:
+    return [round(float(v), 4) for v in values]
+
+
 def _points(value: float) -> str:
     return f"{value:+.1f}"
+
+
+def training_set(splits: Splits, name: str) -> Dataset:
+    """A study's training part as a `Dataset` for `Causes`: its rows and labels as the members train on them
+    (after its conditions: label noise included), its test part as the shift check's test rows.
+
+    Example:
+        >>> from goodfit.data import Conditions, split
+        >>> ds = training_set(split(load("wine"), Conditions(train_size=60), seed=0), "wine")
+        >>> len(ds.y), len(ds.test[0])
+        (60, 36)
+    """
+    return Dataset(name, splits.X_train, splits.y_train, splits.kind, splits.classes, standardize=False,
+                   test=(splits.X_test, splits.y_test))  # tables are standardized already, by the training part
+
+
+def planted_noise(found: "CausesResult", noisy: np.ndarray) -> dict | None:
+    """How the rows judged mislabeled meet the rows whose label goodfit's own label noise replaced (`noisy`,
+    `Splits.noisy`): how many of each, both, precision and recall; None when no label was replaced.
+
+    Example:
+        >>> s = LabelScores(*[np.zeros(4, int)] * 6, flagged=np.array([0, 1]))
+        >>> r = CausesResult([], s, [], (), None, "accuracy", {}, None, [], 4)
+        >>> planted_noise(r, np.array([True, False, True, False]))
+        {'replaced': 2, 'flagged': 2, 'both': 1, 'precision': 0.5, 'recall': 0.5}
+    """
+    if not noisy.any():
+        return None
+    flagged = np.zeros(len(noisy), bool)
+    flagged[found.labels.flagged] = True
+    both = int((flagged & noisy).sum())
+    return {"replaced": int(noisy.sum()), "flagged": int(flagged.sum()), "both": both,
+            "precision": round(both / max(int(flagged.sum()), 1), 4), "recall": round(both / int(noisy.sum()), 4)}
 
 
 class Causes:
@@ -172,7 +213,7 @@ class Causes:
                                "imbalance) and needs a class target: pass --target with a label column")
         self.test = self._test_rows(test, target)
         self.folds, self.seeds, self.metric = int(folds), list(range(int(seeds))), metric
-        self.data = str(data)
+        self.data = data.name if isinstance(data, Dataset) else str(data)
         counts = np.bincount(self.dataset.y, minlength=self.dataset.num_classes)
         if counts.min() < self.folds:
             small = self.dataset.classes[int(counts.argmin())]
@@ -222,6 +263,10 @@ class Causes:
         """The noisy-labels check alone: every row's scores and the rows judged mislabeled."""
         return self._labels(features(self.dataset), self.dataset.y)
 
+    def learning_curve(self) -> Curve:
+        """The small-data check alone: the learning curve over shares of the rows and its power law."""
+        return self._curve(features(self.dataset), self.dataset.y)[0]
+
     def _labels(self, X: np.ndarray, y: np.ndarray) -> LabelScores:
         parts = [(part, seed) for part in fold_parts(y, self.folds, seed=0) for seed in self.seeds]
         trained = train_parts(X, y, self.dataset, parts, self.spec, self.config, self._arm(), record=True)
@@ -246,7 +291,7 @@ class Causes:
                 points.append((len(part.train), float(r.scores[f"val_{self.metric}"])))
             if fraction == 1.0:
                 full = (parts, trained.result.members, config)
-        return fitted_curve(points), full
+        return fitted_curve(points, held_out=len(held_out)), full
 
     def _capacity(self, X: np.ndarray, y: np.ndarray, full: tuple, notes: list[str], noise: float) -> dict:
         """Training against validation at full size; where training stays low and close, a 4x wider model.

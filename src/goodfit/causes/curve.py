@@ -2,8 +2,15 @@
 size), a power law fitted to its error, and the metric it expects at twice and four times the data.
 
 The error (one minus the metric) is fitted as `a * n ** -b`, a straight line in log-log, on every
-member's point; the interval at a new size is the line's 90% prediction interval for the mean there,
-which widens with the scatter of the seeds and the distance from the sizes measured.
+member's point. Every point is measured on the same held-out rows, so their own sampling error moves
+the whole curve at once and never shows in the seeds' scatter. Two intervals follow:
+- what doubling *adds* (`gain_2x`, the small-data cause) compares the fit with the largest size on
+  those same rows, so their error cancels: the line's 90% interval for the mean, which widens with the
+  scatter of the seeds and the distance from the sizes measured;
+- what the metric *is* at 2x and 4x (`interval_2x`, `interval_4x`, the band of the figure) adds that
+  shared error (a binomial proportion of the error at the largest size on `held_out` rows, in log):
+  an interval for the metric on new rows, which a measurement with that much data should fall in.
+Each measured size carries the 90% t-interval of its seeds' mean.
 """
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from goodfit.stats import mean_ci
 
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 LEVEL = 0.9
@@ -23,15 +32,20 @@ class Curve:
     Attributes:
         sizes: training rows of each point.
         metric: each point's metric, the mean over its seeds.
+        low, high: its 90% interval over the seeds (the mean itself with one seed).
         points: every member's `(size, metric)`.
+        held_out: the rows every point was measured on (0: unknown, their sampling error left out).
         at_2x, at_4x: the metric expected with twice and four times the largest size.
-        interval_2x, interval_4x: their 90% intervals.
+        interval_2x, interval_4x: their 90% intervals on new rows.
         exponent: `b` of `error = a * n ** -b`.
     """
 
     sizes: list[int]
     metric: list[float]
+    low: list[float]
+    high: list[float]
     points: list[tuple[int, float]]
+    held_out: int
     at_2x: float
     at_4x: float
     interval_2x: tuple[float, float]
@@ -39,44 +53,77 @@ class Curve:
     exponent: float
 
     def expected(self, size: float) -> tuple[float, float, float]:
-        """The metric expected at `size` rows, with its interval (recomputed from the points)."""
-        return expect(self.points, size)
+        """The metric expected at `size` rows, with its 90% interval on new rows (recomputed from the points)."""
+        return expect(self.points, size, self.held_out)
 
     @property
     def gain_2x(self) -> tuple[float, float, float]:
-        """What doubling adds to the metric at the largest size measured, with its interval."""
+        """What doubling adds to the metric at the largest size measured, with its interval (on the same rows)."""
         last = self.metric[-1]
-        return self.at_2x - last, self.interval_2x[0] - last, self.interval_2x[1] - last
+        return tuple(v - last for v in expect(self.points, 2 * self.sizes[-1], self.held_out, shared=False))
+
+    def band(self, steps: int = 25) -> dict[str, list[float]]:
+        """The fitted curve and its 90% interval on new rows at `steps` sizes spaced evenly in log from the
+        smallest size measured to four times the largest: `{"sizes", "metric", "low", "high"}`, for a figure."""
+        sizes = np.geomspace(self.sizes[0], 4 * self.sizes[-1], steps)
+        mid, low, high = zip(*(self.expected(n) for n in sizes))
+        return {"sizes": [round(float(n), 1) for n in sizes], "metric": list(mid), "low": list(low), "high": list(high)}
 
 
-def expect(points: list[tuple[int, float]], size: float) -> tuple[float, float, float]:
+def expect(points: list[tuple[int, float]], size: float, held_out: int = 0,
+           shared: bool = True) -> tuple[float, float, float]:
     """The metric at `size` expected by the power law through `points`, with its 90% interval.
+
+    An error is counted as at least half a held-out row (`0.5 / held_out`): no error on `held_out` rows
+    says only that it is below about one row in `held_out`, and the log of a smaller floor would pull the
+    line wherever a point scored every row.
+
+    Args:
+        points: every member's `(training rows, metric)`.
+        size: the training rows to expect the metric at.
+        held_out: the rows every point was measured on (0: unknown, errors floored at 0.0001). Default 0.
+        shared: with `held_out`, the interval also holds those rows' own sampling error, shared by every
+            point (the interval for the metric on new rows); False leaves it out (for a difference
+            measured on those same rows). Default True.
 
     Example:
         >>> pts = [(n, 1 - 2 * n ** -0.5) for n in (100, 200, 400, 800)]
         >>> [round(v, 4) for v in expect(pts, 1600)]
         [0.95, 0.95, 0.95]
+        >>> [round(v, 3) for v in expect(pts, 1600, held_out=200)]
+        [0.95, 0.924, 0.967]
     """
     n = np.array([p[0] for p in points], float)
-    error = np.clip(1 - np.array([p[1] for p in points], float), 1e-4, None)
+    error = np.clip(1 - np.array([p[1] for p in points], float), 0.5 / held_out if held_out else 1e-4, None)
     x, z = np.log(n), np.log(error)
     slope, intercept = np.polyfit(x, z, 1)
     residual = z - (intercept + slope * x)
     dof = max(len(x) - 2, 1)
     s = np.sqrt((residual ** 2).sum() / dof)
     x0 = np.log(size)
-    se = s * np.sqrt(1 / len(x) + (x0 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
-    t = stats.t.ppf(0.5 + LEVEL / 2, dof)
-    mid = intercept + slope * x0
-    return 1 - float(np.exp(mid)), 1 - float(np.exp(mid + t * se)), 1 - float(np.exp(mid - t * se))
+    line = s ** 2 * (1 / len(x) + (x0 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+    rows = 0.0
+    if held_out and shared:
+        last = float(np.mean(error[n == n.max()]))  # the shared error's size, where the curve is measured last
+        rows = (1 - last) / (last * held_out)  # binomial, in log: var(e) / e**2, a known variance
+    t, q = stats.t.ppf(0.5 + LEVEL / 2, dof), stats.norm.ppf(0.5 + LEVEL / 2)
+    mid, spread = intercept + slope * x0, np.sqrt(t ** 2 * line + q ** 2 * rows)
+    return 1 - float(np.exp(mid)), max(0.0, 1 - float(np.exp(mid + spread))), 1 - float(np.exp(mid - spread))
 
 
-def fitted_curve(points: list[tuple[int, float]]) -> Curve:
-    """The curve of `points` (every member's size and metric) with its expectations at 2x and 4x."""
+def fitted_curve(points: list[tuple[int, float]], held_out: int = 0) -> Curve:
+    """The curve of `points` (every member's size and metric, all measured on the same `held_out` rows)
+    with its expectations at 2x and 4x."""
     sizes = sorted({p[0] for p in points})
-    means = [float(np.mean([m for n, m in points if n == size])) for size in sizes]
-    at2, at4 = expect(points, 2 * sizes[-1]), expect(points, 4 * sizes[-1])
+    means, lows, highs = [], [], []
+    for size in sizes:
+        ci = mean_ci([m for n, m in points if n == size], level=LEVEL, scale=(0.0, 1.0))
+        means.append(ci.mean)
+        lows.append(ci.mean if ci.low is None else ci.low)
+        highs.append(ci.mean if ci.high is None else ci.high)
+    at2, at4 = expect(points, 2 * sizes[-1], held_out), expect(points, 4 * sizes[-1], held_out)
     n = np.log([p[0] for p in points])
-    error = np.log(np.clip(1 - np.array([p[1] for p in points]), 1e-4, None))
+    error = np.log(np.clip(1 - np.array([p[1] for p in points]), 0.5 / held_out if held_out else 1e-4, None))
     exponent = -float(np.polyfit(n, error, 1)[0])
-    return Curve(sizes, means, points, at2[0], at4[0], (at2[1], at2[2]), (at4[1], at4[2]), exponent)
+    return Curve(sizes, means, lows, highs, points, int(held_out), at2[0], at4[0], (at2[1], at2[2]), (at4[1], at4[2]),
+                 exponent)

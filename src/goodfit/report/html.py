@@ -20,6 +20,7 @@ from goodfit import __version__
 from goodfit.diagnose import REGIMES
 from goodfit.report.figures import STYLE, WIDTH, arm_styles, curve_metric, loss_label, study_figures
 from goodfit.report.tables import BASELINE, condition_label, table_groups
+from goodfit.stats import p_text
 
 DPI = 200  # pixels per inch of the PNG; the page shows WIDTH inches at about 100 px each, sharp on 2x screens
 HELD = ("A member that stopped early keeps its kept (best) weights' value to the end of its arm's curve, so the "
@@ -237,6 +238,92 @@ def _range_text(metric) -> str:
     return f"{label} intervals stay at or below {metric.high:g} and loss intervals above zero"
 
 
+ARMED = {"early_stopping", "label_smoothing", "augment", "class_weights"}  # causes' remedies a study arm can be
+HINTS = {  # what the report says of the causes' remedies no arm can be
+    "fix_listed_rows": "check and relabel the rows listed below",
+    "more_data": "the learning curve below says how much twice and four times the rows would add",
+    "balanced_accuracy": "judge by it: --metric balanced_accuracy",
+    "more_data_like_the_test_rows": "collect training rows like the test rows",
+    "larger_model": "a wider or deeper model: --width, --depth",
+    "higher_learning_rate": "--lr",
+}
+TOP_ISSUES = 10  # mislabeled rows the report lists (results.json has them all)
+
+
+def _arm_evidence(result, remedy: str) -> list[dict]:
+    """The study's arms of `remedy` alone (at any strength) on the condition causes looked at, each with its
+    measured difference from the baseline in words and whether it was significantly better or worse."""
+    condition = (result.causes or {}).get("condition", 0)
+    keys = {a["name"]: {r.get("remedy") for r in a.get("remedies", [])} for a in result.plan.get("arms", [])}
+    table = result.table()
+    rows = table[(table["condition"] == condition) & table["arm"].isin([a for a, k in keys.items() if k == {remedy}])]
+    m, out = result.metric, []
+    for _, r in rows.iterrows():
+        if r["diff"] is None or not np.isfinite(r["diff"]):
+            words, sig = "no comparison (one seed)", "same"
+        else:
+            interval = ("on every seed" if r["all_equal"] else
+                        f"95% CI {m.change(r['diff_low'], False)} to {m.change(r['diff_high'], False)}")
+            words = f"{m.change(r['diff'])} ({interval}, {p_text(r['p_holm'])} after Holm)"
+            sig = ("better" if r["gain"] > 0 else "worse") if r["significant"] else "same"
+        out.append({"arm": r["arm"], "words": words, "significance": sig})
+    return out
+
+
+def _quiet_checks(found: dict, names: set[str]) -> list[str]:
+    """A few words with a number for each check that found no cause."""
+    from goodfit.causes import NOISE_SHARE
+
+    said, curve = [], found.get("learning_curve", {})
+    if "small_data" not in names and curve.get("metric"):
+        gain, low, high = (100 * v for v in curve["gain_2x"])
+        said.append(f"small data: twice the rows would add about {gain:+.1f} points ({low:+.1f} to {high:+.1f})")
+    if "noisy_labels" not in names:
+        said.append(f"noisy labels: about {found.get('estimated_noise_share', 0):.1%} look wrong "
+                    f"(a cause from {NOISE_SHARE:.0%})")
+    if "imbalance" not in names:
+        said.append("imbalance: no class under a third of the largest")
+    shift = found.get("shift")
+    if "shift" not in names and shift:
+        said.append(f"shift: a classifier tells test from training rows with AUC {shift['auc']:.2f} "
+                    f"({shift['interval'][0]:.2f} to {shift['interval'][1]:.2f}; 0.5 is chance)")
+    capacity = found.get("capacity", {})
+    if "capacity" not in names and "train_accuracy" in capacity:
+        said.append(f"capacity: training accuracy {capacity['train_accuracy']:.1%}, validation "
+                    f"{capacity['val_accuracy']:.1%}" + (f"; a {capacity['wider_width'] // capacity['width']}x wider "
+                                                         f"model adds {capacity['wider_gain_points']:+.1f} points"
+                                                         if "wider_gain_points" in capacity else ""))
+    return said
+
+
+def _causes(result) -> dict | None:
+    """The report's causes section from what `Study(causes=True)` stored: nothing here trains."""
+    found = result.causes
+    if not found:
+        return None
+    from goodfit.report.figures import causes_curve_figure
+
+    names = {c["name"] for c in found["causes"]}
+    causes = []
+    for c in found["causes"]:
+        remedies = [{"name": r, "arms": _arm_evidence(result, r) if r in ARMED else None, "hint": HINTS.get(r, "")}
+                    for r in c["remedies"]]
+        causes.append({**c, "remedies": remedies})
+    fig = causes_curve_figure(found["learning_curve"])
+    planted = found.get("planted_noise")
+    condition = result.conditions[found.get("condition", 0)]
+    return {
+        "causes": causes, "quiet": _quiet_checks(found, names), "notes": found.get("notes", []),
+        "issues": found.get("label_issues", [])[:TOP_ISSUES], "flagged": len(found.get("label_issues", [])),
+        "share": found.get("estimated_noise_share", 0.0), "classes": found.get("classes", []),
+        "rows": found.get("rows"), "seconds": found.get("seconds"), "planted": planted,
+        "where": condition_label(condition), "several": len(result.conditions) > 1,
+        "noise": condition.get("label_noise") or 0.0,
+        "figure": {"png": _png(fig), "width": round(fig.get_figwidth() * 100), "height": round(fig.get_figheight() * 100),
+                   "metric": found["learning_curve"].get("metric_name", "accuracy").replace("_", " ")},
+    }
+
+
 def _environment() -> Environment:
     return Environment(loader=PackageLoader("goodfit.report", "templates"), autoescape=True,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -245,8 +332,8 @@ def _environment() -> Environment:
 def render_html(result, command: str | None = None, seconds: float | None = None) -> str:
     """The study's report as one self-contained HTML page.
 
-    The page opens with the verdict, then the results table, the figures, the diagnosis per arm,
-    the data and setup, and the command that reproduces the study. Every name the user chose
+    The page opens with the verdict, then the results table, the causes (when the study looked for
+    them: `Study(causes=True)`), the figures, the diagnosis per arm, the data and setup, and the command that reproduces the study. Every name the user chose
     (arms, data path, classes, command) is escaped; figures are inline PNG; there are no scripts
     and no external references, so the file reads the same offline.
 
@@ -273,6 +360,6 @@ def render_html(result, command: str | None = None, seconds: float | None = None
         splits_text="each seed on its own train/validation split, one test set" if result.plan.get("resample_splits")
         else "same split",
         epochs=result.plan.get("train", {}).get("epochs"), model_arch=result.plan.get("model", {}).get("arch"),
-        metric=result.metric, range_text=_range_text(result.metric),
+        metric=result.metric, range_text=_range_text(result.metric), causes=_causes(result),
         width=round(WIDTH * 100))
     return page
