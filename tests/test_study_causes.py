@@ -1,6 +1,7 @@
 """goodfit study --causes: the causes of the study's training set in results.json and report.html, rebuilt
 by goodfit report without training; the shift check; the learning curve's interval holds a measurement."""
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import goodfit.causes.members
 import goodfit.study
 from goodfit.causes import Causes
 from goodfit.causes.curve import expect, fitted_curve
-from goodfit.cli import app
+from goodfit.cli import app, main
 from goodfit.data import Dataset, load
 
 
@@ -19,7 +20,7 @@ def noisy_study(tmp_path_factory):
     """A small study of wine with 20% of its training labels replaced, run with --causes."""
     out = tmp_path_factory.mktemp("study") / "noisy"
     got = CliRunner().invoke(app, ["study", "--data", "wine", "--model", "mlp", "--arms", "baseline,early_stopping",
-                                   "--seeds", "2", "--epochs", "15", "--label-noise", "0.2", "--causes",
+                                   "--seeds", "2", "--epochs", "10", "--label-noise", "0.2", "--causes",
                                    "--out", str(out), "--json"])
     assert got.exit_code == 0, got.output
     return json.loads((out / "results.json").read_text()), out
@@ -118,3 +119,13 @@ def test_the_interval_at_twice_the_data_holds_the_true_metric_though_every_point
     assert np.mean(covered) >= 0.85, np.mean(covered)  # a 90% interval, on new rows
     assert np.median(widths) < 0.05, np.median(widths)  # and not one that holds anything
     assert np.mean(line_only) < 0.6, np.mean(line_only)  # the seeds' scatter alone does not see the shared rows
+
+
+def test_study_causes_on_a_numeric_target_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["goodfit", "study", "--data", "diabetes", "--causes", "--seeds", "2",
+                                      "--epochs", "2", "--out", str(tmp_path / "s")])
+    with pytest.raises(SystemExit) as done:
+        main()
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "leave out --causes" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "s" / "study.db").exists()
