@@ -14,6 +14,13 @@ and whether the measured value falls inside each interval.
 
 The claim (issue 25): fitted on at most half of a built-in set, it predicts the measured full-set figure
 within its interval.
+
+Measured on 2026-12-03 (2-core Xeon, CPU, defaults: 3 seeds, 30 epochs): inside 9 of 9. Digits, measured
+98.33% with 1,437 rows; the halves expect 99.44% (98.01 to 99.84), 97.93% (95.20 to 99.11), 97.21% (94.76
+to 98.52); the line-only interval, blind to the held-out rows every point shares, holds it in 1 of 3
+(99.06 to 99.66 for the first half). breast_cancer (100% measured, 455 rows) and wine (100%, 142 rows):
+inside 3 of 3 each, with wide intervals (88.7 to 99.8 for a breast_cancer half measured on 57 rows, 72
+to 99.8 for wine halves on 18), as so few held-out rows allow.
 """
 from __future__ import annotations
 
