@@ -543,9 +543,9 @@ def test_hf_callback_on_a_regression_reads_the_metrics_compute_metrics_returns(d
 
 # ---- the README's examples, run as written -------------------------------------------------------
 def readme_example(name: str) -> str:
-    """The README's Python block that calls `name`, from its section on live training."""
+    """The README's Python block that calls `name`, from its section on the integrations."""
     text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Live in your own training", 1)[1].split("\n## ", 1)[0]
+    section = text.split("\n## Integrations", 1)[1].split("\n## ", 1)[0]
     blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if name in b]
     assert len(blocks) == 1, f"one README example calls {name}"
     return blocks[0]
