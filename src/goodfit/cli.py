@@ -734,7 +734,7 @@ def causes(
         console.print("[bold]no cause found[/]: the labels look clean, the classes balanced, and more data would "
                       "add little", highlight=False)
     for i, cause in enumerate(result.causes, 1):
-        console.print(f"\n[bold]{i}. {cause.name}[/]: {escape(cause.evidence)}", soft_wrap=True, highlight=False)
+        console.print(f"\n[bold]{i}. {cause.name}[/]: {escape(cause.evidence)}", highlight=False)  # wrapped at words
         console.print(f"   remedies: {', '.join(cause.remedies)}", highlight=False)
     issues = found["label_issues"]
     if issues and top:
@@ -748,9 +748,9 @@ def causes(
     c = result.curve
     console.print(f"learning curve ({result.metric}): " + ", ".join(f"{m:.1%} at {n}" for n, m in zip(c.sizes, c.metric))
                   + f"; expected {c.at_2x:.1%} at 2x ({c.interval_2x[0]:.1%} to {c.interval_2x[1]:.1%}), "
-                    f"{c.at_4x:.1%} at 4x", highlight=False, soft_wrap=True)
+                    f"{c.at_4x:.1%} at 4x", highlight=False)
     for note in result.notes:
-        console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        console.print(f"note: {escape(note)}", highlight=False)
     if out:
         console.print(f"wrote {Path(out) / 'causes.json'} and {Path(out) / 'label_scores.csv'}", highlight=False)
 
