@@ -1,6 +1,6 @@
 """The README's commands exist as written, and the figures it quotes are what they print.
 
-Every `goodfit` line of the README's ```bash blocks, and each one its tables quote, is parsed by the CLI's own click command: the
+Every `goodfit` line of the README's ```bash blocks (and of docs/*.md), and each one its tables quote, is parsed by the CLI's own click command: the
 subcommand must exist, every option must be one of its options, and the whole line must parse
 (values where values belong). Every study, recipe and train line names its own `--out`, distinct
 from all others (and from the folders the Python examples write), so the examples run in order
@@ -53,6 +53,7 @@ def one(text: str) -> str:
 
 
 COMMANDS = goodfit_lines(README)
+DOCS = [words for page in sorted((ROOT / "docs").glob("*.md")) for words in goodfit_lines(page.read_text())]
 
 
 def test_the_readme_has_the_commands_a_user_runs():
@@ -61,7 +62,7 @@ def test_the_readme_has_the_commands_a_user_runs():
     assert "make demo" in README and "make test" in README  # CI runs `make test`
 
 
-@pytest.mark.parametrize("words", COMMANDS, ids=[" ".join(w)[:60] for w in COMMANDS])
+@pytest.mark.parametrize("words", COMMANDS + DOCS, ids=[" ".join(w)[:60] for w in COMMANDS + DOCS])
 def test_every_command_and_option_exists(words):
     group = typer.main.get_command(cli.app)
     if words[0].startswith("-"):  # an option of goodfit itself: --version
