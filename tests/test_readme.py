@@ -1,8 +1,8 @@
 """The README's commands exist as written, and the figures it quotes are what they print.
 
-Every `goodfit` line of the README's ```bash blocks (and of docs/*.md), and each one its tables quote, is parsed by the CLI's own click command: the
-subcommand must exist, every option must be one of its options, and the whole line must parse
-(values where values belong). Every study, recipe and train line names its own `--out`, distinct
+Every `goodfit` line of the README's ```bash blocks (and of docs/*.md), and each one its tables
+quote, is parsed by the CLI's own click command: the subcommand must exist, every option must be
+one of its options, and the whole line must parse (values where values belong). Every study, recipe and train line names its own `--out`, distinct
 from all others (and from the folders the Python examples write), so the examples run in order
 without one study refusing another's folder. Then a few cheap, deterministic examples are run
 from the README's own lines and each quoted figure must appear in what they print.
