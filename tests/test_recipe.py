@@ -149,3 +149,26 @@ def test_the_recipe_command_spells_its_choice_as_one_arm_that_reads_back(noise_o
     command = result.command()
     assert f"--arm {spell(result.chosen)}" in command and command.count("--arm") == 1
     assert parse_arm(command.split("--arm ")[1], "table").remedies == result.chosen.remedies
+
+
+def test_a_choice_the_fresh_seeds_find_worse_than_the_baseline_is_not_what_to_train_with(noise_only):
+    """When the confirmation calls the search's choice significantly worse, the advice is the baseline."""
+    import dataclasses
+
+    _, result, _ = noise_only
+    pick = result.choice or result.best.name
+    real = result.confirmation.comparisons
+
+    def worse(*args, **kwargs):
+        return [dataclasses.replace(c, significant=True, p_holm=0.01,
+                                    difference=dataclasses.replace(c.difference, mean=-0.05))
+                if c.arm == pick else c for c in real(*args, **kwargs)]
+
+    result.confirmation.comparisons = worse
+    try:
+        assert result.chosen.name == "baseline" and "--arm" not in result.command()
+        assert f"On the fresh seeds {pick}, the search's choice, came out worse than the baseline (-5.0 points, " \
+               "p=0.010 after Holm), so train without these remedies: the baseline." in result.verdict
+    finally:
+        del result.confirmation.comparisons
+    assert result.chosen.name == pick

@@ -153,3 +153,14 @@ def test_under_goodfits_own_label_noise_training_accuracy_is_also_scored_against
     assert f"score {base['train_clean_accuracy'].mean():.1%} for the baseline" in said
     clean = Study("wine", "mlp", arms=["baseline"], seeds=2, epochs=2).run()
     assert "train_clean_accuracy" not in clean.members or clean.members["train_clean_accuracy"].isna().all()
+
+
+def test_with_nothing_significant_the_summary_claims_no_significance_and_names_the_largest_change():
+    result = Study("wine", "mlp", arms=["baseline", "dropout=0.01", "l2=1e-8"], seeds=2, epochs=3,
+                   conditions=[Conditions(train_size=60), Conditions(train_size=60, label_noise=0.3)]).run()
+    t = result.table()
+    assert not t["significant"].fillna(False).astype(bool).any()
+    assert result.summary().endswith("(details per condition below).") and "significant after Holm" not in result.summary()
+    rows = t[(t["condition"] == 0) & (t["arm"] != "baseline")]
+    largest = rows.loc[rows["gain"].abs().idxmax(), "arm"]
+    assert f"the largest change was {largest} (" in result.verdict_for(0)

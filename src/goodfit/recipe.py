@@ -171,9 +171,16 @@ class RecipeResult:
 
     @property
     def chosen(self) -> Arm:
-        """What to train with: the best recipe, or the best single remedy if it ranked above it on validation."""
+        """What to train with: the best recipe, or the best single remedy if it ranked above it on validation;
+        the baseline when the fresh seeds found that choice significantly worse than it."""
         arms = {a["name"]: Arm.from_dict(a) for a in self.confirmation.plan["arms"]}
-        return arms[self.choice or self.best.name]
+        pick = self.choice or self.best.name
+        c = self._worse_than_baseline(pick)
+        return arms[BASELINE] if c is not None else arms[pick]
+
+    def _worse_than_baseline(self, name: str) -> Comparison | None:
+        c = {c.arm: c for c in self.confirmation.comparisons()}.get(name)
+        return c if c is not None and c.significant and self.metric.gain(c.difference.mean) < 0 else None
 
     @property
     def verdict(self) -> str:
@@ -203,10 +210,15 @@ class RecipeResult:
                 against(vs_single.get(best), f"the best single remedy, {self.single}") +
                 f". The search's own optimism: {m.value(opt['selected_val'])} validation {m.label} when chosen, "
                 f"{m.value(opt['confirmed_val'])} on the fresh seeds.")
-        if self.chosen.name == self.single:
+        pick = self.choice or best
+        if (worse := self._worse_than_baseline(pick)) is not None:
+            said += (f" On the fresh seeds {pick}, the search's choice, came out worse than the baseline "
+                     f"({m.change(worse.difference.mean)}, {p_text(worse.p_holm)} after Holm), so train without "
+                     "these remedies: the baseline.")
+        elif self.chosen.name == self.single:
             single = vs_base.get(self.single)
             said += (f" No combination ranked above {self.single} at its default strength on validation, so train with "
-                     f"{self.single}" + (f" ({against(single, 'the baseline')[3:]})." if single else "."))
+                     f"{self.single}" + (f"; {against(single, 'the baseline')}." if single else "."))
         return said
 
     def command(self) -> str:

@@ -741,7 +741,7 @@ class StudyResult:
 
         head = f"On {where}, over {n} seeds, against the baseline's {reached}: "
         if better.empty and worse.empty:
-            top = others.sort_values("gain", ascending=False).iloc[0]
+            top = others.loc[others["gain"].abs().sort_values(ascending=False).index].iloc[0]
             found = (head + f"no remedy made a significant difference; the largest change was {top['arm']} "
                      f"({m.change(top['diff'])}, {p_text(top['p_holm'])} after Holm).")
         else:
@@ -819,7 +819,10 @@ class StudyResult:
                 said += " (worse: " + ", ".join(f"{r['arm']} {m.change(r['diff'], unit=False)}"
                                                 for _, r in worse.iterrows()) + ")"
             parts.append(said)
-        return "In short: " + "; ".join(parts) + " (significant after Holm, details per condition below)."
+        significant = t["significant"].fillna(False).astype(bool).any()
+        return ("In short: " + "; ".join(parts) +
+                (" (significant after Holm, details per condition below)." if significant else
+                 " (details per condition below)."))
 
     @property
     def verdict(self) -> str:
