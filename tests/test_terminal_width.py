@@ -126,3 +126,12 @@ def test_a_tiny_recipe_prints_its_table_verdict_and_command_within_80_columns(tm
     command = narrow.split("train with ")[1].split("\n", 1)[1].split("\n\n")[0]
     joined = " ".join(part.strip() for part in command.replace("\\\n", "\n").splitlines())
     assert joined == wide.split("train with ")[1].split("\n", 1)[1].split("\n\n")[0].strip()  # the shell reads one
+
+
+def test_a_long_combined_arm_name_goes_on_several_lines_instead_of_being_cropped():
+    from goodfit.report.tables import ARM_WIDTH, _arm_lines
+
+    name = "dropout=0.3+l2=0.0001+augment=noise:0.1+mixup:0.2+batchnorm"
+    lines = _arm_lines(name).splitlines()
+    assert "".join(lines) == name and all(len(line) <= ARM_WIDTH for line in lines)
+    assert all(line.endswith("+") for line in lines[:-1])

@@ -16,6 +16,7 @@ from goodfit.stats import format_p
 
 BASELINE, CONTROL = "baseline", "control"
 MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": "", "floor": "A/A", "alarm": "!"}
+ARM_WIDTH = 20  # the arm column's width; longer names go on several lines, cut after a +
 REGIME_SHORT = {"underfitting": "underfit", "still_improving": "improving", "good_fit": "good fit",
                 "overfitting": "overfit", "memorization": "memorized", "diverged": "diverged"}  # narrow tables
 NARROW = 100  # below this many columns the table drops the intervals of test scores and shortens regimes
@@ -190,6 +191,25 @@ def _notes(result, groups: list[dict]) -> list[str]:
     return notes
 
 
+def _arm_lines(name: str, width: int = ARM_WIDTH) -> str:
+    """A long arm name on several lines, each after a `+` that joins its remedies, rather than cropped.
+
+    Example:
+        >>> print(_arm_lines("dropout=0.3+l2=0.0001+batchnorm"))
+        dropout=0.3+
+        l2=0.0001+batchnorm
+    """
+    lines = [""]
+    for part in name.split("+"):
+        joined = f"{lines[-1]}+{part}" if lines[-1] else part
+        if len(joined) <= width or not lines[-1]:
+            lines[-1] = joined
+        else:
+            lines[-1] += "+"
+            lines.append(part)
+    return "\n".join(lines)
+
+
 def study_table(result, width: int | None = None) -> Table:
     """The study's results for the terminal: one row per condition and arm, fitted to `width` columns.
 
@@ -225,7 +245,7 @@ def study_table(result, width: int | None = None) -> Table:
                           + "".join(f"; {note}" for note in _notes(result, table_groups(result))),
                   box=box.SIMPLE_HEAD, padding=(0, 0 if narrow else 1, 0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
-    table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=20)
+    table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=ARM_WIDTH)
     short = {"accuracy": "acc", "balanced_accuracy": "bal acc", "macro_f1": "F1"}.get(metric.name, metric.label)
     table.add_column(f"test {short}", justify="right", no_wrap=True)
     table.add_column(f"Δ {short} ± CI", justify="right", no_wrap=True)
@@ -244,7 +264,7 @@ def study_table(result, width: int | None = None) -> Table:
             sig = cells["significance"]
             regime = (f"{REGIME_SHORT.get(cells['regime_name'], cells['regime_name'])} {cells['agreement']}" if narrow
                       else cells["regime"].replace("_", " "))
-            table.add_row(Text(cells["arm"], style={BASELINE: "bold", CONTROL: "italic"}.get(cells["arm"], "")),
+            table.add_row(Text(_arm_lines(cells["arm"]), style={BASELINE: "bold", CONTROL: "italic"}.get(cells["arm"], "")),
                           cells["test_mean"] if narrow else cells["test_accuracy"], Text(cells["diff_pm"], style=style[sig]),
                           cells["p"], Text(cells["marker"], style=style[sig]), cells["gap"], cells["best_epoch"],
                           Text(regime + cells["flag"]))
