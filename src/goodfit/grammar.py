@@ -34,15 +34,13 @@ BASELINE = "baseline"
 GEOMETRIC_DEFAULT = {"image": {"rotate": 10.0, "zoom": 0.1, "shift": 0.1, "noise": 0.05}}  # no flip: digits are not symmetric
 ARMS_HELP = ("baseline,dropout=0.5,l2=1e-4,decay=1e-2,augment=shift:0.1+noise:0.05,early_stopping=patience:20,"
              "batchnorm,shrink=0.5,label_smoothing=0.1,class_weights=balanced,dropout=0.3+l2=1e-4")
-REMEDY_NAMES = ("dropout", "l2", "decay", "augment", "early_stopping", "batchnorm", "shrink", "label_smoothing",
-                "class_weights")
 
 
 def did_you_mean(word: str, choices) -> str:
     """` (did you mean dropout?)` when a choice is close to `word`, else nothing.
 
     Example:
-        >>> did_you_mean("dropuot", REMEDY_NAMES), did_you_mean("xyz", REMEDY_NAMES)
+        >>> did_you_mean("dropuot", default_arms("table")), did_you_mean("xyz", default_arms("table"))
         (' (did you mean dropout?)', '')
     """
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -160,12 +158,13 @@ def _canonical(name: str, settings: str) -> str:
     return f"{name}=" + re.sub(r"(?<![A-Za-z_])[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", short, settings)
 
 
-def _parts(text: str) -> list[str]:
-    """`dropout=0.3+augment=shift:0.1+noise+l2` -> ['dropout=0.3', 'augment=shift:0.1+noise', 'l2']."""
+def _parts(text: str, names) -> list[str]:
+    """`dropout=0.3+augment=shift:0.1+noise+l2` -> ['dropout=0.3', 'augment=shift:0.1+noise', 'l2']: a part
+    that starts with one of the arms' `names` starts an arm, any other continues the one before."""
     parts: list[str] = []
     for token in text.split("+"):
         head = re.split(r"[=:]", token.strip(), maxsplit=1)[0].strip()
-        if not parts or head in REMEDY_NAMES + (BASELINE, "all"):
+        if not parts or head in names:
             parts.append(token.strip())
         else:
             parts[-1] += "+" + token.strip()
@@ -190,7 +189,7 @@ def parse_arm(text: str, kind: str) -> Arm:
         >>> parse_arm("l2", "image").remedies
         (WeightDecay(strength=0.001, decoupled=False, include_bias_and_norm=False),)
     """
-    parts = _parts(text.strip())
+    parts = _parts(text.strip(), default_arms(kind))
     if len(parts) > 1:
         return _combined(text.strip(), [_single(p, kind) for p in parts])
     return _single(parts[0], kind)

@@ -509,6 +509,12 @@ def describe_condition(condition: dict) -> str:
     return " with " + ", ".join(parts) if parts else ""
 
 
+def _better_and_worse(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table rows significantly better and significantly worse than the baseline, largest gain first."""
+    sig = rows[rows["significant"].astype(bool)].sort_values("gain", ascending=False)
+    return sig[sig["gain"] > 0], sig[sig["gain"] < 0]
+
+
 def condition_names(conditions: list[dict]) -> list[str]:
     """Each condition named by what sets it apart from the others, for a sentence that spans them.
 
@@ -730,8 +736,7 @@ class StudyResult:
             return (f"On {where}, the baseline reached {reached}; "
                     "comparisons need at least one arm besides the baseline.")
         significant = others["significant"].astype(bool)
-        sig = others[significant].sort_values("gain", ascending=False)
-        better, worse = sig[sig["gain"] > 0], sig[sig["gain"] < 0]
+        better, worse = _better_and_worse(others)
 
         def describe(r) -> str:
             if r["all_equal"]:
@@ -806,8 +811,7 @@ class StudyResult:
             rows = t[(t["condition"] == c) & ~t["arm"].isin([BASELINE, CONTROL])]
             if rows.empty or rows["p_holm"].isna().all():
                 return None  # a condition without comparisons (one seed): the per-condition verdicts say why
-            sig = rows[rows["significant"].astype(bool)].sort_values("gain", ascending=False)
-            better, worse = sig[sig["gain"] > 0], sig[sig["gain"] < 0]
+            better, worse = _better_and_worse(rows)
             base = m.value(base_score(t[t["condition"] == c]))
             if better.empty:
                 said = f"{name} no remedy beat the baseline's {base}"
