@@ -1,9 +1,11 @@
 """The engine's memory and process settings: a population larger than the memory budget trains in
 chunks with the same results and never crashes; the denormal setting is left as it was found."""
 import numpy as np
+import pytest
 import torch
 
 from goodfit.engine import BLOCK_BYTES, EVAL_BYTES, Member, TrainConfig, flushing_denormals, member_bytes, train
+from goodfit.engine.memory import _flush_on_workers, torch_threads
 from goodfit.models import ModelSpec
 from goodfit.nn.population import MemberSettings
 from goodfit.remedies import Arm, Dropout
@@ -62,6 +64,28 @@ def test_training_flushes_denormals_and_leaves_the_setting_as_it_found_it():
         assert flushing_denormals() == before
     torch.set_flush_denormal(False)
     assert seen == [True, True]
+
+
+def _flushed_share(threads: int) -> float:
+    """The share of a parallel multiplication's denormal inputs that came out as zero."""
+    with torch_threads(threads):
+        x = torch.full((1 << 20,), 1 << 20, dtype=torch.int32).view(torch.float32)  # 1.5e-39, made without rounding
+        return float(((x * 1.0) == 0).float().mean())
+
+
+@pytest.mark.skipif(torch.get_num_threads() < 2, reason="needs torch's OpenMP team of two threads or more")
+def test_every_openmp_thread_flushes_denormals_while_training_and_none_after():
+    """`torch.set_flush_denormal` alone sets only the calling thread: the other threads' share of a
+    parallel operation kept its denormals, and with them the slowness flushing is for."""
+    seen = []
+    with torch_threads(2):
+        _flush_on_workers(False)
+        torch.set_flush_denormal(False)
+        assert _flushed_share(2) == 0.0
+        train(make_splits("table", n=40), MEMBERS[:1], SPEC, TrainConfig(epochs=1),
+              on_epoch=lambda info: seen.append(_flushed_share(2)))
+        assert _flushed_share(2) == 0.0  # as it found it, on every thread
+    assert seen == [1.0]  # every element, whichever thread computed it
 
 
 def test_a_big_population_is_shared_out_over_threads_with_the_same_results(monkeypatch):
