@@ -172,3 +172,17 @@ def test_a_choice_the_fresh_seeds_find_worse_than_the_baseline_is_not_what_to_tr
     finally:
         del result.confirmation.comparisons
     assert result.chosen.name == pick
+
+
+def test_survivors_trained_on_choose_and_confirm_as_survivors_trained_again():
+    """`continue_survivors` trains each rung's survivors on from the previous rung: the same members, so the
+    same selection scores and the same confirmation, with fewer epochs trained."""
+    kwargs = dict(space="dropout=0.1:0.5,l2,shrink=0.5", candidates=6, eta=2, top=2, seeds="0-2", epochs=12,
+                  conditions=[Conditions(train_size=80)], train=FAST)
+    again = Recipe("wine", "mlp", **kwargs).run()
+    on = Recipe("wine", "mlp", continue_survivors=True, **kwargs).run()
+    assert on.selection[["rung", "arm", "continued"]].equals(again.selection[["rung", "arm", "continued"]])
+    assert on.selection["val_score"].to_numpy() == pytest.approx(again.selection["val_score"].to_numpy(), abs=1e-4)
+    assert on.verdict == again.verdict
+    trained = lambda r: sum(int(s.members["epochs_run"].sum()) for s in r.rungs)  # noqa: E731
+    assert trained(on) == trained(again)  # each member's history runs from epoch 1 either way

@@ -9,7 +9,7 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +19,7 @@ import pandas as pd
 from goodfit.data import Conditions, load, split
 from goodfit.diagnose import diagnose
 from goodfit.engine import Member, MemberResult, TrainConfig, architecture_of, member_bytes, train
+from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
 from goodfit.executors import Failure, LocalExecutor, Work
 from goodfit.history import History
@@ -127,15 +128,17 @@ def seeds_of(plan: dict, arm: str) -> list[int]:
     return plan["control_seeds"] if arm == CONTROL and "control_seeds" in plan else plan["seeds"]
 
 
-def run_unit(task: UnitTask, on_epoch: Callable | None = None) -> UnitOutput:
-    """Train one unit; a worker runs this and touches no store."""
+def run_unit(task: UnitTask, on_epoch: Callable | None = None, continuation: Continuation | None = None) -> UnitOutput:
+    """Train one unit; a worker runs this and touches no store. With a `continuation` (in this process),
+    members an earlier call trained for fewer epochs train on from where they ended."""
     start = time.perf_counter()
     members = [Member(Arm.from_dict(a), s) for a, s in task.members]
     model = task.factory or ModelSpec(**task.plan["model"])
     splits = splits_for(task.plan, task.condition)
     if task.plan.get("resample_splits"):  # each seed its own train/validation split; one population all the same
         splits = [splits_for(task.plan, task.condition, m.seed) for m in members]
-    result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch)
+    result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch,
+                   continuation=continuation)
     first = splits[0] if isinstance(splits, list) else splits
     return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, first.num_classes,
                       len(first.y_train), first.kind, tuple(result.notes))
@@ -329,7 +332,8 @@ class Study:
                             any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
-            command: str | None = None, report: bool = True) -> "StudyResult":
+            command: str | None = None, report: bool = True,
+            continuation: Continuation | None = None) -> "StudyResult":
         """Train every unit the store lacks, then judge; with `out`, write the study's files there.
 
         Args:
@@ -343,6 +347,9 @@ class Study:
             command: the command line to record in `results.json` and the report. Default None.
             report: with `out`, render `report.html` too (False: `results.json` alone; `goodfit report
                 DIR` writes the report later). Default True.
+            continuation: with the local executor, members a study run before with this continuation
+                trained for fewer epochs train on from where they ended (`engine.continuation`; the
+                same results as training them again), and afterwards it holds this study's. Default None.
 
         Returns:
             The `StudyResult`; its `failed` names the units that failed (their members are missing
@@ -394,7 +401,10 @@ class Study:
                               "arms": [arms[i] for i in info["members"]], "metrics": info["metrics"]})
             return on_epoch
 
-        executor.run(todo, Work(run_unit, on_epoch_for), on_result)
+        work = run_unit
+        if continuation is not None and isinstance(executor, LocalExecutor):
+            work = partial(run_unit, continuation=continuation)
+        executor.run(todo, Work(work, on_epoch_for), on_result)
         causes = self._found_causes(store, on_event)
         if store is not None:
             records, frame, seconds = store.records(), store.history(), list(store.unit_seconds().values())

@@ -6,6 +6,7 @@ The rooms, in the order a run flows through them:
     population.py      one population: net, optimizer, pieces with their state, `select(keep)`
     loop.py            the loop, which knows no remedy by name; evaluation; results
     train.py           `train`: groups members, cuts populations to memory and cache
+    continuation.py    what one `train` call left, a longer one trains on from
     piece.py           the protocol every per-member remedy follows: `init`, `update`, `select`
     registry.py        the pieces the loop runs, in order
     augmentation.py, dropout.py, decay.py, learning_rate.py, early_stopping.py, label_smoothing.py,

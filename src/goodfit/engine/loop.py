@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -185,19 +186,50 @@ def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor) -
     return EpochMetrics(epoch, run.positions.copy(), dict(zip(CLASSIFICATION, named)))
 
 
-def train_population(arch, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
-                     on_epoch: EpochCallback | None = None,
-                     positions: list[int] | None = None) -> tuple[list[MemberResult], str | None]:
-    """Train one population; returns each member's result in order, and the net's note (or None).
+@dataclass
+class Paused:
+    """A population as its last epoch left it, before its members were tested: net, optimizer, pieces'
+    state and the epochs so far. Training it on is training its members for longer (`Continuation`)."""
 
-    `positions` are the members' places in the caller's list, as `on_epoch` reports them.
+    run: Population
+    data: _Data
+    epochs: list[EpochMetrics]
+    epoch: int
+
+    def resumed(self, keep: list[int], positions: list[int]) -> "Paused":
+        """The members at `keep` (indices into `run.members`) only, numbered `positions` in a new caller's
+        list; their epochs so far renumbered to match. Takes the run over: use each `Paused` once."""
+        old = self.run.positions[keep]
+        renumber = dict(zip(old.tolist(), positions))
+        if len(keep) < len(self.run.members):
+            self.run.select(np.asarray(keep))
+            self.data.select(np.asarray(keep))
+        self.run.positions = np.asarray(positions)
+        epochs = [EpochMetrics(m.epoch, np.array([renumber.get(int(p), -1) for p in m.members]), m.values)
+                  for m in self.epochs]
+        return Paused(self.run, self.data, epochs, self.epoch)
+
+
+def train_population(arch, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
+                     on_epoch: EpochCallback | None = None, positions: list[int] | None = None,
+                     paused: Paused | None = None, pause: bool = False
+                     ) -> tuple[list[MemberResult], str | None, Paused | None]:
+    """Train one population; returns each member's result in order, the net's note (or None) and, with
+    `pause`, the population after its last epoch (`Paused`, else None).
+
+    `positions` are the members' places in the caller's list, as `on_epoch` reports them. With `paused`
+    (whose members are `members`, numbered `positions`), training goes on from its last epoch to
+    `config.epochs`, as if it had never stopped.
     """
-    run = Population(arch, members, splits, config, positions)
+    if paused is None:
+        run = Population(arch, members, splits, config, positions)
+        data, epochs, start = _Data(run), [], 1
+    else:
+        run, data, epochs, start = paused.run, paused.data, list(paused.epochs), paused.epoch + 1
     first_positions, note = run.positions.copy(), getattr(run.net, "note", None)
-    data = _Data(run)
-    epochs: list[EpochMetrics] = []
     final, best_epoch, stopped, diverged = {}, {}, {}, set()
-    for epoch in range(1, config.epochs + 1):
+    held = None
+    for epoch in range(start, config.epochs + 1):
         running = _train_epoch(run, data, epoch)
         metrics = _evaluate(run, data, epoch, running)
         epochs.append(metrics)
@@ -222,12 +254,16 @@ def train_population(arch, members: list[Member], splits: Splits | list[Splits],
             elif step.stop[k]:
                 stopped[position] = epoch
         keep = np.flatnonzero(~leaving)
+        if epoch == config.epochs and pause:
+            going_on = np.flatnonzero(~(step.stop | step.diverged))  # those a longer run would still train
+            if len(going_on):
+                held = Paused(run, data, epochs, epoch).resumed(going_on.tolist(), run.positions[going_on].tolist())
         if len(keep) == 0:
             break
         run.select(keep)
         data.select(keep)
-    return _results(arch, members, splits, config, first_positions, epochs, final, best_epoch, stopped,
-                    diverged), note
+    results = _results(arch, members, splits, config, first_positions, epochs, final, best_epoch, stopped, diverged)
+    return results, note, held
 
 
 def _results(arch, members, splits, config, positions, epochs, final, best_epoch, stopped,

@@ -11,6 +11,7 @@ import torch
 
 from goodfit.data.splits import Splits
 from goodfit.engine.config import Member, TrainConfig
+from goodfit.engine.continuation import Continuation
 from goodfit.engine.loop import EpochCallback, step_seconds, train_population
 from goodfit.engine.members import architecture_of, check_member, member_settings
 from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, PARALLEL_BYTES, available_memory, chunks,
@@ -25,7 +26,7 @@ from goodfit.remedies import BatchNorm, EarlyStopping
 
 
 def _run(jobs: list[tuple], members: list[Member], splits: Splits | list[Splits], config: TrainConfig, on_epoch,
-         threads: int) -> list[tuple]:
+         threads: int, continuation: Continuation | None = None) -> list[tuple]:
     """Train every population; on a CPU with several threads, populations run side by side, one thread
     each, costliest first. Each population's arithmetic is then single-threaded, so its results do not
     depend on the timing of the others."""
@@ -33,9 +34,10 @@ def _run(jobs: list[tuple], members: list[Member], splits: Splits | list[Splits]
         if single:  # a worker's own thread; the caller restores the count when all are done
             torch.set_num_threads(1)
         with denormals_flushed():  # per thread
-            _, arch, chunk, _ = job
+            _, arch, chunk, _, paused = job
             data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
-            return train_population(arch, [members[i] for i in chunk], data, config, on_epoch, chunk)
+            return train_population(arch, [members[i] for i in chunk], data, config, on_epoch, chunk, paused,
+                                    pause=continuation is not None)
 
     side_by_side = any(job[3] for job in jobs)  # populations timed faster on a thread each
     if threads < 2 or len(jobs) < 2 or (sum(job[0] for job in jobs) < PARALLEL_BYTES and not side_by_side):
@@ -106,10 +108,10 @@ def _together_or_alone(job: tuple, members: list[Member], splits: Splits | list[
     long) and against its first member alone (times the members one thread has to train). Grouped
     convolutions of a few members use a second thread poorly, and a large model on a small CPU may
     train fastest member by member: its user must not pay for the population. `notes` gets one line
-    with the figures. Jobs are `(cost, architecture, positions, side by side)`.
+    with the figures. Jobs are `(cost, architecture, positions, side by side, paused)`.
     """
-    cost, arch, chunk, _ = job
-    if not isinstance(arch, CustomArchitecture) or len(chunk) < 2:
+    cost, arch, chunk, _, paused = job
+    if not isinstance(arch, CustomArchitecture) or len(chunk) < 2 or paused is not None:
         return [job]
     K = len(chunk)
     data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
@@ -138,12 +140,13 @@ def _together_or_alone(job: tuple, members: list[Member], splits: Splits | list[
     if best == "together":
         return [job]
     if best == "side by side":
-        return [(cost * len(c) // K, arch, c, True) for c in chunks(chunk, per_thread)]
-    return [(cost // K, arch, [i], threads > 1) for i in chunk]
+        return [(cost * len(c) // K, arch, c, True, None) for c in chunks(chunk, per_thread)]
+    return [(cost // K, arch, [i], threads > 1, None) for i in chunk]
 
 
 def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec = ModelSpec(),
-          config: TrainConfig = TrainConfig(), on_epoch: EpochCallback | None = None) -> TrainResult:
+          config: TrainConfig = TrainConfig(), on_epoch: EpochCallback | None = None,
+          continuation: Continuation | None = None) -> TrainResult:
     """Train every member; members of one architecture train together as one population.
 
     A population that would not fit in `config.memory_budget` is cut into smaller populations
@@ -165,6 +168,10 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
             train and validation loss and accuracy and the running loss, each `(K,)` by name),
             `architecture` and `net` (the population's network as it stands, for a caller that
             measures more than the metrics; `loop.predictions(net, X, y)` gives its outputs). Default None.
+        continuation: members the previous call given it trained, held in this process: those asked for
+            again with more epochs (same splits object and settings) train on from where they ended,
+            those that stopped early come back as they were, and afterwards it holds this call's
+            (`engine.continuation`). Default None: every member trains from the start, nothing is held.
 
     Returns:
         A `TrainResult` with one `MemberResult` per member, in order.
@@ -186,8 +193,12 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
     for m in members:
         check_member(m, first.kind, first.task)
     start = time.perf_counter()
+    known, resumed = continuation.take(members, splits, config) if continuation is not None else ({}, [])
+    going_on = {i for _, positions in resumed for i in positions}
     groups: dict[tuple, list[int]] = {}
     for i, m in enumerate(members):  # members with their own data train together when their sets' sizes agree
+        if i in known or i in going_on:
+            continue
         key = population_key(m, architecture_of(m, model, first)) + ((_sizes(splits[i]),) if own else ())
         groups.setdefault(key, []).append(i)
     device = config.resolved_device()
@@ -196,7 +207,7 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
     threads = torch.get_num_threads() if device.type == "cpu" else 1
     budget = config.memory_budget or available_memory(device) // 2
     data = (0 if own else first.X_train.nbytes + first.X_val.nbytes) + BLOCK_BYTES + eval_bytes(device)
-    jobs = []  # (cost, architecture, positions, side by side) of each population
+    jobs = []  # (cost, architecture, positions, side by side, paused) of each population
     for (arch, *_), positions in groups.items():
         group = [members[i] for i in positions]
         settings = MemberSettings(0, batchnorm=any(m.arm.get(BatchNorm) for m in group),
@@ -210,13 +221,22 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
             if threads > 1 and len(positions) * params >= PARALLEL_BYTES:  # big enough to share out
                 shared = max(1, (budget // threads - data) // per_member)  # side by side, they share the budget
                 most = min(most, shared, -(-len(positions) // threads))
-        jobs += [(len(chunk) * params, arch, chunk, False) for chunk in chunks(positions, most)]
+        jobs += [(len(chunk) * params, arch, chunk, False, None) for chunk in chunks(positions, most)]
+    for paused, positions in resumed:  # trained on as the populations they were
+        arch = paused.run.arch
+        jobs.append((len(positions) * state_bytes(arch, member_settings(members[positions[0]]))[0]
+                     if isinstance(arch, Architecture) else len(positions), arch, positions, False, paused))
     notes: list[str] = []
     jobs = [part for job in jobs for part in _together_or_alone(job, members, splits, config, notes, threads)]
     results: list[MemberResult | None] = [None] * len(members)
-    for chunk, (trained, note) in zip([job[2] for job in jobs], _run(jobs, members, splits, config, on_epoch, threads)):
+    for i, r in known.items():
+        results[i] = r
+    ran = _run(jobs, members, splits, config, on_epoch, threads, continuation)
+    for chunk, (trained, note, held) in zip([job[2] for job in jobs], ran):
         for pos, r in zip(chunk, trained):
             results[pos] = r
         if note and note not in notes:
             notes.append(note)
+        if continuation is not None:
+            continuation.hold(held, trained, splits, config)
     return TrainResult(results, time.perf_counter() - start, first.num_classes, notes)

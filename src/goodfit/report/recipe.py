@@ -134,7 +134,7 @@ def render_recipe_html(result, command: str | None = None) -> str:
         confirmed = confirmed.get("test_accuracy", confirmed.get("comparison"))  # the judged metric per arm
         figures = [("rungs", "The search, rung by rung",
                     f"Validation {per_epoch} over epochs, mean over the search seeds, of every candidate in each rung; "
-                    "each rung retrains its candidates from scratch for longer. In colour: the candidates "
+                    "each rung trains its candidates again for longer (or on from the previous rung, with continue_survivors). In colour: the candidates "
                     "confirmed as recipes; black: the baseline.", rungs_figure(result)),
                    ("strengths", "Each remedy's strength across the candidates",
                     f"First rung: each dot a candidate, its validation {m.label} against the strength of one remedy "
