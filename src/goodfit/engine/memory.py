@@ -132,10 +132,12 @@ def _openmp() -> ctypes.CDLL | None:
         own = os.path.join(os.path.dirname(torch.__file__), "lib", "")
         try:
             with open("/proc/self/maps") as maps:
-                paths = sorted({line.split()[-1] for line in maps
-                                if "libgomp" in line.split()[-1] and line.split()[-1].startswith(own)})
-            _GOMP = ctypes.CDLL(paths[0]) if paths else False
-        except (OSError, IndexError):
+                paths = sorted({path for line in maps
+                                if (path := line.split()[-1]).startswith(own) and "libgomp" in path})
+            if paths:
+                _GOMP = ctypes.CDLL(paths[0])
+                _GOMP.omp_get_thread_num.restype = ctypes.c_int
+        except OSError:
             pass
     return _GOMP or None
 
@@ -153,7 +155,6 @@ def _flush_on_workers(on: bool | list[bool]) -> list[bool] | None:
     threads = torch.get_num_threads()
     if gomp is None or threads < 2:
         return None
-    gomp.omp_get_thread_num.restype = ctypes.c_int
     had = [False] * threads
 
     @ctypes.CFUNCTYPE(None, ctypes.c_void_p)

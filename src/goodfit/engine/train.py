@@ -26,18 +26,17 @@ from goodfit.remedies import BatchNorm, EarlyStopping
 
 
 def _run(jobs: list[tuple], members: list[Member], splits: Splits | list[Splits], config: TrainConfig, on_epoch,
-         threads: int, continuation: Continuation | None = None) -> list[tuple]:
+         threads: int, pause: bool = False) -> list[tuple]:
     """Train every population; on a CPU with several threads, populations run side by side, one thread
     each, costliest first. Each population's arithmetic is then single-threaded, so its results do not
-    depend on the timing of the others."""
+    depend on the timing of the others. With `pause`, each hands back its population after the last epoch."""
     def one(job: tuple, single: bool) -> tuple:
         if single:  # a worker's own thread; the caller restores the count when all are done
             torch.set_num_threads(1)
         with denormals_flushed():  # per thread
             _, arch, chunk, _, paused = job
             data = [splits[i] for i in chunk] if isinstance(splits, list) else splits
-            return train_population(arch, [members[i] for i in chunk], data, config, on_epoch, chunk, paused,
-                                    pause=continuation is not None)
+            return train_population(arch, [members[i] for i in chunk], data, config, on_epoch, chunk, paused, pause)
 
     side_by_side = any(job[3] for job in jobs)  # populations timed faster on a thread each
     if threads < 2 or len(jobs) < 2 or (sum(job[0] for job in jobs) < PARALLEL_BYTES and not side_by_side):
@@ -231,7 +230,7 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
     results: list[MemberResult | None] = [None] * len(members)
     for i, r in known.items():
         results[i] = r
-    ran = _run(jobs, members, splits, config, on_epoch, threads, continuation)
+    ran = _run(jobs, members, splits, config, on_epoch, threads, continuation is not None)  # pause: to go on
     for chunk, (trained, note, held) in zip([job[2] for job in jobs], ran):
         for pos, r in zip(chunk, trained):
             results[pos] = r
