@@ -26,7 +26,7 @@ def test_train_writes_history_model_and_config(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["num_classes"] == 10 and config["splits"]["train"] == 200
     assert [r["remedy"] for r in config["arm"]["remedies"]] == [
-        "dropout", "weight_decay", "early_stopping", "augment", "batchnorm", "shrink"]
+        "dropout", "weight_decay", "augment", "batchnorm", "shrink", "early_stopping"]
     state = torch.load(out / "model.pt", weights_only=True)  # the trained network: its parameters and batch norm's buffers
     weights = {k: t for k, t in state.items() if t.is_floating_point() and "running" not in k}
     assert sum(t.numel() for t in weights.values()) == config["num_params"] > 0

@@ -26,16 +26,16 @@ from goodfit.data import Conditions, load
 from goodfit.engine import TrainConfig
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
-from goodfit.grammar import BASELINE, default_arms, parse_seeds, spell
+from goodfit.grammar import BASELINE, parse_seeds, single_arms, spell
 from goodfit.metrics import Metric, metric_for
 from goodfit.models import ModelSpec
-from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
+from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, Shrink, WeightDecay
 from goodfit.space import Space
-from goodfit.stats import Comparison, compare_to_baseline, p_text
+from goodfit.stats import Comparison, compare_to_baseline
 from goodfit.study import Study, StudyResult
+from goodfit.words import p_text
 
 SEARCH_SEEDS = 2_000_000  # the search trains on seeds from here on: never a study's, never the confirmation's
-SINGLES = ("dropout", "l2", "early_stopping", "augment", "batchnorm", "shrink")
 MIN_EPOCHS = 3
 
 
@@ -61,51 +61,27 @@ def rung_plan(epochs: int, candidates: int, eta: int, top: int) -> list[tuple[in
 
 
 def describe(arm: Arm) -> str:
-    """A recipe in words: `dropout 0.21, L2 0.0003, augment shift 0.12`.
+    """A recipe in words, each remedy as its own home words it: `dropout 0.21, L2 0.0003, augment shift 0.12`.
 
     Example:
         >>> describe(Arm("r", (Dropout(0.2), Augment(shift=0.1, noise=0.05))))
         'dropout 0.2, augment shift 0.1 + noise 0.05'
     """
-    words = []
-    for r in arm.remedies:
-        if isinstance(r, Dropout):
-            words.append(f"dropout {r.rate:g}")
-        elif isinstance(r, WeightDecay):
-            words.append(f"{'decoupled decay' if r.decoupled else 'L2'} {r.strength:g}")
-        elif isinstance(r, Augment):
-            words.append("augment " + " + ".join(f"{k} {getattr(r, k):g}" for k in r.active))
-        elif isinstance(r, BatchNorm):
-            words.append("batch norm")
-        elif isinstance(r, Shrink):
-            words.append(f"width {r.width:g}")
-        elif isinstance(r, EarlyStopping):
-            words.append(f"early stopping (patience {r.patience})")
-    return ", ".join(words) or "no remedy"
+    return arm.describe()
 
 
 def train_options(arm: Arm) -> str:
-    """The `goodfit train` options that train with this recipe.
+    """The `goodfit train` options that train with this recipe: each remedy's own flags, or the whole arm as
+    `--arm SPELLING` when a setting has no flag of its own (flags and `--arm` do not mix).
 
     Example:
         >>> train_options(Arm("r", (Dropout(0.2), WeightDecay(3e-4), Augment(shift=0.1), Shrink(0.5))))
         '--dropout 0.2 --l2 0.0003 --augment shift=0.1 --width 0.5'
+        >>> train_options(Arm("r", (Dropout(0.2), BatchNorm(0.05))))
+        '--arm dropout=0.2+batchnorm=0.05'
     """
-    opts = []
-    for r in arm.remedies:
-        if isinstance(r, Dropout):
-            opts.append(f"--dropout {r.rate:g}")
-        elif isinstance(r, WeightDecay):
-            opts.append(f"--{'decay' if r.decoupled else 'l2'} {r.strength:g}")
-        elif isinstance(r, Augment):
-            opts.append("--augment " + ",".join(f"{k}={getattr(r, k):g}" for k in r.active))
-        elif isinstance(r, BatchNorm):
-            opts.append("--batchnorm")
-        elif isinstance(r, Shrink):
-            opts.append(f"--width {r.width:g}" + (f" --depth {r.depth}" if r.depth else ""))
-        elif isinstance(r, EarlyStopping):
-            opts.append(f"--early-stopping {r.patience}")
-    return " ".join(opts)
+    options = [r.train_options() for r in arm.remedies]
+    return f"--arm {spell(arm)}" if any(o.startswith("--arm ") for o in options) else " ".join(options)
 
 
 @dataclass
@@ -362,7 +338,7 @@ class Recipe:
             out.mkdir(parents=True, exist_ok=True)
             _bind(out / "recipe.json", self.plan)
         alive, results, rows, trained, seconds = list(self.candidates), [], [], 0, 0.0
-        singles = [default_arms(self.kind)[name] for name in SINGLES]
+        singles = list(single_arms(self.kind).values())
         carry = Continuation() if self.continue_survivors else None  # survivors train on from the last rung
         for i, (size, epochs) in enumerate(self.rungs):
             last = i == len(self.rungs) - 1
