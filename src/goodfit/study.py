@@ -35,6 +35,7 @@ from goodfit.store import Store
 CONTROL = "control"  # the A/A control: the baseline again, on seeds of its own
 CONTROL_SEEDS = 1_000_000  # a control's seed is this plus the baseline seed it is paired with
 ALPHA, POWER = 0.05, 0.8
+UNDIAGNOSED = "unknown"  # the regime of a member whose history the diagnosis refused; its evidence says why
 
 
 # What `goodfit study` runs with no options: an MLP memorizes 300 digits (100% train accuracy,
@@ -428,6 +429,16 @@ def _kept_row(history: pd.DataFrame, result: MemberResult) -> pd.Series:
     return history.set_index("epoch").iloc[-1]
 
 
+def _undiagnosed(reason: str, result: MemberResult) -> dict:
+    """A failed member diagnosis: regime `unknown`, the diagnosis's refusal as its evidence, and nothing
+    the diagnosis did not say (no onset, best epoch, gap, advice or confidence)."""
+    epochs = int(result.history["epoch"].max())
+    evidence = [reason] + ([f"training diverged: its losses were no longer finite by epoch {epochs}"]
+                           if result.diverged else [])  # the engine's record, not a verdict
+    return {"regime": UNDIAGNOSED, "onset_epoch": None, "best_epoch": None, "gap": {}, "evidence": evidence,
+            "advice": [], "confidence": None, "judged_on": None, "epochs": epochs}
+
+
 def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
     """Final metrics and diagnosis of each member of a finished unit."""
     records, histories = [], {}
@@ -439,10 +450,8 @@ def _records(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]:
                    "num_classes": output.num_classes or None, "data_kind": output.kind}  # 0 classes: regression
         try:
             diagnosis = diagnose(History(r.history.assign(member=0), output.num_classes or None), context=context).to_dict()
-        except GoodfitError as err:  # a run too short to judge, e.g. diverged in its first epoch
-            diagnosis = {"regime": "diverged" if r.diverged else "still_improving", "onset_epoch": None,
-                         "best_epoch": r.best_epoch, "gap": {}, "evidence": [str(err)], "advice": [],
-                         "confidence": "low"}
+        except GoodfitError as err:  # the diagnosis refused this history: say so, never guess a regime for it
+            diagnosis = _undiagnosed(str(err), r)
         regression = "train_rmse" in kept
         records.append({
             "member": key, "condition": output.condition, "arm": r.member.arm.name, "seed": r.member.seed,
