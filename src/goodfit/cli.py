@@ -69,41 +69,44 @@ def _parse_floats(text: str | None, option: str) -> list[float]:
         raise GoodfitError(f"{option} takes numbers separated by commas, got {text!r}; e.g. {option} 0.1,0.3") from None
 
 
-def _arm_from_options(kind: str, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth, arm=None):
-    from goodfit import remedies as R
-    from goodfit.grammar import parse_arm
+def _arm_from_options(kind: str, values: dict, arm: str | None = None):
+    """The arm that `goodfit train`'s remedy options (each remedy's own flags, by `Flag.dest`) or `--arm` ask for."""
+    from goodfit.grammar import parse_arm, spell
+    from goodfit.remedies import REGISTRY, Arm, train_flags
 
+    given = [f"--{f.name}" for f in train_flags() if values.get(f.dest, f.default) != f.default]
     if arm is not None:
-        given = [f for f, v in (("--dropout", dropout), ("--l2", l2), ("--decay", decay),
-                                ("--early-stopping", early_stopping), ("--augment", augment),
-                                ("--batchnorm", batchnorm), ("--width", width != 1.0), ("--depth", depth)) if v]
         if given:
             raise GoodfitError(f"--arm {arm} and {', '.join(given)} both set remedies; put them all in --arm, "
                                f"e.g. --arm dropout=0.3+l2=1e-4")
         return parse_arm(arm, kind)
-    parts = []
-    if dropout:
-        parts.append(R.Dropout(dropout))
-    if l2 and decay:
-        raise GoodfitError("pass either --l2 (L2 penalty) or --decay (decoupled weight decay), not both")
-    if l2:
-        parts.append(R.WeightDecay(l2))
-    if decay:
-        parts.append(R.WeightDecay(decay, decoupled=True))
-    if early_stopping:
-        parts.append(R.EarlyStopping(patience=early_stopping))
-    if augment:  # the study's spelling (shift:0.1+noise:0.05) or a comma list (shift=0.1,noise)
-        parts.append(parse_arm(f"augment={augment}", kind).remedies[0] if ":" in augment or "+" in augment
-                     else R.Augment.from_names(augment, kind))
-    if batchnorm:
-        parts.append(R.BatchNorm())
-    if width != 1.0 or depth:
-        parts.append(R.Shrink(width, depth))
-    name = "+".join(type(r).key for r in parts) or "baseline"
-    return R.Arm(name, tuple(parts))
+    parts = tuple(r for r in (cls.from_flags(values, kind) for cls in REGISTRY) if r is not None)
+    return Arm(spell(Arm("remedies", parts)), parts)
+
+
+def _with_remedy_flags(command):
+    """`command` with one typer option per flag of every registered remedy, placed before its `arm` option;
+    the values reach it as keyword arguments (`**remedy_flags`)."""
+    import inspect
+
+    from goodfit.remedies import train_flags
+
+    signature = inspect.signature(command)
+    params = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    at = [p.name for p in params].index("arm")
+    flags = []
+    for flag in train_flags():
+        kind = flag.kind if flag.default is not None else flag.kind | None
+        option = typer.Option(flag.default, f"--{flag.name}", help=flag.help)
+        flags.append(inspect.Parameter(flag.dest, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind))
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in params]
+    command.__signature__ = signature.replace(parameters=params[:at] + flags + params[at:])
+    command.__annotations__ = {**command.__annotations__, **{p.name: p.annotation for p in flags}}
+    return command
 
 
 @app.command(short_help="Train one model (or several seeds) and show its curves.")
+@_with_remedy_flags
 def train(
     data: str = typer.Option("digits", help="Built-in data set name or a .csv/.parquet/.npz file or image folder."),
     target: str = typer.Option(None, help="Label column of a CSV or Parquet file."),
@@ -119,15 +122,6 @@ def train(
     train_size: int = typer.Option(None, help="Training samples to keep (default: all)."),
     label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),
     imbalance: float = typer.Option(1.0, help="Size of the last class relative to the first (1 = balanced)."),
-    dropout: float = typer.Option(0.0, help="Dropout rate of hidden units."),
-    l2: float = typer.Option(0.0, help="L2 penalty strength on weights."),
-    decay: float = typer.Option(0.0, help="Decoupled (AdamW-style) weight decay strength."),
-    early_stopping: int = typer.Option(0, help="Early-stopping patience in epochs (0 = off); best weights restored."),
-    augment: str = typer.Option(None, help="Augmentations, e.g. shift:0.1+noise:0.05 (as in study arms), shift,noise or "
-                                           "rotate=10,flip (images), noise,mixup (tables)."),
-    batchnorm: bool = typer.Option(False, "--batchnorm", help="Batch normalization in hidden layers."),
-    width: float = typer.Option(1.0, help="Fraction of hidden units kept (capacity reduction)."),
-    depth: int = typer.Option(None, help="Reduce the number of hidden layers to this (capacity reduction)."),
     arm: str = typer.Option(None, "--arm", help="All remedies as one study arm, instead of the options above, e.g. "
                                                 "dropout=0.3+l2=1e-4+augment=shift:0.1 (what goodfit recipe prints)."),
     device: str = typer.Option("cpu", help="cpu, cuda or auto."),
@@ -135,6 +129,7 @@ def train(
     loss: str = typer.Option("auto", help="cross_entropy for classes; mse, mae or huber for a number."),
     out: str = typer.Option("runs/train", help="Output folder for history.csv, model.pt and config.json."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
+    **remedy_flags,
 ):
     """Train one model (or several seeds at once) with the remedies you choose, and show its curves.
 
@@ -160,7 +155,7 @@ def train(
     dataset = load(data, target, task)
     if not as_json and dataset.why:
         console.print(f"task: {dataset.task} ({dataset.why})")
-    arm = _arm_from_options(dataset.kind, dropout, l2, decay, early_stopping, augment, batchnorm, width, depth, arm)
+    arm = _arm_from_options(dataset.kind, remedy_flags, arm)
     check_out(out)  # created once there is something to write: a failed run leaves no empty folder
     splits = split(dataset, conditions, seed)
     members = [Member(arm, seed + i) for i in range(seeds)]

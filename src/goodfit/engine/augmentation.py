@@ -33,6 +33,7 @@ class Augmentation:
     """`Augment`: random, label-preserving changes to each member's batch, at its own strengths."""
 
     at = ("block", "batch")
+    remedy = Augment  # the remedy it serves
 
     def init(self, run) -> AugmentState | None:
         augments = [m.arm.get(Augment) for m in run.members]

@@ -53,6 +53,7 @@ class LossWeights:
     """`ClassWeights("loss")`: each sample's loss weighted by its class's inverse frequency."""
 
     at = ("batch",)
+    remedy = ClassWeights  # the remedy it serves
 
     def init(self, run) -> WeightsState | None:
         how, C = _how(run), run.splits.num_classes
@@ -88,6 +89,7 @@ class BalancedSampling:
     """`ClassWeights("balanced")`: each block's samples drawn anew, with replacement, every class as often."""
 
     at = ("block",)
+    remedy = ClassWeights  # the remedy it serves
 
     def init(self, run) -> SamplingState | None:
         how = _how(run)

@@ -63,6 +63,7 @@ class L2Penalty:
     """`WeightDecay(decoupled=False)`: the gradient of `strength / 2 * ||w||^2` added before the optimizer."""
 
     at = ("gradient",)
+    remedy = WeightDecay  # the remedy it serves
 
     def init(self, run) -> DecayState | None:
         strength, every = _decays(run, decoupled=False)
@@ -87,6 +88,7 @@ class DecoupledDecay:
     """`WeightDecay(decoupled=True)`: each step multiplies `w` by `1 - lr * strength`, the member's own rate."""
 
     at = ("gradient",)
+    remedy = WeightDecay  # the remedy it serves
 
     def init(self, run) -> DecayState | None:
         strength, every = _decays(run, decoupled=True)

@@ -34,6 +34,7 @@ class DropoutMasks:
     """`Dropout`: per member and step, keep-masks over the hidden units, scaled by 1 / keep-probability."""
 
     at = ("block", "batch")
+    remedy = Dropout  # the remedy it serves
 
     def init(self, run) -> DropoutState | None:
         rates = [m.arm.get(Dropout).rate if m.arm.get(Dropout) else 0.0 for m in run.members]

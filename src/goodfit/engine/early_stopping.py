@@ -37,6 +37,7 @@ class EarlyStop:
     """`EarlyStopping`: stop a member whose validation score stopped improving; always restore its best weights."""
 
     at = ("epoch", "leave")
+    remedy = EarlyStopping  # the remedy it serves
 
     def init(self, run) -> StopState:
         found = [m.arm.get(EarlyStopping) for m in run.members]

@@ -26,6 +26,7 @@ class Smoothing:
     """`LabelSmoothing`: each member's targets softened by its own amount."""
 
     at = ("batch",)
+    remedy = LabelSmoothing  # the remedy it serves
 
     def init(self, run) -> SmoothingState | None:
         amounts = [getattr(m.arm.get(LabelSmoothing), "amount", 0.0) for m in run.members]

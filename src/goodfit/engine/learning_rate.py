@@ -23,6 +23,7 @@ class OwnLearningRate:
     """`Member(lr=...)`: members with their own rate train in one population with the others."""
 
     at = ("gradient", "step")
+    remedy = None  # the engine's own: a member's learning-rate scale, not a remedy
 
     def init(self, run) -> RateState | None:
         scale = np.asarray(run.learning_rates(), np.float32) / np.float32(run.config.lr)

@@ -12,7 +12,7 @@ from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.nn.custom import CustomArchitecture, accepted_keywords
 from goodfit.nn.population import HAND_WRITTEN, Architecture, MemberSettings, ModuleFactory
-from goodfit.remedies import Augment, BatchNorm, ClassWeights, Dropout, EarlyStopping, LabelSmoothing, Shrink
+from goodfit.remedies import BatchNorm, Dropout, Shrink
 
 
 def member_settings(member: Member) -> MemberSettings:
@@ -47,16 +47,12 @@ def builtin_architecture(member: Member, arch: Architecture) -> CustomArchitectu
 def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchitecture:
     """A user factory's architecture: the arm's in-model remedies become its keyword arguments."""
     name = getattr(factory, "__qualname__", type(factory).__name__)
-    arm, wanted = member.arm, {}
-    if arm.get(Dropout):
-        wanted["dropout"] = arm.get(Dropout).rate
-    if arm.get(BatchNorm):
-        wanted["batchnorm"] = True
-    if arm.get(Shrink):
-        if arm.get(Shrink).depth is not None:
-            raise GoodfitError(f"arm {arm.name!r}: Shrink(depth=...) needs a goodfit model; with your own factory "
-                               "use Shrink(width) and a `width` keyword")
-        wanted["width"] = arm.get(Shrink).width
+    arm = member.arm
+    shrink = arm.get(Shrink)
+    if shrink is not None and shrink.depth is not None:
+        raise GoodfitError(f"arm {arm.name!r}: Shrink(depth=...) needs a goodfit model; with your own factory "
+                           "use Shrink(width) and a `width` keyword")
+    wanted = {k: v for r in arm.remedies for k, v in r.module_keywords().items()}
     missing = sorted(set(wanted) - accepted_keywords(factory))
     if missing:
         raise GoodfitError(f"arm {arm.name!r} needs a model factory that accepts {', '.join(k + '=' for k in missing)}; "
@@ -67,14 +63,6 @@ def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchit
 
 
 def check_member(member: Member, kind: str, task: str = "classification") -> None:
-    stop = member.arm.get(EarlyStopping)
-    if stop is not None and task == "regression" and stop.monitor == "val_accuracy":
-        raise GoodfitError(f"arm {member.arm.name!r} stops early on validation accuracy, which a regression does not "
-                           "have; monitor val_loss (the default)")
-    for remedy in (LabelSmoothing, ClassWeights):
-        if member.arm.get(remedy) is not None and task == "regression":
-            raise GoodfitError(f"arm {member.arm.name!r} uses {remedy.key}, which needs classes; a regression target "
-                               "has none: leave the remedy out")
-    augment = member.arm.get(Augment)
-    if augment is not None:
-        augment.check_kind(kind)
+    """Raise if a remedy of the member's arm cannot train on this kind of data and task (each remedy says)."""
+    for remedy in member.arm.remedies:
+        remedy.check(member.arm.name, kind, task)

@@ -71,6 +71,7 @@ class Piece(Protocol):
     """A per-member remedy as the loop sees it."""
 
     at: ClassVar[tuple[str, ...]]  # the points of `POINTS` it acts at
+    remedy: ClassVar[type | None]  # the remedy of `goodfit.remedies` it serves; None for the engine's own
 
     def init(self, run) -> Any | None:
         """Its state for the members of `run` (a `Population`), or None when no member uses it."""
