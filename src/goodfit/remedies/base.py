@@ -141,7 +141,7 @@ class Remedy:
         in_all: whether the default `all` arm combines it.
         needs_classes: classification only (a regression member with it is refused).
         flags: its `goodfit train` options.
-        space_words: the words the recipe's `--space` grammar takes for it (default: `words`).
+        log_strength: its strengths span decades (a sweep's figure puts them on a log axis).
     """
 
     key: ClassVar[str]
@@ -149,6 +149,7 @@ class Remedy:
     in_all: ClassVar[bool] = True
     needs_classes: ClassVar[bool] = False
     flags: ClassVar[tuple[Flag, ...]] = ()
+    log_strength: ClassVar[bool] = False
 
     # ---- the arm grammar ---------------------------------------------------------------------------
     @classmethod

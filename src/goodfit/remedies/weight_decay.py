@@ -41,6 +41,7 @@ class WeightDecay(Remedy):
     words: ClassVar[tuple[str, ...]] = ("l2", "decay")
     flags: ClassVar[tuple[Flag, ...]] = (Flag("l2", float, 0.0, "L2 penalty strength (added to the gradient)."),
                                          Flag("decay", float, 0.0, "Decoupled (AdamW-style) weight decay strength."))
+    log_strength: ClassVar[bool] = True
     strength: float = 1e-4
     decoupled: bool = False
     include_bias_and_norm: bool = False

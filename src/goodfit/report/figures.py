@@ -20,6 +20,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from goodfit.metrics import METRICS, Metric
+from goodfit.remedies import REGISTRY
 from goodfit.report.tables import BASELINE, condition_label, significance
 from goodfit.stats import mean_ci
 
@@ -40,7 +41,7 @@ STYLE = {
 }
 WIDTH = 10.4  # inches; report.html shows a figure across its text column
 SWEEP = re.compile(r"^(?P<remedy>[A-Za-z_][\w.-]*)=(?P<strength>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)$")
-LOG_REMEDIES = ("l2", "decay", "weight_decay", "wd")
+LOG_REMEDIES = {name for cls in REGISTRY if cls.log_strength for name in (*cls.words, cls.key)}  # strengths on a log axis
 
 
 def arm_styles(arms: list[str]) -> dict[str, dict]:
