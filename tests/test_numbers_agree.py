@@ -20,6 +20,7 @@ from scipy import stats
 
 from goodfit.diagnose import diagnose
 from goodfit.history import read_history
+from goodfit.words import p_text
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 LABELS = json.loads((CORPUS / "labels.json").read_text())
@@ -27,7 +28,7 @@ LABELS = json.loads((CORPUS / "labels.json").read_text())
 X = r"[-+]?\d+(?:\.\d+)?(?:e[+-]\d+)?"  # a value as .3g prints it
 S = r"[-+]?\d+(?:\.\d+)?%?"  # a score: 84.1% (accuracy) or 0.403 (R², MAE)
 P = r"\d+(?:\.\d+)?%"  # a percentage
-PV = r"p < 0\.001|p = \d\.\d{3}"
+PV = r"p<0\.001|p=\d\.\d{3,6}"  # goodfit.words.p_text: more digits where 3 would print 0.050
 NAME = r"validation loss|validation error|validation MAE|validation RMSE|validation 1 - R²"
 TRAIN = r"training loss|running training loss"
 WORD = r"accuracy|MAE|RMSE|R²"
@@ -83,10 +84,6 @@ def pct(before: float, after: float) -> tuple[str, str]:
     return (f"{abs(rel):.0%}" if abs(rel) >= 0.1 else f"{abs(rel):.1%}"), ("higher" if rel >= 0 else "lower")
 
 
-def pv(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def mann_kendall(y, alternative: str) -> tuple[float, float]:
     r = stats.kendalltau(np.arange(len(y)), y, alternative=alternative)
     return float(r.statistic), float(r.pvalue)
@@ -123,7 +120,7 @@ def check_trend(m, log: Log, seen: dict):
     y = after(log, seen["turn"])
     assert int(m["k"]) == len(y)
     tau, p = mann_kendall(y, "greater")
-    assert m["p"] == pv(p)
+    assert m["p"] == p_text(p)
     if m["tau"]:
         assert m["tau"] == f"{tau:.2f}"
 
@@ -133,7 +130,7 @@ def check_lasting(m, log: Log, seen: dict):
     start, end = np.median(y[:5]), np.median(log.v[-k:])
     assert (m["start"], m["end"]) == (g3(start), g3(end)) and (m["pct"], m["dir"]) == pct(start, end)
     p = stats.mannwhitneyu(log.v[-k:], y[:5], alternative="greater", method="asymptotic").pvalue
-    assert m["p"] == pv(p)
+    assert m["p"] == p_text(p)
 
 
 def check_score_turn(m, log: Log, seen: dict):
@@ -159,7 +156,7 @@ def check_gap_grew(m, log: Log, seen: dict):
     g = gap[ok]
     shown = (lambda x: f"{x * 100:+.1f}") if log.score == "accuracy" and m["w"] else (
         (lambda x: f"{x:+.3g}") if m["w"] else g3)
-    assert (m["g0"], m["g1"]) == (shown(g[0]), shown(g[-1])) and m["p"] == pv(mann_kendall(g, "greater")[1])
+    assert (m["g0"], m["g1"]) == (shown(g[0]), shown(g[-1])) and m["p"] == p_text(mann_kendall(g, "greater")[1])
 
 
 def check_gap(m, log: Log, seen: dict, score: bool):
@@ -212,7 +209,7 @@ def check_tail(m, log: Log, seen: dict):
     assert (m["a"], int(m["ea"]), m["b"], int(m["eb"])) == (g3(y[0]), int(e[0]), g3(y[-1]), int(e[-1]))
     assert (m["pct"], m["dir"]) == pct(y[0], y[-1])
     if m["p"]:
-        assert m["p"] == pv(mann_kendall(y, "less")[1])
+        assert m["p"] == p_text(mann_kendall(y, "less")[1])
         assert (log.best == log.last) if m["lastep"] else (int(m["bb"]) == log.best and int(m["before"]) == log.last - log.best)
     if m["still"]:
         assert int(m["still"]) == log.last

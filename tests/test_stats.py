@@ -105,7 +105,8 @@ def test_equal_differences_get_the_exact_sign_flip_p_not_zero(n, p_expected):
 
 
 def test_a_p_value_near_the_level_prints_enough_digits_to_tell_its_side():
-    from goodfit.stats import format_p, holm_levels
+    from goodfit.stats import holm_levels
+    from goodfit.words import format_p
 
     for p in (0.0497, 0.0503, 0.04999, 0.050004):
         shown = format_p(p)

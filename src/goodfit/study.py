@@ -28,9 +28,9 @@ from goodfit.grammar import BASELINE, parse_arm, parse_arms, parse_seeds
 from goodfit.nn.population import MemberSettings
 from goodfit.remedies import Arm, Augment, BatchNorm, EarlyStopping
 from goodfit.metrics import Metric, default_metric, metric_for
-from goodfit.stats import (ACCURACY, LOSS, Comparison, compare_to_baseline, detectable_effect, mean_ci, p_text,
-                           seeds_for)
+from goodfit.stats import ACCURACY, LOSS, Comparison, compare_to_baseline, detectable_effect, mean_ci, seeds_for
 from goodfit.store import Store
+from goodfit.words import p_text
 
 CONTROL = "control"  # the A/A control: the baseline again, on seeds of its own
 CONTROL_SEEDS = 1_000_000  # a control's seed is this plus the baseline seed it is paired with

@@ -20,7 +20,7 @@ from goodfit import __version__
 from goodfit.diagnose import REGIMES
 from goodfit.report.figures import STYLE, WIDTH, arm_styles, curve_metric, loss_label, study_figures
 from goodfit.report.tables import BASELINE, condition_label, table_groups
-from goodfit.stats import p_text
+from goodfit.words import p_text
 
 DPI = 200  # pixels per inch of the PNG; the page shows WIDTH inches at about 100 px each, sharp on 2x screens
 HELD = ("A member that stopped early keeps its kept (best) weights' value to the end of its arm's curve, so the "

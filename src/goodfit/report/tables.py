@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from goodfit.metrics import METRICS
-from goodfit.stats import format_p
+from goodfit.words import format_p
 
 BASELINE, CONTROL = "baseline", "control"
 MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": "", "floor": "A/A", "alarm": "!"}
