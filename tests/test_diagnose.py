@@ -258,7 +258,7 @@ def test_a_loss_only_log_that_never_beat_guessing_is_memorization_when_the_class
 def test_overfitting_advice_puts_early_stopping_first_with_the_best_epoch():
     d = diagnose(history(train_loss=falling(), val_loss=u_curve()))
     assert d.advice[0].remedy == "early_stopping" and f"epoch {d.best_epoch}" in d.advice[0].reason
-    assert {a.remedy for a in d.advice} == {"early_stopping", "augment", "weight_decay", "dropout", "shrink", "batchnorm"}
+    assert {a.remedy for a in d.advice} == {"early_stopping", "augment", "l2", "dropout", "shrink", "batchnorm"}
 
 
 def test_remedies_already_used_move_down_and_say_so():
@@ -499,7 +499,7 @@ LARGER_LR = ("larger learning rate", "higher learning rate", "10x higher")
 FORBIDDEN = {  # regime: remedies whose advice would work against the cure
     "overfitting": {"train longer", "more capacity / less regularization"},
     "memorization": {"train longer", "more capacity / less regularization"},
-    "underfitting": {"dropout", "weight_decay", "shrink", "early_stopping", "augment"},
+    "underfitting": {"dropout", "l2", "decay", "shrink", "early_stopping", "augment", "label_smoothing"},
     "still_improving": {"more capacity / less regularization", "shrink", "lower learning rate"},
     "good_fit": {"more capacity / less regularization", "train longer"},
     "diverged": {"train longer", "more capacity / less regularization", "early_stopping"},

@@ -10,7 +10,8 @@ import numpy as np
 from goodfit.diagnose.evidence import change_words, fit_sentence, tail_words
 from goodfit.diagnose.facts import Facts
 from goodfit.diagnose.rules import learned_nothing
-from goodfit.diagnose.values import Advice, Context
+from goodfit.diagnose.values import REMEDIES, Advice, Context
+from goodfit.remedies import Dropout, Shrink, WeightDecay, remedy_for
 
 CHECK_DATA = "check labels/data"
 TRAIN_LONGER = "train longer"
@@ -49,8 +50,8 @@ def _overfitting(f: Facts, ctx: Context, best: int) -> list[tuple[float, Advice]
          Advice("augment", f"more varied training samples make memorizing harder;{acc} "
                            + ("for tables use noise or mixup." if kind == "table" else "start with shifts and noise."))),
         (3.5 + 0.5 * (ratio is not None and ratio > 50),
-         Advice("weight_decay", "an L2 penalty (1e-4 to 1e-3) keeps weights from growing to fit noise"
-                                + (f"; {size}." if size else "."))),
+         Advice("l2", "an L2 penalty (1e-4 to 1e-3) keeps weights from growing to fit noise"
+                        + (f"; {size}." if size else "."))),
         (3.0, Advice("dropout", "dropout (0.2 to 0.5) on hidden units stops them co-adapting to single samples.")),
         (2.5 + 2.25 * (ratio is not None and ratio > 50) - 1.0 * (ratio is not None and ratio < 1),
          Advice("shrink", (f"{size}: a smaller model has less room to memorize." if size
@@ -74,7 +75,7 @@ def _memorization(f: Facts, ctx: Context, best: int) -> list[tuple[float, Advice
 
 
 def _underfitting(f: Facts, ctx: Context, best: int) -> list[tuple[float, Advice]]:
-    weak = [r for r in ("dropout", "weight_decay", "shrink") if r in ctx.remedies]
+    weak = [r for r in ctx.remedies if remedy_for(r) in (Dropout, WeightDecay, Shrink)]  # each takes capacity away
     less = f" Remove or weaken {', '.join(weak)}, which the run used." if weak else ""
     lr = ("; its loss blew up on the way, so lower the learning rate rather than raise it" if f.blew_up
           else " or a larger learning rate")
@@ -124,9 +125,14 @@ def _in_use(a: Advice, regime: str) -> Advice:
     return Advice(a.remedy, f"{note} {a.reason}")
 
 
+def _used(ctx: Context, advised: str) -> bool:
+    """Whether the run already used the remedy advised (in any of its spellings: `decay` is in use for `l2`)."""
+    return any(remedy_for(r) is remedy_for(advised) for r in ctx.remedies) if advised in REMEDIES else False
+
+
 def ranked_advice(f: Facts, regime: str, ctx: Context, best: int) -> tuple[Advice, ...]:
     """The regime's remedies, most promising first; one the run already used ranks 3 lower and says so."""
-    scored = [(s - 3.0, _in_use(a, regime)) if a.remedy in ctx.remedies else (s, a)
+    scored = [(s - 3.0, _in_use(a, regime)) if _used(ctx, a.remedy) else (s, a)
               for s, a in _BY_REGIME[regime](f, ctx, best)]
     scored.sort(key=lambda sa: -sa[0])
     return tuple(a for _, a in scored)

@@ -9,9 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from goodfit.errors import GoodfitError
+from goodfit.remedies import REMEDIES as KEYS
+from goodfit.remedies import WORDS, word_of
 
 REGIMES = ("underfitting", "still_improving", "good_fit", "overfitting", "memorization", "diverged")
-REMEDIES = ("dropout", "weight_decay", "early_stopping", "augment", "batchnorm", "shrink")
+REMEDIES = tuple(WORDS)  # the registry's words: how arms, advice and contexts name remedies
 CONFIDENCE = ("low", "medium", "high")
 
 MIN_VALIDATED = 2  # fewer validated epochs: nothing to judge, a GoodfitError
@@ -40,13 +42,14 @@ class Context:
     Args:
         num_params: trainable parameters of the model. Default None (unknown).
         train_size: training samples. Default None.
-        remedies: names of remedies the run already used, among `REMEDIES`. Default none.
+        remedies: remedies the run already used, by their arm words (`REMEDIES`: `dropout`, `l2`, `decay`,
+            ...); a remedy's JSON key (`weight_decay`) reads as its first word (`l2`). Default none.
         num_classes: number of classes, for chance level. Default None (the history's, if any).
         data_kind: `image`, `sequence` or `table`; picks which augmentation advice fits. Default None.
 
     Example:
-        >>> Context(num_params=10_858, train_size=300, remedies=("dropout",)).remedies
-        ('dropout',)
+        >>> Context(num_params=10_858, train_size=300, remedies=("dropout", "weight_decay")).remedies
+        ('dropout', 'l2')
     """
 
     num_params: int | None = None
@@ -56,10 +59,10 @@ class Context:
     data_kind: str | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "remedies", tuple(self.remedies))
-        unknown = [r for r in self.remedies if r not in REMEDIES]
+        unknown = [r for r in self.remedies if r not in WORDS and r not in KEYS]
         if unknown:
             raise GoodfitError(f"unknown remedy {unknown[0]!r} in context; use names among {', '.join(REMEDIES)}")
+        object.__setattr__(self, "remedies", tuple(r if r in WORDS else KEYS[r].words[0] for r in self.remedies))
         for name in ("num_params", "train_size", "num_classes"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -95,11 +98,16 @@ def context_from_config(config: Mapping) -> Context:
 
     Example:
         >>> context_from_config({"num_params": 500, "splits": {"train": 300},
-        ...                      "arm": {"remedies": [{"remedy": "dropout", "rate": 0.3}]}}).remedies
-        ('dropout',)
+        ...                      "arm": {"remedies": [{"remedy": "dropout", "rate": 0.3},
+        ...                                           {"remedy": "weight_decay", "strength": 0.01, "decoupled": True}]}}).remedies
+        ('dropout', 'decay')
     """
     arm = config.get("arm") or {}
-    remedies = tuple(r["remedy"] for r in arm.get("remedies", []) if r.get("remedy") in REMEDIES)
+    unknown = [r.get("remedy") for r in arm.get("remedies", []) if r.get("remedy") not in KEYS]
+    if unknown:
+        raise GoodfitError(f"the run's config.json names remedy {unknown[0]!r}, which this goodfit does not know; "
+                           f"use a goodfit that knows it, or drop config.json from the folder")
+    remedies = tuple(word_of(r) for r in arm.get("remedies", []))
     return Context(num_params=config.get("num_params"), train_size=(config.get("splits") or {}).get("train"),
                    remedies=remedies, num_classes=config.get("num_classes"),
                    data_kind=(config.get("dataset") or {}).get("kind"))

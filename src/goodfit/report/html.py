@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from goodfit import __version__
 from goodfit.diagnose import REGIMES
+from goodfit.remedies import WORDS, word_of
 from goodfit.report.figures import STYLE, WIDTH, arm_styles, curve_metric, loss_label, study_figures
 from goodfit.report.tables import BASELINE, condition_label, table_groups
 from goodfit.words import p_text
@@ -238,7 +239,6 @@ def _range_text(metric) -> str:
     return f"{label} intervals stay at or below {metric.high:g} and loss intervals above zero"
 
 
-ARMED = {"early_stopping", "label_smoothing", "augment", "class_weights"}  # causes' remedies a study arm can be
 HINTS = {  # what the report says of the causes' remedies no arm can be
     "fix_listed_rows": "check and relabel the rows listed below",
     "more_data": "the learning curve below says how much twice and four times the rows would add",
@@ -254,7 +254,7 @@ def _arm_evidence(result, remedy: str) -> list[dict]:
     """The study's arms of `remedy` alone (at any strength) on the condition causes looked at, each with its
     measured difference from the baseline in words and whether it was significantly better or worse."""
     condition = (result.causes or {}).get("condition", 0)
-    keys = {a["name"]: {r.get("remedy") for r in a.get("remedies", [])} for a in result.plan.get("arms", [])}
+    keys = {a["name"]: {word_of(r) for r in a.get("remedies", [])} for a in result.plan.get("arms", [])}
     table = result.table()
     rows = table[(table["condition"] == condition) & table["arm"].isin([a for a, k in keys.items() if k == {remedy}])]
     m, out = result.metric, []
@@ -306,7 +306,7 @@ def _causes(result) -> dict | None:
     names = {c["name"] for c in found["causes"]}
     causes = []
     for c in found["causes"]:
-        remedies = [{"name": r, "arms": _arm_evidence(result, r) if r in ARMED else None, "hint": HINTS.get(r, "")}
+        remedies = [{"name": r, "arms": _arm_evidence(result, r) if r in WORDS else None, "hint": HINTS.get(r, "")}
                     for r in c["remedies"]]
         causes.append({**c, "remedies": remedies})
     fig = causes_curve_figure(found["learning_curve"])
