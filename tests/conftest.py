@@ -54,3 +54,26 @@ def units_written(out) -> int:
             return db.execute("SELECT count(*) FROM units").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def goodfit_here(args, monkeypatch) -> tuple[int, str, str]:
+    """`goodfit ARGS` run in this process as the console script runs it, at 80 columns: exit code, stdout, stderr."""
+    import contextlib
+    import io
+    import sys
+
+    from rich.console import Console
+
+    from goodfit import cli
+
+    monkeypatch.setattr(sys, "argv", ["goodfit", *map(str, args)])
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(cli, "console", Console())  # a console that reads sys.stdout when it prints
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            cli.main()
+        except SystemExit as done:
+            code = done.code or 0
+    return code, out.getvalue(), err.getvalue()

@@ -1,21 +1,17 @@
 """goodfit causes on the command line: what it prints and writes, --test, --model/--width/--depth, and the
 small_data, capacity and shift causes firing on data made for each.
 
-Each run is the real command (`goodfit.cli.main`, as the console script calls it), on a few hundred digits
-rows, 3 folds and at most 15 epochs, so that the whole file trains in well under a minute on 2 cores.
+Each run is the real command (`goodfit.cli.main`, as the console script calls it), on a few hundred rows,
+3 folds and at most 10 epochs.
 """
-import contextlib
-import io
 import json
 import re
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-from rich.console import Console
+from conftest import goodfit_here
 
-from goodfit import cli
 from goodfit.data import load
 from goodfit.nn.population import Architecture, build_module
 
@@ -27,19 +23,9 @@ def one(text: str) -> str:
     return " ".join(text.split())
 
 
-def run(args: list[str], monkeypatch) -> tuple[int, str, str]:
+def run(args: list, monkeypatch) -> tuple[int, str, str]:
     """`goodfit causes ARGS` in this process at 80 columns: exit code, stdout, stderr."""
-    monkeypatch.setattr(sys, "argv", ["goodfit", "causes", *map(str, args)])
-    monkeypatch.setenv("COLUMNS", "80")
-    monkeypatch.setattr(cli, "console", Console())  # the console reads sys.stdout when it prints
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            cli.main()
-        except SystemExit as done:
-            code = done.code or 0
-    return code, out.getvalue(), err.getvalue()
+    return goodfit_here(["causes", *args], monkeypatch)
 
 
 def digits_rows(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
