@@ -66,10 +66,16 @@ def test_members_that_stopped_come_back_as_they_were_and_others_train_anew():
     _same(fresh.members[0], train(splits, [Member(Arm("b"), 0)], spec, other).members[0])
 
 
-def test_without_a_continuation_nothing_is_held():
+def test_a_continuation_holds_only_the_calls_given_it():
+    """A call without the continuation leaves nothing in it: its member, asked for again, trains from the
+    start, while the member of the call that was given it goes on from its epochs."""
     splits = make_splits("table", n=60)
-    result = train(splits, [Member(Arm("b"), 0)], ModelSpec("mlp", 8, 1), TrainConfig(epochs=2))
-    assert len(result.members) == 1
+    spec, held, passing = ModelSpec("mlp", 8, 1), Member(Arm("held"), 0), Member(Arm("passing"), 1)
     c = Continuation()
-    known, resumed = c.take([Member(Arm("b"), 0)], splits, TrainConfig(epochs=3))
-    assert known == {} and resumed == []
+    train(splits, [held], spec, TrainConfig(epochs=2), continuation=c)
+    train(splits, [passing], spec, TrainConfig(epochs=2))
+    later = train(splits, [held, passing], spec, TrainConfig(epochs=3), continuation=c)
+    assert (c.continued, c.reused) == (1, 0)
+    straight = train(splits, [held, passing], spec, TrainConfig(epochs=3))
+    _same(later.members[0], straight.members[0])
+    _same(later.members[1], straight.members[1])

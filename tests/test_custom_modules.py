@@ -192,8 +192,10 @@ def test_the_speed_benchmark_prints_its_ratio_line(capsys):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     ratio = bench.main(["--members", "2", "--epochs", "1", "--train-size", "64", "--runs", "1"])
-    assert re.fullmatch(r"own MLP module vs built-in MLP: \d+\.\dx", capsys.readouterr().out.strip().splitlines()[-1])
-    assert ratio > 0
+    *_, timed, last = capsys.readouterr().out.strip().splitlines()
+    assert last == f"own MLP module vs built-in MLP: {ratio:.1f}x"
+    own, builtin = map(float, re.search(r"own module ([\d.]+) s, built-in ([\d.]+) s$", timed).groups())
+    assert ratio == pytest.approx(own / builtin, abs=0.01 / builtin * (1 + ratio))  # the times it printed, rounded
 
 
 @pytest.mark.parametrize("threads,fastest", [(1, "member by member"), (1, "together"), (2, "member by member"),

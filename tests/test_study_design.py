@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from goodfit import Conditions, TrainConfig
 from goodfit.errors import GoodfitError
@@ -169,10 +170,14 @@ def test_cli_study_with_strengths_a_seed_range_and_a_control(tmp_path):
     assert [a["arm"] for a in results["arms"]] == ["baseline", "dropout=0.5", "augment=noise:0.1+mixup",
                                                      "early_stopping=patience:3", "control"]
     assert sorted({m["seed"] for m in results["members"]}) == [10, 11, 12] + [CONTROL_SEEDS + s for s in (10, 11, 12)]
-    for arm in results["arms"]:
-        for key in ("test_accuracy_low", "test_accuracy_high"):
-            assert arm[key] is None or 0.0 <= arm[key] <= 1.0
-        assert arm["test_loss_low"] is None or arm["test_loss_low"] >= 0.0
+    for arm in results["arms"]:  # each arm's t interval over its seeds, cut to what the quantity can take
+        for name, cut in (("test_accuracy", (0.0, 1.0)), ("test_loss", (0.0, np.inf))):
+            values = np.array([m[name] for m in results["members"] if m["arm"] == arm["arm"]])
+            low, high = scipy.stats.t.interval(0.95, len(values) - 1, values.mean(), scipy.stats.sem(values))
+            if np.ptp(values) == 0:  # every seed alike: the interval is the value
+                low = high = values.mean()
+            want = (max(low, cut[0]), min(high, cut[1]))
+            assert (arm[f"{name}_low"], arm[f"{name}_high"]) == pytest.approx(want, rel=1e-6), (arm["arm"], name)
     assert results["power"][0]["seeds"] == 3 and results["controls"][0]["arm"] == "control"
     html = (out / "report.html").read_text()
     assert "Holm-adjusted 95% CI" in html and "A/A" in html
