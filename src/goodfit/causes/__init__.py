@@ -32,7 +32,7 @@ from goodfit.data import Dataset, load
 from goodfit.data.splits import Splits
 from goodfit.engine import TrainConfig
 from goodfit.errors import GoodfitError
-from goodfit.metrics import METRICS
+from goodfit.metrics import METRICS, TASK_METRICS
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, EarlyStopping
 
@@ -49,7 +49,7 @@ NOISE_SHARE = 0.03  # estimated share of wrong labels from which they are a caus
 SHIFT_AUC = 0.6  # the lower end of the train-versus-test AUC's interval above this: shifted
 CAPACITY_GAIN = 2.0  # points a four times wider model must add, when training stays close to validation
 CLOSE_GAP, FIT_BELOW = 0.05, 0.95  # training within 5 points of validation, and under 95%: the capacity signature
-CLASS_METRICS = ("accuracy", "balanced_accuracy", "macro_f1")
+CLASS_METRICS = tuple(m for m in TASK_METRICS["classification"] if METRICS[m].percent)  # a share, as the curve reads it
 PATIENCE = 8  # epochs without a better held-out loss before a member stops
 
 

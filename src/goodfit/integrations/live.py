@@ -12,11 +12,10 @@ import pandas as pd
 
 from goodfit.diagnose import CONFIDENCE, MIN_EPOCHS_TO_JUDGE, MIN_VALIDATED, Context, Diagnosis, curve_name, diagnose
 from goodfit.errors import GoodfitError
-from goodfit.history import JUDGED, SCORES, History, history_from_frame
+from goodfit.history import JUDGED, SCORES, VALIDATION, History, history_from_frame
 
 ALARMS = ("overfitting", "memorization", "diverged")
 TRAINING = tuple(s for s in JUDGED if s.startswith("train_")) + ("running_loss",)
-VALIDATION = tuple(s for s in JUDGED if s.startswith("val_"))  # val_loss, val_accuracy, val_rmse, val_mae, val_r2
 SOURCE = "live training"
 CALM_EPOCHS = 3  # an alarm turns back after this many quiet verdicts in a row, or at once on a new best
 

@@ -11,8 +11,10 @@ import torch
 from goodfit.diagnose import Context, Diagnosis
 from goodfit.errors import GoodfitError
 from goodfit.integrations.live import TRAINING, VALIDATION, LiveCallback, LiveDiagnosis, as_number
+from goodfit.metrics import TASK_METRICS
 
-ERRORS = tuple(s for s in TRAINING + VALIDATION if s.endswith(("_rmse", "_mae", "_r2")))  # a regression's metrics
+ERRORS = tuple(s for s in TRAINING + VALIDATION  # a regression's metrics beside its losses: train_rmse, ..., val_r2
+               if s.partition("_")[2] in set(TASK_METRICS["regression"]) - {"loss"})
 
 
 def copy_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:

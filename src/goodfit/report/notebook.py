@@ -8,12 +8,11 @@ from html import escape
 
 from matplotlib.figure import Figure
 
-from goodfit.report.figures import BETTER, WORSE, study_figures
+from goodfit.report.figures import SIGNIFICANT, study_figures
 from goodfit.report.html import _environment, _png, figure_text
-from goodfit.report.tables import BASELINE, study_table, table_groups
+from goodfit.report.tables import BASELINE, MEANINGS, study_table, table_groups
 
-COLORS = {"better": BETTER, "worse": WORSE, "same": "inherit", "baseline": "inherit", "floor": "inherit",
-          "alarm": WORSE}
+COLORS = {sig: SIGNIFICANT.get(sig, "inherit") for sig in MEANINGS}  # a table cell's colour by significance
 
 
 def study_html(result) -> str:
