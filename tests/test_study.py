@@ -118,7 +118,7 @@ def test_a_study_over_clean_and_noisy_labels_says_what_mattered_in_each_first():
                    conditions=[Conditions(train_size=80), Conditions(train_size=80, label_noise=0.4)],
                    train=TrainConfig(batch_size=16)).run()
     head = result.summary()
-    assert head.startswith("In short: on clean labels") and "; with 40% wrong labels" in head
+    assert head.startswith("In short: with clean labels") and "; with 40% wrong labels" in head
     assert result.verdict.startswith(head) and result.verdict.count("On wine") == 2
     t = result.table()
     for c, part in enumerate(head[len("In short: "):head.index(" (significant")].split("; ")):

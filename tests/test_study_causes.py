@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import goodfit.causes.members
-import goodfit.study
+import goodfit.study.units
 from goodfit.causes import Causes
 from goodfit.causes.curve import expect, fitted_curve
 from goodfit.cli import app, main
@@ -60,7 +60,7 @@ def test_goodfit_report_rebuilds_the_causes_section_without_training(noisy_study
         raise AssertionError("goodfit report trained")
 
     monkeypatch.setattr(goodfit.causes.members, "train", no_training)
-    monkeypatch.setattr(goodfit.study, "train", no_training)
+    monkeypatch.setattr(goodfit.study.units, "train", no_training)
     before = (out / "report.html").read_text(encoding="utf-8")
     (out / "report.html").unlink()
     (out / "results.json").unlink()

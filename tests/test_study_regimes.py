@@ -4,7 +4,7 @@ import json
 
 from rich.console import Console
 
-import goodfit.study
+import goodfit.study.units
 from goodfit import Arm, Conditions, TrainConfig
 from goodfit.diagnose import diagnose
 from goodfit.errors import GoodfitError
@@ -18,7 +18,7 @@ def refuse(history, context=None):
 
 
 def test_a_member_the_diagnosis_refuses_is_unknown_with_the_reason_everywhere(tmp_path, monkeypatch):
-    monkeypatch.setattr(goodfit.study, "diagnose", refuse)
+    monkeypatch.setattr(goodfit.study.units, "diagnose", refuse)
     result = Study("wine", "mlp", arms=["baseline", "dropout"], seeds=2, epochs=3,
                    conditions=[Conditions(train_size=40)], train=TrainConfig(batch_size=16)).run(tmp_path)
     for source in (result, StudyResult.from_store(tmp_path)):

@@ -92,6 +92,10 @@ METRICS = {m.name: m for m in (
 )}
 TASK_METRICS = {"classification": ("accuracy", "balanced_accuracy", "macro_f1", "loss"),
                 "regression": ("rmse", "mae", "r2", "loss")}
+# a history's secondary signals beside its loss, in the order a history looks for them: their direction
+# (True: higher is better) and their words, read from the metrics above (`goodfit.history` re-exports both)
+SCORES = {name: METRICS[name].higher_is_better for name in ("accuracy", "r2", "rmse", "mae")}
+SCORE_WORDS = {name: METRICS[name].label for name in SCORES}
 
 
 def metric_for(name: str, task: str) -> Metric:

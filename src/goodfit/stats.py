@@ -34,10 +34,6 @@ def _tied(x: np.ndarray) -> bool:
     return len(x) > 0 and float(np.ptp(x)) <= 1e-9 * max(1.0, float(np.abs(x).max()))
 
 
-ACCURACY = (0.0, 1.0)  # the scale of an accuracy
-LOSS = (0.0, None)  # the scale of a loss
-
-
 def mean_ci(values, level: float = 0.95, scale: tuple[float | None, float | None] = (None, None)) -> Interval:
     """Mean and t-based confidence interval of independent values; NaNs are dropped.
 
@@ -54,7 +50,7 @@ def mean_ci(values, level: float = 0.95, scale: tuple[float | None, float | None
         >>> ci = mean_ci([1.0, 2.0, 3.0])
         >>> round(ci.mean, 3), round(ci.low, 3), round(ci.high, 3)
         (2.0, -0.484, 4.484)
-        >>> ci = mean_ci([0.9, 1.0, 1.0], scale=ACCURACY)
+        >>> ci = mean_ci([0.9, 1.0, 1.0], scale=(0.0, 1.0))  # an accuracy's (`metrics.METRICS`)
         >>> round(ci.low, 3), ci.high
         (0.823, 1.0)
     """

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from goodfit.errors import GoodfitError
+from goodfit.metrics import SCORE_WORDS, SCORES  # the secondary signals' direction and words
 
 METRICS = (
     "train_loss",      # the training loss (cross-entropy, or the regression loss on standardized targets) on a
@@ -26,8 +27,6 @@ METRICS = (
     "train_mae", "val_mae", "test_mae",
     "train_r2", "val_r2", "test_r2",
 )
-SCORES = {"accuracy": True, "r2": True, "rmse": False, "mae": False}  # the secondary signals; True: higher is better
-SCORE_WORDS = {"accuracy": "accuracy", "r2": "R²", "rmse": "RMSE", "mae": "MAE"}  # as a sentence or a chart names them
 COLUMNS = ("member", "epoch") + METRICS
 
 

@@ -31,20 +31,30 @@ def _finite(x) -> bool:
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def condition_label(condition: dict, short: bool = False) -> str:
-    """A condition in words: its training-set size, label noise and imbalance; `short` for a narrow column.
+def condition_label(condition: dict, short: bool = False, keys: tuple[str, ...] | None = None) -> str:
+    """A condition in words: the one wording of its settings, for tables, figures and verdicts alike.
+
+    Args:
+        condition: a plan's condition (`Conditions.to_dict()`).
+        short: the words of a narrow column (`n=300, noise 20%`). Default False.
+        keys: the settings to word, among `train_size`, `label_noise` and `imbalance`, their defaults
+            included (`clean labels`, `balanced classes`). Default: the training-set size, and label noise
+            and imbalance where set.
 
     Example:
         >>> c = {"train_size": 300, "label_noise": 0.2, "imbalance": 1.0}
-        >>> condition_label(c), condition_label(c, short=True)
-        ('300 training samples, 20% label noise', 'n=300, noise 20%')
+        >>> condition_label(c), condition_label(c, short=True), condition_label(c, keys=("imbalance",))
+        ('300 training samples, 20% wrong labels', 'n=300, noise 20%', 'balanced classes')
     """
-    n, noise, imbalance = condition.get("train_size"), condition.get("label_noise"), condition.get("imbalance", 1.0)
-    if short:
-        parts = [f"n={n}" if n else "all data"] + ([f"noise {noise:.0%}"] if noise else [])
-        return ", ".join(parts + ([f"imbalance {imbalance:g}"] if imbalance != 1.0 else []))
-    parts = [f"{n} training samples" if n else "all training data"] + ([f"{noise:.0%} label noise"] if noise else [])
-    return ", ".join(parts + ([f"class imbalance {imbalance:g}"] if imbalance != 1.0 else []))
+    n, noise, imbalance = condition.get("train_size"), condition.get("label_noise") or 0.0, condition.get("imbalance", 1.0)
+    is_set = {"train_size": bool(n), "label_noise": bool(noise), "imbalance": imbalance != 1.0}
+    words = {  # (long, short) where set, then where left at the default
+        "train_size": ((f"{n} training samples", f"n={n}"), ("all training data", "all data")),
+        "label_noise": ((f"{noise:.0%} wrong labels", f"noise {noise:.0%}"), ("clean labels", "clean")),
+        "imbalance": ((f"class imbalance {imbalance:g}", f"imbalance {imbalance:g}"), ("balanced classes", "balanced")),
+    }
+    keys = keys or tuple(k for k in is_set if k == "train_size" or is_set[k])
+    return ", ".join(words[k][not is_set[k]][short] for k in keys)
 
 
 def significance(row) -> str:

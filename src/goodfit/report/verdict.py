@@ -1,0 +1,191 @@
+"""The words of a study's verdict: what helped, by how much, how sure, and what chance alone does here.
+
+Reads a `StudyResult` (its table, comparisons and power) and writes sentences; computes no statistics.
+`StudyResult.verdict`, `verdict_for` and `summary` hand on to these functions.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from goodfit.grammar import BASELINE
+from goodfit.report.tables import condition_label
+from goodfit.study.result import planned_power
+from goodfit.study.units import CONTROL
+from goodfit.words import p_text
+
+
+def _counted(n: int, noun: str) -> str:
+    """`1 comparison`, `3 comparisons`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def power_warning(seeds: int, comparisons: int) -> str | None:
+    """A warning when `seeds` cannot find any but huge differences among `comparisons` (Holm), else None.
+
+    Example:
+        >>> power_warning(10, 3) is None
+        True
+        >>> print(power_warning(3, 7))
+        with 3 seeds and 7 comparisons (Holm), practically no difference can be called significant: it would have to be 8.7 times the seed-to-seed spread of its paired differences to be found 80% of the time; --seeds 17 finds one as large as its spread
+    """
+    if comparisons == 0:
+        return None
+    planned = planned_power(seeds, comparisons)
+    enough, need = planned["seeds_for_effect_size_1"], planned["detectable_effect_size"]
+    if seeds < 2:
+        return (f"with {seeds} seed no difference can be tested: a comparison needs two seeds or more; --seeds {enough} "
+                "finds a difference as large as its seed-to-seed spread")
+    if need <= 3.0:
+        return None
+    size = ("no difference, however large against the seed-to-seed spread of its paired differences, is found 80% "
+            "of the time" if not np.isfinite(need) else
+            f"it would have to be {need:.1f} times the seed-to-seed spread of its paired differences to be found 80% "
+            "of the time")
+    return (f"with {seeds} seeds and {_counted(comparisons, 'comparison')} (Holm), practically no difference can be "
+            f"called significant: {size}; --seeds {enough} finds one as large as its spread")
+
+
+def base_score(table: pd.DataFrame) -> float:
+    """The baseline's judged score in a condition's rows of `StudyResult.table()`."""
+    return float(table[table["arm"] == BASELINE]["score"].iloc[0])
+
+
+def condition_names(conditions: list[dict]) -> list[str]:
+    """Each condition named by what sets it apart from the others, for a sentence that spans them.
+
+    Example:
+        >>> condition_names([{"train_size": 300, "label_noise": 0.0}, {"train_size": 300, "label_noise": 0.2}])
+        ['with clean labels', 'with 20% wrong labels']
+        >>> condition_names([{"train_size": 100}, {"train_size": 1000}])
+        ['with 100 training samples', 'with 1000 training samples']
+    """
+    differ = tuple(k for k in ("train_size", "label_noise", "imbalance")
+                   if len({condition_label(c, keys=(k,)) for c in conditions}) > 1)
+    return [f"with {condition_label(c, keys=differ or None)}" for c in conditions]
+
+
+def _better_and_worse(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table rows significantly better and significantly worse than the baseline, largest gain first."""
+    sig = rows[rows["significant"].astype(bool)].sort_values("gain", ascending=False)
+    return sig[sig["gain"] > 0], sig[sig["gain"] < 0]
+
+
+def verdict_for(result, condition: int = 0) -> str:
+    """One sentence on a condition of a `StudyResult`: what helped, by how much and how sure we are, or
+    that nothing differed; then what chance alone does there."""
+    t = result.table()
+    t = t[t["condition"] == condition]
+    m = result.metric
+    reached = f"{m.value(base_score(t))} test {m.label}"
+    n = int(t[t["arm"] == BASELINE].iloc[0]["seeds"])
+    where = f"{result.dataset['name']} with {condition_label(result.conditions[condition])}"
+    others = t[t["arm"] != BASELINE]
+    if n < 2 or others.empty:
+        return (f"On {where}, the baseline reached {reached}; "
+                "comparisons need at least two seeds and one arm besides the baseline.")
+    control = others[others["arm"] == CONTROL]
+    others = others[others["arm"] != CONTROL]
+    if others.empty:
+        return (f"On {where}, the baseline reached {reached}; "
+                "comparisons need at least one arm besides the baseline.")
+    significant = others["significant"].astype(bool)
+    better, worse = _better_and_worse(others)
+
+    def describe(r) -> str:
+        if r["all_equal"]:
+            return f"{r['arm']} ({m.change(r['diff'])} on every seed, {p_text(r['p_holm'])} after Holm)"
+        return (f"{r['arm']} ({m.change(r['diff'])}, Holm-adjusted 95% CI {m.change(r['diff_low'], False)} to "
+                f"{m.change(r['diff_high'], False)}, {p_text(r['p_holm'])} after Holm)")
+
+    head = f"On {where}, over {n} seeds, against the baseline's {reached}: "
+    if better.empty and worse.empty:
+        top = others.loc[others["gain"].abs().sort_values(ascending=False).index].iloc[0]
+        found = (head + f"no remedy made a significant difference; the largest change was {top['arm']} "
+                 f"({m.change(top['diff'])}, {p_text(top['p_holm'])} after Holm).")
+    else:
+        parts = []
+        if not better.empty:
+            parts.append(f"{describe(better.iloc[0])} helped most" +
+                         (f"; also better: {', '.join(better['arm'].iloc[1:])}" if len(better) > 1 else ""))
+        if not worse.empty:
+            parts.append("significantly worse: " + ", ".join(f"{r['arm']} ({m.change(r['diff'], False)})"
+                                                             for _, r in worse.iterrows()))
+        rest = others[~significant]["arm"].tolist()
+        if rest:
+            parts.append(f"no significant difference for {', '.join(rest)}")
+        found = head + "; ".join(parts) + "."
+    return " ".join([found, *_floor_sentences(result, condition, control)])
+
+
+def _floor_sentences(result, condition: int, control: pd.DataFrame) -> list[str]:
+    """What chance alone does here: the A/A control's difference, and the smallest detectable difference."""
+    said, m = [], result.metric
+    if not control.empty:
+        r = control.iloc[0]
+        if r["all_equal"]:
+            spread = f"{m.change(r['diff'])} on every seed"
+        else:
+            spread = (f"{m.change(r['diff'])}, 95% CI {m.change(r['diff_low'], False)} to "
+                      f"{m.change(r['diff_high'], False)}, {p_text(r['p_holm'])}")
+        if r["significant"]:
+            said.append(f"WARNING: the A/A control, the baseline on other seeds, differs significantly from the "
+                        f"baseline ({spread}): chance alone moves results this much here, so the verdict above "
+                        "cannot be trusted; add seeds" + ("." if result.plan.get("resample_splits") else
+                                                          " or resample the splits (--resample-splits)."))
+        else:
+            said.append(f"Noise floor: the A/A control, the baseline on other seeds, differs by {spread} "
+                        "(no significant difference, as it should).")
+    power = result.power(condition)
+    t = result.table()
+    base = base_score(t[t["condition"] == condition])
+    room = (max(m.high - base, base - m.low) if m.low is not None and m.high is not None and np.isfinite(base)
+            else float("inf"))  # the largest difference the metric's range leaves the baseline
+    if not power["spread"] > 1e-9:  # no spread, up to rounding in the last bits
+        said.append("Every seed moved every arm by the same amount, so the seeds show no spread to judge "
+                    "the smallest detectable difference from.")
+    elif np.isfinite(power["detectable_difference"]) and power["detectable_difference"] <= room:
+        found = power["detectable_difference"]
+        size = f"{found * 100:.1f} points" if m.percent else m.value(found)
+        said.append(f"With {power['seeds']} seeds and {_counted(power['comparisons'], 'comparison')}, "
+                    f"differences of {size} or more are found 80% of the time "
+                    f"(from the seeds' observed spread).")
+    elif power["comparisons"]:
+        said.append(f"With {power['seeds']} seeds and {_counted(power['comparisons'], 'comparison')}, no "
+                    f"realistic difference could be found; --seeds {power['seeds_for_effect_size_1']} finds one as "
+                    "large as its seed-to-seed spread.")
+    return said
+
+
+def summary(result) -> str | None:
+    """Across several conditions of a `StudyResult`, one sentence: what mattered in each ("with clean labels
+    no remedy mattered; with 20% wrong labels, all (+13.5 points), augment (+12.1) ... gained"); None for one."""
+    if len(result.conditions) < 2:
+        return None
+    t, m, parts = result.table(), result.metric, []
+    for c, name in enumerate(condition_names(result.conditions)):
+        rows = t[(t["condition"] == c) & ~t["arm"].isin([BASELINE, CONTROL])]
+        if rows.empty or rows["p_holm"].isna().all():
+            return None  # a condition without comparisons (one seed): the per-condition verdicts say why
+        better, worse = _better_and_worse(rows)
+        base = m.value(base_score(t[t["condition"] == c]))
+        if better.empty:
+            said = f"{name} no remedy beat the baseline's {base}"
+        else:
+            gains = [f"{r['arm']} ({m.change(r['diff'], unit=k == 0)})" for k, (_, r) in enumerate(better.iterrows())]
+            listed = gains[0] if len(gains) == 1 else ", ".join(gains[:-1]) + " and " + gains[-1]
+            said = f"{name}, {listed} beat the baseline's {base}"
+        if not worse.empty:
+            said += " (worse: " + ", ".join(f"{r['arm']} {m.change(r['diff'], unit=False)}"
+                                            for _, r in worse.iterrows()) + ")"
+        parts.append(said)
+    significant = t["significant"].fillna(False).astype(bool).any()
+    return ("In short: " + "; ".join(parts) +
+            (" (significant after Holm, details per condition below)." if significant else
+             " (details per condition below)."))
+
+
+def verdict(result) -> str:
+    """A `StudyResult`'s whole verdict: the summary across conditions, if any, then each condition's."""
+    head = summary(result)
+    return " ".join(([head] if head else []) + [verdict_for(result, c) for c in range(len(result.conditions))])

@@ -1,0 +1,275 @@
+"""What a study found: per member records and histories, per arm aggregates, comparisons and power.
+
+The numbers only; the sentences that read them (the verdict, the summary, the power warning) are
+`goodfit.report.verdict`'s, which `StudyResult.verdict` and `summary` hand on to.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from goodfit.errors import GoodfitError
+from goodfit.grammar import BASELINE
+from goodfit.metrics import METRICS, Metric, default_metric, metric_for
+from goodfit.stats import Comparison, compare_to_baseline, detectable_effect, mean_ci, seeds_for
+from goodfit.store import Store
+from goodfit.study.units import CONTROL
+
+ALPHA, POWER = 0.05, 0.8
+
+
+def planned_power(seeds: int, comparisons: int) -> dict:
+    """What `seeds` can find among `comparisons` against the baseline (Holm), before any training.
+
+    Returns:
+        `alpha`, the strictest Holm level; `detectable_effect_size`, the smallest d_z (a difference over
+        the seed-to-seed spread of the paired differences) found 80% of the time there (inf below two
+        seeds); `seeds_for_effect_size_1`, the seeds that find a d_z of 1.
+
+    Example:
+        >>> p = planned_power(5, 7)
+        >>> round(p["detectable_effect_size"], 1), p["seeds_for_effect_size_1"]
+        (2.9, 17)
+    """
+    alpha = ALPHA / max(1, comparisons)
+    return {"seeds": seeds, "comparisons": comparisons, "alpha": alpha, "power": POWER,
+            "detectable_effect_size": detectable_effect(seeds, alpha, POWER),
+            "seeds_for_effect_size_1": seeds_for(1.0, alpha, POWER)}
+
+
+@dataclass
+class StudyResult:
+    """What a study found: per member records and histories, per arm aggregates, comparisons, verdict.
+
+    `seconds` is the training time of all units (however many runs it took); `units_trained` counts
+    the units this run trained (or tried to); `failed` maps each unit that failed to its error.
+    Members come in the plan's order (condition, arm, seed), whatever order the units finished in.
+    """
+
+    plan: dict
+    dataset: dict
+    records: list[dict]
+    history: pd.DataFrame = field(repr=False)
+    seconds: float = 0.0
+    units_trained: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # what `Study.run(out)` wrote: results, report, store
+    causes: dict | None = None  # what `Study(causes=True)` found (`goodfit causes --json`'s shape), else None
+
+    def __post_init__(self):
+        arm_at = {a["name"]: i for i, a in enumerate(self.plan["arms"])}
+        seed_at = {s: i for i, s in enumerate(self.plan["seeds"])}
+        self._paired = dict(zip(self.plan.get("control_seeds", []), self.plan["seeds"]))  # control seed -> its pair
+        seed_at |= {s: seed_at[b] for s, b in self._paired.items()}
+        self.records = sorted(self.records, key=lambda r: (r["condition"], arm_at[r["arm"]], seed_at[r["seed"]]))
+        self.members = pd.DataFrame(self.records)
+        self.arm_names = [a["name"] for a in self.plan["arms"]]
+        self._power: dict[int, dict] = {}
+
+    def __repr__(self) -> str:
+        """One line: what was compared, on what, how many members; `verdict`, `table()` and `members` hold the rest."""
+        return (f"StudyResult(data={self.dataset.get('name')!r}, arms={self.arm_names}, seeds={self.plan['seeds']}, "
+                f"conditions={len(self.plan['conditions'])}, members={len(self.records)}, metric={self.metric.name!r}, "
+                f"failed={len(self.failed)})")
+
+    @classmethod
+    def from_store(cls, out: str | Path) -> "StudyResult":
+        """Rebuild the result of a study from its `study.db`, training nothing."""
+        path = Path(out) / "study.db"
+        if not path.is_file():
+            raise GoodfitError(f"no study.db in {str(out)!r}; pass the --out folder of a goodfit study")
+        store = Store(path)
+        try:
+            plan, dataset, records, frame = store.plan(), store.meta("dataset"), store.records(), store.history()
+            causes = store.meta("causes")
+            seconds = sum(store.unit_seconds().values())
+            running = store.running()
+        finally:
+            store.close()
+        then = f"{running} is training it; run goodfit report again when it ends" if running else \
+            "run the study command again to train them"
+        if plan is None or not records:
+            raise GoodfitError(f"{path} holds no finished members yet; {then}")
+        if len(judged := {r["condition"] for r in records if r["arm"] == BASELINE}) < len(plan["conditions"]):
+            raise GoodfitError(f"{path} holds a finished baseline for {len(judged)} of {len(plan['conditions'])} "
+                               f"conditions yet; {then}")
+        return cls(plan, dataset, records, frame, seconds, causes=causes)
+
+    @property
+    def conditions(self) -> list[dict]:
+        return self.plan["conditions"]
+
+    @property
+    def metric(self) -> Metric:
+        """What the comparisons judge by: the plan's `metric`, else the task's default (`metrics.default_metric`)."""
+        task = (self.dataset or {}).get("task", "classification")
+        name = self.plan.get("metric") or default_metric(task, (self.dataset or {}).get("train_class_counts")
+                                                         or (self.dataset or {}).get("class_counts"))[0]
+        return metric_for(name, task)
+
+    @property
+    def judged(self) -> str:
+        """The members' column the comparisons use: `test_<metric>`."""
+        return f"test_{self.metric.name}"
+
+    def _by_arm(self, condition: int, metric: str) -> dict[str, dict[int, float]]:
+        """Per arm, the metric per seed; the control's seeds are given as the baseline seeds they pair with."""
+        rows = self.members[self.members["condition"] == condition]
+        return {arm: {self._paired.get(s, s): v for s, v in zip(g["seed"], g[metric])}
+                for arm, g in rows.groupby("arm", sort=False)}
+
+    def comparisons(self, condition: int = 0, metric: str | None = None) -> list[Comparison]:
+        """Every arm against the baseline on one condition, paired by seed, Holm-corrected together,
+        on the members' column `metric` (default the judged one, `judged`).
+
+        The A/A control is not one of them (see `control`): it is a check of the study, not a remedy.
+        """
+        metric = metric or self.judged
+        by_arm = self._by_arm(condition, metric)
+        ordered = {a: by_arm[a] for a in self.arm_names if a in by_arm and a != CONTROL}
+        return compare_to_baseline(ordered, BASELINE, metric)
+
+    def control(self, condition: int = 0, metric: str | None = None) -> Comparison | None:
+        """The A/A control against the baseline, on its own (not Holm-adjusted), or None without one.
+
+        Both train the same way on different seeds, so the difference is chance alone: the noise
+        floor. A significant control (about one study in twenty by chance) means the seeds cannot
+        be trusted to separate the arms.
+        """
+        by_arm = self._by_arm(condition, metric or self.judged)
+        if CONTROL not in by_arm or BASELINE not in by_arm:
+            return None
+        return compare_to_baseline({BASELINE: by_arm[BASELINE], CONTROL: by_arm[CONTROL]}, BASELINE, metric)[0]
+
+    def power(self, condition: int = 0) -> dict:
+        """What this study could detect: the smallest d_z found 80% of the time at the strictest Holm
+        level (`planned_power`), and the smallest difference in accuracy that makes (`detectable_difference`, a
+        fraction) from the seed-to-seed spread of the paired differences, pooled over the arms and
+        the control (`spread`, the root mean square of their standard deviations; NaN when unknown)."""
+        if condition not in self._power:
+            comps = self.comparisons(condition)
+            planned = planned_power(self.table_seeds(condition), len(comps))
+            control = self.control(condition)
+            spreads = [c.spread for c in comps + ([control] if control else []) if np.isfinite(c.spread)]
+            spread = float(np.sqrt(np.mean(np.square(spreads)))) if spreads else float("nan")
+            need = planned["detectable_effect_size"]
+            self._power[condition] = {
+                **planned, "spread": spread,
+                "detectable_difference": need * spread if np.isfinite(need) else float("inf"),
+            }
+        return self._power[condition]
+
+    def table_seeds(self, condition: int = 0) -> int:
+        """The number of baseline seeds that finished on a condition."""
+        rows = self.members[(self.members["condition"] == condition) & (self.members["arm"] == BASELINE)]
+        return len(rows)
+
+    def table(self) -> pd.DataFrame:
+        """One row per condition and arm: test accuracy and loss with 95% CIs (kept within what the
+        quantity can take), the paired difference against the baseline with its Holm-adjusted 95%
+        interval (`diff_low`, `diff_high`: it excludes zero exactly when `significant`) and
+        Holm-corrected p, the gap, the best epoch, the regime. The A/A control's row, if any, comes
+        last; its interval and p are its own, not adjusted. `all_equal` marks a difference that was
+        the same for every seed (an interval of no width)."""
+        rows = []
+        for c in range(len(self.conditions)):
+            comps = {x.arm: x for x in self.comparisons(c)}
+            control = self.control(c)
+            if control is not None:
+                comps[CONTROL] = control
+            sub = self.members[self.members["condition"] == c]
+            for arm in self.arm_names:
+                g = sub[sub["arm"] == arm]
+                if not g.empty:
+                    rows.append(self._row(c, arm, g, comps.get(arm)))
+        return pd.DataFrame(rows)
+
+    def _row(self, c: int, arm: str, g: pd.DataFrame, comp: Comparison | None) -> dict:
+        """One arm's row of `table()` on condition `c`, from its members `g` and its comparison."""
+        acc = mean_ci(g["test_accuracy"], scale=METRICS["accuracy"].scale)
+        loss = mean_ci(g["test_loss"], scale=METRICS["loss"].scale)
+        score = mean_ci(g[self.judged], scale=self.metric.scale)
+        gap = mean_ci(g["gap"], scale=(-1.0, 1.0) if "train_accuracy" in g else (None, None))
+        regimes = pd.Series([d["regime"] for d in g["diagnosis"]]).value_counts()
+        return {
+            "condition": c, "train_size": self.conditions[c]["train_size"], "arm": arm, "seeds": len(g),
+            "role": arm if arm in (BASELINE, CONTROL) else "remedy",
+            "metric": self.metric.name, "score": score.mean, "score_low": score.low, "score_high": score.high,
+            "test_accuracy": acc.mean, "test_accuracy_low": acc.low, "test_accuracy_high": acc.high,
+            "test_loss": loss.mean, "test_loss_low": loss.low, "test_loss_high": loss.high,
+            "diff": comp.difference.mean if comp else None,
+            "gain": self.metric.gain(comp.difference.mean) if comp else None,
+            "diff_low": comp.adjusted.low if comp else None,
+            "diff_high": comp.adjusted.high if comp else None,
+            "all_equal": bool(comp.difference.all_equal) if comp else None,
+            "p_holm": comp.p_holm if comp else None, "significant": bool(comp.significant) if comp else None,
+            "effect_size": comp.effect_size if comp else None,
+            "gap": gap.mean,
+            "train_accuracy": float(g["train_accuracy"].mean()) if "train_accuracy" in g else None,
+            "train_clean_accuracy": (float(g["train_clean_accuracy"].mean())  # under goodfit's label noise
+                                     if "train_clean_accuracy" in g and g["train_clean_accuracy"].notna().all()
+                                     else None),
+            "best_epoch": float(np.nanmedian(g["best_epoch"].astype(float))),
+            "regime": regimes.index[0], "regime_agreement": f"{regimes.iloc[0]}/{len(g)}",
+            "diverged": int(g["diverged"].sum()),
+        }
+
+    def verdict_for(self, condition: int = 0) -> str:
+        """One sentence: what helped, by how much and how sure we are, or that nothing differed
+        (`goodfit.report.verdict.verdict_for`)."""
+        from goodfit.report.verdict import verdict_for
+
+        return verdict_for(self, condition)
+
+    def summary(self) -> str | None:
+        """Across several conditions, one sentence on what mattered in each; None for one condition
+        (`goodfit.report.verdict.summary`)."""
+        from goodfit.report.verdict import summary
+
+        return summary(self)
+
+    @property
+    def verdict(self) -> str:
+        """The summary, if any, then each condition's verdict (`goodfit.report.verdict.verdict`)."""
+        from goodfit.report.verdict import verdict
+
+        return verdict(self)
+
+    def to_dict(self) -> dict:
+        """The `results.json` payload: plan, data, per-arm aggregates, comparisons, members, verdict."""
+        table = self.table()
+        conditions = range(len(self.conditions))
+        return {
+            "goodfit": "results/1",
+            "plan": self.plan,
+            "dataset": self.dataset,
+            "verdict": self.verdict,
+            "verdicts": [self.verdict_for(c) for c in conditions],
+            "arms": json.loads(table.to_json(orient="records")),
+            "comparisons": [[x.to_dict() for x in self.comparisons(c)] for c in conditions],
+            "controls": [None if self.control(c) is None else self.control(c).to_dict() for c in conditions],
+            "power": [self.power(c) for c in conditions],
+            "splits": "resampled per seed" if self.plan.get("resample_splits") else "one split for all seeds",
+            "members": json.loads(self.members.to_json(orient="records")),
+            **({"causes": self.causes} if self.causes is not None else {}),
+        }
+
+    def plot(self):
+        """The study's figures (test accuracy with CIs, learning curves per arm, the gap over epochs, ...).
+
+        Returns:
+            A dict of matplotlib figures by key (see `goodfit.report.figures.study_figures`) that a
+            notebook shows as pictures with their titles.
+        """
+        from goodfit.report.notebook import study_plot
+
+        return study_plot(self)
+
+    def _repr_html_(self) -> str:
+        from goodfit.report.notebook import study_html
+
+        return study_html(self)

@@ -1,0 +1,112 @@
+"""Running a study: the units its store lacks go to an executor, each finished one is stored, then the result.
+
+Only this driver writes the store (whole units only); workers run `units.run_unit` and touch nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import pandas as pd
+
+from goodfit.engine.continuation import Continuation
+from goodfit.executors import Failure, LocalExecutor, Work
+from goodfit.remedies import Arm
+from goodfit.store import Store
+from goodfit.study.result import StudyResult
+from goodfit.study.units import UnitOutput, UnitTask, member_key, records_of, run_unit, splits_for
+
+if TYPE_CHECKING:
+    from goodfit.study.plan import Study
+
+
+def _found_causes(study: "Study", store: Store | None, on_event: Callable[[dict], None] | None) -> dict | None:
+    """What the causes checks found: kept in the store once run (the plan fixes their data), else run now."""
+    kept = store.meta("causes") if store is not None else None
+    if kept is not None or study.causes is None:
+        return kept
+    from goodfit.causes import planted_noise
+
+    say = (lambda text: on_event({"type": "causes", "step": text})) if on_event else None
+    found = study.causes.run(on_event=say)
+    payload = {**found.to_dict(), "condition": 0,
+               "planted_noise": planted_noise(found, splits_for(study.plan, 0).noisy)}
+    if store is not None:
+        store.set_meta("causes", payload)
+    return payload
+
+
+def _todo(tasks: list[UnitTask], done: set, have: set) -> list[UnitTask]:
+    """The units still to train, each cut to the members the store does not hold (under any unit's name)."""
+    todo = []
+    for t in tasks:
+        left = tuple(m for m in t.members if member_key(t.condition, m[0]["name"], m[1]) not in have)
+        if t.unit not in done and left:
+            todo.append(t if len(left) == len(t.members) else
+                        replace(t, members=left, cost=t.cost * len(left) / len(t.members)))
+    return todo
+
+
+def run_study(study: "Study", out: str | Path | None = None, executor=None,
+              on_event: Callable[[dict], None] | None = None, command: str | None = None, report: bool = True,
+              continuation: Continuation | None = None) -> StudyResult:
+    """Train every unit of `study` its store lacks, then judge; the arguments are `Study.run`'s."""
+    executor = executor or LocalExecutor()
+    store = None
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        store = Store(Path(out) / "study.db", lock=True)
+        store.bind_plan(study.plan)
+        store.set_meta("dataset", study.dataset_info)
+    todo = _todo(study.tasks(), store.finished_units() if store else set(), store.finished_members() if store else set())
+    records, histories, seconds, failed = [], [], [], {}
+
+    def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
+        if isinstance(output, Failure):
+            failed[task.unit] = output.error
+            if store is not None:
+                store.save_failure(task.unit, output.error, output.detail)
+            if on_event:
+                on_event({"type": "unit_failed", "unit": task.unit, "error": output.error})
+            return
+        recs, hist = records_of(output)
+        if store is not None:
+            store.save_unit(output.unit, output.seconds, recs, hist)
+        records.extend(recs)
+        seconds.append(output.seconds)
+        histories.extend(h.assign(member=k) for k, h in hist.items())
+        if on_event:
+            on_event({"type": "unit_done", "unit": task.unit, "seconds": output.seconds, "notes": output.notes})
+
+    def on_epoch_for(task: UnitTask):
+        arms = [Arm.from_dict(a).name for a, _ in task.members]
+        if on_event:
+            on_event({"type": "unit", "unit": task.unit, "condition": task.condition, "arms": arms,
+                      "epochs": study.plan["train"]["epochs"]})
+
+        def on_epoch(info: dict) -> None:
+            if on_event:
+                on_event({"type": "epoch", "unit": task.unit, "epoch": info["epoch"],
+                          "arms": [arms[i] for i in info["members"]], "metrics": info["metrics"]})
+        return on_epoch
+
+    work = run_unit
+    if continuation is not None and isinstance(executor, LocalExecutor):
+        work = partial(run_unit, continuation=continuation)
+    executor.run(todo, Work(work, on_epoch_for), on_result)
+    causes = _found_causes(study, store, on_event)
+    if store is not None:
+        records, frame, seconds = store.records(), store.history(), list(store.unit_seconds().values())
+        failed = store.failures()
+        store.close()
+    else:
+        frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
+    result = StudyResult(study.plan, study.dataset_info, records, frame, sum(seconds), len(todo), failed,
+                         causes=causes)
+    if out is not None and not failed:
+        from goodfit.report.outputs import write_outputs
+
+        result.files = write_outputs(result, out, command=command, report=report)
+    return result
