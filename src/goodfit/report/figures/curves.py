@@ -216,6 +216,7 @@ def gap_figure(result, curves: pd.DataFrame) -> Figure:
             _plot_mean(ax, band, label=arm, zorder=3 if arm == BASELINE else 2,
                        linewidth=2.4 if arm == BASELINE else 1.6, gid="gap", **styles[arm])
         ax.axhline(0, color="#888888", linewidth=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         if len(conditions) > 1:
             ax.set_title(condition_label(result.conditions[c]), loc="left")

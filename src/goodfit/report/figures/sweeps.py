@@ -116,7 +116,10 @@ def remedy_strength_figure(result, families: dict[str, list[tuple[float, str]]])
             train = [_train_score(m[(m["condition"] == c) & (m["arm"] == r.name)], metric) * unit for _, r in got]
             ax.plot(x, train, color=color, linestyle=":", marker=".", linewidth=1.2, alpha=0.8)
         if remedy.lower() in LOG_REMEDIES and min(s for s, _ in points) > 0:
-            ax.set_xscale("log")
+            ax.set_xscale("log")  # ticks at the swept strengths: the log formatter's TeX would print raw (parse_math off)
+            strengths = sorted({s for s, _ in points})
+            ax.set_xticks(strengths, [f"{s:g}" for s in strengths])
+            ax.minorticks_off()
         ax.set_xlabel(f"{remedy} strength")
         ax.set_title(remedy, loc="left")
     axes[0].set_ylabel(metric_axis(metric))
