@@ -47,10 +47,10 @@ ARMS = {
     "baseline": Remedies(),
     "dropout": Remedies(dropout=0.3),
     "l2": Remedies(l2=1e-3),
-    "early_stopping": Remedies(patience=10),
     "augment": Remedies(augment=AUGMENT),
     "batchnorm": Remedies(batchnorm=True),
     "shrink": Remedies(width=64),  # a quarter of the units
+    "early_stopping": Remedies(patience=10),
     "all": Remedies(dropout=0.3, l2=1e-3, patience=10, augment=AUGMENT, batchnorm=True, width=64),
 }
 

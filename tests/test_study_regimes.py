@@ -8,7 +8,9 @@ import goodfit.study.units
 from goodfit import Arm, Conditions, TrainConfig
 from goodfit.diagnose import diagnose
 from goodfit.errors import GoodfitError
+from goodfit.grammar import default_arms
 from goodfit.history import History
+from goodfit.remedies import WORDS
 from goodfit.report.tables import study_table
 from goodfit.study import Study, StudyResult
 
@@ -38,22 +40,18 @@ def test_a_member_the_diagnosis_refuses_is_unknown_with_the_reason_everywhere(tm
         assert "unknown 2/2" in console.export_text()
 
 
-def test_a_study_records_the_regime_the_diagnosis_gives_each_members_history():
-    """Remedies the diagnosis may not know yet (label smoothing, class weights) never get a regime of the
-    study's own: each member's regime is what `diagnose` says of its history, or `unknown` exactly when
-    `diagnose` refuses the member's remedies, with its message as the evidence."""
-    result = Study("wine", "mlp", arms=["baseline", "label_smoothing", "class_weights"], seeds=2, epochs=30,
-                   train=TrainConfig(batch_size=16)).run()
-    remedies = {a["name"]: [type(x).key for x in Arm.from_dict(a).remedies] for a in result.plan["arms"]}
+def test_every_registered_remedys_members_get_the_diagnosis_of_their_own_history():
+    """A study over every word of every registered remedy: each member's recorded diagnosis is what
+    `diagnose` says of its history with the member's remedies as context; none is refused or made up."""
+    words = [w for w in default_arms("table") if w != "all"]
+    assert set(words) >= set(WORDS)
+    result = Study("wine", "mlp", arms=words, seeds=2, epochs=30, train=TrainConfig(batch_size=16)).run()
+    arms = {a["name"]: Arm.from_dict(a) for a in result.plan["arms"]}
+    assert set(arms) == set(words)
     classes = len(result.dataset["classes"])
     for _, member in result.members.iterrows():
         history = History(result.history[result.history["member"] == member["member"]].assign(member=0), classes)
+        expected = diagnose(history, context={"remedies": arms[member["arm"]].words})  # the regime needs no more
         recorded = member["diagnosis"]
-        try:
-            expected = diagnose(history, context={"remedies": remedies[member["arm"]]})
-        except GoodfitError as err:
-            assert recorded["regime"] == "unknown" and recorded["evidence"][0] == str(err), member["member"]
-            continue
-        assert recorded["regime"] == expected.regime == diagnose(history).regime, member["member"]
-    baseline = result.members[result.members["arm"] == "baseline"]
-    assert len(baseline) == 2 and "unknown" not in {d["regime"] for d in baseline["diagnosis"]}
+        assert recorded["regime"] == expected.regime != "unknown", member["member"]
+        assert recorded["best_epoch"] == expected.best_epoch and recorded["onset_epoch"] == expected.onset_epoch

@@ -9,7 +9,8 @@ strength. SETTINGS is a number (the remedy's main setting, e.g. `dropout=0.5`, `
 Remedies combine into one arm with `+` (no quoting needed in a shell): `dropout=0.3+l2=1e-4`,
 `augment=shift:0.1+noise:0.05+batchnorm` (a part that starts with a remedy's name starts a remedy;
 any other part is a setting of the one before). `spell` writes an arm back in this grammar, as
-`goodfit train --arm`, `goodfit study --arms` and what `goodfit recipe` prints all read it.
+`goodfit train --arm`, `goodfit study --arms` and what `goodfit recipe` prints all read it; `goodfit
+train`'s own remedy options (each remedy's flags) make an arm through `arm_from_flags`.
 
 The same remedy may appear at several strengths (`dropout=0.1,dropout=0.5`): each is its own arm,
 named as written (numbers in their shortest form). Pure functions; nothing here trains.
@@ -19,11 +20,12 @@ from __future__ import annotations
 import re
 
 from goodfit.errors import GoodfitError
-from goodfit.remedies import REGISTRY, WORDS, Arm
+from goodfit.remedies import REGISTRY, WORDS, Arm, train_flags
 from goodfit.remedies.base import did_you_mean
 
 BASELINE = "baseline"
 ALL = "all"
+SINGLES = tuple(cls.words[0] for cls in REGISTRY if cls.in_all)  # the six classic remedies, which `all` combines
 ARMS_HELP = ("baseline,dropout=0.5,l2=1e-4,decay=1e-2,augment=shift:0.1+noise:0.05,early_stopping=patience:20,"
              "batchnorm,shrink=0.5,label_smoothing=0.1,class_weights=balanced,dropout=0.3+l2=1e-4")
 
@@ -35,7 +37,7 @@ def single_arms(kind: str) -> dict[str, Arm]:
         >>> list(single_arms("table"))
         ['dropout', 'l2', 'augment', 'batchnorm', 'shrink', 'early_stopping']
     """
-    return {cls.words[0]: Arm(cls.words[0], (cls.defaults(kind)[cls.words[0]],)) for cls in REGISTRY if cls.in_all}
+    return {word: Arm(word, (WORDS[word].defaults(kind)[word],)) for word in SINGLES}
 
 
 def default_arms(kind: str) -> dict[str, Arm]:
@@ -185,3 +187,53 @@ def parse_seeds(text: str) -> list[int]:
             raise GoodfitError(f"--seeds {text} repeats a seed; each seed once")
         return seeds
     raise GoodfitError(f"--seeds {text!r} is not a count, a range or a list; e.g. {example}")
+
+
+def parse_numbers(text: str | None, option: str) -> list[float]:
+    """Numbers from a comma list, as `--train-size 100,300` or `--dropout 0.1,0.3` gives them; none for None.
+
+    Example:
+        >>> parse_numbers("0.1, 0.3", "--dropout"), parse_numbers(None, "--dropout")
+        ([0.1, 0.3], [])
+    """
+    if text is None:
+        return []
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise GoodfitError(f"{option} takes numbers separated by commas, got {text!r}; e.g. {option} 0.1,0.3") from None
+
+
+def parse_whole_numbers(text: str | None, option: str) -> list[int]:
+    """Whole numbers from a comma list, as `--train-size 100,300,1000` gives them; none for None.
+
+    Example:
+        >>> parse_whole_numbers("100,300", "--train-size")
+        [100, 300]
+    """
+    values = parse_numbers(text, option)
+    if any(v != int(v) for v in values):
+        raise GoodfitError(f"{option} takes whole numbers separated by commas, got {text!r}; e.g. {option} 100,300")
+    return [int(v) for v in values]
+
+
+def arm_from_flags(values: dict, kind: str, arm: str | None = None) -> Arm:
+    """The arm that `goodfit train`'s remedy options ask for: each remedy's own flags (`values` by `Flag.dest`,
+    a flag left out or at its default asks for nothing), or the spelling `arm` (`--arm`), never both.
+
+    The arm is named by its spelling, as `parse_arm` names it.
+
+    Example:
+        >>> arm_from_flags({"dropout": 0.3, "l2": 1e-4}, "table").name
+        'dropout=0.3+l2=0.0001'
+        >>> arm_from_flags({}, "table", arm="dropout=0.3").remedies
+        (Dropout(rate=0.3),)
+    """
+    given = [f"--{f.name}" for f in train_flags() if values.get(f.dest, f.default) != f.default]
+    if arm is not None:
+        if given:
+            raise GoodfitError(f"--arm {arm} and {', '.join(given)} both set remedies; put them all in --arm, "
+                               f"e.g. --arm dropout=0.3+l2=1e-4")
+        return parse_arm(arm, kind)
+    parts = tuple(r for r in (cls.from_flags(values, kind) for cls in REGISTRY) if r is not None)
+    return Arm(spell(Arm("remedies", parts)), parts)

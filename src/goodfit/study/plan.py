@@ -14,7 +14,7 @@ from goodfit.data import Conditions
 from goodfit.engine import Member, TrainConfig, architecture_of, member_bytes
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
-from goodfit.grammar import BASELINE, parse_arm, parse_arms, parse_seeds
+from goodfit.grammar import ALL, BASELINE, SINGLES, parse_arm, parse_arms, parse_seeds
 from goodfit.metrics import metric_for
 from goodfit.models import ModelSpec
 from goodfit.nn.population import MemberSettings
@@ -29,7 +29,7 @@ CONTROL_SEEDS = 1_000_000  # a control's seed is this plus the baseline seed it 
 # accuracy, about 93% test) within 100 epochs, on clean labels and on 20% wrong ones: regularization matters
 # where the data misleads. Each seed on its own split, 5 seeds find differences of about 3 points.
 DEFAULT_STUDY = {"data": "digits", "model": "mlp", "train_size": 300, "epochs": 100, "label_noise": (0.0, 0.2)}
-DEFAULT_ARM_NAMES = (BASELINE, "dropout", "l2", "early_stopping", "augment", "batchnorm", "shrink", "all")
+DEFAULT_ARM_NAMES = (BASELINE, *SINGLES, ALL)  # the baseline, each of the six classic remedies alone, all six
 
 
 def sweep_arms(dropout: list[float] = (), l2: list[float] = (), decay: list[float] = ()) -> list[Arm]:

@@ -149,8 +149,7 @@ def records_of(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]
     for r in output.results:
         key = member_key(output.condition, r.member.arm.name, r.member.seed)
         kept = _kept_row(r.history, r)
-        used = [type(x).key for x in r.member.arm.remedies]
-        context = {"num_params": r.num_params, "remedies": used, "train_size": output.train_size,
+        context = {"num_params": r.num_params, "remedies": r.member.arm.words, "train_size": output.train_size,
                    "num_classes": output.num_classes or None, "data_kind": output.kind}  # 0 classes: regression
         try:
             diagnosis = diagnose(History(r.history.assign(member=0), output.num_classes or None), context=context).to_dict()
