@@ -120,6 +120,13 @@ class Augment(Remedy):
     def describe(self) -> str:
         return "augment " + " + ".join(f"{k} {getattr(self, k):g}" for k in self.active)
 
+    def axis_value(self) -> float:
+        return float(len(self.active))
+
+    @property
+    def axis_label(self) -> str:
+        return "augment kinds"
+
     @classmethod
     def from_flags(cls, values: dict, kind: str) -> "Augment | None":
         text = values.get("augment")

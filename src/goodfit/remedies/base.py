@@ -175,6 +175,15 @@ class Remedy:
         """This remedy in words, for a recipe or a report: `dropout 0.3`, `L2 0.0001`."""
         raise NotImplementedError
 
+    def axis_value(self) -> float | None:
+        """Its main setting as one number, where a figure puts it on an axis (`axis_label`); None: on or off."""
+        return None
+
+    @property
+    def axis_label(self) -> str:
+        """How an axis of `axis_value` reads: `dropout rate`, `L2 strength`; for a toggle, the remedy's name."""
+        return self.word.replace("_", " ")
+
     # ---- goodfit train -----------------------------------------------------------------------------
     @classmethod
     def from_flags(cls, values: dict[str, Any], kind: str) -> "Remedy | None":

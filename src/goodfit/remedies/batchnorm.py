@@ -51,6 +51,10 @@ class BatchNorm(Remedy):
     def describe(self) -> str:
         return "batch norm" if self.momentum == DEFAULT_MOMENTUM else f"batch norm (momentum {self.momentum:g})"
 
+    @property
+    def axis_label(self) -> str:
+        return "batch norm"
+
     @classmethod
     def from_flags(cls, values: dict, kind: str) -> "BatchNorm | None":
         return cls() if values.get("batchnorm") else None

@@ -49,6 +49,13 @@ class Dropout(Remedy):
     def describe(self) -> str:
         return f"dropout {self.rate:g}"
 
+    def axis_value(self) -> float:
+        return self.rate
+
+    @property
+    def axis_label(self) -> str:
+        return "dropout rate"
+
     @classmethod
     def from_flags(cls, values: dict, kind: str) -> "Dropout | None":
         return cls(values["dropout"]) if values.get("dropout") else None

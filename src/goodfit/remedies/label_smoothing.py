@@ -56,6 +56,9 @@ class LabelSmoothing(Remedy):
     def describe(self) -> str:
         return f"label smoothing {self.amount:g}"
 
+    def axis_value(self) -> float:
+        return self.amount
+
     @classmethod
     def from_flags(cls, values: dict, kind: str) -> "LabelSmoothing | None":
         return cls(values["label_smoothing"]) if values.get("label_smoothing") else None

@@ -61,6 +61,13 @@ class Shrink(Remedy):
     def describe(self) -> str:
         return f"width {self.width:g}" + (f", depth {self.depth}" if self.depth is not None else "")
 
+    def axis_value(self) -> float:
+        return self.width
+
+    @property
+    def axis_label(self) -> str:
+        return "width kept"
+
     @classmethod
     def from_flags(cls, values: dict, kind: str) -> "Shrink | None":
         width, depth = values.get("width", 1.0), values.get("depth")

@@ -77,6 +77,13 @@ class WeightDecay(Remedy):
         also = " (biases and norms too)" if self.include_bias_and_norm else ""
         return f"{'decoupled decay' if self.decoupled else 'L2'} {self.strength:g}{also}"
 
+    def axis_value(self) -> float:
+        return self.strength
+
+    @property
+    def axis_label(self) -> str:
+        return "decoupled decay" if self.decoupled else "L2 strength"
+
     @classmethod
     def from_flags(cls, values: dict, kind: str) -> "WeightDecay | None":
         l2, decay = values.get("l2"), values.get("decay")

@@ -7,20 +7,18 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from goodfit import __version__
 from goodfit.atomic import write_atomic
 from goodfit.metrics import METRICS
+from goodfit.remedies import WORDS, Arm
 from goodfit.report.figures import BASELINE_COLOR, MUTED, PALETTE, STYLE, WIDTH, study_figures
 from goodfit.report.html import _environment, _png
 from goodfit.report.outputs import json_ready
 from goodfit.report.tables import table_groups
 
-REMEDY_AXES = (("dropout", "dropout rate", False), ("L2", "L2 strength", True),
-               ("decoupled decay", "decoupled decay", True), ("augment", "augment kinds", False),
-               ("batch norm", "batch norm", False), ("width", "width kept", False),
-               ("early stopping", "early stopping", False))
+PER_ROW = 4  # remedy axes side by side; more go on further rows
 
 
 def _arm_of(member_key: str) -> str:
@@ -70,23 +68,17 @@ def rungs_figure(result) -> Figure:
     return fig
 
 
-def _strengths(remedies: str) -> dict[str, float]:
-    """`dropout 0.2, L2 0.0003, batch norm` -> {'dropout': 0.2, 'L2': 0.0003, 'batch norm': 1.0}."""
-    out = {}
-    for part in remedies.split(", "):
-        if part.startswith("augment "):
-            out["augment"] = float(part.count("+") + 1)
-        elif part.startswith("early stopping"):
-            out["early stopping"] = 1.0
-        elif part == "batch norm":
-            out["batch norm"] = 1.0
-        else:
-            name, _, value = part.rpartition(" ")
-            try:
-                out[name] = float(value)
-            except ValueError:
-                continue
-    return out
+def _axes(result, names) -> tuple[list[tuple[str, str, bool, bool]], list[dict[str, float | None]]]:
+    """The first rung's candidates `names` as each remedy's axis value by its word (`{'dropout': 0.2, 'l2':
+    0.0003, 'batchnorm': None}`, None for a toggle), and the axes they need in registry order: (word, label,
+    log scale, toggle)."""
+    arms = {a["name"]: Arm.from_dict(a) for a in result.rungs[0].plan["arms"]}
+    used = [{r.word: r.axis_value() for r in arms[name].remedies} for name in names]
+    axes = {}
+    for name in names:
+        for r in arms[name].remedies:
+            axes.setdefault(r.word, (r.word, r.axis_label, type(r).log_strength, r.axis_value() is None))
+    return sorted(axes.values(), key=lambda a: list(WORDS).index(a[0])), used
 
 
 def strength_figure(result) -> Figure:
@@ -94,17 +86,20 @@ def strength_figure(result) -> Figure:
     metric); candidates without the remedy sit at the left edge, marked "off"."""
     m = result.metric
     first = result.selection[(result.selection["rung"] == 0) & ~result.selection["single"]]
-    used = [_strengths(r) for r in first["remedies"]]
-    axes_of = [(n, label, log) for n, label, log in REMEDY_AXES if any(n in u for u in used)]
-    fig = Figure(figsize=(WIDTH, 2.8), layout="constrained")
+    axes_of, used = _axes(result, list(first["arm"]))
+    columns = min(PER_ROW, len(axes_of)) or 1
+    rows = -(-len(axes_of) // columns)
+    fig = Figure(figsize=(WIDTH, 2.8 * max(rows, 1)), layout="constrained")
     if not axes_of:
         return fig
-    axes = fig.subplots(1, len(axes_of), sharey=True, squeeze=False).ravel()
+    grid = fig.subplots(rows, columns, sharey=True, squeeze=False).ravel()
+    for spare in grid[len(axes_of):]:
+        spare.set_visible(False)
+    axes = grid[:len(axes_of)]
     acc = first["val_score"].to_numpy() * (100 if m.percent else 1)
-    for ax, (name, label, log) in zip(axes, axes_of):
+    for ax, (name, label, log, toggle) in zip(axes, axes_of):
         on = np.array([name in u for u in used])
-        x = np.array([u.get(name, np.nan) for u in used])
-        toggle = name in ("batch norm", "early stopping")
+        x = np.array([np.nan if u.get(name) is None else u[name] for u in used])
         if toggle:
             ax.scatter(on.astype(float), acc, color=PALETTE[0], alpha=0.7, s=18)
             ax.set_xticks([0, 1], ["off", "on"])
@@ -114,6 +109,7 @@ def strength_figure(result) -> Figure:
             if log and on.any():
                 ax.set_xscale("log")
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # no TeX: parse_math is off
+                ax.xaxis.set_major_locator(LogLocator(numticks=4))  # a few decades, not one per tick
                 ax.xaxis.set_minor_locator(NullLocator())
             if name == "augment":
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -121,7 +117,8 @@ def strength_figure(result) -> Figure:
                 ax.scatter(np.full((~on).sum(), np.nanmin(x) if on.any() else 0.0), acc[~on], marker="|",
                            color=MUTED, s=40, label="off")
         ax.set_title(label, loc="left")
-    axes[0].set_ylabel(f"validation {m.label}" + (" (%)" if m.percent else "") + "\nfirst rung")
+    for ax in grid[::columns]:
+        ax.set_ylabel(f"validation {m.label}" + (" (%)" if m.percent else "") + "\nfirst rung")
     return fig
 
 
