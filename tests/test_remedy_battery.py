@@ -141,3 +141,12 @@ def test_goodfit_train_rebuilds_it_from_its_spelling_and_from_the_recipes_option
             arm = Arm("r", (remedy,))
             assert _trained_arm(tmp_path, kind, ["--arm", spell(arm)]).remedies == (remedy,)
             assert _trained_arm(tmp_path, kind, shlex.split(train_options(arm))).remedies == (remedy,)
+
+
+def test_the_causes_name_their_remedies_by_arm_words_or_say_what_else_to_do():
+    from goodfit.causes import REMEDIES as ANSWERS
+    from goodfit.report.html import HINTS
+
+    for cause, answers in ANSWERS.items():
+        unknown = [a for a in answers if a not in WORDS and a not in HINTS]
+        assert not unknown, f"{cause}: {unknown} is neither a registered remedy nor a hint the report can word"
