@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -32,7 +32,7 @@ from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, Shrink, WeightDecay
 from goodfit.space import Space
 from goodfit.stats import Comparison, compare_to_baseline
-from goodfit.study import Study, StudyResult
+from goodfit.study import DEFAULT_STUDY, Study, StudyResult
 from goodfit.words import p_text
 
 SEARCH_SEEDS = 2_000_000  # the search trains on seeds from here on: never a study's, never the confirmation's
@@ -321,6 +321,37 @@ class Recipe:
                      "conditions": [c.to_dict() for c in self.args["conditions"]], "train": train.to_dict(),
                      "split_seed": split_seed}
         self.plan |= {k: v for k, v in (("task", task), ("metric", metric)) if v is not None}  # only when asked
+
+    @classmethod
+    def default(cls, train_size: int | None = None, label_noise: float = 0.0, imbalance: float = 1.0,
+                **changes) -> "Recipe":
+        """The search `goodfit recipe` runs: with no arguments on the default study's data (`DEFAULT_STUDY`:
+        digits, the MLP, 300 training samples, 100 epochs), each argument given replacing its part.
+
+        Args:
+            train_size: training samples to keep. Default 300 on the embedded data, all of it on data you name.
+            label_noise: fraction of training labels replaced by another class. Default 0.
+            imbalance: size of the last class relative to the first. Default 1.0 (balanced).
+            **changes: any other argument of `Recipe` (`conditions` instead of the three above); None keeps
+                the default. Naming `data` leaves the settings made for digits (the MLP, 300 samples) for
+                `Recipe`'s own (`auto`, all the data), as `goodfit recipe --data` does. The `train` settings
+                take the recipe's `epochs`.
+
+        Example:
+            >>> r = Recipe.default(candidates=4, top=1)
+            >>> r.plan["data"], r.plan["model"]["arch"], r.plan["conditions"][0]["train_size"]
+            ('digits', 'mlp', 300)
+        """
+        given = {k: v for k, v in changes.items() if v is not None}
+        if "conditions" in given and (train_size or label_noise or imbalance != 1.0):
+            raise GoodfitError("give conditions, or train_size, label_noise and imbalance to build them, not both")
+        embedded = "data" not in given
+        size = train_size or (DEFAULT_STUDY["train_size"] if embedded else None)
+        settings = {"data": DEFAULT_STUDY["data"], "epochs": DEFAULT_STUDY["epochs"],
+                    **({"model": DEFAULT_STUDY["model"]} if embedded else {}),
+                    "conditions": [Conditions(train_size=size, label_noise=label_noise, imbalance=imbalance)]}
+        merged = {**settings, **given}
+        return cls(**{**merged, "train": replace(merged.get("train", TrainConfig()), epochs=merged["epochs"])})
 
     def _study(self, arms: list[Arm], seeds: list[int], epochs: int) -> Study:
         return Study(arms=arms, seeds=seeds, epochs=epochs, **self.args)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from goodfit.errors import GoodfitError
+
 
 @dataclass(frozen=True)
 class Work:
@@ -77,3 +79,18 @@ def _ray_executor(**options):
 
 
 EXECUTORS = {"local": LocalExecutor, "ray": _ray_executor}
+
+
+def executor_for(name: str, address: str | None = None):
+    """The executor `name` (`local` or `ray`, as `--executor` takes it), joined to the Ray cluster at `address`
+    (`--address`, e.g. `ray://head:10001`) when given; None starts Ray on this machine.
+
+    Example:
+        >>> executor_for("local").name
+        'local'
+    """
+    if name not in EXECUTORS:
+        raise GoodfitError(f"executor {name!r} is unknown; use one of {', '.join(EXECUTORS)}")
+    if address is not None and name != "ray":
+        raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
+    return EXECUTORS[name](**({"address": address} if address is not None else {}))
