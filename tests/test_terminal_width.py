@@ -123,9 +123,9 @@ def test_a_tiny_recipe_prints_its_table_verdict_and_command_within_80_columns(tm
     code, wide = run_in(tmp_path / "wide", [*args, "--out", "runs/r"], 200, monkeypatch, capsys)
     assert code == 0 and "goodfit train --data wine" in wide
     assert_fits(narrow, wide)
-    command = narrow.split("train with ")[1].split("\n", 1)[1].split("\n\n")[0]
+    command = narrow.split("train with ")[-1].split("\n", 1)[1].split("\n\n")[0]
     joined = " ".join(part.strip() for part in command.replace("\\\n", "\n").splitlines())
-    assert joined == wide.split("train with ")[1].split("\n", 1)[1].split("\n\n")[0].strip()  # the shell reads one
+    assert joined == wide.split("train with ")[-1].split("\n", 1)[1].split("\n\n")[0].strip()  # the shell reads one
 
 
 def test_a_long_combined_arm_name_goes_on_several_lines_instead_of_being_cropped():
