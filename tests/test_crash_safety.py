@@ -1,75 +1,84 @@
-"""A study killed with SIGKILL at any moment resumes to the same results, losing and repeating nothing."""
+"""A study killed with SIGKILL resumes to the same results, losing and repeating nothing.
+
+Each study is stopped at a known point (`tests/blocking_study.py`: inside a unit's training, inside the
+transaction that writes a unit, after the last unit was stored) and killed there, so what it had stored is
+known exactly; the same command then resumes it, and every member must equal an uninterrupted run's.
+"""
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import units_written
 
 ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "15", "--arms", "baseline,dropout",
-        "--train-size", "40,60,80,100", "--json"]
-UNITS = 4  # one a train size
+        "--train-size", "40,60,80,100"]
+UNITS, MEMBERS = 4, 16  # a unit per train size, each of 2 arms x 2 seeds
+HELPER = Path(__file__).resolve().parent / "blocking_study.py"
 
 
-def start(out):
-    return subprocess.Popen([sys.executable, "-m", "goodfit", *ARGS, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def goodfit(out) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "goodfit", *ARGS, "--out", str(out)], capture_output=True, text=True)
 
 
-def finish(out):
-    r = subprocess.run([sys.executable, "-m", "goodfit", *ARGS, "--out", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return json.loads((out / "results.json").read_text())
-
-
-def kill_when(proc, out, seconds=None, units=None):
-    """SIGKILL the study at `seconds` or once `units` are written; the units it had written when it died."""
-    deadline = time.time() + 60
-    while proc.poll() is None and time.time() < deadline:
-        if seconds is not None and time.time() - proc.started >= seconds:
-            break
-        if units is not None and units_written(out) >= units:
-            break
+def stopped_at(point: str, out, signals) -> subprocess.Popen:
+    """The study started and stopped at `point`, still running there."""
+    signals.mkdir()
+    proc = subprocess.Popen([sys.executable, str(HELPER), str(signals), point, *ARGS, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (signals / "reached").exists():
+        assert proc.poll() is None, f"the study ended before {point}: {proc.communicate()[1]}"
+        assert time.monotonic() < deadline, f"the study did not reach {point} in 120 s"
         time.sleep(0.02)
-    assert proc.poll() is None, f"the study ended before it was killed: {proc.communicate()[1].decode()}"
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait() == -signal.SIGKILL
-    return units_written(out)
+    return proc
+
+
+def stored(out) -> dict[str, str]:
+    """Each stored member's record as study.db holds it."""
+    with sqlite3.connect(out / "study.db") as db:
+        return dict(db.execute("SELECT member, record FROM members").fetchall())
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    began = time.time()
-    results = finish(tmp_path_factory.mktemp("whole"))
-    results["seconds"] = time.time() - began  # the whole command, for the timed kill points
-    return results
+    out = tmp_path_factory.mktemp("whole")
+    done = goodfit(out)
+    assert done.returncode == 0, done.stderr
+    return json.loads((out / "results.json").read_text())
 
 
 def members_of(results):
     return sorted(json.dumps(m, sort_keys=True) for m in results["members"])
 
 
-@pytest.mark.parametrize("point", ["0.3s", "after 1 unit", "after 2 units", "after 3 units", "at 50%", "at 70%"])
-def test_killed_study_resumes_to_identical_results(tmp_path, reference, point):
+@pytest.mark.parametrize("point, units", [
+    ("unit:1:epoch:3", 0),  # inside the first unit's training
+    ("writing:2", 1),  # inside the transaction writing the second unit: it must roll back
+    ("unit:3:epoch:8", 2),  # inside a later unit's training
+    ("saved:4", 4),  # every unit stored, results.json and report.html not yet written
+])
+def test_killed_study_resumes_to_identical_results(tmp_path, reference, point, units):
     out = tmp_path / "s"
-    proc = start(out)
-    proc.started = time.time()
-    if point.startswith("at "):  # a share of the whole command's time on this machine, late in the study
-        written = kill_when(proc, out, seconds=float(point[3:-1]) / 100 * reference["seconds"])
-    elif not point.startswith("after"):
-        written = kill_when(proc, out, seconds=float(point[:-1]))
-    else:
-        written = kill_when(proc, out, units=int(point.split()[1]))
-        assert written >= int(point.split()[1])
-    # it died mid-study (kill_when checked it was still running): before results.json, all units or not
-    assert written <= UNITS and not (out / "results.json").exists()
-    resumed = finish(out)
-    assert members_of(resumed) == members_of(reference)
+    proc = stopped_at(point, out, tmp_path / "signals")
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    assert units_written(out) == units and not (out / "results.json").exists()
+    before = stored(out)
+    assert len(before) == 4 * units  # a unit's members are stored with it or not at all
+    resumed = goodfit(out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({UNITS - units} unit(s) trained now;" in " ".join(resumed.stdout.split())  # none trained twice
+    after = stored(out)
+    assert {k: after[k] for k in before} == before  # nothing stored before the kill was lost or rewritten
+    results = json.loads((out / "results.json").read_text())
+    assert members_of(results) == members_of(reference)
     with sqlite3.connect(out / "study.db") as db:
         keys = [k for (k,) in db.execute("SELECT member FROM members")]
         rows = db.execute("SELECT count(*) FROM history").fetchone()[0]
-    assert len(keys) == len(set(keys)) == 16
+    assert len(keys) == len(set(keys)) == MEMBERS
     assert rows == sum(m["epochs_run"] for m in reference["members"])

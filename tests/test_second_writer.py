@@ -1,6 +1,8 @@
 """A second run of a study on the same folder refuses at once, naming the first; nothing is trained twice.
 
 The studies here are real `goodfit study` processes; the lock they hold is `study.db.lock` beside `study.db`.
+The first study is held at a known point (`tests/blocking_study.py`) while the second one and the report
+try the folder, so nothing depends on how fast this machine trains.
 """
 import json
 import os
@@ -8,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,10 +20,10 @@ from goodfit.errors import GoodfitError
 from goodfit.store import Store
 from goodfit.study import StudyResult
 
-LONG = ["study", "--data", "wine", "--seeds", "2", "--epochs", "3000", "--arms", "baseline,dropout",
-        "--train-size", "40", "--json"]  # one unit; on 2 cores, the lock taken after 4 s, the unit written after 20 s
-SHORT = ["study", "--data", "wine", "--seeds", "1", "--epochs", "20", "--arms", "baseline", "--train-size", "40,60",
-         "--json"]
+ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "10", "--arms", "baseline,dropout", "--json"]
+ONE = [*ARGS, "--train-size", "40"]  # one unit of 4 members
+TWO = [*ARGS, "--train-size", "40,60"]  # two units
+HELPER = Path(__file__).resolve().parent / "blocking_study.py"
 
 
 def goodfit(*args, **kwargs):
@@ -32,12 +35,17 @@ def start(*args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def wait_for(condition, proc, what, seconds=60):
-    deadline = time.time() + seconds
-    while not condition():
-        assert proc.poll() is None, f"the first study ended before {what}: {proc.communicate()[1]}"
-        assert time.time() < deadline, f"no {what} after {seconds} s"
-        time.sleep(0.05)
+def stopped_at(point: str, signals: Path, *args) -> subprocess.Popen:
+    """`goodfit ARGS` started and stopped at `point` (tests/blocking_study.py), still running there."""
+    signals.mkdir()
+    proc = subprocess.Popen([sys.executable, str(HELPER), str(signals), point, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (signals / "reached").exists():
+        assert proc.poll() is None, f"the first study ended before {point}: {proc.communicate()[1]}"
+        assert time.monotonic() < deadline, f"the first study did not reach {point} in 120 s"
+        time.sleep(0.02)
+    return proc
 
 
 def holder(out) -> dict:
@@ -48,16 +56,16 @@ def holder(out) -> dict:
 
 
 def test_a_second_study_on_the_same_folder_refuses_at_once_and_report_reads_while_the_first_runs(tmp_path):
-    out = tmp_path / "s"
-    first = start(*LONG, "--out", out)
+    out, signals = tmp_path / "s", tmp_path / "signals"
+    first = stopped_at("unit:1:epoch:2", signals, *ONE, "--out", out)  # training its only unit, and waiting there
     try:
-        wait_for(lambda: holder(out).get("pid") == first.pid, first, "lock naming the first study")
+        assert holder(out).get("pid") == first.pid
         began = time.monotonic()
-        second, report = start(*LONG, "--out", out), start("report", out, "--json")
+        second, report = start(*ONE, "--out", out), start("report", out, "--json")
         printed, err = second.communicate(timeout=60)
         took = time.monotonic() - began
         report_err = report.communicate(timeout=60)[1]
-        assert first.poll() is None, "the first study had ended, so nothing was refused or read meanwhile"
+        assert first.poll() is None  # still held at its point: nothing could have finished meanwhile
         assert second.returncode == 2 and err.count("\n") == 1 and printed == "", err
         assert f"{out} is in use by goodfit study --data wine" in err, err
         assert f"(pid {first.pid} on " in err and "pass another --out" in err, err
@@ -65,7 +73,9 @@ def test_a_second_study_on_the_same_folder_refuses_at_once_and_report_reads_whil
         assert report.returncode == 2 and report_err.count("\n") == 1, report_err  # read, not blocked by the lock
         assert "holds no finished members yet; goodfit study --data wine" in report_err, report_err
         assert f"(pid {first.pid} on " in report_err and "run goodfit report again when it ends" in report_err
+        assert units_written(out) == 0
     finally:
+        (signals / "release").touch()
         stdout, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
     assert len(json.loads((out / "results.json").read_text())["members"]) == 4
@@ -76,18 +86,18 @@ def test_a_second_study_on_the_same_folder_refuses_at_once_and_report_reads_whil
 
 def test_the_lock_of_a_killed_study_is_taken_over(tmp_path):
     out = tmp_path / "s"
-    killed = start(*SHORT, "--out", out)
-    wait_for(lambda: holder(out).get("pid") == killed.pid, killed, "lock naming the study")
+    killed = stopped_at("saved:1", tmp_path / "signals", *TWO, "--out", out)  # one unit stored, one to go
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert holder(out)["pid"] == killed.pid  # the file outlives its process; its lock does not
-    if units_written(out) < 2:
-        report = goodfit("report", out)
-        assert report.returncode == 2 and report.stderr.count("\n") == 1, report.stderr
-        assert report.stderr.endswith("; run the study command again to train them\n"), report.stderr
-    again = goodfit(*SHORT, "--out", out, timeout=300)
+    assert units_written(out) == 1
+    report = goodfit("report", out)
+    assert report.returncode == 2 and report.stderr.count("\n") == 1, report.stderr
+    assert report.stderr.endswith("; run the study command again to train them\n"), report.stderr
+    again = goodfit(*TWO, "--out", out, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert len(json.loads((out / "results.json").read_text())["members"]) == 2
+    assert len(json.loads((out / "results.json").read_text())["members"]) == 8
+    assert units_written(out) == 2
     assert not (out / "study.db.lock").exists()
 
 
