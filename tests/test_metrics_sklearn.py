@@ -19,11 +19,10 @@ from sklearn import metrics as skm
 from goodfit.causes.imbalance import class_rows
 from goodfit.causes.shift import auc
 from goodfit.data import Conditions, Dataset, split
-from goodfit.engine import Member, TrainConfig, train
+from goodfit.engine import Member, TrainConfig, member_settings, train
 from goodfit.engine.scores import scores
 from goodfit.models import ModelSpec
 from goodfit.nn.losses import Loss
-from goodfit.nn.population import build_module
 from goodfit.remedies import Arm
 
 C = 4
@@ -140,7 +139,8 @@ def _without_class(s, drop: int, seed: int):
 
 
 def _predicted(result, X: np.ndarray) -> np.ndarray:
-    module = build_module(result.architecture)
+    """The member's outputs on `X` from a plain torch module of its architecture holding its kept weights."""
+    module = result.architecture.make_net([member_settings(result.member)], "cpu").to_module(0)
     module.load_state_dict(result.state_dict)
     with torch.no_grad():
         return module.eval()(torch.as_tensor(X)).numpy()
