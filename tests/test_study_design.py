@@ -173,9 +173,9 @@ def test_cli_study_with_strengths_a_seed_range_and_a_control(tmp_path):
     for arm in results["arms"]:  # each arm's t interval over its seeds, cut to what the quantity can take
         for name, cut in (("test_accuracy", (0.0, 1.0)), ("test_loss", (0.0, np.inf))):
             values = np.array([m[name] for m in results["members"] if m["arm"] == arm["arm"]])
-            low, high = scipy.stats.t.interval(0.95, len(values) - 1, values.mean(), scipy.stats.sem(values))
-            if np.ptp(values) == 0:  # every seed alike: the interval is the value
-                low = high = values.mean()
+            low = high = values.mean()  # every seed alike: the interval is the value
+            if np.ptp(values) > 0:
+                low, high = scipy.stats.t.interval(0.95, len(values) - 1, values.mean(), scipy.stats.sem(values))
             want = (max(low, cut[0]), min(high, cut[1]))
             assert (arm[f"{name}_low"], arm[f"{name}_high"]) == pytest.approx(want, rel=1e-6), (arm["arm"], name)
     assert results["power"][0]["seeds"] == 3 and results["controls"][0]["arm"] == "control"
