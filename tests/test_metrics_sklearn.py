@@ -97,6 +97,13 @@ def test_shared_targets_score_every_member_as_its_own_copy_would():
         assert got["macro_f1"][k] == pytest.approx(skm.f1_score(shared.numpy(), pred[k], average="macro"), rel=1e-5)
 
 
+def test_r2_of_targets_all_alike_is_sklearns_one_or_zero():
+    y = torch.tensor([[2.0, 2.0, 2.0], [2.0, 2.0, 2.0], [1.0, 2.0, 3.0]])
+    out = torch.tensor([[2.0, 2.0, 2.0], [2.5, 1.0, 2.0], [1.0, 2.0, 3.0]])[..., None]
+    got = scores(out, y, Loss("mse"))["r2"]
+    assert got.tolist() == [skm.r2_score(t, p) for t, p in zip(y.numpy(), out[..., 0].numpy())] == [1.0, 0.0, 1.0]
+
+
 def test_regression_scores_equal_sklearns_in_each_members_own_units():
     """Each member's targets standardized by its own mean and spread, as members' own splits are; the
     errors come back in the target's units through each member's `target_std`."""

@@ -14,7 +14,8 @@ def scores(out: torch.Tensor, y: torch.Tensor, loss: Loss, target_std: float = 1
     """The task's metrics per member `(K,)` from outputs `(K, N, C)` and targets `(N,)` or `(K, N)`.
 
     Regression targets and outputs are standardized; `target_std` turns errors into the target's units
-    (R² needs none). R² is one minus the squared error over the targets' own variance.
+    (R² needs none). R² is one minus the squared error over the targets' own variance (targets all alike:
+    1 for a perfect prediction, else 0, as scikit-learn's `r2_score`).
 
     Example:
         >>> out = torch.tensor([[[2.0, 0.0], [0.0, 1.0], [3.0, 0.0], [1.0, 0.0]]])  # predicts 0, 1, 0, 0
@@ -30,8 +31,11 @@ def scores(out: torch.Tensor, y: torch.Tensor, loss: Loss, target_std: float = 1
     if loss.regression:
         error = out[..., 0] - y
         mse = error.square().mean(1)
-        values |= {"rmse": mse.sqrt() * target_std, "mae": error.abs().mean(1) * target_std,
-                   "r2": 1 - mse / y.var(1, unbiased=False).clamp_min(1e-12)}
+        variance = y.var(1, unbiased=False)
+        r2 = 1 - mse / variance.clamp_min(1e-12)
+        # targets all alike: R² is 1 for a perfect prediction and 0 otherwise, as scikit-learn's r2_score says
+        r2 = torch.where(variance > 0, r2, (mse == 0).to(r2.dtype))
+        values |= {"rmse": mse.sqrt() * target_std, "mae": error.abs().mean(1) * target_std, "r2": r2}
     else:
         K, N, C = out.shape
         pred = out.argmax(-1)
