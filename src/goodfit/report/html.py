@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from goodfit import __version__
 from goodfit.diagnose import REGIMES
+from goodfit.metrics import METRICS
 from goodfit.remedies import WORDS, word_of
 from goodfit.report.figures import STYLE, WIDTH, arm_styles, curve_metric, loss_label, study_figures
 from goodfit.report.tables import BASELINE, condition_label, table_groups
@@ -320,7 +321,7 @@ def _causes(result) -> dict | None:
         "where": condition_label(condition), "several": len(result.conditions) > 1,
         "noise": condition.get("label_noise") or 0.0,
         "figure": {"png": _png(fig), "width": round(fig.get_figwidth() * 100), "height": round(fig.get_figheight() * 100),
-                   "metric": found["learning_curve"].get("metric_name", "accuracy").replace("_", " ")},
+                   "metric": METRICS[found["learning_curve"].get("metric_name", "accuracy")].label},
     }
 
 

@@ -1,4 +1,4 @@
-"""The recipe: which combination and strength of remedies is best on this data, confirmed on fresh seeds.
+"""The recipe search: which combination and strength of remedies is best on this data, confirmed on fresh seeds.
 
 A search draws random recipes from a `Space` and runs successive halving: every candidate trains for
 a few epochs, the best third by the judged metric on validation (the study's: accuracy, balanced
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -26,14 +26,13 @@ from goodfit.data import Conditions, load
 from goodfit.engine import TrainConfig
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
-from goodfit.grammar import BASELINE, parse_seeds, single_arms, spell
-from goodfit.metrics import Metric, metric_for
+from goodfit.grammar import BASELINE, parse_seeds, single_arms
+from goodfit.metrics import metric_for
 from goodfit.models import ModelSpec
-from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, Shrink, WeightDecay
+from goodfit.recipe.result import RecipeResult, describe
+from goodfit.remedies import Arm
 from goodfit.space import Space
-from goodfit.stats import Comparison, compare_to_baseline
 from goodfit.study import DEFAULT_STUDY, Study, StudyResult
-from goodfit.words import p_text
 
 SEARCH_SEEDS = 2_000_000  # the search trains on seeds from here on: never a study's, never the confirmation's
 MIN_EPOCHS = 3
@@ -58,187 +57,6 @@ def rung_plan(epochs: int, candidates: int, eta: int, top: int) -> list[tuple[in
         sizes.append(math.ceil(sizes[-1] / eta))
     rungs = len(sizes)
     return [(n, max(MIN_EPOCHS, min(epochs, round(epochs / eta ** (rungs - 1 - i))))) for i, n in enumerate(sizes)]
-
-
-def describe(arm: Arm) -> str:
-    """A recipe in words, each remedy as its own home words it: `dropout 0.21, L2 0.0003, augment shift 0.12`.
-
-    Example:
-        >>> describe(Arm("r", (Dropout(0.2), Augment(shift=0.1, noise=0.05))))
-        'dropout 0.2, augment shift 0.1 + noise 0.05'
-    """
-    return arm.describe()
-
-
-def train_options(arm: Arm) -> str:
-    """The `goodfit train` options that train with this recipe: each remedy's own flags, or the whole arm as
-    `--arm SPELLING` when a setting has no flag of its own (flags and `--arm` do not mix).
-
-    Example:
-        >>> train_options(Arm("r", (Dropout(0.2), WeightDecay(3e-4), Augment(shift=0.1), Shrink(0.5))))
-        '--dropout 0.2 --l2 0.0003 --augment shift=0.1 --width 0.5'
-        >>> train_options(Arm("r", (Dropout(0.2), BatchNorm(0.05))))
-        '--arm dropout=0.2+batchnorm=0.05'
-    """
-    options = [r.train_options() for r in arm.remedies]
-    return f"--arm {spell(arm)}" if any(o.startswith("--arm ") for o in options) else " ".join(options)
-
-
-@dataclass
-class RecipeResult:
-    """What the search found and what the confirmation on fresh seeds says.
-
-    `rungs` are the search's studies in order; `selection` one row per candidate and rung with its
-    validation score `val_score` (the judged metric, named in `metric`, mean over search seeds), its
-    validation loss and whether it continued;
-    `confirmation` the study of the baseline, the best single remedy and the top recipes on the
-    user's seeds; `recipes` the top recipes' arms, best first; `single` the best single remedy's name.
-    """
-
-    plan: dict
-    rungs: list[StudyResult]
-    selection: pd.DataFrame
-    confirmation: StudyResult
-    recipes: list[Arm]
-    single: str
-    choice: str = ""  # what to train with: recipe-1, or the single remedy when it ranked above every recipe
-    seconds: float = 0.0
-    units_trained: int = 0
-    _against_single: list[Comparison] = field(default_factory=list, repr=False)
-
-    def __post_init__(self):
-        judged = self.confirmation.judged
-        by_arm = self.confirmation._by_arm(0, judged)
-        names = [a.name for a in self.recipes]
-        self._against_single = compare_to_baseline({self.single: by_arm[self.single]} |
-                                                   {n: by_arm[n] for n in names if n in by_arm}, self.single,
-                                                   judged)
-
-    @property
-    def metric(self) -> Metric:
-        """What the search selected by and the confirmation judges by (the confirmation study's metric)."""
-        return self.confirmation.metric
-
-    def descriptions(self) -> list[str]:
-        """Each recipe in words, in the order of `recipes`."""
-        return [describe(a) for a in self.recipes]
-
-    def against_single(self) -> list[Comparison]:
-        """Each recipe against the best single remedy on the fresh seeds, paired, Holm-corrected over the recipes."""
-        return self._against_single
-
-    def optimism(self) -> pd.DataFrame:
-        """Per recipe: the judged metric on validation when selected (search seeds), on validation and test
-        confirmed (fresh seeds); `optimism` is how much better the selection looked than the confirmation."""
-        m = self.metric
-        last = self.selection[self.selection["rung"] == self.selection["rung"].max()].set_index("arm")
-        members = self.confirmation.members
-        rows = []
-        for arm in self.recipes + [Arm(self.single)]:
-            mine = members[members["arm"] == arm.name]
-            rows.append({"arm": arm.name, "metric": m.name, "selected_val": float(last.loc[arm.name, "val_score"]),
-                         "confirmed_val": float(mine[f"val_{m.name}"].mean()),
-                         "confirmed_test": float(mine[f"test_{m.name}"].mean())})
-        frame = pd.DataFrame(rows)
-        frame["optimism"] = [m.gain(s - c) for s, c in zip(frame["selected_val"], frame["confirmed_val"])]
-        return frame
-
-    @property
-    def best(self) -> Arm:
-        """The best recipe of the search (a combination, chosen on the judged metric on validation)."""
-        return self.recipes[0]
-
-    @property
-    def chosen(self) -> Arm:
-        """What to train with: the best recipe, or the best single remedy if it ranked above it on validation;
-        the baseline when the fresh seeds found that choice significantly worse than it."""
-        arms = {a["name"]: Arm.from_dict(a) for a in self.confirmation.plan["arms"]}
-        pick = self.choice or self.best.name
-        c = self._worse_than_baseline(pick)
-        return arms[BASELINE] if c is not None else arms[pick]
-
-    def _worse_than_baseline(self, name: str) -> Comparison | None:
-        c = {c.arm: c for c in self.confirmation.comparisons()}.get(name)
-        return c if c is not None and c.significant and self.metric.gain(c.difference.mean) < 0 else None
-
-    @property
-    def verdict(self) -> str:
-        """What to train with, and whether it beat the baseline and the best single remedy on fresh seeds."""
-        table = self.confirmation.table().set_index("arm")
-        n = int(table.loc[BASELINE, "seeds"])
-        best, m = self.best.name, self.metric
-        vs_base = {c.arm: c for c in self.confirmation.comparisons()}
-        vs_single = {c.arm: c for c in self.against_single()}
-        head = (f"On {self.confirmation.dataset['name']}, the search chose {best} ({describe(self.best)}); "
-                f"on {n} fresh seeds it reached {m.value(table.loc[best, 'score'])} test {m.label}")
-
-        def against(c: Comparison | None, what: str) -> str:
-            if c is None:
-                return f"it could not be compared with {what}"
-            ci = c.adjusted
-            size = (f"{m.change(c.difference.mean)} on every seed" if c.difference.all_equal else
-                    f"{m.change(c.difference.mean)}, Holm-adjusted 95% CI {m.change(ci.low, False)} to "
-                    f"{m.change(ci.high, False)}")
-            if c.significant:
-                word = "beats" if m.gain(c.difference.mean) > 0 else "is worse than"
-                return f"it {word} {what} ({size}, {p_text(c.p_holm)} after Holm)"
-            return f"it does not differ significantly from {what} ({size}, {p_text(c.p_holm)} after Holm)"
-
-        opt = self.optimism().set_index("arm").loc[best]
-        said = (head + "; " + against(vs_base.get(best), "the baseline") + "; " +
-                against(vs_single.get(best), f"the best single remedy, {self.single}") +
-                f". The search's own optimism: {m.value(opt['selected_val'])} validation {m.label} when chosen, "
-                f"{m.value(opt['confirmed_val'])} on the fresh seeds.")
-        pick = self.choice or best
-        if (worse := self._worse_than_baseline(pick)) is not None:
-            said += (f" On the fresh seeds {pick}, the search's choice, came out worse than the baseline "
-                     f"({m.change(worse.difference.mean)}, {p_text(worse.p_holm)} after Holm), so train without "
-                     "these remedies: the baseline.")
-        elif self.chosen.name == self.single:
-            single = vs_base.get(self.single)
-            said += (f" No combination ranked above {self.single} at its default strength on validation, so train with "
-                     f"{self.single}" + (f"; {against(single, 'the baseline')}." if single else "."))
-        return said
-
-    def command(self) -> str:
-        """The `goodfit train` command that trains with the chosen recipe, its remedies as one `--arm` (the
-        spelling `goodfit study --arms` reads too)."""
-        plan = self.plan
-        cond = plan["conditions"][0]
-        parts = ["goodfit train", f"--data {plan['data']}"]
-        if plan.get("target"):
-            parts.append(f"--target {plan['target']}")
-        if plan.get("task"):
-            parts.append(f"--task {plan['task']}")
-        if plan["model"].get("arch"):
-            parts.append(f"--model {plan['model']['arch']}")
-        if cond.get("train_size"):
-            parts.append(f"--train-size {cond['train_size']}")
-        if cond.get("label_noise"):
-            parts.append(f"--label-noise {cond['label_noise']:g}")
-        if cond.get("imbalance", 1.0) != 1.0:
-            parts.append(f"--imbalance {cond['imbalance']:g}")
-        parts.append(f"--epochs {plan['epochs']}")
-        if plan["train"].get("loss", "auto") != "auto":
-            parts.append(f"--loss {plan['train']['loss']}")
-        chosen = spell(self.chosen)
-        return " ".join(parts + ([f"--arm {chosen}"] if chosen != BASELINE else []))
-
-    def to_dict(self) -> dict:
-        """The `results.json` payload."""
-        return {
-            "goodfit": "recipe/1", "plan": self.plan, "verdict": self.verdict, "command": self.command(),
-            "choice": self.chosen.name, "metric": self.metric.name,
-            "recipes": [{"name": a.name, "description": describe(a), "arm": spell(a), "options": train_options(a),
-                         **a.to_dict()}
-                        for a in self.recipes],
-            "single": self.single,
-            "against_baseline": [c.to_dict() for c in self.confirmation.comparisons()],
-            "against_single": [c.to_dict() for c in self.against_single()],
-            "optimism": json.loads(self.optimism().to_json(orient="records")),
-            "selection": json.loads(self.selection.to_json(orient="records")),
-            "confirmation": self.confirmation.to_dict(),
-        }
 
 
 class Recipe:
