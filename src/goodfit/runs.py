@@ -5,6 +5,7 @@ Takes a `TrainResult` and the settings that made it; writes files, trains nothin
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from dataclasses import asdict, dataclass, field, replace
@@ -85,12 +86,23 @@ class RunRecord:
             self, architecture=first.architecture.to_dict(), num_params=first.num_params,
             num_classes=result.num_classes, seconds=round(result.seconds, 3), notes=list(result.notes),
             results=[{"seed": r.member.seed, "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch,
-                      "diverged": r.diverged, "test_loss": r.test_loss, "test_accuracy": r.test_accuracy}
-                     for r in result.members],
+                      "diverged": r.diverged, **_test_scores(r)} for r in result.members],
             versions={"torch": torch.__version__, "python": platform.python_version()})
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _test_scores(r) -> dict[str, float | None]:
+    """A member's test metrics with its kept weights, those of its task only (`test_rmse`, ... for a number);
+    a metric that is not finite (a diverged member's) is None, which JSON can hold.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> _test_scores(SimpleNamespace(scores={"val_rmse": 2.0, "test_rmse": 3.0, "test_loss": float("nan")}))
+        {'test_rmse': 3.0, 'test_loss': None}
+    """
+    return {k: (float(v) if math.isfinite(v) else None) for k, v in r.scores.items() if k.startswith("test_")}
 
 
 def save_run(out: str | Path, result: TrainResult, record: RunRecord) -> dict[str, Path]:
