@@ -120,8 +120,9 @@ def test_a_recipe_judged_by_balanced_accuracy_ranks_by_it(tmp_path):
                     conditions=[Conditions(train_size=60)], train=FAST, metric="balanced_accuracy")
     assert recipe.plan["metric"] == "balanced_accuracy"
     result = recipe.run()
-    ranked = result.selection[result.selection["rung"] == 0].sort_values("val_score", ascending=False, kind="stable")
-    assert ranked["continued"].tolist()[:2] == [True, True] and "balanced accuracy" in result.verdict
+    first = result.selection[result.selection["rung"] == 0]  # ties by validation score go to the lower loss
+    ranked = first.sort_values(["val_score", "val_loss"], ascending=[False, True], kind="stable")
+    assert ranked["continued"].tolist() == [True, True, False, False] and "balanced accuracy" in result.verdict
     with pytest.raises(GoodfitError, match="metric 'rmse' does not apply to classification"):
         Recipe("wine", "mlp", metric="rmse")
 
