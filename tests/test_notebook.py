@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 import goodfit
-from goodfit import Arm, Conditions, Dropout, Study, TrainConfig
+from goodfit import Arm, Conditions, Dropout, Study, TrainConfig, plot, show, verdict_of, write_outputs
 from goodfit.cli import app
 from goodfit.report.tables import study_table
 
@@ -19,16 +19,23 @@ def result(tmp_path_factory):
     return study.run(out), out
 
 
-def test_run_with_a_folder_writes_results_json_and_report_html_as_the_cli_does(result):
+def test_run_with_a_folder_keeps_the_store_and_write_outputs_writes_the_files_the_cli_does(result):
     r, out = result
-    assert r.files == {"results": out / "results.json", "report": out / "report.html", "store": out / "study.db"}
-    assert json.loads((out / "results.json").read_text())["verdict"] == r.verdict
+    assert sorted(p.name for p in out.iterdir()) == ["study.db"]
+    files = write_outputs(r, out)
+    assert files == {"results": out / "results.json", "report": out / "report.html", "store": out / "study.db"}
+    assert json.loads((out / "results.json").read_text())["verdict"] == verdict_of(r)
     assert "<h1>Verdict</h1>" in (out / "report.html").read_text()
 
 
-def test_repr_html_shows_the_terminal_tables_cells(result):
+def test_verdict_of_takes_a_study_or_a_recipe_and_nothing_else():
+    with pytest.raises(TypeError, match="verdict_of takes a StudyResult or a RecipeResult, not str"):
+        verdict_of("a study")
+
+
+def test_show_gives_the_terminal_tables_cells(result):
     r, _ = result
-    html = r._repr_html_()
+    html = show(r)._repr_html_()
     rows = r.table().to_dict("records")
     from goodfit.report.tables import arm_cells
 
@@ -46,7 +53,7 @@ def test_repr_html_shows_the_terminal_tables_cells(result):
 
 def test_plot_is_shown_as_pictures_and_its_figures_stay_usable(result, tmp_path):
     r, _ = result
-    figures = r.plot()
+    figures = plot(r)
     html = figures._repr_html_()
     assert html.count('src="data:image/png;base64,') == len(figures) >= 4
     assert "Generalization gap over epochs" in html

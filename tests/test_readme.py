@@ -162,7 +162,7 @@ def test_the_quoted_regression_study_from_the_store_its_command_wrote(tmp_path, 
     of goodfit's plan or arithmetic makes it refuse or print otherwise, run the README command again, quote what it
     prints, and copy its study.db there."""
     import goodfit.study.units
-    from goodfit.study import power_warning
+    from goodfit.report.verdict import power_warning
 
     def no_training(*args, **kwargs):
         raise AssertionError("the README's study trained again instead of reading its store")

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from goodfit import Conditions, TrainConfig
+from goodfit import Conditions, TrainConfig, verdict_of
 from goodfit.errors import GoodfitError
 from goodfit.recipe import SEARCH_SEEDS, Recipe, rung_plan
 from goodfit.space import Space
@@ -39,8 +39,8 @@ def test_a_recipe_chosen_on_noise_alone_is_not_called_better(noise_only):
     _, result, _ = noise_only
     best = {c.arm: c for c in result.confirmation.comparisons()}["recipe-1"]
     assert not best.significant and abs(best.difference.mean) < 0.02
-    assert "it does not differ significantly from the baseline" in result.verdict
-    assert "The search's own optimism" in result.verdict
+    assert "it does not differ significantly from the baseline" in verdict_of(result)
+    assert "The search's own optimism" in verdict_of(result)
     assert set(result.optimism()["arm"]) == {"recipe-1", "recipe-2", result.single}
 
 
@@ -50,13 +50,15 @@ def test_outputs_and_resume(noise_only, tmp_path):
     recipe, result, out = noise_only
     files = write_recipe_outputs(result, out, command="goodfit recipe ...")
     payload = json.loads(files["results"].read_text())
+    assert payload["verdict"] == verdict_of(result)
+    assert payload["confirmation"]["verdict"] == verdict_of(result.confirmation)
     assert payload["command"].startswith("goodfit train --data wine --model mlp --train-size 60 --epochs 8")
     assert payload["recipes"][0]["name"] == "recipe-1" and len(payload["selection"]) == 4 + 8
     html = files["report"].read_text()
     assert "The search, rung by rung" in html and "Confirmed on fresh seeds" in html and "goodfit train" in html
     again = Recipe("wine", "mlp", space="l2=1e-9:1e-8", candidates=4, eta=2, top=2, search_seeds=1, seeds="5-9",
                    epochs=8, conditions=[Conditions(train_size=60)], train=FAST).run(out)
-    assert again.units_trained == 0 and again.verdict == result.verdict
+    assert again.units_trained == 0 and verdict_of(again) == verdict_of(result)
     with pytest.raises(GoodfitError, match="another plan"):
         Recipe("wine", "mlp", space="dropout", candidates=4, eta=2, top=2, search_seeds=1, seeds=2, epochs=8).run(out)
 
@@ -108,7 +110,7 @@ def test_a_regression_recipe_selects_and_judges_by_rmse_and_says_so(tmp_path):
     assert result.metric.name == "rmse" and set(result.selection["metric"]) == {"rmse"}
     first = result.selection[result.selection["rung"] == 0].sort_values("val_score")
     assert first["continued"].tolist() == [True, True, False, False]  # the two lowest RMSEs went on
-    assert "test RMSE" in result.verdict and not re.search(r"\d\.\d%|points", result.verdict)
+    assert "test RMSE" in verdict_of(result) and not re.search(r"\d\.\d%|points", verdict_of(result))
     opt = result.optimism()
     assert (opt["confirmed_test"] > 10).all()  # RMSE in the target's units (disease progression, about 50-70)
     html = write_recipe_outputs(result, tmp_path)["report"].read_text()
@@ -122,7 +124,7 @@ def test_a_recipe_judged_by_balanced_accuracy_ranks_by_it(tmp_path):
     result = recipe.run()
     first = result.selection[result.selection["rung"] == 0]  # ties by validation score go to the lower loss
     ranked = first.sort_values(["val_score", "val_loss"], ascending=[False, True], kind="stable")
-    assert ranked["continued"].tolist() == [True, True, False, False] and "balanced accuracy" in result.verdict
+    assert ranked["continued"].tolist() == [True, True, False, False] and "balanced accuracy" in verdict_of(result)
     with pytest.raises(GoodfitError, match="metric 'rmse' does not apply to classification"):
         Recipe("wine", "mlp", metric="rmse")
 
@@ -137,10 +139,17 @@ def test_cli_recipe_on_a_regression_prints_the_task_and_the_train_command(tmp_pa
     assert payload["command"].startswith("goodfit train --data diabetes --model mlp --epochs 4 --loss huber")
 
 
-def test_rungs_write_no_report_unless_asked(noise_only):
-    _, _, out = noise_only
-    assert (out / "confirm" / "results.json").is_file() and (out / "search" / "rung-0" / "results.json").is_file()
-    assert not list(out.glob("*/**/report.html"))  # the recipe's own report.html sits at the top
+def test_rungs_write_their_results_json_and_a_report_only_when_asked(noise_only, tmp_path):
+    from goodfit.report.recipe import write_recipe_outputs
+
+    _, result, _ = noise_only
+    write_recipe_outputs(result, tmp_path)
+    studies = [tmp_path / "search" / f"rung-{i}" for i in range(len(result.rungs))] + [tmp_path / "confirm"]
+    written = [json.loads((s / "results.json").read_text()) for s in studies]
+    assert [w["verdict"] for w in written] == [verdict_of(r) for r in result.rungs + [result.confirmation]]
+    assert not list(tmp_path.glob("*/**/report.html"))  # the recipe's own report.html sits at the top
+    write_recipe_outputs(result, tmp_path, reports=True)
+    assert all((s / "report.html").is_file() for s in studies)
 
 
 def test_the_recipe_command_spells_its_choice_as_one_arm_that_reads_back(noise_only):
@@ -169,7 +178,7 @@ def test_a_choice_the_fresh_seeds_find_worse_than_the_baseline_is_not_what_to_tr
     try:
         assert result.chosen.name == "baseline" and "--arm" not in result.command()
         assert f"On the fresh seeds {pick}, the search's choice, came out worse than the baseline (-5.0 points, " \
-               "p=0.010 after Holm), so train without these remedies: the baseline." in result.verdict
+               "p=0.010 after Holm), so train without these remedies: the baseline." in verdict_of(result)
     finally:
         del result.confirmation.comparisons
     assert result.chosen.name == pick
@@ -184,6 +193,6 @@ def test_survivors_trained_on_choose_and_confirm_as_survivors_trained_again():
     on = Recipe("wine", "mlp", continue_survivors=True, **kwargs).run()
     assert on.selection[["rung", "arm", "continued"]].equals(again.selection[["rung", "arm", "continued"]])
     assert on.selection["val_score"].to_numpy() == pytest.approx(again.selection["val_score"].to_numpy(), abs=1e-4)
-    assert on.verdict == again.verdict
+    assert verdict_of(on) == verdict_of(again)
     trained = lambda r: sum(int(s.members["epochs_run"].sum()) for s in r.rungs)  # noqa: E731
     assert trained(on) == trained(again)  # each member's history runs from epoch 1 either way

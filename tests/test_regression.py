@@ -6,6 +6,7 @@ import pytest
 import scipy.stats
 import torch
 
+from goodfit import verdict_of
 from goodfit.data import Conditions, load, split
 from goodfit.data.files import read_path
 from goodfit.engine import Member, TrainConfig, train
@@ -118,7 +119,7 @@ def test_a_regression_study_judges_by_rmse_where_lower_is_better():
     dropout = table[table["arm"] == "dropout=0.3"].iloc[0]
     assert dropout["gain"] == pytest.approx(-dropout["diff"])
     members = result.members
-    assert "test RMSE" in result.verdict and "%" not in result.verdict.split(":")[0]
+    assert "test RMSE" in verdict_of(result) and "%" not in verdict_of(result).split(":")[0]
     for _, row in table.iterrows():  # each arm's mean RMSE and its t interval, cut at zero where it reaches below
         rmse = members.loc[members["arm"] == row["arm"], "test_rmse"].to_numpy()
         low, high = scipy.stats.t.interval(0.95, len(rmse) - 1, rmse.mean(), scipy.stats.sem(rmse))
@@ -130,7 +131,7 @@ def test_balanced_accuracy_is_the_default_on_imbalanced_classes_and_can_be_asked
     conditions = [Conditions(imbalance=0.1)]
     study = Study("wine", model="mlp", arms=["dropout=0.3"], seeds=2, epochs=3, conditions=conditions)
     result = study.run()
-    assert result.metric.name == "balanced_accuracy" and "balanced accuracy" in result.verdict
+    assert result.metric.name == "balanced_accuracy" and "balanced accuracy" in verdict_of(result)
     asked = Study("wine", model="mlp", arms=["dropout=0.3"], seeds=2, epochs=3, metric="macro_f1").run()
     assert asked.metric.name == "macro_f1"
     by_arm = asked.members.groupby("arm")["test_macro_f1"].mean()  # the table's score is the members' macro F1

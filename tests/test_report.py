@@ -19,8 +19,10 @@ from goodfit import atomic
 from goodfit.report import html, outputs
 from goodfit.report.figures import arm_styles, study_figures
 from goodfit.report.html import render_html
+from goodfit.report.notebook import show
 from goodfit.report.outputs import write_outputs
 from goodfit.report.tables import study_table
+from goodfit.report.verdict import verdict, verdict_for
 from goodfit.study import StudyResult
 
 EVIL_ARM = "<script>alert(1)</script>"
@@ -128,7 +130,7 @@ def test_report_opens_with_the_verdict_then_table_figures_diagnosis_setup_comman
     text = files["report"].read_text(encoding="utf-8")
     order = [text.index(f'id="{s}"') for s in ("verdict", "results", "figures", "diagnosis", "setup", "reproduce")]
     assert order == sorted(order)
-    assert text.index(str(escape(result.verdict_for(0)))) < text.index('id="results"')
+    assert text.index(str(escape(verdict_for(result, 0)))) < text.index('id="results"')
     assert "goodfit study --data digits --seeds 3" in text
 
 
@@ -187,7 +189,7 @@ def test_results_json_holds_plan_aggregates_comparisons_members_and_nan_as_null(
     assert len(data["members"]) == 9
     broken = next(m for m in data["members"] if m["member"] == "0/l2/0")
     assert broken["test_loss"] is None and broken["diagnosis"]["regime"] == "diverged"
-    assert data["verdict"] == result.verdict
+    assert data["verdict"] == verdict(result) and data["verdicts"] == [verdict_for(result, 0)]
     assert outputs.results_json(result, "goodfit study", 12.5) == text  # the same result gives the same bytes
 
 
@@ -321,7 +323,7 @@ def test_the_regression_report_and_notebook_name_rmse_and_never_accuracy(regress
         assert words in shown, words
     assert "accuracy" not in shown.lower()
     assert "progression" in text and "one output" in text and "classes" not in text.split("Data and setup")[1]
-    notebook = regression._repr_html_()
+    notebook = show(regression).html
     assert "test RMSE" in notebook and "Δ RMSE" in notebook and "acc" not in notebook
 
 
@@ -337,7 +339,7 @@ def test_a_balanced_accuracy_study_labels_balanced_accuracy():
     assert "test balanced accuracy %" in text and "Test balanced accuracy per arm" in text
     assert "Learning curves: accuracy" in text and "balanced accuracy is measured once" in text
     assert "judged by test balanced accuracy" in text
-    notebook = result._repr_html_()
+    notebook = show(result).html
     assert "test balanced accuracy over 2 seeds" in notebook and ">test bal acc<" in notebook
 
 

@@ -5,9 +5,10 @@ import sys
 
 import pytest
 
-from goodfit import Arm, Conditions, Dropout, TrainConfig
+from goodfit import Arm, Conditions, Dropout, TrainConfig, plot, show, verdict_of
 from goodfit.errors import GoodfitError
 from goodfit.executors import LocalExecutor
+from goodfit.report.verdict import summary, verdict_for
 from goodfit.study import Study, StudyResult
 
 FAST = TrainConfig(epochs=3, batch_size=16)
@@ -80,14 +81,14 @@ def test_strength_sweep_makes_one_arm_per_strength():
 def test_report_rebuilds_from_the_store_alone(tmp_path):
     first = small_study().run(tmp_path / "s")
     rebuilt = StudyResult.from_store(tmp_path / "s")
-    assert rebuilt.verdict == first.verdict
+    assert verdict_of(rebuilt) == verdict_of(first)
     assert rebuilt.table().equals(first.table())
 
 
 def test_verdict_says_nothing_differed_when_arms_are_identical():
     same = [Arm("baseline"), Arm("twin", (Dropout(0.0),))]
     result = small_study(arms=same, conditions=[Conditions()], seeds=3).run()
-    assert "no remedy made a significant difference" in result.verdict
+    assert "no remedy made a significant difference" in verdict_of(result)
 
 
 def test_baseline_must_come_first():
@@ -95,12 +96,12 @@ def test_baseline_must_come_first():
         small_study(arms=[Arm("dropout", (Dropout(0.5),))])
 
 
-def test_result_plots_and_shows_itself_in_a_notebook():
+def test_a_result_is_plotted_and_shown_in_a_notebook():
     result = small_study(conditions=[Conditions()]).run()
-    figures = result.plot()
+    figures = plot(result)
     assert figures and all(hasattr(f, "savefig") for f in figures.values())
-    html = result._repr_html_()
-    assert result.verdict.split(",")[0] in html and "<table" in html
+    html = show(result)._repr_html_()
+    assert verdict_of(result).split(",")[0] in html and "<table" in html
 
 
 def test_the_default_study_compares_clean_with_wrong_labels_and_sums_it_up_in_one_sentence(tmp_path):
@@ -117,16 +118,16 @@ def test_a_study_over_clean_and_noisy_labels_says_what_mattered_in_each_first():
     result = Study("wine", "mlp", arms=["baseline", "early_stopping", "dropout=0.01"], seeds=4, epochs=60,
                    conditions=[Conditions(train_size=80), Conditions(train_size=80, label_noise=0.4)],
                    train=TrainConfig(batch_size=16)).run()
-    head = result.summary()
+    head = summary(result)
     assert head.startswith("In short: with clean labels") and "; with 40% wrong labels" in head
-    assert result.verdict.startswith(head) and result.verdict.count("On wine") == 2
+    assert verdict_of(result).startswith(head) and verdict_of(result).count("On wine") == 2
     t = result.table()
     for c, part in enumerate(head[len("In short: "):head.index(" (significant")].split("; ")):
         better = t[(t["condition"] == c) & t["significant"].fillna(False).astype(bool) & (t["gain"] > 0)]
         assert ("no remedy beat" in part) == better.empty
         assert all(f"{arm} (" in part for arm in better["arm"])
     one = Study("wine", "mlp", arms=["baseline", "dropout"], seeds=2, epochs=2).run()
-    assert one.summary() is None and not one.verdict.startswith("In short")
+    assert summary(one) is None and not verdict_of(one).startswith("In short")
 
 
 def test_under_goodfits_own_label_noise_training_accuracy_is_also_scored_against_the_true_labels():
@@ -160,7 +161,8 @@ def test_with_nothing_significant_the_summary_claims_no_significance_and_names_t
                    conditions=[Conditions(train_size=60), Conditions(train_size=60, label_noise=0.3)]).run()
     t = result.table()
     assert not t["significant"].fillna(False).astype(bool).any()
-    assert result.summary().endswith("(details per condition below).") and "significant after Holm" not in result.summary()
+    head = summary(result)
+    assert head.endswith("(details per condition below).") and "significant after Holm" not in head
     rows = t[(t["condition"] == 0) & (t["arm"] != "baseline")]
     largest = rows.loc[rows["gain"].abs().idxmax(), "arm"]
-    assert f"the largest change was {largest} (" in result.verdict_for(0)
+    assert f"the largest change was {largest} (" in verdict_for(result, 0)

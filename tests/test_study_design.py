@@ -10,8 +10,9 @@ import scipy.stats
 
 from goodfit import Conditions, TrainConfig
 from goodfit.errors import GoodfitError
+from goodfit.report.verdict import power_warning, verdict
 from goodfit.stats import compare_to_baseline, detectable_effect, mean_ci, paired_power, seeds_for
-from goodfit.study import CONTROL_SEEDS, Study, StudyResult, power_warning
+from goodfit.study import CONTROL_SEEDS, Study, StudyResult
 
 FAST = TrainConfig(epochs=12, batch_size=16)
 
@@ -90,12 +91,12 @@ def test_the_control_is_the_noise_floor_and_not_one_of_the_comparisons():
     table = r.table().set_index("arm")
     assert table.loc["control", "role"] == "control" and not table.loc["control", "significant"]
     assert table.loc["tied", "all_equal"] and table.loc["tied", "diff_low"] == table.loc["tied", "diff_high"]
-    verdict = r.verdict
-    assert "Noise floor: the A/A control" in verdict and "WARNING" not in verdict
-    assert "good (+5.0 points, Holm-adjusted 95% CI" in verdict
-    assert "also better: tied" in verdict  # six seeds all +2.0: the exact sign-flip test, p = 1/32
+    said = verdict(r)
+    assert "Noise floor: the A/A control" in said and "WARNING" not in said
+    assert "good (+5.0 points, Holm-adjusted 95% CI" in said
+    assert "also better: tied" in said  # six seeds all +2.0: the exact sign-flip test, p = 1/32
     assert table.loc["tied", "p_holm"] == pytest.approx(2 ** -5)
-    assert "points or more are found 80% of the time" in verdict
+    assert "points or more are found 80% of the time" in said
     power = r.to_dict()["power"][0]
     assert power["seeds"] == 6 and power["comparisons"] == 2 and 0 < power["detectable_difference"] < 0.05
 
@@ -103,7 +104,7 @@ def test_the_control_is_the_noise_floor_and_not_one_of_the_comparisons():
 def test_a_significant_control_says_loudly_that_the_study_cannot_be_trusted():
     r = fabricated(control_shift=0.04)
     assert r.table().set_index("arm").loc["control", "significant"]
-    assert "WARNING: the A/A control" in r.verdict and "cannot be trusted" in r.verdict
+    assert "WARNING: the A/A control" in verdict(r) and "cannot be trusted" in verdict(r)
 
 
 # --- real studies ----------------------------------------------------------------------------------------

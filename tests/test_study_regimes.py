@@ -11,6 +11,7 @@ from goodfit.errors import GoodfitError
 from goodfit.grammar import default_arms
 from goodfit.history import History
 from goodfit.remedies import WORDS
+from goodfit.report.outputs import write_outputs
 from goodfit.report.tables import study_table
 from goodfit.study import Study, StudyResult
 
@@ -23,6 +24,7 @@ def test_a_member_the_diagnosis_refuses_is_unknown_with_the_reason_everywhere(tm
     monkeypatch.setattr(goodfit.study.units, "diagnose", refuse)
     result = Study("wine", "mlp", arms=["baseline", "dropout"], seeds=2, epochs=3,
                    conditions=[Conditions(train_size=40)], train=TrainConfig(batch_size=16)).run(tmp_path)
+    write_outputs(result, tmp_path)
     for source in (result, StudyResult.from_store(tmp_path)):
         assert [d["regime"] for d in source.members["diagnosis"]] == ["unknown"] * 4
         assert all(d["evidence"][0] == "this history is too short to judge" and d["best_epoch"] is None

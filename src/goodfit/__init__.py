@@ -1,6 +1,6 @@
 """goodfit: is my network memorizing, since when, and which regularization fixes it on my data?
 
-The flow: data -> remedies -> engine -> history -> diagnose / stats / weights -> report.
+The flow: data -> remedies -> engine -> history -> diagnose / stats / weights -> study -> recipe -> report.
 
 Names are imported on first use, so `import goodfit` (and `goodfit diagnose`, which reads a log)
 does not pay for torch and the engine until something needs them.
@@ -21,6 +21,8 @@ _HOMES = {
     "Dropout": "goodfit.remedies", "EarlyStopping": "goodfit.remedies", "Shrink": "goodfit.remedies",
     "WeightDecay": "goodfit.remedies",
     "Study": "goodfit.study", "StudyResult": "goodfit.study",
+    "plot": "goodfit.report.notebook", "show": "goodfit.report.notebook", "verdict_of": "goodfit.report",
+    "write_outputs": "goodfit.report.outputs",
     "Monitor": "goodfit.integrations", "hf_callback": "goodfit.integrations", "keras_callback": "goodfit.integrations",
     "lightning_callback": "goodfit.integrations",
 }

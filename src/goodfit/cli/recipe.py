@@ -64,6 +64,7 @@ def recipe(
     from goodfit.executors import executor_for
     from goodfit.recipe import Recipe
     from goodfit.report.recipe import write_recipe_outputs
+    from goodfit.report.recipe_verdict import verdict
     from goodfit.runs import prepare_out
 
     runner = executor_for(executor, address)
@@ -71,7 +72,7 @@ def recipe(
     search = Recipe.default(data=data, model=model, space=space, candidates=candidates, eta=eta, top=top,
                             search_seeds=search_seeds, seeds=seeds, epochs=epochs, train_size=train_size,
                             label_noise=label_noise, imbalance=imbalance, target=target, train=config, seed=seed,
-                            task=task, metric=metric, reports=reports)
+                            task=task, metric=metric)
     out_path = prepare_out(out)
     if not as_json:
         cli.console.print(f"search: {candidates} candidates in {len(search.rungs)} rungs "
@@ -80,9 +81,9 @@ def recipe(
                           f"{len(search.seeds)} fresh seeds", highlight=False)
     result = search.run(out_path, runner, None if as_json else _say_event)
     command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["recipe"] else "goodfit recipe"
-    files = write_recipe_outputs(result, out_path, command=command)
+    files = write_recipe_outputs(result, out_path, command=command, reports=reports)
     if as_json:
-        print(json.dumps({"verdict": result.verdict, "command": result.command(), "choice": result.chosen.name,
+        print(json.dumps({"verdict": verdict(result), "command": result.command(), "choice": result.chosen.name,
                           "files": {k: str(v) for k, v in files.items()}}, indent=2))
         return
     _print_result(result, files)
@@ -109,13 +110,14 @@ def _print_result(result, files: dict) -> None:
     """The confirmation's table, each recipe in words and as an arm, the verdict, the command to train the
     chosen one and the files written."""
     from goodfit.grammar import spell
+    from goodfit.report.recipe_verdict import verdict
     from goodfit.report.tables import study_table
 
     console = cli.console
     console.print(study_table(result.confirmation, width=console.width))
     for arm, words in zip(result.recipes, result.descriptions()):
         console.print(f"  {arm.name}: {escape(words)}\n    arm: {escape(spell(arm))}", highlight=False, soft_wrap=True)
-    console.print(Text.assemble("\n", ("verdict:", "bold"), f" {result.verdict}\n"))  # wrapped at words
+    console.print(Text.assemble("\n", ("verdict:", "bold"), f" {verdict(result)}\n"))  # wrapped at words
     console.print(f"train with {escape(result.chosen.name)}:\n  {escape(_shell_lines(result.command()))}\n",
                   soft_wrap=True, highlight=False)
     console.print(f"wrote {files['results']}, {files['report']}  ({result.units_trained} unit(s) trained now; "

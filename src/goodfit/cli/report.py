@@ -21,12 +21,13 @@ def report(
         goodfit report runs/study
     """
     from goodfit.report.outputs import write_outputs
+    from goodfit.report.verdict import verdict
     from goodfit.study import StudyResult
 
     result = StudyResult.from_store(folder)
     files = write_outputs(result, folder)
     if as_json:
-        print(json.dumps({"verdict": result.verdict, "files": {k: str(v) for k, v in files.items()}}, indent=2))
+        print(json.dumps({"verdict": verdict(result), "files": {k: str(v) for k, v in files.items()}}, indent=2))
         return
-    cli.console.print(Text.assemble(("verdict:", "bold"), f" {result.verdict}"))  # wrapped at words
+    cli.console.print(Text.assemble(("verdict:", "bold"), f" {verdict(result)}"))  # wrapped at words
     cli.console.print(f"wrote {files['results']} and {files['report']}", highlight=False)

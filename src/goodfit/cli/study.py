@@ -88,8 +88,10 @@ def study(
     from goodfit.engine import TrainConfig
     from goodfit.executors import executor_for
     from goodfit.grammar import parse_numbers, parse_whole_numbers
+    from goodfit.report.outputs import write_outputs
+    from goodfit.report.verdict import power_warning, verdict
     from goodfit.runs import prepare_out
-    from goodfit.study import Study, sweep_arms
+    from goodfit.study import Study, comparisons_in, sweep_arms
 
     runner = executor_for(executor, address)
     sweeps = [a.name for a in sweep_arms(parse_numbers(dropout, "--dropout"), parse_numbers(l2, "--l2"),
@@ -105,17 +107,18 @@ def study(
         cli.console.print(f"task: {the_study.dataset_info['task']} ({the_study.dataset_info['task_reason']})")
     out_path = prepare_out(out)
     command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
-    result = run_study_with_progress(the_study, out_path, runner, quiet=as_json, command=command,
-                                     warning=the_study.power_note())
+    warning = power_warning(len(the_study.plan["seeds"]), comparisons_in(the_study.plan))
+    result = run_study_with_progress(the_study, out_path, runner, quiet=as_json, warning=warning)
     if result.failed:
         _say_failed(result, out_path / "study.db")
         sys.exit(1)
+    files = write_outputs(result, out_path, command=command)
     if as_json:
-        print(json.dumps({"verdict": result.verdict, "arms": json.loads(result.table().to_json(orient="records")),
+        print(json.dumps({"verdict": verdict(result), "arms": json.loads(result.table().to_json(orient="records")),
                           **({"causes": result.causes} if result.causes is not None else {}),
-                          "files": {k: str(v) for k, v in result.files.items()}}, indent=2))
+                          "files": {k: str(v) for k, v in files.items()}}, indent=2))
         return
-    _print_result(result)
+    _print_result(result, files)
 
 
 def _say_failed(result, kept) -> None:
@@ -127,13 +130,14 @@ def _say_failed(result, kept) -> None:
         "run the same command again to train only the missing ones", highlight=False, soft_wrap=True)
 
 
-def _print_result(result) -> None:
+def _print_result(result, files: dict) -> None:
     """The study's table, its verdict, the causes it found (with --causes) and the files it wrote."""
     from goodfit.report.tables import study_table
+    from goodfit.report.verdict import verdict
 
-    console, files = cli.console, result.files  # the study wrote results.json and report.html beside study.db
+    console = cli.console
     console.print(study_table(result, width=console.width))
-    console.print(Text.assemble("\n", ("verdict:", "bold"), f" {result.verdict}\n"))  # wrapped at words
+    console.print(Text.assemble("\n", ("verdict:", "bold"), f" {verdict(result)}\n"))  # wrapped at words
     if result.causes is not None:  # goodfit study --causes: what it found, in order (report.html has the rest)
         found = "; ".join(f"{i}. {c['name']} ({', '.join(c['remedies'])})"
                           for i, c in enumerate(result.causes["causes"], 1))

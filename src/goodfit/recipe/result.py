@@ -1,8 +1,7 @@
 """What a recipe search found: the recipes, the confirmation on fresh seeds, and the numbers that judge them.
 
 The numbers only (each recipe against the best single remedy, the search's optimism, what to train with,
-the `goodfit train` command); the verdict's sentences are `goodfit.report.recipe_verdict`'s, which
-`RecipeResult.verdict` hands on to.
+the `goodfit train` command); the verdict's sentences are `goodfit.report.recipe_verdict`'s.
 """
 from __future__ import annotations
 
@@ -121,14 +120,6 @@ class RecipeResult:
         c = {c.arm: c for c in self.confirmation.comparisons()}.get(name)
         return c if c is not None and c.significant and self.metric.gain(c.difference.mean) < 0 else None
 
-    @property
-    def verdict(self) -> str:
-        """What to train with, and whether it beat the baseline and the best single remedy on fresh seeds
-        (`goodfit.report.recipe_verdict.verdict`)."""
-        from goodfit.report.recipe_verdict import verdict
-
-        return verdict(self)
-
     def command(self) -> str:
         """The `goodfit train` command that trains with the chosen recipe, its remedies as one `--arm` (the
         spelling `goodfit study --arms` reads too)."""
@@ -154,9 +145,10 @@ class RecipeResult:
         return " ".join(parts + ([f"--arm {chosen}"] if chosen != BASELINE else []))
 
     def to_dict(self) -> dict:
-        """The `results.json` payload."""
+        """The numbers of `results.json` (the report adds the verdict's words:
+        `goodfit.report.recipe.recipe_payload`)."""
         return {
-            "goodfit": "recipe/1", "plan": self.plan, "verdict": self.verdict, "command": self.command(),
+            "goodfit": "recipe/1", "plan": self.plan, "command": self.command(),
             "choice": self.chosen.name, "metric": self.metric.name,
             "recipes": [{"name": a.name, "description": describe(a), "arm": spell(a), "options": train_options(a),
                          **a.to_dict()}

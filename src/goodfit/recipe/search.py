@@ -82,8 +82,6 @@ class Recipe:
         train: batch size, learning rate, optimizer, device. Default `TrainConfig()`.
         split_seed: seed of the split. Default 0.
         seed: seed of the random candidates. Default 0.
-        reports: each rung and the confirmation also write their own `report.html` (seconds each; the
-            recipe's report shows the search and the confirmation either way). Default False.
         continue_survivors: each rung's survivors train on from the weights, optimizer state and
             random streams the previous rung left them with, instead of from the start (the same
             members, so the same results within floating-point tolerance; in this process only, with
@@ -103,8 +101,7 @@ class Recipe:
                  candidates: int = 27, eta: int = 3, top: int = 3, search_seeds: int = 1,
                  seeds: int | str | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
                  target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0, seed: int = 0,
-                 task: str | None = None, metric: str | None = None, reports: bool = False,
-                 continue_survivors: bool = False):
+                 task: str | None = None, metric: str | None = None, continue_survivors: bool = False):
         dataset = load(data, target, task)
         kind = dataset.kind
         if metric is not None:
@@ -130,7 +127,7 @@ class Recipe:
             raise GoodfitError("a recipe searches on one condition; pass one --train-size")
         self.seeds = seeds
         self.search_seeds = [SEARCH_SEEDS + i for i in range(search_seeds)]
-        self.epochs, self.top, self.reports = epochs, top, reports
+        self.epochs, self.top = epochs, top
         self.continue_survivors = continue_survivors
         spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
         self.plan = {"data": str(data), "target": target, "model": spec.to_dict(), "space": space.to_dict(),
@@ -195,8 +192,7 @@ class Recipe:
             if on_event:
                 on_event({"type": "rung", "rung": i, "candidates": len(alive), "epochs": epochs})
             result = self._study(arms, self.search_seeds, epochs).run(
-                None if out is None else out / "search" / f"rung-{i}", executor, on_event, report=self.reports,
-                continuation=carry)
+                None if out is None else out / "search" / f"rung-{i}", executor, on_event, continuation=carry)
             _check(result)
             results.append(result)
             trained, seconds = trained + result.units_trained, seconds + result.seconds
@@ -221,7 +217,7 @@ class Recipe:
         if on_event:
             on_event({"type": "confirm", "arms": [single.name] + [r.name for r in recipes]})
         confirmation = self._study([Arm(BASELINE), single] + recipes, self.seeds, self.epochs).run(
-            None if out is None else out / "confirm", executor, on_event, report=self.reports)
+            None if out is None else out / "confirm", executor, on_event)
         _check(confirmation)
         return RecipeResult(self.plan, results, selection, confirmation, recipes, single.name, choice,
                             seconds + confirmation.seconds, trained + confirmation.units_trained)

@@ -22,6 +22,7 @@ from goodfit.metrics import METRICS
 from goodfit.remedies import WORDS, word_of
 from goodfit.report.figures import STYLE, WIDTH, arm_styles, curve_metric, loss_label, study_figures
 from goodfit.report.tables import BASELINE, condition_label, table_groups
+from goodfit.report.verdict import verdicts
 from goodfit.words import p_text
 
 DPI = 200  # pixels per inch of the PNG; the page shows WIDTH inches at about 100 px each, sharp on 2x screens
@@ -346,14 +347,14 @@ def render_html(result, command: str | None = None, seconds: float | None = None
     Returns:
         The HTML text.
     """
-    verdicts = [result.verdict_for(c) for c in range(len(result.conditions))]
+    said = verdicts(result)
     setup = _setup(result, seconds)
     groups = table_groups(result)
     for row in (row for group in groups for row in group["rows"]):
         row["regime_class"] = _regime_class(row["regime_name"])
     page = _environment().get_template("report.html").render(
         title=f"goodfit study: {setup['name']}",
-        verdicts=verdicts, several=len(verdicts) > 1, groups=groups, figures=_figures(result),
+        verdicts=said, several=len(said) > 1, groups=groups, figures=_figures(result),
         diagnoses=_diagnoses(result), setup=setup, command=command, version=__version__, baseline=BASELINE,
         colors={arm: style["color"] for arm, style in arm_styles(result.arm_names).items()},
         seeds=len(result.plan.get("seeds", [])), arms=len(result.arm_names),

@@ -1,9 +1,10 @@
-"""A study in a notebook: the results table as the terminal shows it, and the figures as pictures.
+"""A study in a notebook: the verdict and results table as the terminal shows them, and the figures as pictures.
 
-`StudyResult._repr_html_` and `StudyResult.plot()` call these; nothing here trains or writes files.
+`goodfit.show(result)` and `goodfit.plot(result)` are these; nothing here trains or writes files.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from matplotlib.figure import Figure
@@ -11,6 +12,7 @@ from matplotlib.figure import Figure
 from goodfit.report.figures import SIGNIFICANT, study_figures
 from goodfit.report.html import _environment, _png, figure_text
 from goodfit.report.tables import BASELINE, MEANINGS, study_table, table_groups
+from goodfit.report.verdict import verdicts
 
 COLORS = {sig: SIGNIFICANT.get(sig, "inherit") for sig in MEANINGS}  # a table cell's colour by significance
 
@@ -25,9 +27,30 @@ def study_html(result) -> str:
     """
     groups, terminal = table_groups(result), study_table(result)
     return _environment().get_template("notebook.html").render(
-        verdicts=[result.verdict_for(c) for c in range(len(result.conditions))], groups=groups,
-        several=len(groups) > 1, title=terminal.title, note=terminal.caption,
+        verdicts=verdicts(result), groups=groups, several=len(groups) > 1, title=terminal.title, note=terminal.caption,
         headers=[str(c.header) for c in terminal.columns], baseline=BASELINE, colors=COLORS)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """An HTML fragment a notebook shows as such (`_repr_html_`)."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def show(result) -> Shown:
+    """A `StudyResult` as a notebook shows it: each condition's verdict and the results table (`study_html`).
+
+    Example:
+        >>> from goodfit import Study
+        >>> shown = show(Study("wine", arms=["dropout=0.5"], seeds=2, epochs=2).run())
+        >>> "<table>" in shown._repr_html_() and "On wine" in shown.html
+        True
+    """
+    return Shown(study_html(result))
 
 
 class Figures(dict):
@@ -52,7 +75,8 @@ class Figures(dict):
         return "\n".join(parts)
 
 
-def study_plot(result) -> Figures:
-    """The figures of `study_figures(result)`, with titles, in a `Figures` that a notebook displays."""
+def plot(result) -> Figures:
+    """The figures of a `StudyResult` (`study_figures`: test scores with CIs, learning curves per arm, the gap over
+    epochs, ...), with titles, in a `Figures` that a notebook shows as pictures."""
     figures = study_figures(result)
     return Figures(figures, {key: figure_text(result, key) for key in figures})

@@ -1,7 +1,8 @@
 """A study's output files beside its `study.db`: `results.json` and `report.html`.
 
-Each is written whole to a temporary name in the same folder and then renamed over the old one,
-so a reader never sees half a file and a failed write leaves the previous file as it was.
+`Study.run(out)` keeps the store; `write_outputs` writes these two from its result, as `goodfit study --out`
+and `goodfit report DIR` do. Each is written whole to a temporary name in the same folder and then renamed
+over the old one, so a reader never sees half a file and a failed write leaves the previous file as it was.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from goodfit.atomic import write_atomic
 from goodfit.errors import GoodfitError
 from goodfit.report.html import render_html
+from goodfit.report.verdict import verdict, verdicts
 
 
 def json_ready(value):
@@ -34,9 +36,16 @@ def json_ready(value):
     return value
 
 
+def study_payload(result) -> dict:
+    """A `StudyResult`'s numbers (`to_dict`) with the verdict's words: `verdict`, the whole, and `verdicts`,
+    each condition's."""
+    return {**result.to_dict(), "verdict": verdict(result), "verdicts": verdicts(result)}
+
+
 def results_json(result, command: str | None = None, seconds: float | None = None) -> str:
-    """The text of `results.json`: `result.to_dict()` with the command and wall time; keys sorted, NaN as null."""
-    payload = {**result.to_dict(), "command": command, "seconds": seconds}
+    """The text of `results.json`: `study_payload(result)` with the command and wall time; keys sorted, NaN as
+    null."""
+    payload = {**study_payload(result), "command": command, "seconds": seconds}
     return json.dumps(json_ready(payload), sort_keys=True, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
 
@@ -58,11 +67,11 @@ def write_outputs(result, out: str | Path, command: str | None = None, report: b
     nothing (a rebuilt result knows no wall time of its own).
 
     Args:
-        result: a `StudyResult`.
+        result: a `StudyResult`, as `Study.run(out)` returns it.
         out: the study's output folder (it holds `study.db`); created when missing.
         command: the command line that ran the study, for the report's "reproduce" part. Default None.
         report: also render `report.html` (its figures take seconds); False writes `results.json` alone,
-            as a recipe's rungs do. Default True.
+            as a recipe's rungs do without `--reports`. Default True.
 
     Returns:
         Paths by name: `results`, `report` (when written) and `store` (`study.db`, written by the study itself).
@@ -70,6 +79,16 @@ def write_outputs(result, out: str | Path, command: str | None = None, report: b
     Raises:
         GoodfitError: a file cannot be written (disk full, no permission); the one-line message
             names the file and the fix, and the previous file stays intact.
+
+    Example:
+        >>> import tempfile
+        >>> from goodfit import Study
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     result = Study("wine", arms=["dropout=0.5"], seeds=2, epochs=2).run(out)
+        ...     files = write_outputs(result, out, report=False)
+        ...     said = json.loads(files["results"].read_text())["verdict"]
+        >>> sorted(files), said.startswith("On wine")
+        (['results', 'store'], True)
     """
     out = Path(out)
     files = {"results": out / "results.json", "report": out / "report.html", "store": out / "study.db"}

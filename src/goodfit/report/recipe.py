@@ -1,5 +1,6 @@
 """The recipe search's outputs: `results.json` and `report.html` (the search's rungs, each remedy's
-strength against the judged metric on validation, the confirmed table, and the `goodfit train` command)."""
+strength against the judged metric on validation, the confirmed table, and the `goodfit train` command),
+and each of its studies' own `results.json` beside its `study.db`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,8 @@ from goodfit.metrics import METRICS
 from goodfit.remedies import WORDS, Arm
 from goodfit.report.figures import BASELINE_COLOR, MUTED, PALETTE, STYLE, WIDTH, study_figures
 from goodfit.report.html import _environment, _png
-from goodfit.report.outputs import json_ready
+from goodfit.report.outputs import json_ready, study_payload, write_outputs
+from goodfit.report.recipe_verdict import verdict
 from goodfit.report.tables import table_groups
 
 PER_ROW = 4  # remedy axes side by side; more go on further rows
@@ -145,7 +147,7 @@ def render_recipe_html(result, command: str | None = None) -> str:
         pictures = [{"key": k, "title": t, "caption": c, "png": _png(f), "width": round(f.get_figwidth() * 100),
                      "height": round(f.get_figheight() * 100)} for k, t, c, f in figures]
     return _environment().get_template("recipe.html").render(
-        title=f"goodfit recipe: {result.confirmation.dataset['name']}", verdict=result.verdict,
+        title=f"goodfit recipe: {result.confirmation.dataset['name']}", verdict=verdict(result),
         train_command=result.command(), groups=table_groups(result.confirmation), figures=pictures,
         recipes=[{"name": a.name, "description": d} for a, d in zip(result.recipes, result.descriptions())],
         optimism=[o | {"shown": [m.value(o[k]) for k in ("selected_val", "confirmed_val", "confirmed_test")]}
@@ -153,13 +155,36 @@ def render_recipe_html(result, command: str | None = None) -> str:
         single=result.single, choice=result.chosen.name, width=round(WIDTH * 100))
 
 
-def write_recipe_outputs(result, out: str | Path, command: str | None = None) -> dict[str, Path]:
-    """Write `results.json` and `report.html` of a recipe search into its folder (each in one rename)."""
+def recipe_payload(result) -> dict:
+    """A `RecipeResult`'s numbers (`to_dict`) with the verdict's words: its own `verdict`, and the
+    confirmation's as `study_payload` gives them."""
+    return {**result.to_dict(), "verdict": verdict(result), "confirmation": study_payload(result.confirmation)}
+
+
+def write_recipe_outputs(result, out: str | Path, command: str | None = None,
+                         reports: bool = False) -> dict[str, Path]:
+    """Write `results.json` and `report.html` of a recipe search into its folder (each in one rename), and
+    each rung's and the confirmation's `results.json` beside its `study.db` (`out/search/rung-N/`,
+    `out/confirm/`).
+
+    Args:
+        result: the `RecipeResult` of `Recipe.run(out)`.
+        out: the folder `Recipe.run` kept its studies' stores in.
+        command: the command line that ran the search, shown for reproduction. Default None.
+        reports: each rung and the confirmation also get their own `report.html` (seconds each; the recipe's
+            report shows the search and the confirmation either way). Default False.
+
+    Returns:
+        The recipe's own files by name: `results`, `report`.
+    """
     import json
 
     out = Path(out)
+    for i, rung in enumerate(result.rungs):
+        write_outputs(rung, out / "search" / f"rung-{i}", report=reports)
+    write_outputs(result.confirmation, out / "confirm", report=reports)
     files = {"results": out / "results.json", "report": out / "report.html"}
-    payload = {**result.to_dict(), "command_line": command, "seconds": round(float(result.seconds), 3)}
+    payload = {**recipe_payload(result), "command_line": command, "seconds": round(float(result.seconds), 3)}
     texts = {"results": json.dumps(json_ready(payload), sort_keys=True, indent=2, allow_nan=False) + "\n",
              "report": render_recipe_html(result, command)}
     out.mkdir(parents=True, exist_ok=True)

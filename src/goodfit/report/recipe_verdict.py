@@ -2,7 +2,7 @@
 remedy on fresh seeds, how optimistic the search was, and what to train with.
 
 Reads a `RecipeResult` (its confirmation, comparisons and optimism) and writes sentences; computes no
-statistics. `RecipeResult.verdict` hands on to `verdict`.
+statistics. `goodfit.verdict_of` reads `verdict`.
 """
 from __future__ import annotations
 

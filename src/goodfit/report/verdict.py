@@ -1,7 +1,7 @@
 """The words of a study's verdict: what helped, by how much, how sure, and what chance alone does here.
 
 Reads a `StudyResult` (its table, comparisons and power) and writes sentences; computes no statistics.
-`StudyResult.verdict`, `verdict_for` and `summary` hand on to these functions.
+`verdict(result)` is the whole verdict (`goodfit.verdict_of` reads it), `verdicts(result)` each condition's.
 """
 from __future__ import annotations
 
@@ -185,7 +185,12 @@ def summary(result) -> str | None:
              " (details per condition below)."))
 
 
+def verdicts(result) -> list[str]:
+    """Each condition's verdict of a `StudyResult` (`verdict_for`), in the plan's order."""
+    return [verdict_for(result, c) for c in range(len(result.conditions))]
+
+
 def verdict(result) -> str:
     """A `StudyResult`'s whole verdict: the summary across conditions, if any, then each condition's."""
     head = summary(result)
-    return " ".join(([head] if head else []) + [verdict_for(result, c) for c in range(len(result.conditions))])
+    return " ".join(([head] if head else []) + verdicts(result))

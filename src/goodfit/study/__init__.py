@@ -2,8 +2,8 @@
 
 Along the flow: `plan` (the `Study`, its defaults and units), `units` (what a worker trains and what each
 member leaves), `run` (executor and store), `result` (`StudyResult`: the table, comparisons and power).
-`Study(...).run(out)` trains what the store lacks and returns the `StudyResult`; with `out`,
-`goodfit.report` writes results.json and report.html. The verdict's words are `goodfit.report.verdict`'s.
+`Study(...).run(out)` trains what the store lacks and returns the `StudyResult`. The numbers only: the
+verdict's words, results.json, report.html and the notebook's display are `goodfit.report`'s.
 """
 from goodfit.study.plan import (CONTROL_SEEDS, DEFAULT_ARM_NAMES, DEFAULT_STUDY, Study, comparisons_in,
                                 sweep_arms)
@@ -14,14 +14,4 @@ from goodfit.study.units import (CONTROL, UNDIAGNOSED, UnitOutput, UnitTask, mem
 
 __all__ = ["ALPHA", "CONTROL", "CONTROL_SEEDS", "DEFAULT_ARM_NAMES", "DEFAULT_STUDY", "POWER", "UNDIAGNOSED",
            "Study", "StudyResult", "UnitOutput", "UnitTask", "comparisons_in", "member_key", "planned_power",
-           "power_warning", "records_of", "run_study", "run_unit", "seeds_of", "splits_for", "sweep_arms"]
-
-
-def __getattr__(name: str):
-    """`power_warning`, importable from here as before; its words live in the report (`goodfit.report.verdict`),
-    which reads this package, so it is looked up on first use rather than imported in a cycle."""
-    if name == "power_warning":
-        from goodfit.report.verdict import power_warning
-
-        return power_warning
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+           "records_of", "run_study", "run_unit", "seeds_of", "splits_for", "sweep_arms"]

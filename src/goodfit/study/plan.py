@@ -1,7 +1,7 @@
 """The plan of a study: arms x seeds x conditions on one data set, and the units it is cut into.
 
 `Study(...)` checks and fixes the plan (nothing trains); `Study.default()` is what `goodfit study` runs with
-no options; `Study.run(out)` hands the plan to `goodfit.study.run`.
+no options; `Study.run(out)` hands the plan and its units to `goodfit.study.run`.
 """
 from __future__ import annotations
 
@@ -202,16 +202,6 @@ class Study:
                       model=spec, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                       device=config.device, metric=metric if metric in CLASS_METRICS else "accuracy")
 
-    def power_note(self) -> str | None:
-        """Before training: a warning when these seeds cannot find any but huge differences, else None.
-
-        The need is measured in d_z, a difference over the seed-to-seed spread of the paired
-        differences, at 80% power for the strictest Holm level (alpha over the comparisons).
-        """
-        from goodfit.report.verdict import power_warning
-
-        return power_warning(len(self.plan["seeds"]), comparisons_in(self.plan))
-
     @property
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.plan, sort_keys=True).encode()).hexdigest()[:16]
@@ -246,21 +236,17 @@ class Study:
                             any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
-            command: str | None = None, report: bool = True,
             continuation: Continuation | None = None) -> "StudyResult":
-        """Train every unit the store lacks, then judge; with `out`, write the study's files there.
+        """Train every unit the store lacks, then judge; with `out`, keep each finished unit in `out/study.db`.
 
         Args:
-            out: folder for `study.db` (resumable), `results.json` and `report.html`, as `goodfit study
-                --out` writes them (the last two only when no unit failed); None keeps everything in
-                memory. Default None.
+            out: folder for `study.db`, the resumable store (run again, a study trains only what it lacks);
+                None keeps everything in memory. `goodfit.write_outputs(result, out)` writes `results.json`
+                and `report.html` beside it, as `goodfit study --out` does. Default None.
             executor: where units run. Default `LocalExecutor()`.
             on_event: progress callback receiving dicts with `type` `unit` (started), `epoch`,
                 `unit_done` (with its `notes`) or `unit_failed` (with its `error`). An executor that runs units in other
                 processes sends no `epoch` events. Default None.
-            command: the command line to record in `results.json` and the report. Default None.
-            report: with `out`, render `report.html` too (False: `results.json` alone; `goodfit report
-                DIR` writes the report later). Default True.
             continuation: with the local executor, members a study run before with this continuation
                 trained for fewer epochs train on from where they ended (`engine.continuation`; the
                 same results as training them again), and afterwards it holds this study's. Default None.
@@ -269,7 +255,7 @@ class Study:
             The `StudyResult`; its `failed` names the units that failed (their members are missing
             from it, and running the study again trains them).
         """
-        return run_study(self, out, executor, on_event, command, report, continuation)
+        return run_study(self.plan, self.dataset_info, self.tasks(), self.causes, out, executor, on_event, continuation)
 
 
 def comparisons_in(plan: dict) -> int:

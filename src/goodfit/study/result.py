@@ -1,7 +1,7 @@
 """What a study found: per member records and histories, per arm aggregates, comparisons and power.
 
 The numbers only; the sentences that read them (the verdict, the summary, the power warning) are
-`goodfit.report.verdict`'s, which `StudyResult.verdict` and `summary` hand on to.
+`goodfit.report.verdict`'s, and the notebook's table and figures `goodfit.report.notebook`'s.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def planned_power(seeds: int, comparisons: int) -> dict:
 
 @dataclass
 class StudyResult:
-    """What a study found: per member records and histories, per arm aggregates, comparisons, verdict.
+    """What a study found: per member records and histories, per arm aggregates, comparisons, power.
 
     `seconds` is the training time of all units (however many runs it took); `units_trained` counts
     the units this run trained (or tried to); `failed` maps each unit that failed to its error.
@@ -57,7 +57,6 @@ class StudyResult:
     seconds: float = 0.0
     units_trained: int = 0
     failed: dict[str, str] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)  # what `Study.run(out)` wrote: results, report, store
     causes: dict | None = None  # what `Study(causes=True)` found (`goodfit causes --json`'s shape), else None
 
     def __post_init__(self):
@@ -71,7 +70,7 @@ class StudyResult:
         self._power: dict[int, dict] = {}
 
     def __repr__(self) -> str:
-        """One line: what was compared, on what, how many members; `verdict`, `table()` and `members` hold the rest."""
+        """One line: what was compared, on what, how many members; `table()` and `members` hold the rest."""
         return (f"StudyResult(data={self.dataset.get('name')!r}, arms={self.arm_names}, seeds={self.plan['seeds']}, "
                 f"conditions={len(self.plan['conditions'])}, members={len(self.records)}, metric={self.metric.name!r}, "
                 f"failed={len(self.failed)})")
@@ -218,37 +217,15 @@ class StudyResult:
             "diverged": int(g["diverged"].sum()),
         }
 
-    def verdict_for(self, condition: int = 0) -> str:
-        """One sentence: what helped, by how much and how sure we are, or that nothing differed
-        (`goodfit.report.verdict.verdict_for`)."""
-        from goodfit.report.verdict import verdict_for
-
-        return verdict_for(self, condition)
-
-    def summary(self) -> str | None:
-        """Across several conditions, one sentence on what mattered in each; None for one condition
-        (`goodfit.report.verdict.summary`)."""
-        from goodfit.report.verdict import summary
-
-        return summary(self)
-
-    @property
-    def verdict(self) -> str:
-        """The summary, if any, then each condition's verdict (`goodfit.report.verdict.verdict`)."""
-        from goodfit.report.verdict import verdict
-
-        return verdict(self)
-
     def to_dict(self) -> dict:
-        """The `results.json` payload: plan, data, per-arm aggregates, comparisons, members, verdict."""
+        """The numbers of `results.json`: plan, data, per-arm aggregates, comparisons, power, members (the report
+        adds the verdict's words: `goodfit.report.outputs.study_payload`)."""
         table = self.table()
         conditions = range(len(self.conditions))
         return {
             "goodfit": "results/1",
             "plan": self.plan,
             "dataset": self.dataset,
-            "verdict": self.verdict,
-            "verdicts": [self.verdict_for(c) for c in conditions],
             "arms": json.loads(table.to_json(orient="records")),
             "comparisons": [[x.to_dict() for x in self.comparisons(c)] for c in conditions],
             "controls": [None if self.control(c) is None else self.control(c).to_dict() for c in conditions],
@@ -257,19 +234,3 @@ class StudyResult:
             "members": json.loads(self.members.to_json(orient="records")),
             **({"causes": self.causes} if self.causes is not None else {}),
         }
-
-    def plot(self):
-        """The study's figures (test accuracy with CIs, learning curves per arm, the gap over epochs, ...).
-
-        Returns:
-            A dict of matplotlib figures by key (see `goodfit.report.figures.study_figures`) that a
-            notebook shows as pictures with their titles.
-        """
-        from goodfit.report.notebook import study_plot
-
-        return study_plot(self)
-
-    def _repr_html_(self) -> str:
-        from goodfit.report.notebook import study_html
-
-        return study_html(self)

@@ -1,13 +1,15 @@
 """Running a study: the units its store lacks go to an executor, each finished one is stored, then the result.
 
 Only this driver writes the store (whole units only); workers run `units.run_unit` and touch nothing.
+It is handed the plan and its units (`plan.Study` cuts them) and knows nothing of who made them; the
+files a person reads beside the store (results.json, report.html) are the report's (`goodfit.report.outputs`).
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import pandas as pd
 
@@ -18,21 +20,19 @@ from goodfit.store import Store
 from goodfit.study.result import StudyResult
 from goodfit.study.units import UnitOutput, UnitTask, member_key, records_of, run_unit, splits_for
 
-if TYPE_CHECKING:
-    from goodfit.study.plan import Study
 
-
-def _found_causes(study: "Study", store: Store | None, on_event: Callable[[dict], None] | None) -> dict | None:
-    """What the causes checks found: kept in the store once run (the plan fixes their data), else run now."""
+def _found_causes(plan: dict, causes, store: Store | None, on_event: Callable[[dict], None] | None) -> dict | None:
+    """What the `causes` checks (a `goodfit.causes.Causes`, or None) found: kept in the store once run (the plan
+    fixes their data), else run now."""
     kept = store.meta("causes") if store is not None else None
-    if kept is not None or study.causes is None:
+    if kept is not None or causes is None:
         return kept
     from goodfit.causes import planted_noise
 
     say = (lambda text: on_event({"type": "causes", "step": text})) if on_event else None
-    found = study.causes.run(on_event=say)
+    found = causes.run(on_event=say)
     payload = {**found.to_dict(), "condition": 0,
-               "planted_noise": planted_noise(found, splits_for(study.plan, 0).noisy)}
+               "planted_noise": planted_noise(found, splits_for(plan, 0).noisy)}
     if store is not None:
         store.set_meta("causes", payload)
     return payload
@@ -49,18 +49,22 @@ def _todo(tasks: list[UnitTask], done: set, have: set) -> list[UnitTask]:
     return todo
 
 
-def run_study(study: "Study", out: str | Path | None = None, executor=None,
-              on_event: Callable[[dict], None] | None = None, command: str | None = None, report: bool = True,
+def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out: str | Path | None = None,
+              executor=None, on_event: Callable[[dict], None] | None = None,
               continuation: Continuation | None = None) -> StudyResult:
-    """Train every unit of `study` its store lacks, then judge; the arguments are `Study.run`'s."""
+    """Train every unit of `tasks` the store lacks, then judge.
+
+    `plan`, `dataset` (its description), `tasks` (the plan cut into units) and `causes` (the causes checks, or
+    None) are a `Study`'s; the other arguments are `Study.run`'s.
+    """
     executor = executor or LocalExecutor()
     store = None
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
         store = Store(Path(out) / "study.db", lock=True)
-        store.bind_plan(study.plan)
-        store.set_meta("dataset", study.dataset_info)
-    todo = _todo(study.tasks(), store.finished_units() if store else set(), store.finished_members() if store else set())
+        store.bind_plan(plan)
+        store.set_meta("dataset", dataset)
+    todo = _todo(tasks, store.finished_units() if store else set(), store.finished_members() if store else set())
     records, histories, seconds, failed = [], [], [], {}
 
     def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
@@ -84,7 +88,7 @@ def run_study(study: "Study", out: str | Path | None = None, executor=None,
         arms = [Arm.from_dict(a).name for a, _ in task.members]
         if on_event:
             on_event({"type": "unit", "unit": task.unit, "condition": task.condition, "arms": arms,
-                      "epochs": study.plan["train"]["epochs"]})
+                      "epochs": plan["train"]["epochs"]})
 
         def on_epoch(info: dict) -> None:
             if on_event:
@@ -96,17 +100,11 @@ def run_study(study: "Study", out: str | Path | None = None, executor=None,
     if continuation is not None and isinstance(executor, LocalExecutor):
         work = partial(run_unit, continuation=continuation)
     executor.run(todo, Work(work, on_epoch_for), on_result)
-    causes = _found_causes(study, store, on_event)
+    found = _found_causes(plan, causes, store, on_event)
     if store is not None:
         records, frame, seconds = store.records(), store.history(), list(store.unit_seconds().values())
         failed = store.failures()
         store.close()
     else:
         frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-    result = StudyResult(study.plan, study.dataset_info, records, frame, sum(seconds), len(todo), failed,
-                         causes=causes)
-    if out is not None and not failed:
-        from goodfit.report.outputs import write_outputs
-
-        result.files = write_outputs(result, out, command=command, report=report)
-    return result
+    return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found)
