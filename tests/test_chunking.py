@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from goodfit.engine import BLOCK_BYTES, EVAL_BYTES, Member, TrainConfig, flushing_denormals, member_bytes, train
+from goodfit.engine import (BLOCK_BYTES, EVAL_BYTES, Member, TrainConfig, architecture_of, flushing_denormals,
+                            member_bytes, train)
 from goodfit.engine.memory import _flush_on_workers, torch_threads
 from goodfit.models import ModelSpec
 from goodfit.nn.population import MemberSettings
@@ -17,6 +18,20 @@ MEMBERS = [Member(Arm("d", (Dropout(0.2),)), 0), Member(Arm("b"), 1), Member(Arm
            Member(Arm("b"), 3), Member(Arm("d", (Dropout(0.2),)), 4)]
 
 
+@pytest.fixture(autouse=True)
+def populations_train_together(monkeypatch):
+    """The engine's timed choice (together, side by side or member by member) would otherwise cut the
+    populations these tests count by the machine's load."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("goodfit.engine.train"), "step_seconds",
+                        lambda arch, members, *args, **kwargs: float(len(members) == 1) + 1.0)
+
+
+def _arch(splits, spec=SPEC):
+    return architecture_of(Member(Arm("b"), 0), spec, splits)
+
+
 def _populations(splits, config):
     seen = []
     result = train(splits, MEMBERS, SPEC, config,
@@ -27,7 +42,7 @@ def _populations(splits, config):
 def test_population_over_the_budget_is_cut_into_chunks_with_the_same_results():
     splits = make_splits("table", n=90)
     config = TrainConfig(epochs=3, batch_size=16)
-    arch = SPEC.resolve(splits.kind, splits.input_shape, splits.num_classes)
+    arch = _arch(splits)
     fixed = splits.X_train.nbytes + splits.X_val.nbytes + BLOCK_BYTES + EVAL_BYTES
     two = fixed + 2 * member_bytes(arch, MemberSettings(0), splits, config, early_stopping=False)
     whole, together = _populations(splits, config)
@@ -49,7 +64,7 @@ def test_a_member_larger_than_the_whole_budget_still_trains_alone():
 def test_member_bytes_grow_with_the_model_and_count_early_stopping_copies():
     splits = make_splits("table", n=60)
     config = TrainConfig(epochs=1)
-    small, wide = (ModelSpec("mlp", w, 2).resolve(splits.kind, splits.input_shape, splits.num_classes) for w in (16, 64))
+    small, wide = (_arch(splits, ModelSpec("mlp", w, 2)) for w in (16, 64))
     plain = member_bytes(small, MemberSettings(0), splits, config, early_stopping=False)
     assert member_bytes(wide, MemberSettings(0), splits, config, early_stopping=False) > 4 * plain
     assert member_bytes(small, MemberSettings(0), splits, config, early_stopping=True) > plain
@@ -99,13 +114,14 @@ def test_a_big_population_is_shared_out_over_threads_with_the_same_results(monke
     splits = make_splits("table", n=90)
     config = TrainConfig(epochs=3, batch_size=16)
     alone = [train(splits, [m], SPEC, config).members[0] for m in MEMBERS]
+    real = engine_train.PARALLEL_BYTES
     monkeypatch.setattr(engine_train, "PARALLEL_BYTES", 1)
     threads = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
         seen, shared = _populations(splits, config)
         assert torch.get_num_threads() == 2
-        monkeypatch.undo()
+        monkeypatch.setattr(engine_train, "PARALLEL_BYTES", real)
         kept, _ = _populations(splits, config)
     finally:
         torch.set_num_threads(threads)

@@ -10,7 +10,7 @@ from torch import nn
 
 from goodfit.engine import Member, TrainConfig, train
 from goodfit.errors import GoodfitError
-from goodfit.nn.custom import CustomArchitecture, ModuleNet
+from goodfit.nn.module_net import ModuleArchitecture, ModuleNet
 from goodfit.nn.population import MemberSettings
 from goodfit.remedies import Arm, Dropout
 
@@ -31,6 +31,11 @@ def _assert_same_history(a, b):
 
 def sequential_with_dropout(dropout: float = 0.3):
     return nn.Sequential(nn.Linear(6, 32), nn.ReLU(), nn.Dropout(dropout), nn.Linear(32, 3))
+
+
+def gelu_with_dropout(dropout: float = 0.3):
+    """Not an MLP of the fused chain's layers (GELU): its population is timed."""
+    return nn.Sequential(nn.Linear(6, 32), nn.GELU(), nn.Dropout(dropout), nn.Linear(32, 3))
 
 
 class DropoutNet(nn.Module):
@@ -71,8 +76,18 @@ class ItemInTraining(nn.Module):
 
 
 def _net(factory, seeds, shape=(6,), classes=3):
-    return ModuleNet(CustomArchitecture(factory, (), shape, classes, factory.__name__),
+    return ModuleNet(ModuleArchitecture(factory, (), shape, classes, factory.__name__),
                      [MemberSettings(s) for s in seeds], "cpu")
+
+
+def _masks(net: ModuleNet, batch: int) -> list[torch.Tensor]:
+    """One step's dropout masks for the net's dropout layers, as the engine draws them: each member's from its
+    own stream (`engine.dropout.host_masks`), one `(K, batch, entries)` per call of a dropout layer."""
+    from goodfit.engine.dropout import DropoutState, host_masks
+
+    state = DropoutState([m.seed for m in net.members], net.mask_thresholds(),
+                         [np.random.SFC64([m.seed, 11]) for m in net.members], net.mask_sizes())
+    return [m[:, 0] for m in host_masks(state, 1, batch)]
 
 
 @pytest.mark.parametrize("factory,path", [(sequential_with_dropout, "converted"), (DropoutNet, "converted")])
@@ -97,7 +112,7 @@ def test_members_of_a_population_do_not_share_dropout_masks(factory):
             t.copy_(t[:1].expand_as(t))  # three copies of member 0
     x = torch.randn(1, 64, 6).expand(3, 64, 6)
     with torch.no_grad():
-        trained, evaluated = net.forward(x, train=True), net.forward(x, train=False)
+        trained, evaluated = net.forward(x, train=True, masks=_masks(net, 64)), net.forward(x, train=False)
     assert torch.equal(evaluated[0], evaluated[1]) and torch.equal(evaluated[1], evaluated[2])
     for i, j in ((0, 1), (0, 2), (1, 2)):
         assert not torch.allclose(trained[i], trained[j])
@@ -106,7 +121,7 @@ def test_members_of_a_population_do_not_share_dropout_masks(factory):
 def test_dropout_masks_drop_the_layers_rate_and_scale_the_kept_units():
     net = _net(lambda: nn.Sequential(nn.Dropout(0.25), nn.Dropout2d(0.5), nn.Flatten(), nn.Linear(24, 3)), [0, 1],
                shape=(2, 3, 4))
-    (unit,), (channel,) = (site[0] for site in net._draw_masks(500))
+    (unit,), (channel,) = (site[0] for site in net._site_masks(_masks(net, 500)))
     assert unit.shape == (2, 500, 2, 3, 4) and channel.shape == (2, 500, 2, 1, 1)
     assert (unit == 0).float().mean().item() == pytest.approx(0.25, abs=0.01)
     assert unit.unique().tolist() == pytest.approx([0.0, 4 / 3])
@@ -122,7 +137,7 @@ def test_the_converted_module_computes_what_vmap_does_in_training_and_eval():
     assert net.path == "converted"
     x = torch.randn(3, 8, 6)
     for train_mode in (True, False):
-        masks = net._draw_masks(8) if train_mode else [[]]
+        masks = net._site_masks(_masks(net, 8)) if train_mode else [[] for _ in net.sites]
         net.template.train(train_mode)
         stacked_buffers = {n: b.clone() for n, b in net.buffers.items()}
         vmap_buffers = {n: b.clone() for n, b in net.buffers.items()}
@@ -220,28 +235,32 @@ def test_a_population_trains_the_way_that_times_fastest_and_says_so(monkeypatch,
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        result = train(splits, members, sequential_with_dropout, config)
+        result = train(splits, members, gelu_with_dropout, config)
     finally:
         torch.set_num_threads(before)
     if threads == 1:
         assert timed == [(4, 1), (1, 1)]
-        assert result.notes == [f"model factory sequential_with_dropout: 4 members take {seconds[0] * 1e3:.1f} ms a "
+        assert result.notes == [f"model factory gelu_with_dropout: 4 members take {seconds[0] * 1e3:.1f} ms a "
                                 f"step together, {seconds[2] * 1e3:.1f} ms each alone ({seconds[2] * 4e3:.1f} ms for all): trains "
                                 f"{'member by member' if fastest == 'member by member' else 'them together'}"]
     else:
         assert timed == [(4, 2), (2, 1), (1, 1)]
         choice = {"member by member": "trains member by member", "together": "trains them together",
                   "side by side": "trains 2 populations side by side"}[fastest]
-        assert result.notes == [f"model factory sequential_with_dropout: 4 members take {seconds[0] * 1e3:.1f} ms a "
+        assert result.notes == [f"model factory gelu_with_dropout: 4 members take {seconds[0] * 1e3:.1f} ms a "
                                 f"step together, {seconds[1] * 1e3:.1f} ms as 2 populations side by side, {seconds[2] * 1e3:.1f} ms "
                                 f"each alone ({seconds[2] * 2e3:.1f} ms for all on 2 threads): {choice}"]
     expected = {"member by member": [([0], threads > 1), ([1], threads > 1), ([2], threads > 1), ([3], threads > 1)],
                 "together": [([0, 1, 2, 3], False)], "side by side": [([0, 1], True), ([2, 3], True)]}[fastest]
     assert ran == [expected]
     monkeypatch.undo()
-    alone = train(splits, [members[2]], sequential_with_dropout, config)
+    alone = train(splits, [members[2]], gelu_with_dropout, config)
     _assert_same_history(result.members[2].history, alone.members[0].history)
     assert alone.notes == []  # a population of one is not timed
+    monkeypatch.setattr(engine_train, "step_seconds", fake_step_seconds)
+    timed.clear()
+    mlp = train(splits, members, sequential_with_dropout, config)  # one fused chain: trains together, untimed
+    assert timed == [] and mlp.notes == []
 
 
 def test_the_readme_own_model_example_runs_converted(capsys):
@@ -256,6 +275,6 @@ def test_the_readme_own_model_example_runs_converted(capsys):
     namespace = {}
     exec(compile(small, "README:own model", "exec"), namespace)
     assert capsys.readouterr().out.strip()  # the verdict
-    net = ModuleNet(CustomArchitecture(namespace["small_cnn"], (("batchnorm", True), ("dropout", 0.3)), (1, 8, 8), 10,
+    net = ModuleNet(ModuleArchitecture(namespace["small_cnn"], (("batchnorm", True), ("dropout", 0.3)), (1, 8, 8), 10,
                                        "small_cnn"), [MemberSettings(0), MemberSettings(1)], "cpu")
     assert (net.path, net.note) == ("converted", None)

@@ -16,8 +16,8 @@ SIZES = [64, 64]  # two hidden layers of 64 units
 
 
 def _state(*members: tuple[int, float]) -> DropoutState:
-    """The dropout piece's state for members given as (seed, rate)."""
-    return DropoutState([s for s, _ in members], [dropout_threshold(r) for _, r in members],
+    """The dropout piece's state for members given as (seed, rate), one rate for both layers."""
+    return DropoutState([s for s, _ in members], np.array([[dropout_threshold(r)] * len(SIZES) for _, r in members]),
                         [np.random.SFC64([s, 11]) for s, _ in members], SIZES)
 
 

@@ -10,12 +10,11 @@ from goodfit.errors import GoodfitError
 from goodfit.grammar import parse_arm
 from goodfit.models import ModelSpec
 from goodfit.nn.losses import Loss, target_weights
-from goodfit.nn.population import build_module
 from goodfit.remedies import Arm, ClassWeights, LabelSmoothing
 
 
 def _probabilities(result, X: np.ndarray) -> np.ndarray:
-    module = build_module(result.architecture)
+    module = result.architecture.build()
     module.load_state_dict(result.state_dict)
     with torch.no_grad():
         return torch.softmax(module(torch.as_tensor(X)), -1).numpy()
@@ -74,12 +73,17 @@ def test_a_member_trains_as_it_would_alone_next_to_members_with_label_remedies(i
 
 def test_one_hot_target_weights_give_the_labels_loss_bit_for_bit():
     out, y = torch.randn(2, 5, 4, generator=torch.Generator().manual_seed(0)), torch.tensor([[0, 1, 2, 3, 0]] * 2)
-    (a, ga), (b, gb) = Loss().with_grad(out, y), Loss().with_grad(out, target_weights(y, 4))
+    (a, ga), (b, gb) = (_loss_and_grad(out, t) for t in (y, target_weights(y, 4)))
     assert torch.equal(a, b) and torch.equal(ga, gb)
-    q = torch.softmax(torch.randn(2, 5, 4), -1) * 3  # weighted soft targets: autograd agrees with the hand gradient
+    q = torch.softmax(torch.randn(2, 5, 4), -1) * 3  # weighted soft targets: the gradient is sum(q) * softmax - q
+    torch.testing.assert_close(_loss_and_grad(out, q)[1], q.sum(-1, keepdim=True) * torch.softmax(out, -1) - q)
+
+
+def _loss_and_grad(out: torch.Tensor, targets) -> tuple[torch.Tensor, torch.Tensor]:
     o = out.clone().requires_grad_()
-    Loss().per_sample(o, q).sum().backward()
-    torch.testing.assert_close(Loss().with_grad(out, q)[1], o.grad)
+    losses = Loss().per_sample(o, targets)
+    losses.sum().backward()
+    return losses.detach(), o.grad
 
 
 def test_inverse_frequency_weights_average_one_over_the_training_set():

@@ -18,7 +18,7 @@ from torch import nn
 from torch.func import stack_module_state
 
 from goodfit.engine import Member, TrainConfig, train
-from goodfit.nn.custom import CustomArchitecture, ModuleNet
+from goodfit.nn.module_net import ModuleArchitecture, ModuleNet
 from goodfit.nn.layers import COUNTERPARTS
 from goodfit.nn.population import MemberSettings
 from goodfit.nn.stacked import MEMBER, Pass, to_layout, to_member
@@ -129,7 +129,7 @@ def assert_same_history(a, b) -> None:
 
 
 def module_net(factory, splits, seeds=(0, 1, 2)) -> ModuleNet:
-    arch = CustomArchitecture(factory, (), tuple(splits.input_shape), splits.num_classes, factory.__name__)
+    arch = ModuleArchitecture(factory, (), tuple(splits.input_shape), splits.num_classes, factory.__name__)
     return ModuleNet(arch, [MemberSettings(s) for s in seeds], "cpu")
 
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from goodfit.nn.custom import CustomArchitecture, ModuleNet
+from goodfit.nn.module_net import ModuleArchitecture, ModuleNet
 from goodfit.nn.layers import StackedBatchNorm, StackedConv
 from goodfit.nn.population import MemberSettings
 
@@ -131,7 +131,7 @@ CASES = {  # module, sample shape, stacked layers it must hold, layers kept whol
 
 
 def _net(factory, sample) -> ModuleNet:
-    arch = CustomArchitecture(factory, (), sample, 3, factory.__name__)
+    arch = ModuleArchitecture(factory, (), sample, 3, factory.__name__)
     return ModuleNet(arch, [MemberSettings(s) for s in range(K)], "cpu")
 
 

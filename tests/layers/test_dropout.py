@@ -1,6 +1,6 @@
 """`StackedDropout` applies the masks handed to its `MemberDropout` site, member by member, in either layout:
 with the kept units torch's own dropout layer drew, it computes what that layer computes; in eval mode it
-passes its input on. A module with its own dropout layers trains in a crowd as alone."""
+passes its input on. A module with its own dropout layers trains in a crowd as alone, at each member's rate."""
 import math
 
 import numpy as np
@@ -22,10 +22,10 @@ SAMPLES = {nn.Dropout: (4, 6), nn.Dropout1d: (4, 6), nn.Dropout2d: (4, 3, 5), nn
            nn.FeatureAlphaDropout: (4, 3, 5)}
 
 
-def _site(layer: nn.Module, masks: list[tuple], train: bool = True) -> MemberDropout:
+def _site(layer: nn.Module, masks: list[tuple]) -> MemberDropout:
     """A dropout site as the population leaves it before a pass: this pass's masks handed over, none used yet."""
     site = MemberDropout(layer)
-    site.masks, site.calls, site.training = masks, 0, train
+    site.hand(masks)
     return site
 
 
@@ -93,7 +93,8 @@ def test_with_the_units_torch_kept_stacked_dropout_computes_torchs_dropout(kind,
         kept.append(_kept_by_torch(layer, x[k], want[-1], mask_shape))
     keep = np.stack(kept)  # (K, B, *mask shape)
     assert 0 < keep.mean() < 1
-    masks = tuple(torch.from_numpy(m) for m in site.scale_and_shift(keep, 0.4))
+    engine_mask = torch.from_numpy(keep).float() / 0.6  # as the engine draws it: 0, or 1 / keep-probability
+    masks = site.scale_and_shift(engine_mask, torch.full((K,), 0.4))
     out = _stacked(_site(kind(0.4), [masks]), x, layout)
     torch.testing.assert_close(out, torch.stack(want), rtol=1e-6, atol=1e-6)
 
@@ -102,7 +103,7 @@ def test_with_the_units_torch_kept_stacked_dropout_computes_torchs_dropout(kind,
 def test_in_eval_mode_or_without_masks_stacked_dropout_passes_its_input_on(layout):
     x = _inputs((4, 6))
     mask = torch.zeros(K, 5, 4, 6)
-    assert torch.equal(_stacked(_site(nn.Dropout(0.5), [(mask,)], train=False), x, layout, train=False), x)
+    assert torch.equal(_stacked(_site(nn.Dropout(0.5), [(mask,)]), x, layout, train=False), x)
     assert torch.equal(_stacked(_site(nn.Dropout(0.5), []), x, layout), x)
 
 

@@ -2,8 +2,8 @@
 the pieces (`Population.call`), and members leave through one `select`.
 
 Per epoch: each member's own minibatch order, blocks of gathered batches, one forward and backward
-pass for all members (hand-written for MLPs, autograd otherwise), one fused optimizer step, then one
-evaluation of validation and a fixed training subset, read to the host once.
+pass for all members, one fused optimizer step, then one evaluation of validation and a fixed
+training subset, read to the host once.
 """
 from __future__ import annotations
 
@@ -44,9 +44,7 @@ def sample_metrics(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024,
     y = y.expand(net.K, -1)
     if loss.regression:
         return loss.per_sample(out, y), out[..., 0] - y
-    picked = out.gather(-1, y[..., None])[..., 0]  # (K, N)
-    # cross-entropy as logsumexp minus the true logit: a quarter of log_softmax's time for few classes
-    return torch.logsumexp(out, -1) - picked, (out.argmax(-1) == y).float()
+    return loss.per_sample(out, y), (out.argmax(-1) == y).float()
 
 
 def predictions(net, X: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
@@ -123,7 +121,7 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
     net, B, steps = run.net, data.B, data.steps
     order = torch.stack([torch.randperm(data.N, generator=g) for g in net.generators]).to(run.device)  # (K, N)
     loss_sum = torch.zeros(net.K, device=run.device)
-    block = steps_per_block(net.K, B, data.sample_size, sum(net.hidden_sizes()), steps)
+    block = steps_per_block(net.K, B, data.sample_size, sum(net.mask_sizes()), steps)
     for first in range(0, steps, block):
         count = min(block, steps - first)
         idx = order[:, first * B:(first + count) * B]  # (K, count*B), the last block may be short
@@ -134,13 +132,9 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
         for s in range(count):
             step = run.call(Step("batch", net, epoch, index=s, batch=B, x=X_block[:, s * B:(s + 1) * B],
                                  targets=y_block[:, s * B:(s + 1) * B]))  # (K, b, *sample), (K, b)
-            if net.hand_backward:
-                losses = net.train_step(step.x, step.targets, step.masks, loss=run.loss)  # (K,), gradients written
-            else:
-                losses = member_losses(net.forward(step.x, train=True, masks=step.masks), step.targets,
-                                       run.loss)  # (K,)
-                run.opt.zero_grad()
-                losses.sum().backward()
+            losses = member_losses(net.forward(step.x, train=True, masks=step.masks), step.targets, run.loss)  # (K,)
+            run.opt.zero_grad()
+            losses.sum().backward()
             step.at = "gradient"
             run.call(step)
             run.opt.step()
@@ -155,8 +149,9 @@ def step_seconds(arch, members: list[Member], splits: Splits | list[Splits], con
     """Seconds one training step of these members takes together: forward, backward and optimizer on each
     member's first batch, the median of `steps` after one untimed. Trains a copy: nothing of it is kept."""
     run = Population(arch, members, splits, config)
-    data = _Data(run)
-    x, y = data.batches(torch.arange(data.B, device=run.device).expand(run.net.K, -1))
+    own, B = run.own_splits or [run.splits] * run.net.K, min(config.batch_size, len(run.splits.y_train))
+    x, y = (torch.as_tensor(np.stack([getattr(s, name)[:B] for s in own]), device=run.device)
+            for name in ("X_train", "y_train"))  # (K, B, *sample), (K, B)
     sync = torch.cuda.synchronize if run.device.type == "cuda" else (lambda: None)
     times = []
     for _ in range(steps + 1):

@@ -1,5 +1,5 @@
 """From members to what the population is built of: each member's layer settings (`MemberSettings`)
-and its architecture (a built-in `Architecture` or the user's factory as a `CustomArchitecture`).
+and its architecture (goodfit's own model or the user's factory, as a `ModuleArchitecture`).
 
 Members of one architecture train as one population; the arm's in-model remedies (dropout rate,
 batch norm, width) become settings of the layers, or keyword arguments of a user's factory.
@@ -10,8 +10,8 @@ from goodfit.data.splits import Splits
 from goodfit.engine.config import Member
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
-from goodfit.nn.custom import CustomArchitecture, accepted_keywords
-from goodfit.nn.population import HAND_WRITTEN, Architecture, MemberSettings, ModuleFactory
+from goodfit.nn.module_net import ModuleArchitecture, accepted_keywords
+from goodfit.nn.population import Architecture, MemberSettings, ModuleFactory
 from goodfit.remedies import BatchNorm, Dropout, Shrink
 
 
@@ -27,24 +27,25 @@ def architecture_of(member: Member, model, splits: Splits):
     shrink = member.arm.get(Shrink)
     if isinstance(model, ModelSpec):
         arch = model.resolve(splits.kind, splits.input_shape, splits.num_outputs, shrink.depth if shrink else None)
-        return arch if arch.arch in HAND_WRITTEN else builtin_architecture(member, arch)
+        return builtin_architecture(member, arch)
     if not callable(model):
         raise GoodfitError(f"model must be a ModelSpec (mlp, cnn1d, cnn2d, auto) or a callable returning an "
                            f"nn.Module, got {type(model).__name__}")
     return custom_architecture(member, model, splits)
 
 
-def builtin_architecture(member: Member, arch: Architecture) -> CustomArchitecture:
-    """goodfit's CNN as an ordinary module factory (`ModuleFactory`), trained as a user's module is;
-    the arm's dropout rate, batch norm (with its momentum) and width become its keyword arguments."""
+def builtin_architecture(member: Member, arch: Architecture) -> ModuleArchitecture:
+    """goodfit's model as an ordinary module factory (`ModuleFactory`), trained as a user's module is;
+    the arm's batch norm (with its momentum) and width become its keyword arguments, and its dropout rate
+    one each member passes itself, so members at different rates train in one population."""
     s = member_settings(member)
-    wanted = {"dropout": s.dropout, "batchnorm": s.batchnorm, "width": s.width,
-              "bn_momentum": s.bn_momentum if s.batchnorm else 0.1}
+    wanted = {"batchnorm": s.batchnorm, "width": s.width, "bn_momentum": s.bn_momentum if s.batchnorm else 0.1}
     kwargs = tuple(sorted((k, v) for k, v in wanted.items() if v != ModuleFactory.DEFAULTS[k]))
-    return CustomArchitecture(ModuleFactory(arch), kwargs, arch.input_shape, arch.num_classes, arch.arch, arch)
+    return ModuleArchitecture(ModuleFactory(arch), kwargs, arch.input_shape, arch.num_classes, arch.arch, arch,
+                              per_member=("dropout",))
 
 
-def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchitecture:
+def custom_architecture(member: Member, factory, splits: Splits) -> ModuleArchitecture:
     """A user factory's architecture: the arm's in-model remedies become its keyword arguments."""
     name = getattr(factory, "__qualname__", type(factory).__name__)
     arm = member.arm
@@ -58,7 +59,7 @@ def custom_architecture(member: Member, factory, splits: Splits) -> CustomArchit
         raise GoodfitError(f"arm {arm.name!r} needs a model factory that accepts {', '.join(k + '=' for k in missing)}; "
                            f"add {'that parameter' if len(missing) == 1 else 'those parameters'} to {name} "
                            "or leave the remedy out")
-    return CustomArchitecture(factory, tuple(sorted(wanted.items())), tuple(splits.input_shape), splits.num_outputs,
+    return ModuleArchitecture(factory, tuple(sorted(wanted.items())), tuple(splits.input_shape), splits.num_outputs,
                               name)
 
 

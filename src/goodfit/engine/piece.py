@@ -40,7 +40,8 @@ class Step:
             (block point: step s's samples start at s * batch).
         targets: labels `(K, b)`, or `(y, y_partner, lam)` under mixup (batch point); the block's labels
             `(K, steps * batch)` (block point).
-        masks: per hidden layer a float dropout scale `(K, b, W)`, or None (batch point).
+        masks: per dropout call of the net's forward pass a float dropout scale `(K, b, entries)`
+            (`ModuleNet.mask_sizes`), or None (batch point).
         metrics: the epoch's `EpochMetrics` (epoch point).
         stop: `(K,)` bool, members asking to stop (epoch point; starts all False).
         leaving: `(K,)` bool, members leaving now (leave point).

@@ -17,7 +17,7 @@ class Population:
     """Members of one architecture training together.
 
     Args:
-        arch: their architecture (`Architecture` or `CustomArchitecture`).
+        arch: their architecture (a `ModuleArchitecture`).
         members: the members, in order.
         splits: the data: one `Splits` for all, or each member's own (a list; same sizes). `splits`
             holds the first; `own_splits` the list, or None when all share one.

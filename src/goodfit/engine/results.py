@@ -71,7 +71,7 @@ class MemberResult:
     """
 
     member: Member
-    architecture: object  # an `Architecture` or a `CustomArchitecture`
+    architecture: object  # a `ModuleArchitecture`: goodfit's model or the user's factory
     history: pd.DataFrame
     best_epoch: int | None
     stopped_epoch: int | None

@@ -1,8 +1,7 @@
-"""Layers whose parameters are stacked over the members of a population.
-
-`PopulationNet` holds K networks of one architecture in stacked tensors; per-member settings
-(dropout rate, batch norm on or off, active width) are tensors too.
+"""Populations of modules: any `nn.Module` factory's K members with stacked state (`ModuleNet`), converted
+into stacked layers (`goodfit.nn.convert`, `goodfit.nn.layers`); goodfit's own models as ordinary factories.
 """
-from goodfit.nn.population import Architecture, MemberSettings, PopulationNet
+from goodfit.nn.module_net import ModuleArchitecture, ModuleNet
+from goodfit.nn.population import Architecture, MemberSettings
 
-__all__ = ["Architecture", "MemberSettings", "PopulationNet"]
+__all__ = ["Architecture", "MemberSettings", "ModuleArchitecture", "ModuleNet"]

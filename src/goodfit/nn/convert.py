@@ -5,7 +5,8 @@ calls) kept as they are and run once for all members.
 Values between nodes are `Stacked` (every member's copy, in member or grouped layout). An operation that
 acts on each element alone runs on the values as they are; any other runs under `torch.func.vmap` on the
 member layout. A leaf with no counterpart runs under vmap, or member by member where vmap cannot batch it,
-and says so in one line.
+and says so in one line. Where the graph runs an MLP's layers one into the next (Linear, BatchNorm1d, ReLU,
+Dropout), one fused chain with a hand-written backward stands in for them all (`StackedDenseChain`).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from torch import fx, nn
 from torch.func import functional_call, vmap
 from torch.fx.node import map_aggregate
 
-from goodfit.nn.layers import COUNTERPARTS, MemberDropout, Unstackable
+from goodfit.nn.layers import (COUNTERPARTS, MemberDropout, StackedDenseChain, StackedFlatten, StackedUnflatten,
+                               Unstackable)
 from goodfit.nn.stacked import GROUPED, MEMBER, Pass, Stacked, to_layout
 
 # operations on each element alone (with scalars): run on the stacked values as they are, in any layout
@@ -198,6 +200,24 @@ def _restack(out):
     return out
 
 
+def _chain(node: fx.Node) -> list[fx.Node]:
+    """`node` and the nodes after it that each take the one before as their only tensor and are its only user."""
+    run = [node]
+    while len(run[-1].users) == 1:
+        after = next(iter(run[-1].users))
+        rest = list(after.args[1:]) + list(after.kwargs.values())
+        if not after.args or after.args[0] is not run[-1] or _has_node(rest):
+            break
+        run.append(after)
+    return run
+
+
+def _has_node(v) -> bool:
+    found = []
+    map_aggregate(v, lambda x: found.append(x) if isinstance(x, fx.Node) else None)
+    return bool(found)
+
+
 def _has_stacked(v) -> bool:
     found = []
     map_aggregate(v, lambda x: found.append(x) if isinstance(x, Stacked) else None)
@@ -233,7 +253,31 @@ class ConvertedModule:
                                                  else layer for m in members])
             else:
                 self.layers[node.target] = _Opaque(node.target, layer)
-        self.nodes = list(self.graph.nodes)
+        self.fused = self._fuse(template, members)
+        covered = {n for _, run in self.fused.values() for n in run[1:]}
+        self.nodes = [n for n in self.graph.nodes if n not in covered]
+        self.names: dict[str, tuple] = {}  # per layer, its state's full and own names: looked up once
+        # an MLP: one fused chain, with at most reshapes around it
+        self.one_chain = len(self.fused) == 1 and all(
+            n.op in ("placeholder", "output") or n in self.fused
+            or n.op == "call_module" and type(self.layers[n.target]) in (StackedFlatten, StackedUnflatten)
+            for n in self.nodes)
+
+    def _fuse(self, template: nn.Module, members: list[nn.Module]) -> dict:
+        """Runs of nodes one fused chain stands in for: by first node, the chain and the nodes it takes."""
+        fused, taken = {}, set()
+        for node in self.graph.nodes:
+            if (node in taken or node.op != "call_module" or len(node.args) != 1 or node.kwargs
+                    or isinstance(self.layers[node.target], _Opaque)):
+                continue
+            groups = StackedDenseChain.match(_chain(node), template)
+            run = [n for group in groups for n in group]
+            if any(n.op == "call_module" and isinstance(self.layers[n.target], _Opaque) for n in run):
+                continue
+            if run:
+                fused[node] = (StackedDenseChain(groups, template, members), run)
+                taken.update(run)
+        return fused
 
     @property
     def opaque(self) -> list["_Opaque"]:
@@ -257,6 +301,13 @@ class ConvertedModule:
             kwargs = map_aggregate(node.kwargs, lambda n: env[n] if isinstance(n, fx.Node) else n)
             if op == "get_attr":
                 env[node] = self._attribute(node.target, params, buffers)
+            elif node in self.fused:
+                chain, run = self.fused[node]
+                if not isinstance(args[0], Stacked):
+                    raise Unstackable(f"layer {node.target} is called on {type(args[0]).__name__}, not a tensor")
+                states = [self._state(t, params, buffers) for t in chain.targets]
+                h = chain(args[0].member(K), [p for p, _ in states], [b for _, b in states], ctx)
+                env[run[-1]] = Stacked(h, MEMBER)
             elif op == "call_module":
                 env[node] = self._module(node.target, args, kwargs, params, buffers, ctx)
             else:
@@ -279,7 +330,16 @@ class ConvertedModule:
             raise Unstackable(f"layer {target} is called with more than one tensor")
         layout = x.layout if x.layout in layer.layouts else layer.layouts[0]
         t = to_layout(x.tensor, x.layout, layout, ctx.K)
-        return Stacked(layer(t, layout, _prefixed(params, target), _prefixed(buffers, target), ctx), layout)
+        return Stacked(layer(t, layout, *self._state(target, params, buffers), ctx), layout)
+
+    def _state(self, target: str, params: dict, buffers: dict) -> tuple[dict, dict]:
+        """Layer `target`'s parameters and buffers under its own names (`weight`, `running_mean`, ...)."""
+        names = self.names.get(target)
+        if names is None:
+            start = len(target) + 1
+            names = self.names[target] = tuple([(n, n[start:]) for n in d if n.startswith(target + ".")]
+                                               for d in (params, buffers))
+        return {own: params[n] for n, own in names[0]}, {own: buffers[n] for n, own in names[1]}
 
     def _operation(self, op: str, target, args, kwargs, K: int):
         if not _has_stacked((args, kwargs)):  # plain Python, or tensors every member shares

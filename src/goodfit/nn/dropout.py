@@ -19,11 +19,13 @@ def dropout_threshold(rate: float) -> int:
     return int(round(rate * DROPOUT_LEVELS))
 
 
-def kept_scale(threshold: int) -> np.float32:
-    """What a kept unit is multiplied by: 1 / keep-probability, for a unit dropped below `threshold` of 2^16.
+def kept_scale(threshold):
+    """What a kept unit is multiplied by: 1 / keep-probability, for a unit dropped below `threshold` of 2^16
+    (0 where every unit is dropped); float32, one threshold or an array of them.
 
     Example:
-        >>> float(kept_scale(32768)), float(kept_scale(0))
-        (2.0, 1.0)
+        >>> float(kept_scale(32768)), float(kept_scale(0)), kept_scale(np.array([16384, 65536])).tolist()
+        (2.0, 1.0, [1.3333333730697632, 0.0])
     """
-    return np.float32(DROPOUT_LEVELS / (DROPOUT_LEVELS - threshold))
+    kept = DROPOUT_LEVELS - np.asarray(threshold, np.float64)
+    return np.where(kept > 0, DROPOUT_LEVELS / np.maximum(kept, 1), 0.0).astype(np.float32)[()]

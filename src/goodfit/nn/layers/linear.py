@@ -41,6 +41,8 @@ def stacked_linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
         >>> stacked_linear(torch.ones(2, 3, 4), torch.ones(2, 5, 4), None)[0, 0].tolist()
         [4.0, 4.0, 4.0, 4.0, 4.0]
     """
+    if h.dim() == 3:
+        return _StackedLinear.apply(h, weight, bias)
     out = _StackedLinear.apply(h.reshape(h.shape[0], -1, h.shape[-1]), weight, bias)
     return out.reshape(h.shape[:-1] + (weight.shape[1],))
 

@@ -1,9 +1,10 @@
-"""A user's own `nn.Module` factory as a population: K copies with stacked state, run together.
+"""A module factory as a population: K copies of the module with stacked state, run together. goodfit's own
+models (`nn.population.ModuleFactory`) and a user's factory train this one way.
 
-Owns how such a population runs (stacked matmuls, `torch.func.vmap`, or member by member) and the
-dropout masks its own dropout layers draw from each member's stream, so a member trains alike alone
-or in a crowd. Offers the interface of `PopulationNet`; per-member remedies that live inside the
-model (dropout, batch norm, width) reach the factory as keyword arguments.
+Owns how such a population runs (converted into stacked layers, `torch.func.vmap`, or member by member)
+and which dropout masks its dropout layers take, so a member trains alike alone or in a crowd.
+Per-member remedies that live inside the model (dropout, batch norm, width) reach the factory as
+keyword arguments; the engine draws the dropout masks (`goodfit.engine.dropout`).
 """
 from __future__ import annotations
 
@@ -41,18 +42,20 @@ def accepted_keywords(factory: Callable) -> set[str]:
 
 
 @dataclass(frozen=True)
-class CustomArchitecture:
-    """A user's factory with the keyword arguments one population passes to it.
+class ModuleArchitecture:
+    """A module factory with the keyword arguments one population passes to it.
 
     Args:
         factory: a callable returning a fresh `nn.Module` that maps a batch `(B, *sample)` to
             logits `(B, classes)`.
-        kwargs: keyword arguments for the factory, as sorted `(name, value)` pairs.
+        kwargs: keyword arguments for the factory, as sorted `(name, value)` pairs, the same for every member.
         input_shape: one sample's shape.
         num_classes: outputs per sample: the classes, or 1 for a regression target.
         name: the factory's name, for messages.
-        spec: for goodfit's own CNNs, the `Architecture` the factory builds (its name, width and depth
+        spec: for goodfit's own models, the `Architecture` the factory builds (its name, width and depth
             then stand for this one's); None for a user's factory.
+        per_member: keywords each member passes from its own `MemberSettings` (goodfit's own models:
+            `dropout`, so members at different rates train in one population). Default none.
     """
 
     factory: Callable = field(compare=False)
@@ -61,13 +64,15 @@ class CustomArchitecture:
     num_classes: int
     name: str = ""
     spec: object = None
+    per_member: tuple = ()
 
     def __hash__(self):
-        return hash((self.name, self.kwargs, self.input_shape, self.num_classes))
+        return hash((self.name, self.kwargs, self.input_shape, self.num_classes, self.per_member))
 
     def __eq__(self, other):
-        return (isinstance(other, CustomArchitecture) and self.factory == other.factory
-                and (self.kwargs, self.input_shape, self.num_classes) == (other.kwargs, other.input_shape, other.num_classes))
+        return (isinstance(other, ModuleArchitecture) and self.factory == other.factory
+                and (self.kwargs, self.input_shape, self.num_classes, self.per_member)
+                == (other.kwargs, other.input_shape, other.num_classes, other.per_member))
 
     @property
     def arch(self) -> str:
@@ -87,27 +92,32 @@ class CustomArchitecture:
         return {"arch": "custom", "factory": self.name, "kwargs": dict(self.kwargs),
                 "input_shape": list(self.input_shape), "num_classes": self.num_classes}
 
-    def build(self) -> nn.Module:
-        module = self.factory(**dict(self.kwargs))
+    def build(self, member=None) -> nn.Module:
+        """A fresh module: the shared keywords, and `per_member`'s from `member` (a `MemberSettings`) where given."""
+        mine = {k: getattr(member, k) for k in self.per_member} if member is not None else {}
+        module = self.factory(**dict(self.kwargs), **mine)
         if not isinstance(module, nn.Module):
             raise GoodfitError(f"model factory {self.name} returned {type(module).__name__}, not an nn.Module; "
                                "return a fresh torch.nn.Module from it")
         return module
 
-    def make_net(self, members, device):
+    def make_net(self, members, device) -> "ModuleNet":
         return ModuleNet(self, members, device)
 
 
-# ---- the module's own dropout layers, drawing from each member's stream -------------------------
+# ---- the module's own dropout layers, taking each member's masks ----------------------------------
+def _dropout_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    return [(name, child) for name, child in module.named_modules() if name and type(child) in DROPOUT_LAYERS]
+
+
 def _stand_in_for_dropout(module: nn.Module) -> list[MemberDropout]:
-    """Replace `module`'s dropout layers by `MemberDropout`s, in place; those that drop anything, in order."""
+    """Replace `module`'s dropout layers by `MemberDropout`s, in place; all of them, in order."""
     sites = []
-    for name, child in list(module.named_modules()):
-        if name and type(child) in DROPOUT_LAYERS:
-            parent, _, leaf = name.rpartition(".")
-            sites.append(MemberDropout(child))
-            setattr(module.get_submodule(parent), leaf, sites[-1])
-    return [s for s in sites if s.p > 0]
+    for name, child in _dropout_layers(module):
+        parent, _, leaf = name.rpartition(".")
+        sites.append(MemberDropout(child))
+        setattr(module.get_submodule(parent), leaf, sites[-1])
+    return sites
 
 
 def _record_shape(site: MemberDropout, args: tuple) -> None:
@@ -117,12 +127,12 @@ def _record_shape(site: MemberDropout, args: tuple) -> None:
 def _with_masks(sites: list[MemberDropout], masks: list[list[tuple]], fn: Callable, *args):
     """`fn(*args)` with each dropout site handed its masks for the pass, and none after."""
     for site, mine in zip(sites, masks):
-        site.masks, site.calls = mine, 0
+        site.hand(mine)
     try:
         return fn(*args)
     finally:
         for site in sites:
-            site.masks = []
+            site.hand([])
 
 
 # ---- the population ----------------------------------------------------------------------------
@@ -142,12 +152,13 @@ _CHOSEN: dict = {}
 
 
 class ModuleNet:
-    """K instances of a user's module, their state stacked; same interface as `PopulationNet`.
+    """K instances of a module, their state stacked, run as one population.
 
     Each member is initialized under its own seed, so its weights do not depend on the others, and
     the module's own dropout layers (`nn.Dropout`, `Dropout1d/2d/3d`, `AlphaDropout`,
-    `FeatureAlphaDropout`) draw their masks from the member's own stream. Randomness the module
-    draws itself (`F.dropout`, `torch.rand` in `forward`) still comes from torch's global generator.
+    `FeatureAlphaDropout`) apply the masks the engine draws from the member's own stream, at the
+    member's own rate (`mask_sizes`, `mask_thresholds`). Randomness the module draws itself
+    (`F.dropout`, `torch.rand` in `forward`) still comes from torch's global generator.
 
     `path` says how the population runs: `converted` where the module traces into a graph of
     stacked layers (`goodfit.nn.convert`; each layer once for all members, the graph's own
@@ -164,29 +175,30 @@ class ModuleNet:
 
     Example:
         >>> from goodfit.nn.population import MemberSettings
-        >>> arch = CustomArchitecture(lambda: nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(0.5),
-        ...                           nn.Linear(8, 2)), (), (3,), 2, "mlp")
-        >>> net = ModuleNet(arch, [MemberSettings(0), MemberSettings(1)], "cpu")
+        >>> arch = ModuleArchitecture(lambda dropout: nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(dropout),
+        ...                           nn.Linear(8, 2)), (), (3,), 2, "mlp", per_member=("dropout",))
+        >>> net = ModuleNet(arch, [MemberSettings(0, dropout=0.5), MemberSettings(1)], "cpu")
         >>> net.forward(torch.zeros(2, 5, 3), train=True).shape, net.path, net.note
         (torch.Size([2, 5, 2]), 'converted', None)
+        >>> net.mask_sizes(), net.mask_thresholds().tolist()
+        ([8], [[32768], [0]])
     """
 
-    hand_backward = False  # autograd differentiates whatever the user's module does
-    any_dropout = any_bn = False  # the engine draws no masks for it: the module's dropout layers draw their own
-
-    def __init__(self, arch: CustomArchitecture, members, device):
+    def __init__(self, arch: ModuleArchitecture, members, device):
         self.arch, self.members, self.device = arch, list(members), torch.device(device)
         self.K = len(self.members)
         self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in self.members]
-        # dropout masks come from a stream of their own, as PopulationNet's do: numpy's SFC64 is fast
-        self.dropout_streams = [np.random.SFC64([int(m.seed), 11]) for m in self.members]
         modules = []
         for m in self.members:
             with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(m.seed))
-                modules.append(arch.build().to(self.device))
+                modules.append(arch.build(m).to(self.device))
         self.template = copy.deepcopy(modules[0])
         self.sites = _stand_in_for_dropout(self.template)
+        # each member's dropout threshold per site (`dropout_threshold`): members' rates may differ
+        self.thresholds = np.array([[dropout_threshold(layer.p) for _, layer in _dropout_layers(m)] for m in modules],
+                                   np.int64).reshape(self.K, len(self.sites))
+        self._per_site()
         params, buffers = stack_module_state(modules)
         self.params = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
         self.buffers = dict(buffers)
@@ -199,6 +211,11 @@ class ModuleNet:
             else:
                 self._apply(chosen)
         self.template.to("meta")  # its state lives in `params` and `buffers`
+
+    @property
+    def one_chain(self) -> bool:
+        """Whether the population runs as one fused chain of batched matmuls (an MLP), nothing else."""
+        return self.path == "converted" and all(c.one_chain for c in self.converted.values())
 
     def _choice(self) -> tuple:
         """What the probe found, for the next population of this architecture: its path and note, the dropout
@@ -243,7 +260,8 @@ class ModuleNet:
 
     def _run(self, train: bool, params: dict, buffers: dict, masks: list, x: torch.Tensor) -> torch.Tensor:
         """Logits `(K, B, classes)` for `x (K, B, *sample)`, by this population's path."""
-        self.template.train(train)
+        if self.template.training != train:
+            self.template.train(train)
         if self.path == "converted":
             return self._stacked(params, buffers, masks, x)
         if self.path == "vmap":
@@ -350,44 +368,51 @@ class ModuleNet:
                         return f"the converted module updates {n} otherwise than the module"
         return None
 
-    def _draw_masks(self, batch: int) -> list[list[tuple]]:
-        """This step's masks, per dropout layer and call `(K, batch, *mask shape)`, one draw per member.
-
-        Member k's bits come from its own stream, 16 per mask entry and a whole number of 64-bit
-        words per step, so its masks depend neither on the other members nor on their number. An
-        entry is dropped when its bits fall below `dropout_threshold(p)`.
-        """
-        sizes = [batch * math.prod(shape) for site in self.sites for shape in site.shapes]
-        total = sum(sizes)
-        bits = np.empty((self.K, total), np.uint16)
-        for k, stream in enumerate(self.dropout_streams):
-            bits[k] = stream.random_raw(-(-total // 4)).view(np.uint16)[:total]
-        masks, start = [], 0
-        for site in self.sites:
-            threshold = dropout_threshold(site.p)
-            calls = []
-            for shape in site.shapes:
-                size = batch * math.prod(shape)
-                arrays = site.scale_and_shift(bits[:, start:start + size] >= threshold, threshold / DROPOUT_LEVELS)
-                calls.append(tuple(torch.from_numpy(a).reshape((self.K, batch) + shape).to(self.device) for a in arrays))
-                start += size
-            masks.append(calls)
-        return masks
-
     # ---- the engine's interface ---------------------------------------------------------------
     def decay_mask(self, include_bias_and_norm: bool) -> dict[str, bool]:
         """Weight decay acts on matrices and kernels (2-D and up per member); biases and norms on request."""
         return {n: p.dim() >= 3 or include_bias_and_norm for n, p in self.params.items()}
 
-    def hidden_sizes(self) -> list[int]:
-        return []
+    def _per_site(self) -> None:
+        """From `thresholds`: `rates`, each member's dropout rate at each site as its masks drop `(K, sites)`, on
+        the device; `dropping`, the sites some member drops at, by index."""
+        self.rates = torch.as_tensor(self.thresholds / DROPOUT_LEVELS, dtype=torch.float32, device=self.device)
+        self.dropping = [j for j in range(len(self.sites)) if self.thresholds[:, j].any()]
 
-    def forward(self, x: torch.Tensor, train: bool, masks=None) -> torch.Tensor:
-        """Logits `(K, B, classes)` for inputs `(K, B, *sample)`; in training each member's dropout draws its masks.
+    def mask_sizes(self) -> list[int]:
+        """Entries in one sample's mask per dropout call of a forward pass (site by site, call by call), for
+        the sites some member drops at: what the engine draws masks for."""
+        return [math.prod(shape) for j in self.dropping for shape in self.sites[j].shapes]
 
-        `masks`, the engine's masks for goodfit's own models, is not used.
+    def mask_thresholds(self) -> np.ndarray:
+        """`(K, masks)`: each member's `dropout_threshold` for each of `mask_sizes`' masks."""
+        columns = [j for j in self.dropping for _ in self.sites[j].shapes]
+        return self.thresholds[:, columns]
+
+    def _site_masks(self, masks: list[torch.Tensor]) -> list[list[tuple]]:
+        """The engine's masks, one `(K, B, entries)` per entry of `mask_sizes`, as each site takes them: per
+        call a tuple `(K, B, *mask shape)` (scale, and for alpha dropout a shift)."""
+        per_site: list[list[tuple]] = [[] for _ in self.sites]
+        given = iter(masks)
+        for j in self.dropping:
+            site = self.sites[j]
+            for shape in site.shapes:
+                mask = next(given)
+                mask = mask if mask.shape[2:] == shape else mask.reshape(mask.shape[:2] + shape)
+                per_site[j].append(site.scale_and_shift(mask, self.rates[:, j]))
+        return per_site
+
+    def forward(self, x: torch.Tensor, train: bool, masks: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Logits `(K, B, classes)` for inputs `(K, B, *sample)`.
+
+        Args:
+            x: each member's batch.
+            train: training mode (batch statistics, running-statistics updates, dropout).
+            masks: in training, the dropout masks the engine drew for this step, one `(K, B, entries)` float
+                per entry of `mask_sizes` (0 for a dropped entry, else 1 / keep-probability); None (or in eval
+                mode) drops nothing.
         """
-        drawn = self._draw_masks(x.shape[1]) if train and self.sites else [[] for _ in self.sites]
+        drawn = self._site_masks(masks) if train and masks else [[] for _ in self.sites]
         return self._run(train, self.params, self.buffers, drawn, x)
 
     def predict(self, X: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
@@ -406,7 +431,8 @@ class ModuleNet:
         new = copy.copy(self)
         new.members = [self.members[i] for i in keep]
         new.generators = [self.generators[i] for i in keep]
-        new.dropout_streams = [self.dropout_streams[i] for i in keep]
+        new.thresholds = self.thresholds[keep]
+        new._per_site()
         new.K = len(keep)
         idx = torch.tensor(keep, device=self.device)
         new.params = {n: t.detach()[idx].clone().requires_grad_(True) for n, t in self.params.items()}
@@ -414,7 +440,7 @@ class ModuleNet:
         return new
 
     def to_module(self, k: int) -> nn.Module:
-        """Member `k` as the user's own module (its own dropout layers included), in eval mode."""
-        module = self.arch.build()
+        """Member `k` as the factory's own module (its own dropout layers included), in eval mode."""
+        module = self.arch.build(self.members[k])
         module.load_state_dict({n: t[k].detach().cpu() for n, t in self.state().items()})
         return module.eval()
