@@ -2,9 +2,10 @@
 
 Digits (60/20/20 split), 35 baseline members (seeds 0-34), 10 epochs, Adam, batch 32: once as the
 user's `nn.Sequential` 64-256-256-10 and once as `ModelSpec("mlp", 256, 2)`. After one untimed
-epoch of each, the two alternate three times; their median wall times and the ratio are printed:
+epoch of each, the two alternate three times; their median wall times and the ratio are printed. Both
+now convert into the same fused chain (`goodfit.nn.layers.dense`): 2.82 s against 2.84 s on 2 cores.
 
-    python benchmarks/custom_module_speed.py            # own MLP module vs built-in MLP: 1.1x
+    python benchmarks/custom_module_speed.py            # own MLP module vs built-in MLP: 1.0x
     python benchmarks/custom_module_speed.py --members 4 --epochs 1 --train-size 200
 """
 from __future__ import annotations
