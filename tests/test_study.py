@@ -122,7 +122,7 @@ def test_a_study_over_clean_and_noisy_labels_says_what_mattered_in_each_first():
     assert head.startswith("In short: with clean labels") and "; with 40% wrong labels" in head
     assert verdict_of(result).startswith(head) and verdict_of(result).count("On wine") == 2
     t = result.table()
-    for c, part in enumerate(head[len("In short: "):head.index(" (")].split("; ")):
+    for c, part in enumerate(head[len("In short: "):head.rindex(" (")].split("; ")):
         better = t[(t["condition"] == c) & t["significant"].fillna(False).astype(bool) & (t["gain"] > 0)]
         assert ("no remedy beat" in part) == better.empty
         assert all(f"{arm} (" in part for arm in better["arm"])
