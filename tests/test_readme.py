@@ -187,7 +187,7 @@ def test_the_quoted_training_run_from_the_history_its_command_wrote():
     from goodfit.history import read_history
 
     d = diagnose(read_history(DATA / "one" / "history.csv"))
-    assert_quoted(["overfitting since epoch 18, best epoch 18"], f"{d.regime} since epoch {d.onset_epoch}, "
+    assert_quoted(["overfitting since epoch 21, best epoch 21"], f"{d.regime} since epoch {d.onset_epoch}, "
                                                                    f"best epoch {d.best_epoch}")
     h = pd.read_csv(DATA / "one" / "history.csv").set_index("epoch")
     low, last = h["val_loss"].idxmin(), h.index.max()
@@ -196,23 +196,23 @@ def test_the_quoted_training_run_from_the_history_its_command_wrote():
             f"reached {h['train_accuracy'][last]:.1%}")
     assert one(said) in one(README), said
     assert d.advice[0].remedy == "early_stopping"
-    assert "patience 10 keeps epoch 18's weights and saves 72 epochs" in one(d.advice[0].reason)
-    assert one("early stopping with patience 10 would keep epoch 18's weights and save 72 epochs") in one(README)
+    assert "patience 10 keeps epoch 21's weights and saves 69 epochs" in one(d.advice[0].reason)
+    assert one("early stopping with patience 10 would keep epoch 21's weights and save 69 epochs") in one(README)
 
 
 def test_the_training_run_overfits_near_where_the_readme_says_on_this_machine(tmp_path, monkeypatch, capsys):
     """The README's `goodfit train` command run again: on another CPU the curve differs in its last digits and
-    drifts over 100 epochs, so its figures are held to what seeds 0 to 5 gave on the README's machine (onset and
-    best epoch 18 to 28, lowest validation loss 0.221 to 0.255, 18% to 24% higher at the end, training accuracy
-    100%), with a margin."""
+    drifts over 100 epochs, so its figures are held to what seeds 0 to 5 gave on the README's machine (`--seed`
+    0 to 5, each its own split and initialization: onset 21 to 38, best epoch 21 to 36, lowest validation loss
+    0.171 to 0.230, 9% to 25% higher at the end, training accuracy 100%), with a margin."""
     words = readme_command("--out runs/one")
     printed = one(run_goodfit(words, tmp_path, monkeypatch, capsys))
     said = re.search(r"verdict: overfitting since epoch (\d+), best epoch (\d+)", printed)
     assert said, printed
     onset, best = map(int, said.groups())
-    assert 12 <= onset <= 36 and 12 <= best <= 36, (onset, best)
+    assert 12 <= onset <= 45 and 12 <= best <= 40, (onset, best)
     h = pd.read_csv(tmp_path / "one" / "history.csv").set_index("epoch")
     assert h["val_loss"].idxmin() == best
-    assert 0.20 <= h["val_loss"].min() <= 0.28
-    assert h["val_loss"].iloc[-1] / h["val_loss"].min() - 1 >= 0.1
+    assert 0.15 <= h["val_loss"].min() <= 0.28
+    assert h["val_loss"].iloc[-1] / h["val_loss"].min() - 1 >= 0.07
     assert h["train_accuracy"].iloc[-1] == 1.0
