@@ -10,7 +10,8 @@ from torch import nn
 
 from goodfit.engine import Member, TrainConfig, train
 from goodfit.errors import GoodfitError
-from goodfit.nn.module_net import ModuleArchitecture, ModuleNet
+from goodfit.nn.module_architecture import ModuleArchitecture
+from goodfit.nn.module_net import ModuleNet
 from goodfit.nn.population import MemberSettings
 from goodfit.remedies import Arm, Dropout
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from goodfit.engine import Member, TrainConfig, member_settings, train
 from goodfit.models import ModelSpec
-from goodfit.nn.module_net import ModuleArchitecture
+from goodfit.nn.module_architecture import ModuleArchitecture
 from goodfit.nn.population import Architecture, MemberSettings, ModuleFactory
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
 

@@ -18,7 +18,8 @@ from torch import nn
 from torch.func import stack_module_state
 
 from goodfit.engine import Member, TrainConfig, train
-from goodfit.nn.module_net import ModuleArchitecture, ModuleNet
+from goodfit.nn.module_architecture import ModuleArchitecture
+from goodfit.nn.module_net import ModuleNet
 from goodfit.nn.layers import COUNTERPARTS
 from goodfit.nn.population import MemberSettings
 from goodfit.nn.stacked import MEMBER, Pass, to_layout, to_member

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from goodfit.nn.module_net import ModuleArchitecture, ModuleNet
+from goodfit.nn.module_architecture import ModuleArchitecture
+from goodfit.nn.module_net import ModuleNet
 from goodfit.nn.layers import StackedBatchNorm, StackedConv
 from goodfit.nn.population import MemberSettings
 

@@ -10,7 +10,7 @@ from goodfit.data.splits import Splits
 from goodfit.engine.config import Member
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
-from goodfit.nn.module_net import ModuleArchitecture, accepted_keywords
+from goodfit.nn.module_architecture import ModuleArchitecture, accepted_keywords
 from goodfit.nn.population import Architecture, MemberSettings, ModuleFactory
 from goodfit.remedies import BatchNorm, Dropout, Shrink
 
@@ -54,7 +54,7 @@ def custom_architecture(member: Member, factory, splits: Splits) -> ModuleArchit
         raise GoodfitError(f"arm {arm.name!r}: Shrink(depth=...) needs a goodfit model; with your own factory "
                            "use Shrink(width) and a `width` keyword")
     wanted = {k: v for r in arm.remedies for k, v in r.module_keywords().items()}
-    missing = sorted(set(wanted) - accepted_keywords(factory))
+    missing = sorted(set(wanted) - accepted_keywords(factory, wanted))
     if missing:
         raise GoodfitError(f"arm {arm.name!r} needs a model factory that accepts {', '.join(k + '=' for k in missing)}; "
                            f"add {'that parameter' if len(missing) == 1 else 'those parameters'} to {name} "

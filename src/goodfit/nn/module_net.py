@@ -9,10 +9,8 @@ keyword arguments; the engine draws the dropout masks (`goodfit.engine.dropout`)
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import threading
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -26,84 +24,6 @@ from goodfit.nn.dropout import DROPOUT_LEVELS, dropout_threshold
 from goodfit.nn.layers import MemberDropout, Unstackable
 from goodfit.nn.layers.dropout import ALPHA_LAYERS, DROPOUT_LAYERS
 from goodfit.nn.stacked import Pass
-
-FACTORY_KEYWORDS = ("dropout", "batchnorm", "width")
-
-
-def accepted_keywords(factory: Callable) -> set[str]:
-    """Which of `dropout`, `batchnorm`, `width` the factory takes as keyword arguments."""
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return set()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return set(FACTORY_KEYWORDS)
-    return {k for k in FACTORY_KEYWORDS if k in params}
-
-
-@dataclass(frozen=True)
-class ModuleArchitecture:
-    """A module factory with the keyword arguments one population passes to it.
-
-    Args:
-        factory: a callable returning a fresh `nn.Module` that maps a batch `(B, *sample)` to
-            logits `(B, classes)`.
-        kwargs: keyword arguments for the factory, as sorted `(name, value)` pairs, the same for every member.
-        input_shape: one sample's shape.
-        num_classes: outputs per sample: the classes, or 1 for a regression target.
-        name: the factory's name, for messages.
-        spec: for goodfit's own models, the `Architecture` the factory builds (its name, width and depth
-            then stand for this one's); None for a user's factory.
-        per_member: keywords each member passes from its own `MemberSettings` (goodfit's own models:
-            `dropout`, so members at different rates train in one population). Default none.
-    """
-
-    factory: Callable = field(compare=False)
-    kwargs: tuple
-    input_shape: tuple
-    num_classes: int
-    name: str = ""
-    spec: object = None
-    per_member: tuple = ()
-
-    def __hash__(self):
-        return hash((self.name, self.kwargs, self.input_shape, self.num_classes, self.per_member))
-
-    def __eq__(self, other):
-        return (isinstance(other, ModuleArchitecture) and self.factory == other.factory
-                and (self.kwargs, self.input_shape, self.num_classes, self.per_member)
-                == (other.kwargs, other.input_shape, other.num_classes, other.per_member))
-
-    @property
-    def arch(self) -> str:
-        return "custom" if self.spec is None else self.spec.arch
-
-    @property
-    def width(self) -> int:
-        return self.spec.width
-
-    @property
-    def depth(self) -> int:
-        return self.spec.depth
-
-    def to_dict(self) -> dict:
-        if self.spec is not None:
-            return self.spec.to_dict()
-        return {"arch": "custom", "factory": self.name, "kwargs": dict(self.kwargs),
-                "input_shape": list(self.input_shape), "num_classes": self.num_classes}
-
-    def build(self, member=None) -> nn.Module:
-        """A fresh module: the shared keywords, and `per_member`'s from `member` (a `MemberSettings`) where given."""
-        mine = {k: getattr(member, k) for k in self.per_member} if member is not None else {}
-        module = self.factory(**dict(self.kwargs), **mine)
-        if not isinstance(module, nn.Module):
-            raise GoodfitError(f"model factory {self.name} returned {type(module).__name__}, not an nn.Module; "
-                               "return a fresh torch.nn.Module from it")
-        return module
-
-    def make_net(self, members, device) -> "ModuleNet":
-        return ModuleNet(self, members, device)
-
 
 # ---- the module's own dropout layers, taking each member's masks ----------------------------------
 def _dropout_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -174,6 +94,7 @@ class ModuleNet:
         device: where the tensors live.
 
     Example:
+        >>> from goodfit.nn.module_architecture import ModuleArchitecture
         >>> from goodfit.nn.population import MemberSettings
         >>> arch = ModuleArchitecture(lambda dropout: nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Dropout(dropout),
         ...                           nn.Linear(8, 2)), (), (3,), 2, "mlp", per_member=("dropout",))
@@ -184,7 +105,7 @@ class ModuleNet:
         ([8], [[32768], [0]])
     """
 
-    def __init__(self, arch: ModuleArchitecture, members, device):
+    def __init__(self, arch: "ModuleArchitecture", members, device):
         self.arch, self.members, self.device = arch, list(members), torch.device(device)
         self.K = len(self.members)
         self.generators = [torch.Generator().manual_seed(int(m.seed)) for m in self.members]
