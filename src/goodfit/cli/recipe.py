@@ -30,7 +30,7 @@ def recipe(
     seeds: str = typer.Option("5", help="Fresh seeds of the confirmation: a count, a range (10-14) or a list."),
     epochs: int = typer.Option(None, help="Full training length: the last rung and the confirmation."),
     train_size: int = typer.Option(None, help="Training samples to keep."),
-    label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),
+    label_noise: float = options.LABEL_NOISE,
     imbalance: float = options.IMBALANCE,
     batch_size: int = options.BATCH_SIZE,
     lr: float = options.LR,

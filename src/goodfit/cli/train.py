@@ -49,7 +49,7 @@ def train(
     seed: int = typer.Option(0, help="Seed of the split and of the first member."),
     seeds: int = typer.Option(1, help="Train this many seeds of the same configuration at once."),
     train_size: int = typer.Option(None, help="Training samples to keep (default: all)."),
-    label_noise: float = typer.Option(0.0, help="Fraction of training labels replaced by another class."),
+    label_noise: float = options.LABEL_NOISE,
     imbalance: float = options.IMBALANCE,
     arm: str = typer.Option(None, "--arm", help="All remedies as one study arm, instead of the options above, e.g. "
                                                 "dropout=0.3+l2=1e-4+augment=shift:0.1 (what goodfit recipe prints)."),

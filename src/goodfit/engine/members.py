@@ -12,14 +12,17 @@ from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.nn.module_architecture import ModuleArchitecture, accepted_keywords
 from goodfit.nn.population import Architecture, MemberSettings, ModuleFactory
-from goodfit.remedies import BatchNorm, Dropout, Shrink
+from goodfit.remedies import Shrink
 
 
 def member_settings(member: Member) -> MemberSettings:
-    arm = member.arm
-    dropout, bn, shrink = arm.get(Dropout), arm.get(BatchNorm), arm.get(Shrink)
-    return MemberSettings(seed=member.seed, dropout=dropout.rate if dropout else 0.0, batchnorm=bn is not None,
-                          width=shrink.width if shrink else 1.0, bn_momentum=bn.momentum if bn else 0.1)
+    """The member's layer settings: what its arm's remedies ask of the model (`Remedy.module_keywords`)."""
+    return MemberSettings(seed=member.seed, **model_keywords(member))
+
+
+def model_keywords(member: Member) -> dict:
+    """What the arm's remedies ask of the model itself: `dropout`, `batchnorm`, `bn_momentum`, `width`."""
+    return {k: v for r in member.arm.remedies for k, v in r.module_keywords().items()}
 
 
 def architecture_of(member: Member, model, splits: Splits):
@@ -53,7 +56,7 @@ def custom_architecture(member: Member, factory, splits: Splits) -> ModuleArchit
     if shrink is not None and shrink.depth is not None:
         raise GoodfitError(f"arm {arm.name!r}: Shrink(depth=...) needs a goodfit model; with your own factory "
                            "use Shrink(width) and a `width` keyword")
-    wanted = {k: v for r in arm.remedies for k, v in r.module_keywords().items()}
+    wanted = model_keywords(member)
     missing = sorted(set(wanted) - accepted_keywords(factory, wanted))
     if missing:
         raise GoodfitError(f"arm {arm.name!r} needs a model factory that accepts {', '.join(k + '=' for k in missing)}; "
