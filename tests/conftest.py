@@ -1,5 +1,9 @@
 import json
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,3 +81,19 @@ def goodfit_here(args, monkeypatch) -> tuple[int, str, str]:
         except SystemExit as done:
             code = done.code or 0
     return code, out.getvalue(), err.getvalue()
+
+
+BLOCKING_STUDY = Path(__file__).resolve().parent / "blocking_study.py"
+
+
+def stopped_at(point: str, signals: Path, *args) -> subprocess.Popen:
+    """`goodfit ARGS` started and stopped at `point` (tests/blocking_study.py), still running there."""
+    signals.mkdir()
+    proc = subprocess.Popen([sys.executable, str(BLOCKING_STUDY), str(signals), point, *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (signals / "reached").exists():
+        assert proc.poll() is None, f"the study ended before {point}: {proc.communicate()[1]}"
+        assert time.monotonic() < deadline, f"the study did not reach {point} in 120 s"
+        time.sleep(0.02)
+    return proc

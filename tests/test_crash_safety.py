@@ -9,33 +9,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
-from conftest import units_written
+from conftest import stopped_at, units_written
 
 ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "15", "--arms", "baseline,dropout",
         "--train-size", "40,60,80,100"]
 UNITS, MEMBERS = 4, 16  # a unit per train size, each of 2 arms x 2 seeds
-HELPER = Path(__file__).resolve().parent / "blocking_study.py"
 
 
 def goodfit(out) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "goodfit", *ARGS, "--out", str(out)], capture_output=True, text=True)
-
-
-def stopped_at(point: str, out, signals) -> subprocess.Popen:
-    """The study started and stopped at `point`, still running there."""
-    signals.mkdir()
-    proc = subprocess.Popen([sys.executable, str(HELPER), str(signals), point, *ARGS, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (signals / "reached").exists():
-        assert proc.poll() is None, f"the study ended before {point}: {proc.communicate()[1]}"
-        assert time.monotonic() < deadline, f"the study did not reach {point} in 120 s"
-        time.sleep(0.02)
-    return proc
 
 
 def stored(out) -> dict[str, str]:
@@ -64,7 +48,7 @@ def members_of(results):
 ])
 def test_killed_study_resumes_to_identical_results(tmp_path, reference, point, units):
     out = tmp_path / "s"
-    proc = stopped_at(point, out, tmp_path / "signals")
+    proc = stopped_at(point, tmp_path / "signals", *ARGS, "--out", out)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
     assert units_written(out) == units and not (out / "results.json").exists()

@@ -10,11 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import units_written
+from conftest import stopped_at, units_written
 
 from goodfit.errors import GoodfitError
 from goodfit.store import Store
@@ -23,7 +22,6 @@ from goodfit.study import StudyResult
 ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "10", "--arms", "baseline,dropout", "--json"]
 ONE = [*ARGS, "--train-size", "40"]  # one unit of 4 members
 TWO = [*ARGS, "--train-size", "40,60"]  # two units
-HELPER = Path(__file__).resolve().parent / "blocking_study.py"
 
 
 def goodfit(*args, **kwargs):
@@ -33,19 +31,6 @@ def goodfit(*args, **kwargs):
 def start(*args):
     return subprocess.Popen([sys.executable, "-m", "goodfit", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def stopped_at(point: str, signals: Path, *args) -> subprocess.Popen:
-    """`goodfit ARGS` started and stopped at `point` (tests/blocking_study.py), still running there."""
-    signals.mkdir()
-    proc = subprocess.Popen([sys.executable, str(HELPER), str(signals), point, *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (signals / "reached").exists():
-        assert proc.poll() is None, f"the first study ended before {point}: {proc.communicate()[1]}"
-        assert time.monotonic() < deadline, f"the first study did not reach {point} in 120 s"
-        time.sleep(0.02)
-    return proc
 
 
 def holder(out) -> dict:
