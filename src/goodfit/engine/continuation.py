@@ -15,7 +15,7 @@ with the same results.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from goodfit.data.splits import Splits
 from goodfit.engine.config import Member, TrainConfig
@@ -29,7 +29,12 @@ def _identity(member: Member) -> tuple:
 
 
 def _same_run(a: TrainConfig, b: TrainConfig) -> bool:
-    return replace(a, epochs=1) == replace(b, epochs=1)
+    """Whether a run under `b` is a run under `a` trained for longer: the same settings but the epochs, and the
+    same epochs too for a spelled schedule, which spreads itself over them (a user's scheduler counts steps)."""
+    spread = a.scheduler in ("step", "cosine", "onecycle") or b.scheduler in ("step", "cosine", "onecycle")
+    others = [f.name for f in fields(TrainConfig) if f.name != "epochs"]
+    same = all(getattr(a, name) == getattr(b, name) for name in others)
+    return same and (not spread or a.epochs == b.epochs)
 
 
 @dataclass

@@ -39,16 +39,19 @@ class DecayState:
         return DecayState.of(take(self.values, keep), self.neutral)
 
 
-def _per_parameter(net, values: list[float], every: list[bool], neutral: float) -> dict[str, torch.Tensor]:
-    """Per parameter, each member's coefficient `(K, 1, ...)` in float32, `neutral` where the member
-    leaves that parameter alone."""
+def _per_parameter(run, values: list[float], every: list[bool], neutral: float,
+                   dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """Per parameter the optimizer moves, each member's coefficient `(K, 1, ...)` (float32, or `dtype`),
+    `neutral` where the member leaves that parameter alone."""
+    net = run.net
     weights, everything = net.decay_mask(False), net.decay_mask(True)
     values, every = np.asarray(values, np.float64), np.asarray(every, bool)
     out = {}
-    for name, p in net.params.items():
+    for name in run.trained:
+        p = net.params[name]
         if everything[name]:
             coefficient = values if weights[name] else np.where(every, values, neutral)
-            out[name] = member_view(torch.tensor(coefficient, dtype=torch.float32), p).to(p.device)
+            out[name] = member_view(torch.tensor(coefficient, dtype=dtype), p).to(p.device)
     return out
 
 
@@ -67,7 +70,7 @@ class L2Penalty:
 
     def init(self, run) -> DecayState | None:
         strength, every = _decays(run, decoupled=False)
-        return DecayState.of(_per_parameter(run.net, strength, every, 0.0), 0.0)
+        return DecayState.of(_per_parameter(run, strength, every, 0.0), 0.0)
 
     def update(self, step: Step, state: DecayState) -> DecayState:
         for name, strength in state.values.items():
@@ -83,27 +86,51 @@ class L2Penalty:
         return state.select(keep)
 
 
+@dataclass
+class DecoupledState:
+    """The members' strengths per decayed parameter (`DecayState`, neutral 0), the optimizer group each
+    parameter is in, and the factors `1 - lr * strength` for the rates they were last worked out at."""
+
+    strengths: DecayState
+    group: dict  # name -> index of its optimizer group
+    rates: np.ndarray | None = None  # (groups, K) the rates `factors` were worked out at
+    factors: dict | None = None  # name -> (K, 1, ...) float32, from float64 strengths and rates
+
+    def select(self, keep: np.ndarray) -> "DecoupledState | None":
+        strengths = self.strengths.select(keep)
+        return None if strengths is None else DecoupledState(strengths, self.group)
+
+
 @dataclass(frozen=True)
 class DecoupledDecay:
-    """`WeightDecay(decoupled=True)`: each step multiplies `w` by `1 - lr * strength`, the member's own rate."""
+    """`WeightDecay(decoupled=True)`: each step multiplies `w` by `1 - lr * strength`, at the member's rate of the
+    moment in the parameter's optimizer group (a schedule's rate, the member's own); on top of any decay the
+    optimizer itself applies (AdamW's weight_decay)."""
 
     at = ("gradient",)
     remedy = WeightDecay  # the remedy it serves
 
-    def init(self, run) -> DecayState | None:
+    def init(self, run) -> DecoupledState | None:
         strength, every = _decays(run, decoupled=True)
-        factor = [1 - lr * s for lr, s in zip(run.learning_rates(), strength)]  # rounded once, as AdamW's
-        return DecayState.of(_per_parameter(run.net, factor, every, 1.0), 1.0)
+        strengths = DecayState.of(_per_parameter(run, strength, every, 0.0, torch.float64), 0.0)
+        if strengths is None:
+            return None
+        return DecoupledState(strengths, {n: g for g, group in enumerate(run.plan.groups) for n in group.names})
 
-    def update(self, step: Step, state: DecayState) -> DecayState:
+    def update(self, step: Step, state: DecoupledState) -> DecoupledState:
+        if state.rates is None or not np.array_equal(state.rates, step.rates):  # rounded once, as AdamW's
+            state.rates = step.rates
+            state.factors = {name: (1 - member_view(torch.as_tensor(step.rates[state.group[name]]), s).to(s.device)
+                                    * s).float()
+                             for name, s in state.strengths.values.items()}
         with torch.no_grad():
-            for name, factor in state.values.items():
-                p, rows = step.net.params[name], state.rows[name]
+            for name, factor in state.factors.items():
+                p, rows = step.net.params[name], state.strengths.rows[name]
                 if rows is None:
                     p.mul_(factor)
                 else:
                     p[rows] = p[rows] * factor[rows]
         return state
 
-    def select(self, state: DecayState, keep: np.ndarray) -> DecayState | None:
+    def select(self, state: DecoupledState, keep: np.ndarray) -> DecoupledState | None:
         return state.select(keep)

@@ -122,6 +122,7 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
     order = torch.stack([torch.randperm(data.N, generator=g) for g in net.generators]).to(run.device)  # (K, N)
     loss_sum = torch.zeros(net.K, device=run.device)
     block = steps_per_block(net.K, B, data.sample_size, sum(net.mask_sizes()), steps)
+    rates = run.schedule.rates_now()  # (groups, K), this step's rates in each optimizer group
     for first in range(0, steps, block):
         count = min(block, steps - first)
         idx = order[:, first * B:(first + count) * B]  # (K, count*B), the last block may be short
@@ -135,12 +136,14 @@ def _train_epoch(run: Population, data: _Data, epoch: int) -> torch.Tensor:
             losses = member_losses(net.forward(step.x, train=True, masks=step.masks), step.targets, run.loss)  # (K,)
             run.opt.zero_grad()
             losses.sum().backward()
-            step.at = "gradient"
+            step.at, step.rates = "gradient", rates
             run.call(step)
-            run.opt.step()
+            run.opt.step(run.schedule.settings())
             step.at = "step"
             run.call(step)
             loss_sum += losses.detach()
+            run.schedule.advance("step")
+            rates = run.schedule.rates_now() if run.schedule.schedulers else rates
     return loss_sum / steps
 
 
@@ -159,13 +162,14 @@ def step_seconds(arch, members: list[Member], splits: Splits | list[Splits], con
         losses = member_losses(run.net.forward(x, train=True), y, run.loss)
         run.opt.zero_grad()
         losses.sum().backward()
-        run.opt.step()
+        run.opt.step(run.schedule.settings())
         sync()
         times.append(time.perf_counter() - start)
     return statistics.median(times[1:])
 
 
-def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor) -> EpochMetrics:
+def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor, lr: np.ndarray) -> EpochMetrics:
+    """The epoch's metrics by name (`results.CLASSIFICATION` or `REGRESSION`), then each member's rate `lr`."""
     chunk = eval_chunk(run.net.K, data.row_bytes, run.device)
     n = data.n_val
     if run.loss.regression:
@@ -174,11 +178,11 @@ def _evaluate(run: Population, data: _Data, epoch: int, running: torch.Tensor) -
                     for part in (slice(n, None), slice(n)))
         values = {f"{where}_{name}": v for where, got in (("train", fit), ("val", val)) for name, v in got.items()}
         values["running_loss"] = running.cpu().numpy()
-        return EpochMetrics(epoch, run.positions.copy(), {name: values[name] for name in REGRESSION})
+        return EpochMetrics(epoch, run.positions.copy(), {**{name: values[name] for name in REGRESSION}, "lr": lr})
     loss, correct = sample_metrics(run.net, data.X_eval, data.y_eval, chunk, run.loss)  # (K, n_val + n_fit)
     named = torch.stack([loss[:, n:].mean(1), correct[:, n:].mean(1), loss[:, :n].mean(1), correct[:, :n].mean(1),
                          running]).cpu().numpy()  # (5, K): read once an epoch
-    return EpochMetrics(epoch, run.positions.copy(), dict(zip(CLASSIFICATION, named)))
+    return EpochMetrics(epoch, run.positions.copy(), {**dict(zip(CLASSIFICATION, named)), "lr": lr})
 
 
 @dataclass
@@ -225,9 +229,11 @@ def train_population(arch, members: list[Member], splits: Splits | list[Splits],
     final, best_epoch, stopped, diverged = {}, {}, {}, set()
     held = None
     for epoch in range(start, config.epochs + 1):
+        lr = run.schedule.lrs()  # the rate the epoch starts at, as Lightning's LearningRateMonitor logs it
         running = _train_epoch(run, data, epoch)
-        metrics = _evaluate(run, data, epoch, running)
+        metrics = _evaluate(run, data, epoch, running, lr)
         epochs.append(metrics)
+        run.schedule.advance("epoch", metrics.val_loss)
         step = run.call(Step("epoch", run.net, epoch, metrics=metrics, stop=np.zeros(run.net.K, bool),
                              diverged=~metrics.finite))
         if on_epoch is not None:
@@ -293,5 +299,7 @@ def _results(arch, members, splits, config, positions, epochs, final, best_epoch
             member=m, architecture=arch, history=member_history(epochs, position, None if bad else test),
             best_epoch=best_epoch.get(position), stopped_epoch=stopped.get(position), diverged=bad,
             test_loss=mine["test_loss"], test_accuracy=mine.get("test_accuracy", float("nan")),
-            num_params=sum(p.numel() for p in module.parameters()), state_dict=module.state_dict(), scores=mine))
+            num_params=sum(p.numel() for p in module.parameters() if p.requires_grad),
+            frozen_params=sum(p.numel() for p in module.parameters() if not p.requires_grad),
+            state_dict=module.state_dict(), scores=mine))
     return results

@@ -48,6 +48,7 @@ class Step:
         diverged: `(K,)` bool, members whose metrics are not finite (epoch and leave points).
         kept: per state name, the weights the leaving members keep, `(leaving members, ...)` (leave point).
         best_epoch: per leaving member, the epoch of its best validation score, 0 for none (leave point).
+        rates: each optimizer group's rate for each member this step, `(groups, K)` float64 (gradient point).
     """
 
     at: str
@@ -66,6 +67,7 @@ class Step:
     diverged: np.ndarray | None = None
     kept: dict[str, torch.Tensor] | None = None
     best_epoch: np.ndarray | None = None
+    rates: np.ndarray | None = None
 
 
 class Piece(Protocol):

@@ -78,10 +78,11 @@ class MemberResult:
     diverged: bool
     test_loss: float
     test_accuracy: float  # NaN for regression
-    num_params: int
+    num_params: int  # the parameters it trained (requires_grad)
     state_dict: dict = field(repr=False)
     scores: dict[str, float] = field(default_factory=dict)  # with the kept weights: `train_`, `val_`, `test_`
     # followed by each of the task's metrics (`metrics.TASK_METRICS`), e.g. `test_balanced_accuracy`, `val_rmse`
+    frozen_params: int = 0  # the factory's frozen ones (requires_grad False), kept as it returned them
 
 
 @dataclass

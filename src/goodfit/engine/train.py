@@ -17,6 +17,7 @@ from goodfit.engine.members import architecture_of, check_member, member_setting
 from goodfit.engine.memory import (BLOCK_BYTES, CPU_WORKING_SET, PARALLEL_BYTES, available_memory, chunks,
                                    denormals_flushed, eval_bytes, member_bytes, reuse_freed_memory, state_bytes,
                                    torch_threads)
+from goodfit.engine.population import optimizer_plan
 from goodfit.engine.results import MemberResult, TrainResult
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
@@ -194,9 +195,11 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
     budget = config.memory_budget or available_memory(device) // 2
     data = (0 if own else first.X_train.nbytes + first.X_val.nbytes) + BLOCK_BYTES + eval_bytes(device)
     jobs = []  # (cost, architecture, positions, side by side, paused) of each population
+    notes: list[str] = []
     for (arch, *_), positions in groups.items():
         group = [members[i] for i in positions]
         settings = member_settings(group[0])
+        plan = optimizer_plan(arch, group[0], config)
         per_member = (member_bytes(arch, settings, first, config, any(m.arm.get(EarlyStopping) for m in group))
                       + (first.input_bytes if own else 0))  # a member's own copy of its data
         most = max(1, (budget - data) // per_member)
@@ -206,12 +209,15 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
             if threads > 1 and len(positions) * params >= PARALLEL_BYTES:  # big enough to share out
                 shared = max(1, (budget // threads - data) // per_member)  # side by side, they share the budget
                 most = min(most, shared, -(-len(positions) // threads))
+        if plan.kind == "solo":  # the user's own class steps one member's parameters at a time
+            most = 1
+            notes.append(f"optimizer {plan.cls.__name__} is not one goodfit stacks (SGD, Adam, AdamW, RMSprop): "
+                         "each member trains alone with it")
         jobs += [(len(chunk) * params, arch, chunk, False, None) for chunk in chunks(positions, most)]
     for paused, positions in resumed:  # trained on as the populations they were
         arch = paused.run.arch
         jobs.append((len(positions) * state_bytes(arch, member_settings(members[positions[0]]))[0], arch, positions,
                      False, paused))
-    notes: list[str] = []
     # populations that run side by side anyway (`_run`) have a thread each: they are timed on one
     shared = threads > 1 and len(jobs) > 1 and sum(job[0] for job in jobs) >= PARALLEL_BYTES
     jobs = [part for job in jobs

@@ -63,6 +63,16 @@ def _member_states(d: dict[str, torch.Tensor], K: int) -> list[dict[str, torch.T
     return [dict(zip(d, ts)) for ts in zip(*(t.unbind(0) for t in d.values()))]
 
 
+def _frozen(name: str, modules: list[nn.Module]) -> frozenset[str]:
+    """The parameters the factory returns with `requires_grad=False` (a frozen, perhaps pretrained, part): no
+    member trains them. Every member's module must freeze the same ones."""
+    frozen = [frozenset(n for n, p in m.named_parameters() if not p.requires_grad) for m in modules]
+    if any(f != frozen[0] for f in frozen):
+        raise GoodfitError(f"model factory {name} freezes different parameters in different members (requires_grad "
+                           "False); freeze the same layers whatever the seed")
+    return frozen[0]
+
+
 # torch's global generator is one for the process: populations built side by side in worker threads
 # seed it in turn, or one member's initialization would draw from another's seed
 _GLOBAL_GENERATOR = threading.Lock()
@@ -120,8 +130,9 @@ class ModuleNet:
         self.thresholds = np.array([[dropout_threshold(layer.p) for _, layer in _dropout_layers(m)] for m in modules],
                                    np.int64).reshape(self.K, len(self.sites))
         self._per_site()
+        self.frozen = _frozen(arch.name, modules)
         params, buffers = stack_module_state(modules)
-        self.params = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
+        self.params = {n: p.detach().clone().requires_grad_(n not in self.frozen) for n, p in params.items()}
         self.buffers = dict(buffers)
         self.converted, unconverted = self._convert(modules)
         with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=[]):  # probing takes nothing from the global generator
@@ -356,7 +367,7 @@ class ModuleNet:
         new._per_site()
         new.K = len(keep)
         idx = torch.tensor(keep, device=self.device)
-        new.params = {n: t.detach()[idx].clone().requires_grad_(True) for n, t in self.params.items()}
+        new.params = {n: t.detach()[idx].clone().requires_grad_(n not in self.frozen) for n, t in self.params.items()}
         new.buffers = {n: t[idx].clone() for n, t in self.buffers.items()}
         return new
 
