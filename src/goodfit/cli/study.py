@@ -59,6 +59,9 @@ def study(
     causes: bool = typer.Option(False, "--causes", help="Also run goodfit causes on the first condition's training set "
                                                         "(and test set, for shift): report.html and results.json "
                                                         "get a causes section."),
+    save_models: bool = typer.Option(False, "--save-models", help="Keep each member's trained weights (a state dict) in "
+                                                                  "OUT/models/, listed by condition, arm and seed in "
+                                                                  "OUT/models/index.json, for StudyResult.module."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and table as JSON."),
 ):
     """Which remedy works on this data? Train every arm over several seeds and compare, with statistics.
@@ -83,7 +86,10 @@ def study(
             --address ray://head:10001
         goodfit study --data digits --train-size 300 --label-noise 0.2 \\
             --causes
+        goodfit study --data wine --seeds 3 --save-models --out runs/wine
     """
+    from functools import partial
+
     from goodfit.cli.progress import run_study_with_progress
     from goodfit.engine import TrainConfig
     from goodfit.executors import executor_for
@@ -108,6 +114,8 @@ def study(
     out_path = prepare_out(out)
     command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
     warning = power_warning(len(the_study.plan["seeds"]), comparisons_in(the_study.plan))
+    if save_models:  # the progress bars call the study's own run; this one keeps the weights on the way
+        the_study.run = partial(the_study.run, save_models=True)
     result = run_study_with_progress(the_study, out_path, runner, quiet=as_json, warning=warning)
     if result.failed:
         _say_failed(result, out_path / "study.db")

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 
 import pandas as pd
+from torch import nn
 
 from goodfit.grammar import BASELINE, spell
 from goodfit.metrics import Metric
@@ -113,6 +114,24 @@ class RecipeResult:
         pick = self.choice or self.best.name
         c = self.worse_than_baseline(pick)
         return arms[BASELINE] if c is not None else arms[pick]
+
+    def module(self, seed: int | None = None) -> nn.Module:
+        """The chosen recipe's trained module (the arm `chosen` names), as the confirmation trained it on `seed`.
+
+        Args:
+            seed: one of the confirmation's seeds (`plan["seeds"]`); None takes the first. Default None.
+
+        Returns:
+            The model with that member's kept weights, in eval mode (`StudyResult.module`).
+
+        Example:
+            >>> from goodfit.recipe import Recipe
+            >>> r = Recipe("wine", "mlp", space="dropout=0.1:0.5", candidates=2, top=1, seeds=1, epochs=3).run()
+            >>> r.module().training
+            False
+        """
+        seeds = self.confirmation.plan["seeds"]
+        return self.confirmation.module(self.chosen.name, seeds[0] if seed is None else seed)
 
     def worse_than_baseline(self, name: str) -> Comparison | None:
         """The confirmation's comparison of arm `name` with the baseline if it found the arm significantly

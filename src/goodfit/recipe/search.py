@@ -174,7 +174,8 @@ class Recipe:
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None
             ) -> RecipeResult:
         """Search rung by rung, then confirm; with `out`, each rung and the confirmation keep a resumable
-        `study.db` under `out/search/rung-N/` and `out/confirm/`.
+        `study.db` under `out/search/rung-N/` and `out/confirm/`, the confirmation its members' weights under
+        `out/confirm/models/` too, so that `RecipeResult.module` gives the chosen recipe back after a resumed run.
 
         Returns:
             The `RecipeResult`.
@@ -217,7 +218,7 @@ class Recipe:
         if on_event:
             on_event({"type": "confirm", "arms": [single.name] + [r.name for r in recipes]})
         confirmation = self._study([Arm(BASELINE), single] + recipes, self.seeds, self.epochs).run(
-            None if out is None else out / "confirm", executor, on_event)
+            None if out is None else out / "confirm", executor, on_event, save_models=out is not None)
         _check(confirmation)
         return RecipeResult(self.plan, results, selection, confirmation, recipes, single.name, choice,
                             seconds + confirmation.seconds, trained + confirmation.units_trained)

@@ -236,7 +236,7 @@ class Study:
                             any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
-            continuation: Continuation | None = None) -> "StudyResult":
+            continuation: Continuation | None = None, save_models: bool = False) -> "StudyResult":
         """Train every unit the store lacks, then judge; with `out`, keep each finished unit in `out/study.db`.
 
         Args:
@@ -250,12 +250,20 @@ class Study:
             continuation: with the local executor, members a study run before with this continuation
                 trained for fewer epochs train on from where they ended (`engine.continuation`; the
                 same results as training them again), and afterwards it holds this study's. Default None.
+            save_models: with `out`, write each member's kept weights (a plain state dict, `torch.save`) to
+                `out/models/` as its unit finishes, listed in `out/models/index.json` (condition, arm, seed to
+                file), so that `StudyResult.from_store(out).module(...)` gives the trained modules back; members
+                a resumed run does not train again keep their files. Default False: only the returned result
+                holds the weights, of the members this run trained.
 
         Returns:
             The `StudyResult`; its `failed` names the units that failed (their members are missing
-            from it, and running the study again trains them).
+            from it, and running the study again trains them); `module(arm, seed)` gives a member's trained module.
         """
-        return run_study(self.plan, self.dataset_info, self.tasks(), self.causes, out, executor, on_event, continuation)
+        if save_models and out is None:
+            raise GoodfitError("save_models writes the weights beside study.db; pass out, the folder to keep them in")
+        return run_study(self.plan, self.dataset_info, self.tasks(), self.causes, out, executor, on_event, continuation,
+                         save_models)
 
 
 def comparisons_in(plan: dict) -> int:

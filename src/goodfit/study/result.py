@@ -1,25 +1,40 @@
 """What a study found: per member records and histories, per arm aggregates, comparisons and power.
 
 The numbers only; the sentences that read them (the verdict, the summary, the power warning) are
-`goodfit.report.verdict`'s, and the notebook's table and figures `goodfit.report.notebook`'s.
+`goodfit.report.verdict`'s, and the notebook's table and figures `goodfit.report.notebook`'s. Each member's
+trained module comes back too (`StudyResult.module`), from this run's memory or the weights kept under `out/models`.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
+import torch
+from torch import nn
 
+from goodfit.engine import Member, architecture_of, member_settings
 from goodfit.errors import GoodfitError
 from goodfit.grammar import BASELINE
 from goodfit.metrics import METRICS, Metric, default_metric, metric_for
+from goodfit.models import ModelSpec
+from goodfit.remedies import Arm
 from goodfit.stats import Comparison, compare_to_baseline, detectable_effect, mean_ci, seeds_for
 from goodfit.store import Store
-from goodfit.study.units import CONTROL
+from goodfit.study.units import CONTROL, member_key, seeds_of, splits_for
 
 ALPHA, POWER = 0.05, 0.8
+MODELS, MODELS_INDEX = "models", "index.json"  # out/models/index.json: condition -> arm -> seed -> weights file
+
+
+def saved_models(folder: Path | None) -> dict:
+    """What `out/models/index.json` lists: condition -> arm -> seed -> file name in `folder`, all keys strings;
+    empty when the study kept no weights there (it ran without `save_models`)."""
+    index = Path(folder) / MODELS_INDEX if folder is not None else None
+    return json.loads(index.read_text()) if index is not None and index.is_file() else {}
 
 
 def planned_power(seeds: int, comparisons: int) -> dict:
@@ -58,6 +73,10 @@ class StudyResult:
     units_trained: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     causes: dict | None = None  # what `Study(causes=True)` found (`goodfit causes --json`'s shape), else None
+    states: dict[str, dict] = field(default_factory=dict, repr=False)  # member key -> the kept weights, of the
+    # members this run trained (CPU tensors); `module` reads them, else the files under `models`
+    models: Path | None = None  # out/models: where a study run with `save_models` keeps every member's weights
+    factory: Callable | None = field(default=None, repr=False)  # the user's module factory, when the plan names one
 
     def __post_init__(self):
         arm_at = {a["name"]: i for i, a in enumerate(self.plan["arms"])}
@@ -96,7 +115,74 @@ class StudyResult:
         if len(judged := {r["condition"] for r in records if r["arm"] == BASELINE}) < len(plan["conditions"]):
             raise GoodfitError(f"{path} holds a finished baseline for {len(judged)} of {len(plan['conditions'])} "
                                f"conditions yet; {then}")
-        return cls(plan, dataset, records, frame, seconds, causes=causes)
+        return cls(plan, dataset, records, frame, seconds, causes=causes, models=Path(out) / MODELS)
+
+    def module(self, arm: str, seed: int, condition: int = 0, factory: Callable | None = None) -> nn.Module:
+        """One member's trained module: the model it trained as, with the weights it kept, in eval mode.
+
+        The module is your factory's own (its class, built with the keywords the arm's remedies pass it:
+        `dropout=`, `batchnorm=`, `width=`), or goodfit's built-in model; the weights are those the member's
+        scores were measured with (the best epoch's under early stopping that restores them, else the last).
+        They come from this run's memory, else from `out/models`, where a study run with `save_models=True`
+        (`goodfit study --save-models`) keeps them: a result rebuilt with `from_store` needs that.
+
+        Args:
+            arm: the arm's name, as `members["arm"]` spells it.
+            seed: the member's seed.
+            condition: the condition's position in the plan. Default 0.
+            factory: the module factory the study trained, for a result rebuilt with `from_store` (the store
+                keeps its name only); None takes the study's own. Default None.
+
+        Returns:
+            A fresh `nn.Module` holding the member's weights, in eval mode; `state_dict()` gives them back.
+
+        Example:
+            >>> from goodfit.study import Study
+            >>> r = Study("wine", arms=["dropout=0.3"], seeds=1, epochs=2).run()
+            >>> m = r.module("dropout=0.3", 0)
+            >>> m.training, [layer.p for layer in m.modules() if isinstance(layer, nn.Dropout)][:1]
+            (False, [0.3])
+        """
+        member = self._member(arm, seed, condition)
+        state = self.states.get(member_key(condition, arm, seed))
+        if state is None:
+            state = self._saved_state(arm, seed, condition)
+        model = factory or self.factory
+        if model is None and "factory" in self.plan["model"]:
+            name = self.plan["model"]["factory"]
+            raise GoodfitError(f"this study trained your model factory {name}, which its store names but does not "
+                               f"keep; pass it: module({arm!r}, {seed}, factory={name})")
+        arch = architecture_of(member, model or ModelSpec(**self.plan["model"]), splits_for(self.plan, condition, seed))
+        with torch.random.fork_rng(devices=[]):  # building initializes weights: leave the caller's generator alone
+            module = arch.build(member_settings(member))
+        module.load_state_dict(state)
+        return module.eval()
+
+    def _member(self, arm: str, seed: int, condition: int) -> Member:
+        """The finished member `arm`, `seed` on `condition`, or an error naming what this study holds."""
+        listed = lambda values: ", ".join(map(str, values))  # noqa: E731
+        if condition not in range(len(self.conditions)):
+            raise GoodfitError(f"no condition {condition}; this study has conditions "
+                               f"{listed(range(len(self.conditions)))}")
+        if arm not in self.arm_names:
+            raise GoodfitError(f"no arm {arm!r}; this study has arms {listed(self.arm_names)}")
+        if seed not in (seeds := seeds_of(self.plan, arm)):
+            raise GoodfitError(f"arm {arm!r} has no seed {seed}; its seeds are {listed(seeds)}")
+        if not any((r["condition"], r["arm"], r["seed"]) == (condition, arm, seed) for r in self.records):
+            raise GoodfitError(f"arm {arm!r}, seed {seed} on condition {condition} has not finished (its unit "
+                               "failed or has not trained yet); run the study again to train it")
+        arm_dict = next(a for a in self.plan["arms"] if a["name"] == arm)
+        return Member(Arm.from_dict(arm_dict), seed)
+
+    def _saved_state(self, arm: str, seed: int, condition: int) -> dict:
+        """The member's weights as `save_models` kept them under `out/models`, or an error saying how to keep them."""
+        name = saved_models(self.models).get(str(condition), {}).get(arm, {}).get(str(seed))
+        if name is None:
+            where = f" in {self.models}" if self.models is not None else ""
+            raise GoodfitError(f"the weights of arm {arm!r}, seed {seed} on condition {condition} were not kept{where}: "
+                               "a study keeps them on disk only when run with --save-models (save_models=True), and "
+                               "does not train a finished member again; run it with --save-models into a new --out")
+        return torch.load(self.models / name, map_location="cpu", weights_only=True)
 
     @property
     def conditions(self) -> list[dict]:

@@ -1,23 +1,29 @@
 """Running a study: the units its store lacks go to an executor, each finished one is stored, then the result.
 
-Only this driver writes the store (whole units only); workers run `units.run_unit` and touch nothing.
+Only this driver writes the store (whole units only) and, with `save_models`, each member's weights beside it
+(`out/models`); workers run `units.run_unit` and touch nothing.
 It is handed the plan and its units (`plan.Study` cuts them) and knows nothing of who made them; the
 files a person reads beside the store (results.json, report.html) are the report's (`goodfit.report.outputs`).
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import torch
 
+from goodfit.atomic import write_atomic
 from goodfit.engine.continuation import Continuation
 from goodfit.executors import Failure, LocalExecutor, Work
 from goodfit.remedies import Arm
 from goodfit.store import Store
-from goodfit.study.result import StudyResult
+from goodfit.study.result import MODELS, MODELS_INDEX, StudyResult, saved_models
 from goodfit.study.units import UnitOutput, UnitTask, member_key, records_of, run_unit, splits_for
 
 
@@ -38,6 +44,30 @@ def _found_causes(plan: dict, causes, store: Store | None, on_event: Callable[[d
     return payload
 
 
+def _model_file(condition: int, arm: str, seed: int) -> str:
+    """A member's weights file, a safe name whatever the arm's (`=`, `:`, `,`, `+`), with a hash of the arm's
+    name so that two arms never share one.
+
+    Example:
+        >>> _model_file(1, "augment=shift:0.1+noise:0.05", 3)
+        'c1-augment_shift_0.1_noise_0.05-1784638a-s3.pt'
+    """
+    slug = re.sub(r"[^A-Za-z0-9.]+", "_", arm).strip("_")[:48]
+    return f"c{condition}-{slug}-{hashlib.sha256(arm.encode()).hexdigest()[:8]}-s{seed}.pt"
+
+
+def _save_models(folder: Path, output: UnitOutput) -> None:
+    """Each member of a finished unit's kept weights, a plain state dict `torch.save`d, and `index.json` listing
+    them with those already there; every file written whole (`write_atomic`)."""
+    folder.mkdir(exist_ok=True)
+    index = saved_models(folder)
+    for r in output.results:
+        name = _model_file(output.condition, r.member.arm.name, r.member.seed)
+        write_atomic(folder / name, lambda p, state=r.state_dict: torch.save(state, p))
+        index.setdefault(str(output.condition), {}).setdefault(r.member.arm.name, {})[str(r.member.seed)] = name
+    write_atomic(folder / MODELS_INDEX, json.dumps(index, indent=1) + "\n")
+
+
 def _todo(tasks: list[UnitTask], done: set, have: set) -> list[UnitTask]:
     """The units still to train, each cut to the members the store does not hold (under any unit's name)."""
     todo = []
@@ -51,11 +81,12 @@ def _todo(tasks: list[UnitTask], done: set, have: set) -> list[UnitTask]:
 
 def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out: str | Path | None = None,
               executor=None, on_event: Callable[[dict], None] | None = None,
-              continuation: Continuation | None = None) -> StudyResult:
+              continuation: Continuation | None = None, save_models: bool = False) -> StudyResult:
     """Train every unit of `tasks` the store lacks, then judge.
 
     `plan`, `dataset` (its description), `tasks` (the plan cut into units) and `causes` (the causes checks, or
-    None) are a `Study`'s; the other arguments are `Study.run`'s.
+    None) are a `Study`'s; the other arguments are `Study.run`'s. The result holds the weights of every member
+    trained now; with `save_models` (and `out`) each finished unit's are written to `out/models` too.
     """
     executor = executor or LocalExecutor()
     store = None
@@ -65,7 +96,7 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         store.bind_plan(plan)
         store.set_meta("dataset", dataset)
     todo = _todo(tasks, store.finished_units() if store else set(), store.finished_members() if store else set())
-    records, histories, seconds, failed = [], [], [], {}
+    records, histories, seconds, failed, states = [], [], [], {}, {}
 
     def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
         if isinstance(output, Failure):
@@ -76,6 +107,10 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
                 on_event({"type": "unit_failed", "unit": task.unit, "error": output.error})
             return
         recs, hist = records_of(output)
+        if save_models and out is not None:  # before the store: a member the store holds has its file
+            _save_models(Path(out) / MODELS, output)
+        states.update({member_key(output.condition, r.member.arm.name, r.member.seed): r.state_dict
+                       for r in output.results})
         if store is not None:
             store.save_unit(output.unit, output.seconds, recs, hist)
         records.extend(recs)
@@ -107,4 +142,6 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         store.close()
     else:
         frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-    return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found)
+    return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found, states=states,
+                       models=Path(out) / MODELS if out is not None else None,
+                       factory=next((t.factory for t in tasks), None))
