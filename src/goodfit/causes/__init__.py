@@ -176,8 +176,10 @@ class Causes:
     """Look for why a model overfits on this data: each check trains through the population engine.
 
     Args:
-        data: a built-in name, a file (CSV, Parquet, NPZ, image folder) or a `Dataset`. Default `digits`.
-        target: the label column of a CSV or Parquet file. Default None.
+        data: a built-in name, a file (CSV, Parquet, NPZ, image folder), a `Dataset`, or data in memory:
+            `(X, y)` of arrays, tensors or lists, a DataFrame with `target`, `{"train": (X, y), "test": (X, y)}`
+            or a map-style torch dataset (see `goodfit.load`). Default `digits`.
+        target: the label column of a CSV or Parquet file or a DataFrame. Default None.
         model: `mlp`, `cnn1d`, `cnn2d` or `auto`, or a `ModelSpec`. Default `mlp` (fast, and a data cause
             shows in a simple model too).
         test: a file of test rows with the same columns, for the shift check; a built-in set with a test
@@ -196,7 +198,7 @@ class Causes:
         (['capacity', 'causes', 'checked'], 178)
     """
 
-    def __init__(self, data: str | Path | Dataset = "digits", target: str | None = None, model: str | ModelSpec = "mlp",
+    def __init__(self, data="digits", target: str | None = None, model: str | ModelSpec = "mlp",
                  test: str | Path | None = None, folds: int = 5, seeds: int = 3, epochs: int = 30,
                  metric: str = "accuracy", batch_size: int = 32, lr: float = 1e-3, device: str = "cpu"):
         if int(folds) != folds or not 2 <= folds <= 20:
@@ -208,12 +210,12 @@ class Causes:
         self.spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
         self.config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device=device)
         self.dataset = data if isinstance(data, Dataset) else load(data, target)
+        self.data = str(data) if isinstance(data, (str, Path)) else self.dataset.name
         if self.dataset.task == "regression":
-            raise GoodfitError(f"{data} has a numeric target; goodfit causes looks at classes (noisy labels, "
+            raise GoodfitError(f"{self.data} has a numeric target; goodfit causes looks at classes (noisy labels, "
                                "imbalance) and needs a class target: pass --target with a label column")
         self.test = self._test_rows(test, target)
         self.folds, self.seeds, self.metric = int(folds), list(range(int(seeds))), metric
-        self.data = data.name if isinstance(data, Dataset) else str(data)
         counts = np.bincount(self.dataset.y, minlength=self.dataset.num_classes)
         if counts.min() < self.folds:
             small = self.dataset.classes[int(counts.argmin())]

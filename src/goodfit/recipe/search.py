@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from goodfit.data import Conditions, load
+from goodfit.data.memory import source_of
 from goodfit.engine import TrainConfig
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
@@ -63,7 +64,8 @@ class Recipe:
     """Search for the best combination of remedies, then confirm it on fresh seeds.
 
     Args:
-        data: built-in name or path. Default `digits`.
+        data: built-in name or path, or data in memory as `Study` takes it (`(X, y)`, a DataFrame with
+            `target`, ...; see `goodfit.load`). Default `digits`.
         model: `auto`, `mlp`, `cnn1d`, `cnn2d` or a `ModelSpec`. Default `auto`.
         space: a `Space`, its spelling (`"dropout=0.05:0.5,l2=1e-5:1e-2,batchnorm"`), or None for
             every remedy. Default None.
@@ -97,11 +99,12 @@ class Recipe:
         ['L2 1.3e-05', 'dropout 0.43', 'no remedy']
     """
 
-    def __init__(self, data: str = "digits", model: str | ModelSpec = "auto", space: Space | str | None = None,
+    def __init__(self, data="digits", model: str | ModelSpec = "auto", space: Space | str | None = None,
                  candidates: int = 27, eta: int = 3, top: int = 3, search_seeds: int = 1,
                  seeds: int | str | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
                  target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0, seed: int = 0,
                  task: str | None = None, metric: str | None = None, continue_survivors: bool = False):
+        data = source_of(data, target, task)  # data in memory: registered, named by its token for every rung
         dataset = load(data, target, task)
         kind = dataset.kind
         if metric is not None:
@@ -130,7 +133,7 @@ class Recipe:
         self.epochs, self.top = epochs, top
         self.continue_survivors = continue_survivors
         spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
-        self.plan = {"data": str(data), "target": target, "model": spec.to_dict(), "space": space.to_dict(),
+        self.plan = {"data": data, "target": target, "model": spec.to_dict(), "space": space.to_dict(),
                      "candidates": candidates, "eta": eta, "top": top, "search_seeds": self.search_seeds,
                      "seeds": seeds, "epochs": epochs, "rungs": self.rungs, "seed": seed,
                      "conditions": [c.to_dict() for c in self.args["conditions"]], "train": train.to_dict(),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from goodfit.data import Conditions
+from goodfit.data.memory import in_memory, source_of
 from goodfit.engine import Member, TrainConfig, architecture_of, member_bytes
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
@@ -52,7 +53,10 @@ class Study:
     remedy alone. Members that share a condition and an architecture train as one population.
 
     Args:
-        data: built-in name or path (see `goodfit.load`). Default `digits`.
+        data: built-in name or path, or data in memory: `(X, y)` of arrays, tensors or lists, a
+            DataFrame with `target`, `{"train": (X, y), "test": (X, y)}` or a map-style torch dataset
+            (see `goodfit.load`). In-memory data is named in the plan by a token of its contents
+            (`memory:<name>:<hash>`), so the same arrays give the same fingerprint. Default `digits`.
         model: `auto`, `mlp`, `cnn1d`, `cnn2d`, a `ModelSpec`, or your own factory returning an
             `nn.Module` (see `goodfit.train`). Default `auto`.
         arms: the arms, as `Arm`s (the first must be the baseline: an arm with no remedy named
@@ -93,7 +97,7 @@ class Study:
         (['baseline', 'dropout=0.5', 'control'], [3, 4, 1000003, 1000004])
     """
 
-    def __init__(self, data: str = "digits", model: str | ModelSpec | Callable = "auto",
+    def __init__(self, data="digits", model: str | ModelSpec | Callable = "auto",
                  arms: list[Arm] | list[str] | None = None, seeds: int | str | list[int] = 5, epochs: int = 100,
                  conditions: list[Conditions] | None = None, target: str | None = None,
                  train: TrainConfig = TrainConfig(), split_seed: int = 0, control: bool = False,
@@ -106,7 +110,8 @@ class Study:
             raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
         conditions = list(conditions or [Conditions()])
         config = TrainConfig(**{**train.to_dict(), "epochs": epochs})
-        dataset = dataset_of(str(data), target, task)  # fail early on bad data, before anything is trained
+        data = source_of(data, target, task)  # data in memory: registered, named by its token
+        dataset = dataset_of(data, target, task)  # fail early on bad data, before anything is trained
         if arms is None:
             arms = parse_arms(",".join(DEFAULT_ARM_NAMES), dataset.kind)
         elif not list(arms):
@@ -126,7 +131,7 @@ class Study:
                 arm.get(Augment).check_kind(dataset.kind)
         self.dataset_info = dataset.describe()
         self.plan = {
-            "data": str(data), "target": target,
+            "data": data, "target": target,
             "model": spec.to_dict() if spec else {"factory": getattr(model, "__qualname__", repr(model))}, "arms": [a.to_dict() for a in arms],
             "seeds": seeds, "conditions": [c.to_dict() for c in conditions], "train": config.to_dict(),
             "split_seed": split_seed,
@@ -221,7 +226,8 @@ class Study:
                     groups.setdefault(unit_name(c, arch), []).append((arm_dict, seed))
             tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory,
                                cost=float(len(members) * len(splits.y_train)),
-                               member_bytes=self._member_bytes(archs[unit], members, splits))
+                               member_bytes=self._member_bytes(archs[unit], members, splits),
+                               dataset=in_memory(self.plan["data"]))
                       for unit, members in groups.items()]
         return tasks
 

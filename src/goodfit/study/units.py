@@ -14,7 +14,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from goodfit.data import Conditions, load, split
+from goodfit.data import Conditions, Dataset, load, split
+from goodfit.data.memory import register
 from goodfit.diagnose import diagnose
 from goodfit.engine import Member, MemberResult, TrainConfig, train
 from goodfit.engine.continuation import Continuation
@@ -38,6 +39,7 @@ class UnitTask:
     factory: Callable | None = None  # a user's nn.Module factory, when the plan names one
     cost: float = 1.0  # members x training samples: how an executor weighs units against each other
     member_bytes: int = 0  # memory one member needs while training (0: unknown), for an executor to size by
+    dataset: Dataset | None = None  # the data itself when the plan names in-memory data, for a worker to register
 
     @property
     def device(self) -> str:
@@ -116,6 +118,8 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None, continuation: Con
     start = time.perf_counter()
     members = [Member(Arm.from_dict(a), s) for a, s in task.members]
     model = task.factory or ModelSpec(**task.plan["model"])
+    if task.dataset is not None:  # in-memory data: a worker in another process learns its token here
+        register(task.dataset)
     splits = splits_for(task.plan, task.condition)
     if task.plan.get("resample_splits"):  # each seed its own train/validation split; one population all the same
         splits = [splits_for(task.plan, task.condition, m.seed) for m in members]
