@@ -6,6 +6,7 @@ same module trained one member after another, side by side in one sitting.
     python benchmarks/own_module.py --quick         # own CNN at 10 epochs, own ResNet at 4, each side timed once
     python benchmarks/own_module.py --smoke         # 2 arms x 1 seed, 2 epochs each: seconds (the test suite runs it)
     python benchmarks/own_module.py --only cnn      # one workload: cnn or resnet
+    python benchmarks/own_module.py --only cnn --training adamw-cosine   # both sides with the user's own training
 
 own CNN: a factory as a newcomer writes it, `own_cnn(dropout=0.0, batchnorm=False, width=1.0)`,
 two blocks of Conv2d 3x3 (24 then 48 channels, about the built-in cnn2d's 10,858 parameters and
@@ -23,6 +24,12 @@ with its best weights restored, the same augmentation strengths; batch norm, dro
 reach the factory as the keywords goodfit passes. After an untimed warm-up of each side (1 seed,
 1 epoch), the two alternate `--repeats` times; the medians and their ratio (plain over goodfit)
 are printed, with each side's mean test accuracy per arm as a check that both did the same job.
+
+`--training adamw-cosine` trains both sides as a fine-tuning script does: AdamW (torch's defaults, weight
+decay 0.01), a linear warm-up over the first 5 epochs (a third of them when fewer than 15) from a sixth of
+the rate, then cosine annealing to 0, stepped per epoch, gradients clipped to norm 1; goodfit takes it as
+`TrainConfig(optimizer="adamw", scheduler="cosine", warmup=5, clip_grad=1)`, the plain loop as the same
+torch objects.
 """
 from __future__ import annotations
 
@@ -43,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from goodfit import Study
+from goodfit import Study, TrainConfig
 from goodfit.data import Conditions, load, split
 from goodfit.grammar import parse_arms
 from goodfit.remedies import Arm, Augment, BatchNorm, Dropout, EarlyStopping, Shrink, WeightDecay
@@ -129,6 +136,31 @@ class Workload:
     arms: tuple  # arm spellings, baseline first
     seeds: int
     epochs: int
+    training: str = "adam"  # a key of TRAININGS
+
+    @property
+    def warmup(self) -> int:
+        return min(5, self.epochs // 3)
+
+    def goodfit_config(self) -> TrainConfig:
+        """The study's training settings."""
+        if self.training == "adam":
+            return TrainConfig()
+        return TrainConfig(optimizer="adamw", scheduler="cosine", warmup=self.warmup, clip_grad=1.0)
+
+    def plain_training(self) -> "plain_study.Training | None":
+        """The same training as torch objects for the plain loop (None: its Adam at a constant rate)."""
+        if self.training == "adam":
+            return None
+        S, warm, rest = torch.optim.lr_scheduler, self.warmup, self.epochs - self.warmup
+
+        def schedule(opt):
+            cosine = S.CosineAnnealingLR(opt, T_max=rest)
+            if not warm:
+                return cosine
+            return S.SequentialLR(opt, [S.LinearLR(opt, start_factor=1 / (warm + 1), total_iters=warm), cosine],
+                                  milestones=[warm])
+        return plain_study.Training(lambda params: torch.optim.AdamW(params, lr=1e-3), schedule, 1.0)
 
     @property
     def members(self) -> int:
@@ -136,7 +168,8 @@ class Workload:
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.members} members, {self.about}, {self.epochs} epochs)"
+        trained = "" if self.training == "adam" else f", {self.training}"
+        return f"{self.name} ({self.members} members, {self.about}, {self.epochs} epochs{trained})"
 
 
 def workloads(size: str, folder: Path) -> dict[str, Workload]:
@@ -177,8 +210,8 @@ def run_goodfit(work: Workload) -> tuple[dict[str, float], list[str]]:
     def on_event(event: dict) -> None:
         notes.extend(n for n in event.get("notes", ()) if n not in notes)
 
-    result = Study(work.data, model=work.factory, arms=list(work.arms), seeds=work.seeds, epochs=work.epochs).run(
-        on_event=on_event)
+    result = Study(work.data, model=work.factory, arms=list(work.arms), seeds=work.seeds, epochs=work.epochs,
+                   train=work.goodfit_config()).run(on_event=on_event)
     accuracy = result.members.groupby("arm", sort=False)["test_accuracy"].mean()
     return {arm: float(accuracy[arm]) for arm in work.arms}, notes
 
@@ -228,7 +261,8 @@ def run_plain(work: Workload) -> dict[str, float]:
             accs = []
             for seed in range(work.seeds):
                 torch.manual_seed(seed)
-                acc, _ = plain_study.fit(work.factory(**factory_kwargs), data, work.epochs, **fit_kwargs)
+                acc, _ = plain_study.fit(work.factory(**factory_kwargs), data, work.epochs, **fit_kwargs,
+                                         training=work.plain_training())
                 accs.append(acc)
             accuracy[arm.name] = float(np.mean(accs))
     return accuracy
@@ -265,11 +299,13 @@ def compare(work: Workload, repeats: int) -> dict:
             "accuracies": {arm: {"goodfit": goodfit_acc[arm], "plain": plain_acc[arm]} for arm in work.arms}}
 
 
-def rows(size: str = "full", repeats: int = 3, only: tuple = ("cnn", "resnet")) -> dict[str, dict]:
-    """The rows of `only` at a size of `EPOCHS`, each side the median of `repeats`, by key (`cnn`, `resnet`)."""
+def rows(size: str = "full", repeats: int = 3, only: tuple = ("cnn", "resnet"), training: str = "adam"
+         ) -> dict[str, dict]:
+    """The rows of `only` at a size of `EPOCHS`, each side the median of `repeats`, by key (`cnn`, `resnet`),
+    both sides trained as `training` says (`adam`, or `adamw-cosine`)."""
     with tempfile.TemporaryDirectory() as folder:
         works = workloads(size, Path(folder))
-        return {key: compare(works[key], repeats) for key in only}
+        return {key: compare(replace(works[key], training=training), repeats) for key in only}
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict]:
@@ -282,6 +318,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     parser.add_argument("--repeats", type=int, help="Timed runs of each side; the median is reported (default 3; "
                                                     "1 with --quick or --smoke).")
     parser.add_argument("--only", choices=("cnn", "resnet"), help="Run one workload.")
+    parser.add_argument("--training", choices=("adam", "adamw-cosine"), default="adam",
+                        help="Both sides' training: Adam at a constant rate (default), or AdamW with warm-up, cosine "
+                             "and clipping.")
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
@@ -292,7 +331,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     print(f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads); "
           f"{chosen} size" + (" (fewer epochs than the full run)" if chosen == "quick" else "")
           + f", median of {repeats}")
-    return rows(chosen, repeats, (args.only,) if args.only else ("cnn", "resnet"))
+    return rows(chosen, repeats, (args.only,) if args.only else ("cnn", "resnet"), args.training)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,16 @@ ARMS = {
 }
 
 
+@dataclass(frozen=True)
+class Training:
+    """A user's own training in place of Adam at a constant rate: their optimizer (taking the parameters or
+    groups), their scheduler (taking the optimizer, stepped per epoch) and a gradient-norm clip."""
+
+    optimizer: object
+    scheduler: object = None
+    clip: float | None = None
+
+
 def mlp(inputs: int, width: int, classes: int, dropout: float = 0.0, batchnorm: bool = False) -> nn.Sequential:
     """Two hidden layers of `width` units, each Linear, BatchNorm1d (which makes the Linear's bias
     redundant), ReLU, Dropout, then the output layer."""
@@ -82,7 +92,8 @@ def augment_images(x: torch.Tensor, rotate: float, zoom: float, shift: float, no
 
 
 def fit(model: nn.Module, data, epochs: int, *, l2: float = 0.0, patience: int = 0, augment: tuple = (),
-        batch_size: int = 32, lr: float = 1e-3, fused: bool = False, device: str = "cpu") -> tuple[float, list]:
+        batch_size: int = 32, lr: float = 1e-3, fused: bool = False, device: str = "cpu",
+        training: "Training | None" = None) -> tuple[float, list]:
     """Train `model` with Adam and return its test accuracy and its history.
 
     `data` maps each name in `SPLITS` to an array. After every epoch the model is evaluated on the
@@ -90,7 +101,8 @@ def fit(model: nn.Module, data, epochs: int, *, l2: float = 0.0, patience: int =
     and accuracy and training loss and accuracy. `l2` is added to the weights' gradients times the
     weights (Adam's `weight_decay`, the gradient of l2 / 2 * |w|^2); `patience` stops training when
     validation loss has not fallen for that many epochs and restores the weights of the best one;
-    `augment` holds `augment_images`'s strengths; `fused` picks Adam's fused kernel.
+    `augment` holds `augment_images`'s strengths; `fused` picks Adam's fused kernel. `training` replaces
+    Adam by the user's optimizer, scheduler (stepped after each epoch) and gradient clipping.
     """
     X, y = torch.as_tensor(data["X_train"], device=device), torch.as_tensor(data["y_train"], device=device)
     X_val, y_val = torch.as_tensor(data["X_val"], device=device), torch.as_tensor(data["y_val"], device=device)
@@ -101,7 +113,9 @@ def fit(model: nn.Module, data, epochs: int, *, l2: float = 0.0, patience: int =
     if l2:  # weights are the parameters of two or more dimensions; biases and batch-norm scales have one
         params = [{"params": [p for p in model.parameters() if p.dim() >= 2], "weight_decay": l2},
                   {"params": [p for p in model.parameters() if p.dim() < 2]}]
-    opt = torch.optim.Adam(params, lr=lr, fused=fused or None)
+    opt = torch.optim.Adam(params, lr=lr, fused=fused or None) if training is None else training.optimizer(params)
+    schedule = training.scheduler(opt) if training is not None and training.scheduler else None
+    clip = training.clip if training is not None else None
     history, best, best_loss, waited = [], None, math.inf, 0
     for _ in range(epochs):
         model.train()
@@ -112,7 +126,11 @@ def fit(model: nn.Module, data, epochs: int, *, l2: float = 0.0, patience: int =
             loss = F.cross_entropy(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if clip is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
+        if schedule is not None:
+            schedule.step()
         model.eval()
         with torch.no_grad():
             val, train = model(X_val), model(X_fit)

@@ -18,7 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from goodfit.errors import GoodfitError
-from goodfit.history import METRICS
+from goodfit.history import METRICS, RATE
+
+SERIES = METRICS + (RATE,)  # a history's columns as the store keeps them
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,7 +31,7 @@ CREATE TABLE IF NOT EXISTS members (
     condition INTEGER NOT NULL, arm TEXT NOT NULL, seed INTEGER NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS history (
     member TEXT NOT NULL REFERENCES members(member), epoch INTEGER NOT NULL,
-    {", ".join(f"{m} REAL" for m in METRICS)}, PRIMARY KEY (member, epoch));
+    {", ".join(f"{m} REAL" for m in SERIES)}, PRIMARY KEY (member, epoch));
 """
 
 try:
@@ -129,7 +131,7 @@ class Store:
             self.db.executescript(SCHEMA)
             have = {row[1] for row in self.db.execute("PRAGMA table_info(history)")}
             with self.db:  # a study.db written before a metric was added gains its column
-                for m in (m for m in METRICS if m not in have):
+                for m in (m for m in SERIES if m not in have):
                     self.db.execute(f"ALTER TABLE history ADD COLUMN {m} REAL")
         except sqlite3.DatabaseError as err:
             self._release()
@@ -215,10 +217,10 @@ class Store:
                                        (r["member"], unit, r["condition"], r["arm"], r["seed"], json.dumps(r))).rowcount:
                     continue
                 frame = histories[r["member"]]
-                rows = frame.reindex(columns=["epoch", *METRICS]).astype(object)
+                rows = frame.reindex(columns=["epoch", *SERIES]).astype(object)
                 rows = rows.where(pd.notna(rows), None)
-                self.db.executemany(f"INSERT INTO history (member, epoch, {', '.join(METRICS)}) "
-                                    f"VALUES (?, ?, {', '.join('?' * len(METRICS))})",
+                self.db.executemany(f"INSERT INTO history (member, epoch, {', '.join(SERIES)}) "
+                                    f"VALUES (?, ?, {', '.join('?' * len(SERIES))})",
                                     [(r["member"], *row) for row in rows.itertuples(index=False)])
         return True
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -191,6 +191,11 @@ class Causes:
         metric: `accuracy`, `balanced_accuracy` or `macro_f1` for the learning curve and capacity.
             Default accuracy.
         batch_size, lr, device: as for training. Defaults 32, 1e-3, `cpu`.
+        train: every training setting as a `TrainConfig`, in place of `batch_size`, `lr` and `device` (its
+            epochs are `epochs`'). Default None.
+        optimizer, scheduler, scheduler_interval, clip_grad: the training's own (see `TrainConfig`), e.g.
+            `optimizer=lambda params: torch.optim.AdamW(params, lr=3e-4)`; every check trains with them.
+            Default None.
 
     Example:
         >>> r = Causes("wine", folds=3, seeds=1, epochs=5).run()
@@ -200,7 +205,9 @@ class Causes:
 
     def __init__(self, data="digits", target: str | None = None, model: str | ModelSpec = "mlp",
                  test: str | Path | None = None, folds: int = 5, seeds: int = 3, epochs: int = 30,
-                 metric: str = "accuracy", batch_size: int = 32, lr: float = 1e-3, device: str = "cpu"):
+                 metric: str = "accuracy", batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
+                 train: TrainConfig | None = None, optimizer=None, scheduler=None, scheduler_interval: str | None = None,
+                 clip_grad: float | None = None):
         if int(folds) != folds or not 2 <= folds <= 20:
             raise GoodfitError(f"folds must be a whole number from 2 to 20, got {folds}; e.g. --folds 5")
         if int(seeds) != seeds or seeds < 1:
@@ -208,7 +215,9 @@ class Causes:
         if metric not in CLASS_METRICS:
             raise GoodfitError(f"metric {metric!r} is not one causes can use; use one of {', '.join(CLASS_METRICS)}")
         self.spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
-        self.config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, device=device)
+        config = TrainConfig(batch_size=batch_size, lr=lr, device=device) if train is None else train
+        self.config = replace(config, epochs=epochs).with_training(
+            optimizer=optimizer, scheduler=scheduler, scheduler_interval=scheduler_interval, clip_grad=clip_grad)
         self.dataset = data if isinstance(data, Dataset) else load(data, target)
         self.data = str(data) if isinstance(data, (str, Path)) else self.dataset.name
         if self.dataset.task == "regression":
@@ -287,7 +296,7 @@ class Causes:
                 rows = pool if fraction == 1.0 else stratified_subset(pool, y, size, rng)
                 parts.append((Part(rows, held_out), seed))
             stretch = fraction ** -0.5  # a smaller set takes more epochs, each of fewer steps
-            config = TrainConfig(**{**self.config.to_dict(), "epochs": math.ceil(self.config.epochs * stretch)})
+            config = replace(self.config, epochs=math.ceil(self.config.epochs * stretch))
             trained = train_parts(X, y, self.dataset, parts, self.spec, config, self._arm(math.ceil(PATIENCE * stretch)))
             for (part, _), r in zip(parts, trained.result.members):
                 points.append((len(part.train), float(r.scores[f"val_{self.metric}"])))

@@ -16,6 +16,7 @@ from goodfit.cli import options
 from goodfit.errors import GoodfitError
 
 
+@options.with_training
 def causes(
     data: str = typer.Option("digits", "--data", help="Built-in data set name or a .csv, .parquet, .npz file or image folder."),
     target: str = options.TARGET,
@@ -27,9 +28,11 @@ def causes(
     seeds: int = typer.Option(3, "--seeds", help="Seeds per fold and per learning-curve size."),
     epochs: int = typer.Option(30, "--epochs", help="Most epochs of a fold's member (each stops 8 after its best)."),
     metric: str = typer.Option("accuracy", "--metric", help="accuracy, balanced_accuracy or macro_f1 (learning curve, capacity)."),
+    optimizer: str = options.OPTIMIZER,
     top: int = typer.Option(10, "--top", help="Mislabeled rows to list on the terminal (all go to --out)."),
     out: str = typer.Option(None, "--out", help="Folder for causes.json and label_scores.csv (every row's scores)."),
     as_json: bool = typer.Option(False, "--json", help="Print the causes as JSON."),
+    training: dict | None = None,
 ):
     """Why does the model overfit on this data? Each check trains folds, subsets and seeds as one population.
 
@@ -47,6 +50,7 @@ def causes(
         goodfit causes --data digits --width 2 --depth 1   # a model too small
     """
     from goodfit.causes import Causes
+    from goodfit.engine import TrainConfig
     from goodfit.models import ModelSpec
 
     if top < 0:
@@ -55,7 +59,7 @@ def causes(
         if value is not None and value < 1:
             raise GoodfitError(f"{name} must be at least 1, got {value}")
     finder = Causes(data, target=target, model=ModelSpec(model, width, depth), test=test, folds=folds, seeds=seeds,
-                    epochs=epochs, metric=metric)
+                    epochs=epochs, metric=metric, train=TrainConfig(optimizer=optimizer, **training))
     err_console = Console(stderr=True)
     say = None if as_json else (lambda words: err_console.print(f"[dim]{escape(words)}[/]", highlight=False))
     result = finder.run(on_event=say)

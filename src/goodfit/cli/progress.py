@@ -111,12 +111,13 @@ class _StudyBars:
             progress.console.print(f"[dim]causes: {escape(event['step'])}[/]", highlight=False)
 
 
-def run_study_with_progress(the_study, out_path, executor, quiet: bool, warning: str | None = None):
+def run_study_with_progress(the_study, out_path, executor, quiet: bool, warning: str | None = None,
+                            save_models: bool = False):
     """`Study.run` with a bar per arm of each unit; `quiet` draws none (and says no `warning`)."""
     from goodfit.report.tables import condition_label
 
     if quiet:
-        return the_study.run(out_path, executor)
+        return the_study.run(out_path, executor, save_models=save_models)
     labels = [condition_label(c, short=True) for c in the_study.plan["conditions"]]  # a learning curve's sizes
     with _progress("{task.description:>22}", 30, "{task.completed}/{task.total}", refresh_per_second=2) as progress:
-        return the_study.run(out_path, executor, _StudyBars(progress, labels, warning))
+        return the_study.run(out_path, executor, _StudyBars(progress, labels, warning), save_models=save_models)

@@ -15,6 +15,7 @@ from goodfit import cli
 from goodfit.cli import options
 
 
+@options.with_training
 def recipe(
     data: str = typer.Option(None, help="Built-in data set or file; default: the default study's data (digits, 300 "
                                         "training images, MLP)."),
@@ -47,6 +48,7 @@ def recipe(
     reports: bool = typer.Option(False, "--reports", help="Also write a report.html for each rung and the "
                                                           "confirmation (seconds each; `goodfit report DIR` can later)."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and command as JSON."),
+    training: dict | None = None,
 ):
     """Which combination and strength of remedies is best on this data? Search, then confirm on fresh seeds.
 
@@ -68,7 +70,7 @@ def recipe(
     from goodfit.runs import prepare_out
 
     runner = executor_for(executor, address)
-    config = TrainConfig(batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
+    config = TrainConfig(batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss, **training)
     search = Recipe.default(data=data, model=model, space=space, candidates=candidates, eta=eta, top=top,
                             search_seeds=search_seeds, seeds=seeds, epochs=epochs, train_size=train_size,
                             label_noise=label_noise, imbalance=imbalance, target=target, train=config, seed=seed,

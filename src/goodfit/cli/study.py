@@ -16,6 +16,7 @@ from goodfit import cli
 from goodfit.cli import options
 
 
+@options.with_training
 def study(
     data: str = typer.Option(None, help="Built-in data set or file; default: the embedded study (see below)."),
     target: str = options.TARGET,
@@ -63,6 +64,7 @@ def study(
                                                                   "OUT/models/, listed by condition, arm and seed in "
                                                                   "OUT/models/index.json, for StudyResult.module."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json's verdict and table as JSON."),
+    training: dict | None = None,
 ):
     """Which remedy works on this data? Train every arm over several seeds and compare, with statistics.
 
@@ -88,8 +90,6 @@ def study(
             --causes
         goodfit study --data wine --seeds 3 --save-models --out runs/wine
     """
-    from functools import partial
-
     from goodfit.cli.progress import run_study_with_progress
     from goodfit.engine import TrainConfig
     from goodfit.executors import executor_for
@@ -103,7 +103,7 @@ def study(
     sweeps = [a.name for a in sweep_arms(parse_numbers(dropout, "--dropout"), parse_numbers(l2, "--l2"),
                                          parse_numbers(decay, "--decay"))]
     chosen = None if arms is None and not sweeps else ["baseline" if arms is None else arms, *sweeps]
-    config = TrainConfig(batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
+    config = TrainConfig(batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss, **training)
     the_study = Study.default(data=data, target=target, model=model, arms=chosen, seeds=seeds, epochs=epochs,
                               train_size=parse_whole_numbers(train_size, "--train-size"),
                               label_noise=parse_numbers(label_noise, "--label-noise"), imbalance=imbalance,
@@ -114,9 +114,8 @@ def study(
     out_path = prepare_out(out)
     command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
     warning = power_warning(len(the_study.plan["seeds"]), comparisons_in(the_study.plan))
-    if save_models:  # the progress bars call the study's own run; this one keeps the weights on the way
-        the_study.run = partial(the_study.run, save_models=True)
-    result = run_study_with_progress(the_study, out_path, runner, quiet=as_json, warning=warning)
+    result = run_study_with_progress(the_study, out_path, runner, quiet=as_json, warning=warning,
+                                     save_models=save_models)
     if result.failed:
         _say_failed(result, out_path / "study.db")
         sys.exit(1)

@@ -36,6 +36,7 @@ def _with_remedy_flags(command):
 
 
 @_with_remedy_flags
+@options.with_training
 def train(
     data: str = typer.Option("digits", help="Built-in data set name or a .csv/.parquet/.npz file or image folder."),
     target: str = options.TARGET,
@@ -58,6 +59,7 @@ def train(
     loss: str = options.LOSS,
     out: str = typer.Option("runs/train", help="Output folder for history.csv, model.pt and config.json."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary instead of tables."),
+    training: dict | None = None,
     **remedy_flags,
 ):
     """Train one model (or several seeds at once) with the remedies you choose, and show its curves.
@@ -80,7 +82,8 @@ def train(
 
     if seeds < 1:
         raise GoodfitError(f"--seeds must be at least 1, got {seeds}")
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss,
+                         **training)
     conditions = Conditions(train_size=train_size, label_noise=label_noise, imbalance=imbalance)
     spec = ModelSpec(model, hidden, layers)
     dataset = load(data, target, task)

@@ -4,12 +4,13 @@ Frozen values: they compare by value, serialize to JSON and reject bad settings 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
 import torch
 
+from goodfit.engine.torch_settings import describe_callable
 from goodfit.errors import GoodfitError
 from goodfit.nn.losses import LOSSES, REGRESSION_LOSSES, Loss
 from goodfit.remedies import Arm
@@ -27,8 +28,6 @@ def described(value) -> str:
     """A setting as a plan records it: a name as it is, a callable by what it builds (`goodfit.engine.optimizers`)."""
     if isinstance(value, str) or value is None:
         return value
-    from goodfit.engine.optimizers import describe_callable
-
     return describe_callable(value)
 
 
@@ -168,7 +167,18 @@ class TrainConfig:
         """Its settings, JSON-ready: your own optimizer or scheduler by what it builds (`AdamW(lr=0.0003, ...)`);
         settings added later only when chosen, so that plans from before they existed keep their fingerprint."""
         settings = {**asdict(self), "optimizer": described(self.optimizer), "scheduler": described(self.scheduler)}
+        if callable(self.optimizer):  # its own rate is in its description
+            del settings["lr"]
         return {k: v for k, v in settings.items() if k not in _LATER or v != _LATER[k]}
+
+    def with_training(self, **given) -> "TrainConfig":
+        """This config with the training settings given (those not None): `optimizer`, `scheduler`, `clip_grad`...
+
+        Example:
+            >>> TrainConfig().with_training(scheduler="cosine", clip_grad=None).scheduler
+            'cosine'
+        """
+        return replace(self, **{k: v for k, v in given.items() if v is not None})
 
     @property
     def own(self) -> bool:

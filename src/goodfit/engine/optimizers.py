@@ -19,14 +19,9 @@ import torch
 from torch import nn
 
 from goodfit.engine.config import TrainConfig
+from goodfit.engine.torch_settings import pairs, plain, spelled, takes_model
 from goodfit.errors import GoodfitError
 
-# each kind's hyper-parameters as torch's classes name them: what a step reads from a group
-SETTINGS = {
-    "sgd": ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize"),
-    "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "decoupled_weight_decay"),
-    "rmsprop": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"),
-}
 _CLASSES = {torch.optim.SGD: "sgd", torch.optim.Adam: "adam", torch.optim.AdamW: "adam", torch.optim.RMSprop: "rmsprop"}
 _SPELLED = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop}
 
@@ -63,27 +58,7 @@ class OptimizerPlan:
 
     def describe(self) -> str:
         """`AdamW(lr=0.0003, weight_decay=0.05)`: the class and the settings that differ from its defaults."""
-        return _spelled(self.cls, self.groups[0].settings, len(self.groups))
-
-
-def _spelled(cls: type, settings, groups: int = 1) -> str:
-    try:
-        defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()}
-    except (TypeError, ValueError):
-        defaults = {}
-    shown = [f"{k}={v!r}" for k, v in settings if k == "lr" or (k in defaults and defaults[k] != v
-                                                                  and k not in ("foreach", "fused", "differentiable"))]
-    extra = [f"{groups} parameter groups"] if groups > 1 else []
-    return f"{cls.__name__}({', '.join(shown + extra)})"
-
-
-def _takes_model(fn: Callable) -> bool:
-    """Whether the user's optimizer callable wants the model (its one argument is named `model` or `module`)."""
-    try:
-        params = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return False
-    return bool(params) and params[0] in ("model", "module")
+        return spelled(self.cls, self.groups[0].settings, len(self.groups))
 
 
 def _built(config: TrainConfig, module: nn.Module) -> torch.optim.Optimizer:
@@ -92,7 +67,7 @@ def _built(config: TrainConfig, module: nn.Module) -> torch.optim.Optimizer:
     fn = config.optimizer
     name = getattr(fn, "__qualname__", type(fn).__name__)
     try:
-        opt = fn(module) if _takes_model(fn) else fn(trainable)
+        opt = fn(module) if takes_model(fn) else fn(trainable)
     except Exception as err:  # noqa: BLE001 - the user's code: say where it failed
         raise GoodfitError(f"your optimizer {name} failed on the model's parameters: {type(err).__name__}: {err}; "
                            "it must take the parameters (or the model, as an argument named model) and return "
@@ -138,7 +113,7 @@ def read_plan(config: TrainConfig, module: nn.Module) -> OptimizerPlan:
         settings = _spelled_settings(config)
         cls = _SPELLED[config.optimizer]
         kind = _CLASSES[cls]
-        return OptimizerPlan(kind, cls, (Group(names, _pairs(settings, kind)),))
+        return OptimizerPlan(kind, cls, (Group(names, pairs(settings, kind)),))
     opt = _built(config, module)
     cls = type(opt)
     kind = _CLASSES.get(cls, "solo")
@@ -150,61 +125,10 @@ def read_plan(config: TrainConfig, module: nn.Module) -> OptimizerPlan:
                                "parameters; build it from the parameters (or the model) it is given")
         names = tuple(named[id(p)] for p in group["params"] if p.requires_grad)
         if names:
-            groups.append(Group(names, _pairs({k: v for k, v in group.items() if k != "params"}, kind)))
+            groups.append(Group(names, pairs({k: v for k, v in group.items() if k != "params"}, kind)))
     if not groups:
         raise GoodfitError("your optimizer holds no trainable parameter; give it the model's parameters")
     return OptimizerPlan(kind, cls, tuple(groups), tuple(sorted((k, plain(v)) for k, v in opt.defaults.items())))
-
-
-def plain(value):
-    """A hyper-parameter as a plain Python value (a tensor rate becomes a float, betas a tuple)."""
-    if torch.is_tensor(value):
-        return value.item() if value.numel() == 1 else tuple(value.tolist())
-    if isinstance(value, list):
-        return tuple(plain(v) for v in value)
-    if isinstance(value, tuple):
-        return tuple(plain(v) for v in value)
-    return value
-
-
-def _pairs(settings: dict, kind: str) -> tuple:
-    keep = SETTINGS.get(kind)
-    return tuple(sorted((k, plain(v)) for k, v in settings.items() if keep is None or k in keep))
-
-
-def describe_callable(fn: Callable) -> str:
-    """A user's optimizer or scheduler by what it builds, for a plan: `AdamW(lr=0.0003, weight_decay=0.05)`,
-    `CosineAnnealingLR(T_max=100)`; a callable that needs the model is named by its source line.
-
-    Example:
-        >>> describe_callable(lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9))
-        'SGD(lr=0.1, momentum=0.9)'
-    """
-    probe = nn.Linear(1, 1)
-    try:
-        if _takes_model(fn):
-            raise TypeError("wants the model")
-        built = fn(list(probe.parameters()))
-        if isinstance(built, torch.optim.Optimizer):
-            return _spelled(type(built), _pairs(built.param_groups[0], "other"), len(built.param_groups))
-    except Exception:  # noqa: BLE001 - a scheduler, or a callable that needs the model: try the next way
-        built = None
-    try:
-        if built is None:
-            built = fn(torch.optim.SGD(probe.parameters(), lr=1.0))
-        state = {k: plain(v) for k, v in built.state_dict().items()
-                 if not k.startswith("_") and k not in ("base_lrs", "last_epoch", "verbose") and _simple(v)}
-        return f"{type(built).__name__}({', '.join(f'{k}={v!r}' for k, v in sorted(state.items()))})"
-    except Exception:  # noqa: BLE001 - described by its source instead
-        try:
-            return " ".join(inspect.getsource(fn).split())
-        except (OSError, TypeError):
-            return getattr(fn, "__qualname__", repr(fn))
-
-
-def _simple(value) -> bool:
-    return isinstance(value, (int, float, str, bool, type(None))) or (
-        isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value))
 
 
 # ---- stepping ------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from goodfit.engine.config import TrainConfig
-from goodfit.engine.optimizers import OptimizerPlan, constructor_defaults, plain
+from goodfit.engine.optimizers import OptimizerPlan, constructor_defaults
+from goodfit.engine.torch_settings import plain
 from goodfit.errors import GoodfitError
 
 Settings = tuple  # a group's hyper-parameters as sorted (name, value) pairs
@@ -28,8 +29,11 @@ def spelled_scheduler(config: TrainConfig, steps_per_epoch: int) -> Callable | N
     Example:
         >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
         >>> s = spelled_scheduler(TrainConfig(epochs=10, scheduler="cosine", warmup=2), 5)(opt)
-        >>> [round(opt.param_groups[0]["lr"], 3) for _ in range(4) if not s.step()]
-        [0.667, 1.0, 0.962, 0.854]
+        >>> rates = []
+        >>> for epoch in range(4):
+        ...     rates.append(round(opt.param_groups[0]["lr"], 3)); opt.step(); s.step()
+        >>> rates
+        [0.333, 0.667, 1.0, 0.962]
     """
     S, epochs, warmup = torch.optim.lr_scheduler, config.epochs, config.warmup
     if config.scheduler == "onecycle":  # its rising part is the warm-up
@@ -39,7 +43,7 @@ def spelled_scheduler(config: TrainConfig, steps_per_epoch: int) -> Callable | N
     rest = epochs - warmup
     per = steps_per_epoch if config.interval == "step" else 1
     main = {"constant": None,
-            "step": lambda opt: S.StepLR(opt, step_size=max(1, rest // 3) * per, gamma=0.1),
+            "step": lambda opt: S.MultiStepLR(opt, sorted({max(1, round(rest * f)) * per for f in (1 / 3, 2 / 3)}), 0.1),
             "cosine": lambda opt: S.CosineAnnealingLR(opt, T_max=rest * per)}[config.scheduler]
     if not warmup:
         return main

@@ -21,7 +21,7 @@ from goodfit.engine.population import optimizer_plan
 from goodfit.engine.results import MemberResult, TrainResult
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
-from goodfit.remedies import EarlyStopping
+from goodfit.remedies import EarlyStopping, WeightDecay
 
 
 def _run(jobs: list[tuple], members: list[Member], splits: Splits | list[Splits], config: TrainConfig, on_epoch,
@@ -83,6 +83,16 @@ def _one_chain(arch, member: Member) -> bool:
     population is not timed. W35's 18 members took 6.7 ms a step together against 11.7 ms one by one, and
     timing them cost 0.3 s, 4% of its 20 epochs on 2 cores."""
     return arch.make_net([member_settings(member)], "cpu").one_chain
+
+
+def _decay_on_top(plan, members: list[Member]) -> list[str]:
+    """A line saying that the weight-decay arms add to the decay the optimizer itself applies, when it does."""
+    own = sorted({float(dict(g.settings).get("weight_decay", 0.0)) for g in plan.groups} - {0.0})
+    arms = sorted({m.arm.name for m in members if m.arm.get(WeightDecay)})
+    if not own or not arms:
+        return []
+    return [f"{', '.join(arms)}: the arm's weight decay acts on top of the optimizer's own ({plan.describe()}, "
+            f"weight_decay={'/'.join(f'{d:g}' for d in own)}), which every member has"]
 
 
 def _together_or_alone(job: tuple, members: list[Member], splits: Splits | list[Splits], config: TrainConfig,
@@ -209,6 +219,7 @@ def train(splits: Splits | list[Splits], members: list[Member], model: ModelSpec
             if threads > 1 and len(positions) * params >= PARALLEL_BYTES:  # big enough to share out
                 shared = max(1, (budget // threads - data) // per_member)  # side by side, they share the budget
                 most = min(most, shared, -(-len(positions) // threads))
+        notes += [n for n in _decay_on_top(plan, group) if n not in notes]
         if plan.kind == "solo":  # the user's own class steps one member's parameters at a time
             most = 1
             notes.append(f"optimizer {plan.cls.__name__} is not one goodfit stacks (SGD, Adam, AdamW, RMSprop): "

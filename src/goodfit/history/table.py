@@ -27,7 +27,9 @@ METRICS = (
     "train_mae", "val_mae", "test_mae",
     "train_r2", "val_r2", "test_r2",
 )
-COLUMNS = ("member", "epoch") + METRICS
+RATE = "lr"  # the learning rate the epoch began with (a schedule's, the first parameter group's), as Keras'
+             # CSVLogger and Lightning's LearningRateMonitor log it: what ran, never judged
+COLUMNS = ("member", "epoch") + METRICS + (RATE,)
 
 
 @dataclass
@@ -66,7 +68,8 @@ class History:
         metrics = [c for c in METRICS if c in self.frame.columns]
         if not metrics:
             raise GoodfitError(f"history from {self.source} has no metric columns; expected some of {', '.join(METRICS)}")
-        self.frame = self.frame[["member", "epoch"] + metrics].sort_values(["member", "epoch"]).reset_index(drop=True)
+        kept = metrics + ([RATE] if RATE in self.frame.columns else [])
+        self.frame = self.frame[["member", "epoch"] + kept].sort_values(["member", "epoch"]).reset_index(drop=True)
 
     @property
     def members(self) -> list[int]:

@@ -81,7 +81,7 @@ class Recipe:
         task: `classification` or `regression`; None decides from the target. Default None.
         metric: what selects and judges (`goodfit.metrics.TASK_METRICS`); None: the study's default
             (accuracy, balanced accuracy on imbalanced classes, RMSE on regression). Default None.
-        train: batch size, learning rate, optimizer, device. Default `TrainConfig()`.
+        train: batch size, learning rate, optimizer, schedule, device. Default `TrainConfig()`.
         split_seed: seed of the split. Default 0.
         seed: seed of the random candidates. Default 0.
         continue_survivors: each rung's survivors train on from the weights, optimizer state and
@@ -90,6 +90,8 @@ class Recipe:
             the local executor). Default False: on MNIST-1D at 100 epochs it trained 7% fewer member-epochs
             but took as long (47 s against 43.5 s for the search, 2-core Xeon), since survivors stay in
             their first rung's smaller populations (`benchmarks/README.md`).
+        optimizer, scheduler, scheduler_interval, clip_grad: the training's own, in place of `train`'s (see
+            `TrainConfig`); every rung and the confirmation train with them. Default None.
 
     Example:
         >>> r = Recipe("wine", "mlp", space="dropout=0.1:0.5,l2", candidates=9, top=3, epochs=90)
@@ -103,7 +105,10 @@ class Recipe:
                  candidates: int = 27, eta: int = 3, top: int = 3, search_seeds: int = 1,
                  seeds: int | str | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
                  target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0, seed: int = 0,
-                 task: str | None = None, metric: str | None = None, continue_survivors: bool = False):
+                 task: str | None = None, metric: str | None = None, continue_survivors: bool = False,
+                 optimizer=None, scheduler=None, scheduler_interval: str | None = None, clip_grad: float | None = None):
+        train = train.with_training(optimizer=optimizer, scheduler=scheduler, scheduler_interval=scheduler_interval,
+                                    clip_grad=clip_grad)
         data = source_of(data, target, task)  # data in memory: registered, named by its token for every rung
         dataset = load(data, target, task)
         kind = dataset.kind

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -90,6 +91,11 @@ class Study:
             training settings (each check's members stop 8 epochs after their best held-out loss) and its
             test part for the shift check; `StudyResult.causes` and results.json's `causes` hold what it
             found, `report.html` its section, and `study.db` keeps it for `goodfit report`. Default False.
+        optimizer, scheduler, scheduler_interval, clip_grad: the training's own, in place of `train`'s (see
+            `TrainConfig`): `optimizer=lambda params: torch.optim.AdamW(params, lr=3e-4, weight_decay=0.05)`,
+            `scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)`, stepped per
+            epoch or per batch (`scheduler_interval="step"`), `clip_grad=1.0`. Every member trains with them; the
+            plan records what they build. Default None: `train`'s.
 
     Example:
         >>> r = Study("wine", arms=["dropout=0.5"], seeds="3-4", epochs=3, control=True).run()
@@ -102,14 +108,17 @@ class Study:
                  conditions: list[Conditions] | None = None, target: str | None = None,
                  train: TrainConfig = TrainConfig(), split_seed: int = 0, control: bool = False,
                  resample_splits: bool = False, task: str | None = None, metric: str | None = None,
-                 causes: bool = False):
+                 causes: bool = False, optimizer: str | Callable | None = None, scheduler: str | Callable | None = None,
+                 scheduler_interval: str | None = None, clip_grad: float | None = None):
         self.factory = model if callable(model) and not isinstance(model, (str, ModelSpec)) else None
         spec = model if isinstance(model, ModelSpec) else ModelSpec(model) if self.factory is None else None
         seeds = parse_seeds(str(seeds)) if isinstance(seeds, (int, str)) else [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
             raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
         conditions = list(conditions or [Conditions()])
-        config = TrainConfig(**{**train.to_dict(), "epochs": epochs})
+        config = replace(train, epochs=epochs).with_training(optimizer=optimizer, scheduler=scheduler,
+                                                             scheduler_interval=scheduler_interval, clip_grad=clip_grad)
+        self.config = config  # with the user's own optimizer or scheduler, which the plan only describes
         data = source_of(data, target, task)  # data in memory: registered, named by its token
         dataset = dataset_of(data, target, task)  # fail early on bad data, before anything is trained
         if arms is None:
@@ -204,8 +213,8 @@ class Study:
                                "imbalance): leave out --causes")
         metric = self.plan.get("metric")
         return Causes(training_set(splits_for(self.plan, 0), self.dataset_info.get("name", self.plan["data"])),
-                      model=spec, epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                      device=config.device, metric=metric if metric in CLASS_METRICS else "accuracy")
+                      model=spec, epochs=config.epochs, metric=metric if metric in CLASS_METRICS else "accuracy",
+                      train=config)
 
     @property
     def fingerprint(self) -> str:
@@ -226,7 +235,7 @@ class Study:
                     groups.setdefault(unit_name(c, arch), []).append((arm_dict, seed))
             tasks += [UnitTask(self.plan, c, unit, tuple(members), self.factory,
                                cost=float(len(members) * len(splits.y_train)),
-                               member_bytes=self._member_bytes(archs[unit], members, splits),
+                               member_bytes=self._member_bytes(archs[unit], members, splits), config=self.config,
                                dataset=in_memory(self.plan["data"]))
                       for unit, members in groups.items()]
         return tasks
@@ -238,7 +247,7 @@ class Study:
         arms = [Arm.from_dict(a) for a, _ in members]
         settings = MemberSettings(0, batchnorm=any(a.get(BatchNorm) for a in arms))
         own = splits.input_bytes if self.plan.get("resample_splits") else 0
-        return member_bytes(arch, settings, splits, TrainConfig(**self.plan["train"]),
+        return member_bytes(arch, settings, splits, self.config,
                             any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,

@@ -40,6 +40,7 @@ class UnitTask:
     cost: float = 1.0  # members x training samples: how an executor weighs units against each other
     member_bytes: int = 0  # memory one member needs while training (0: unknown), for an executor to size by
     dataset: Dataset | None = None  # the data itself when the plan names in-memory data, for a worker to register
+    config: TrainConfig | None = None  # the training settings, the user's own optimizer or scheduler included
 
     @property
     def device(self) -> str:
@@ -123,7 +124,7 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None, continuation: Con
     splits = splits_for(task.plan, task.condition)
     if task.plan.get("resample_splits"):  # each seed its own train/validation split; one population all the same
         splits = [splits_for(task.plan, task.condition, m.seed) for m in members]
-    result = train(splits, members, model, TrainConfig(**task.plan["train"]), on_epoch=on_epoch,
+    result = train(splits, members, model, task.config or TrainConfig(**task.plan["train"]), on_epoch=on_epoch,
                    continuation=continuation)
     first = splits[0] if isinstance(splits, list) else splits
     return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, first.num_classes,
@@ -170,7 +171,7 @@ def records_of(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]
             "gap": float(r.scores.get("test_rmse", np.nan) - kept["train_rmse"]) if regression
             else float(kept["train_accuracy"] - r.test_accuracy),
             "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch, "diverged": r.diverged,
-            "epochs_run": int(r.history["epoch"].max()), "num_params": r.num_params,
+            "epochs_run": int(r.history["epoch"].max()), "num_params": r.num_params, "frozen_params": r.frozen_params,
             "architecture": r.architecture.to_dict(), "diagnosis": diagnosis,
         })
         histories[key] = r.history
