@@ -1,6 +1,6 @@
 """The history table (member, epoch, metrics per epoch) and its readers, one file per log format.
 
-The flow: table -> columns, clean -> series -> frame -> a reader per format -> detect -> read.
+The flow: table -> columns, clean, rate -> series -> frame -> a reader per format -> detect -> read.
 """
 from goodfit.history.columns import JUDGED, OVERRIDES, SLOT_NAMES, VALIDATION, ZERO_BASED
 from goodfit.history.detect import FORMAT_NAMES, FORMATS, detect_format

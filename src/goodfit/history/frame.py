@@ -12,8 +12,9 @@ from goodfit.errors import GoodfitError
 from goodfit.history.clean import _as_fraction, _numeric, _numeric_or_none
 from goodfit.history.columns import (JUDGED, SLOT_NAMES, ZERO_BASED, _STEP_NAMES, _check_overrides, _epoch_column,
                                      _guess_columns, _named, _no_metrics)
+from goodfit.history.rate import rate_name
 from goodfit.history.series import history_from_series
-from goodfit.history.table import METRICS, History
+from goodfit.history.table import METRICS, RATE, History
 
 
 def history_from_frame(frame: pd.DataFrame, source: str = "csv", num_classes: int | None = None,
@@ -74,7 +75,10 @@ def history_from_frame(frame: pd.DataFrame, source: str = "csv", num_classes: in
     for slot in ("train_accuracy", "val_accuracy", "test_accuracy"):
         if slot in out:
             out[slot] = _as_fraction(out[slot], mapping[slot], source)
-    notes: tuple[str, ...] = ()
+    rate, notes = rate_name([c for c in rest if c != epoch_col])
+    rates = None if rate is None else _numeric_or_none(frame, rate, source, warnings)
+    if rates is not None:
+        out[RATE] = rates
     if epoch_col is None:
         out["epoch"] = np.arange(1, len(out) + 1)
     else:
@@ -83,16 +87,16 @@ def history_from_frame(frame: pd.DataFrame, source: str = "csv", num_classes: in
         out = out[epoch.notna()]
         zero_based = out["epoch"].min() == 0
         out["epoch"] = (out["epoch"] - out["epoch"].min() + 1 if zero_based else out["epoch"]).round()
-        notes = (ZERO_BASED.format(name=epoch_col),) if zero_based else ()
-        out = out.groupby("epoch", as_index=False).mean()
+        notes += (ZERO_BASED.format(name=epoch_col),) if zero_based else ()
+        out = out.groupby("epoch", as_index=False).agg({c: "first" if c == RATE else "mean" for c in out if c != "epoch"})
     metrics = [c for c in METRICS if c in out]
     out = out.dropna(how="all", subset=metrics)
     if out.empty:
         raise GoodfitError(f"{source}: no row holds a number in {', '.join(mapping.values())}")
     out.insert(0, "member", 0)
-    return History(out[["member", "epoch"] + metrics].astype({"epoch": int}).reset_index(drop=True),
-                   num_classes, source, "csv", {s: c for s, c in mapping.items() if s in SLOT_NAMES},
-                   notes, tuple(warnings))
+    read = {**{s: c for s, c in mapping.items() if s in SLOT_NAMES}, **({RATE: rate} if RATE in out else {})}
+    return History(out.astype({"epoch": int}).reset_index(drop=True), num_classes, source, "csv", read, notes,
+                   tuple(warnings))
 
 
 def _with_format(h: History, fmt: str) -> History:

@@ -14,7 +14,7 @@ from goodfit.history.frame import _with_format, history_from_frame
 from goodfit.history.goodfit_csv import read_run_config
 from goodfit.history.json_history import read_json_history
 from goodfit.history.mlflow_run import read_mlflow
-from goodfit.history.table import History
+from goodfit.history.table import RATE, History
 from goodfit.history.tensorboard_events import read_tensorboard
 from goodfit.history.trainer_state import read_trainer_state
 from goodfit.history.wandb_export import _wandb_frame
@@ -89,7 +89,8 @@ def read_history(path: str | Path, num_classes: int | None = None, **columns: st
 
 
 def read_line(history: History) -> str:
-    """One line naming the format and, after the flag that changes each, the name each metric was read from.
+    """One line naming the format and, after the flag that changes each, the name each metric was read from,
+    then the learning rate's when the log has one.
 
     Example:
         >>> import pandas as pd
@@ -98,7 +99,8 @@ def read_line(history: History) -> str:
         >>> read_line(h)
         "Keras CSVLogger log, 2 epochs; read --train-loss 'loss', --val-loss 'val_loss', --train-acc (none), --val-acc (none)"
 
-    A regression log names its error metric where accuracy would be: `..., training MAE 'mae', validation MAE 'val_mae'`.
+    A regression log names its error metric where accuracy would be: `..., training MAE 'mae', validation MAE 'val_mae'`;
+    a log with a learning rate ends `..., learning rate 'lr-AdamW'`.
     """
     read = history.read or {s: s for s in SLOT_NAMES if history.has(s)}
     parts = [f"{OVERRIDES[slot]} {read[slot]!r}" if slot in read else f"{OVERRIDES[slot]} (none)"
@@ -107,4 +109,6 @@ def read_line(history: History) -> str:
     if score not in (None, "accuracy"):  # a regression log: its error metric where accuracy would be
         parts[2:] = [f"{SLOT_NAMES[slot]} {read[slot]!r}" if slot in read else f"{SLOT_NAMES[slot]} (none)"
                      for slot in (f"train_{score}", f"val_{score}")]
+    if history.has(RATE):
+        parts.append(f"learning rate {history.read.get(RATE, RATE)!r}")
     return f"{FORMAT_NAMES.get(history.format, history.format)}, {history.epochs} epochs; read {', '.join(parts)}"

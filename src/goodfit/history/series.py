@@ -9,7 +9,8 @@ import pandas as pd
 from goodfit.history.clean import _as_fraction
 from goodfit.history.columns import (JUDGED, SLOT_NAMES, VALIDATION, ZERO_BASED, _SPLIT_WORDS, _check_overrides,
                                      _guess_columns, _no_metrics, _tokens)
-from goodfit.history.table import METRICS, History
+from goodfit.history.rate import rate_epochs, rate_name
+from goodfit.history.table import METRICS, RATE, History
 
 
 def _epoch_numbers(values: np.ndarray) -> np.ndarray:
@@ -88,7 +89,8 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
                                                               every=[n for n in names if n != epoch_name]).items() if s not in given}, **given}
     if not set(JUDGED) & set(mapping):
         raise _no_metrics(source, names, "series")
-    notes = []
+    rate, said = rate_name(candidates)
+    notes = list(said)
     epochs_of: dict[str, np.ndarray] = {}
     if epoch_name is not None:
         e_steps, e_values, _ = clean[epoch_name]
@@ -103,6 +105,9 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
             at = (np.searchsorted(e_steps, steps, side="left") if at_end
                   else np.searchsorted(e_steps, steps, side="right") - 1)  # the epoch logged next, or last
             epochs_of[slot] = e_numbers[np.clip(at, 0, len(e_steps) - 1)]
+        if rate is not None:
+            known = [e_steps, *(clean[n][0] for n in mapping.values())], [e_numbers, *(epochs_of[s] for s in mapping)]
+            epochs_of[RATE] = rate_epochs(clean[rate][0], *map(np.concatenate, known))
         if any(len(clean[n][0]) > 1.5 * len(np.unique(epochs_of[s])) for s, n in mapping.items()):
             notes.append(f"steps were grouped into epochs by the logged {epoch_name!r} series, averaging each epoch's points.")
     else:
@@ -115,13 +120,14 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
             first = clean[val[0]]
             val_times = np.array([first[2][np.searchsorted(first[0], s)] if s in first[0] else np.nan for s in val_steps])
             val_times = None if np.isnan(val_times).any() else np.maximum.accumulate(val_times)
-        for slot, name in mapping.items():
+        for slot, name in {**mapping, **({RATE: rate} if rate else {})}.items():  # the rate as a training series
             steps, _, times = clean[name]
             if len(val_steps) >= 2 and len(steps) > 1.5 * len(val_steps):
                 epochs_of[slot], how = _group(steps, times, val_steps, val_times, train_max)
-                notes.append(f"{SLOT_NAMES.get(slot, slot)} was logged at {len(steps)} steps and validation at "
-                             f"{len(val_steps)}: the steps were grouped into {len(val_steps)} epochs {how}, "
-                             "averaging each epoch's points.")
+                if slot != RATE:
+                    notes.append(f"{SLOT_NAMES.get(slot, slot)} was logged at {len(steps)} steps and validation at "
+                                 f"{len(val_steps)}: the steps were grouped into {len(val_steps)} epochs {how}, "
+                                 "averaging each epoch's points.")
             elif len(val_steps) >= 2 and slot not in VALIDATION and set(steps) - set(val_steps):
                 epochs_of[slot] = np.searchsorted(np.unique(steps), steps) + 1  # logged once an epoch, at its own steps
             else:
@@ -131,6 +137,8 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
     for slot, name in mapping.items():
         part = pd.DataFrame({"epoch": epochs_of[slot], slot: clean[name][1]})
         parts.append(part.groupby("epoch", as_index=True)[slot].mean())
+    if rate is not None:  # the rate each epoch began with: its first point
+        parts.append(pd.DataFrame({"epoch": epochs_of[RATE], RATE: clean[rate][1]}).groupby("epoch")[RATE].first())
     out = pd.concat(parts, axis=1).sort_index().reset_index()
     for slot in ("train_accuracy", "val_accuracy", "test_accuracy"):
         if slot in out:
@@ -138,5 +146,6 @@ def history_from_series(series: dict, source: str, num_classes: int | None = Non
     metrics = [c for c in METRICS if c in out]
     out = out.dropna(how="all", subset=metrics)
     out.insert(0, "member", 0)
-    return History(out[["member", "epoch"] + metrics].astype({"epoch": int}).reset_index(drop=True), num_classes,
-                   source, fmt, {s: n for s, n in mapping.items() if s in SLOT_NAMES}, tuple(dict.fromkeys(notes)))
+    read = {**{s: n for s, n in mapping.items() if s in SLOT_NAMES}, **({RATE: rate} if rate else {})}
+    return History(out.astype({"epoch": int}).reset_index(drop=True), num_classes, source, fmt, read,
+                   tuple(dict.fromkeys(notes)))

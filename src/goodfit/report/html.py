@@ -62,6 +62,10 @@ def _captions(result) -> dict[str, tuple[str, str]]:
         "loss_curves": ("Learning curves: loss",
                         f"{loss[0].upper()}{loss[1:]}, mean over seeds with a min–max band; dashed: training, "
                         f"solid: validation. Validation loss rising while training loss falls is overfitting.{held}"),
+        "rate": ("Learning rate",
+                 "The rate each epoch began with (the first parameter group's), one line per seed, on a log scale "
+                 "where it spans more than ten times; seeds that ran the same schedule draw one line. What ran, "
+                 "not judged: the diagnosis reads the validation curves alone."),
         "gap": ("Generalization gap over epochs",
                 f"{gap}, mean over seeds, every arm on one axis: positive is overfitting, and a remedy that works "
                 f"keeps this line low.{held}"),

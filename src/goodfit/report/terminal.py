@@ -12,7 +12,8 @@ from rich.table import Table
 from rich.text import Text
 
 from goodfit.diagnose import Diagnosis
-from goodfit.history import SCORE_WORDS, History
+from goodfit.history import RATE, SCORE_WORDS, History
+from goodfit.history.rate import log_scaled, rate_changes
 from goodfit.weights import WeightReport, weights_vs_curves
 
 REGIME_STYLE = {"underfitting": "yellow", "still_improving": "cyan", "good_fit": "green",
@@ -22,6 +23,7 @@ TRAIN_LEGEND = "▀▄"  # what the half blocks look like, for the legend
 ABOVE, BELOW = "↑", "↓"  # a point outside the y range, drawn at the edge it passed
 MARK_STYLES = {"best": "default", "onset": "dotted"}
 MARK_GLYPHS = {"default": "│", "dotted": "┊", "double": "║", "heavy": "┃"}
+SPARK = "▁▂▃▄▅▆▇█"  # the learning rate's line, lowest to highest
 
 
 def _nice_ticks(first: int, last: int, count: int = 6) -> list[int]:
@@ -165,6 +167,29 @@ def _panel(x: np.ndarray, series: list[tuple[str, np.ndarray, str]], marks: dict
     return [line.rstrip() for line in lines], notes, left
 
 
+def _rate_line(x: np.ndarray, rates: np.ndarray, width: int) -> str:
+    """The learning rate in one line of at most `width` characters: its first value, a peak or trough between
+    the ends, its last value, then a sparkline of one glyph an epoch (fewer where the line would be too long).
+
+    Example:
+        >>> _rate_line(np.arange(1.0, 7), np.array([3e-4, 7e-4, 1e-3, 8e-4, 5e-4, 1e-4]), 80)
+        'learning rate: 0.0003 → 0.001 (epoch 3) → 0.0001   ▃▆█▆▄▁'
+    """
+    ok = np.isfinite(rates)
+    x, rates = x[ok], rates[ok]
+    last = len(rates) - 1
+    low, high = sorted((rates[0], rates[last]))
+    turns = [i for i in (int(np.argmax(rates)), int(np.argmin(rates))) if 0 < i < last and not low <= rates[i] <= high]
+    words = " → ".join(_fmt(rates[i]) + (f" (epoch {int(x[i])})" if i in turns else "") for i in [0, *sorted(turns), last])
+    log = log_scaled(rates)
+    head, tail = f"learning rate: {words}   ", " (log scale)" if log else ""
+    columns = max(4, min(len(rates), width - len(head) - len(tail)))
+    drawn = rates[np.round(np.linspace(0, last, columns)).astype(int)]
+    level = np.log10(drawn) if log else drawn
+    span = float(level.max() - level.min()) or 1.0
+    return head + "".join(SPARK[int(round(v))] for v in (level - level.min()) / span * (len(SPARK) - 1)) + tail
+
+
 def curves_text(history: History, width: int = 80, height: int = 16, marks: dict | None = None,
                 member: int | None = None) -> str:
     """Training against validation loss and accuracy over epochs, drawn as plain text.
@@ -177,7 +202,8 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
     of the run, up to 10x their median, so the steep first epochs and one exploding epoch do not
     flatten the part where overfitting shows; points outside it are drawn as ↑ (↓) at the edge
     they passed and infinite ones left out, each kind with a note line under the chart. An accuracy
-    axis stays within [0, 1].
+    axis stays within [0, 1]. When the member's learning rate changed, one line under the panels draws it
+    (`learning rate: 0.0003 → 0.001 (epoch 3) → 0.0001   ▃▆█▆▄▁`); a constant rate adds nothing.
 
     Args:
         history: the history to draw.
@@ -187,8 +213,8 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
         member: which member to draw. Default None (the first).
 
     Returns:
-        The plot, `height` lines of at most `width` characters and any notes (which may be longer; the
-        terminal report wraps them), without color codes.
+        The plot, `height` lines of at most `width` characters, the learning rate's line where it changed,
+        and any notes (which may be longer; the terminal report wraps them), without color codes.
 
     Example:
         >>> import pandas as pd
@@ -224,6 +250,8 @@ def curves_text(history: History, width: int = 80, height: int = 16, marks: dict
         drawn, said, _ = _panel(x, series, marks or {}, title, epochs, width, share, left)
         lines += drawn
         notes += said
+    if rate_changes(rows):
+        lines.append(_rate_line(x, rows[RATE].to_numpy(dtype=float), width))
     return "\n".join(lines + notes)
 
 

@@ -1,19 +1,22 @@
 """Figures of a study, in the metric it is judged by (`StudyResult.metric`: accuracy, balanced accuracy,
 RMSE, ...): the test score per arm with 95% CIs, learning curves per arm, the gap over epochs and, for
-sweeps, the score against training-set size or remedy strength; and the causes' learning curve.
+sweeps, the score against training-set size or remedy strength; the learning rate where it changed; and the
+causes' learning curve.
 
 One module per kind of figure: `style` (palette, arm styles, axes), `comparison`, `curves` (learning curves
-and the gap), `sweeps` (data size and strength), `causes`. Figures are built on the Agg canvas without
-pyplot, so nothing lands in pyplot's global state; `report.html` embeds them as PNG.
+and the gap), `rate` (the learning rate), `sweeps` (data size and strength), `causes`. Figures are built on
+the Agg canvas without pyplot, so nothing lands in pyplot's global state; `report.html` embeds them as PNG.
 """
 from __future__ import annotations
 
 import matplotlib
 from matplotlib.figure import Figure
 
+from goodfit.history.rate import rate_changes
 from goodfit.report.figures.causes import causes_curve_figure
 from goodfit.report.figures.comparison import comparison_figure
 from goodfit.report.figures.curves import curve_frame, curve_metric, curve_panels, gap_axis, gap_figure, loss_label
+from goodfit.report.figures.rate import rate_figure
 from goodfit.report.figures.style import (BASELINE_COLOR, MUTED, PALETTE, SIGNIFICANT, STYLE, WIDTH, arm_styles,
                                           metric_axis)
 from goodfit.report.figures.sweeps import data_size_figure, remedy_strength_figure, sweep_families
@@ -31,8 +34,10 @@ def study_figures(result) -> dict[str, Figure]:
     (one panel per arm: train and validation over epochs of `curve_metric` and of the loss, mean with a
     min–max band over seeds, the median best epoch and onset marked; a member that stopped early is held
     at its kept weights' values to the end of its arm's curve, drawn lighter); `gap` (of `curve_metric`
-    over epochs, all arms, positive where the model overfits). With several conditions the curve
-    figures come once per condition, keyed `metric_curves_c0`, `loss_curves_c0`, ...
+    over epochs, all arms, positive where the model overfits); `rate` when some member's learning rate changed
+    over training (one short panel per arm, one line per seed; a constant rate is said with the settings). With
+    several conditions the curve figures come once per condition, keyed `metric_curves_c0`, `loss_curves_c0`,
+    `rate_c0`, ...
 
     Args:
         result: a `StudyResult`.
@@ -55,5 +60,7 @@ def study_figures(result) -> dict[str, Figure]:
                 suffix = f"_c{c}" if several else ""
                 figures[f"metric_curves{suffix}"] = curve_panels(result, curves, c, curve_metric(result))
                 figures[f"loss_curves{suffix}"] = curve_panels(result, curves, c, None)
+                if rate_changes(curves[curves["condition"] == c]):
+                    figures[f"rate{suffix}"] = rate_figure(result, curves, c)
             figures["gap"] = gap_figure(result, curves)
     return figures
