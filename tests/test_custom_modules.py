@@ -269,7 +269,7 @@ def test_the_readme_own_model_example_runs_converted(capsys):
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = text.split("**Your own model**: pass a factory", 1)[1].split("\n## ", 1)[0]
+    section = text.split("**Your own model**: pass a factory", 1)[1].split("**Your own training**", 1)[0]
     (block,) = re.findall(r"```python\n(.*?)```", section, re.S)
     small = block.replace("seeds=3, epochs=30", "seeds=1, epochs=1")
     assert small != block

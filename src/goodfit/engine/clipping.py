@@ -38,7 +38,10 @@ class GradientClipping:
             norms = torch.stack([torch.linalg.vector_norm(g.reshape(len(g), -1), 2, dim=1) for g in grads])  # (P, K)
             total = torch.linalg.vector_norm(norms, 2, dim=0)  # (K,)
             scale = torch.clamp(state.max_norm / (total + 1e-6), max=1.0)
-            torch._foreach_mul_(grads, [member_view(scale, g) for g in grads])
+            if grads[0].device.type == "cpu" and not bool((scale < 1).any()):  # a scale of 1 changes nothing;
+                return state  # on the CPU, asking costs less than multiplying (on a GPU it would wait for the device)
+            for g in grads:
+                g.mul_(member_view(scale, g))
         return state
 
     def select(self, state: ClipState, keep: np.ndarray) -> ClipState:

@@ -194,8 +194,9 @@ class StackedOptimizer:
                 state["momentum"] = [torch.empty_like(t) for t in tensors]
             for mine, ks in buckets.items():
                 part = None if len(ks) == len(members) else ks
-                _KERNELS[self.plan.kind](_cut(tensors, part), _cut([t.grad for t in tensors], part),
-                                         {k: _cut(v, part) if isinstance(v, list) else v for k, v in state.items()},
+                mine_state = {k: v if not isinstance(v, list) else _repeated(v, part) if k == "steps" else _cut(v, part)
+                              for k, v in state.items()}
+                _KERNELS[self.plan.kind](_cut(tensors, part), _cut([t.grad for t in tensors], part), mine_state,
                                          dict(mine), first)
 
     def select(self, params: dict[str, torch.Tensor], keep: np.ndarray) -> "StackedOptimizer":
@@ -209,13 +210,16 @@ class StackedOptimizer:
         return new
 
 
-def _cut(tensors, members: list[int] | None) -> list:
-    """The tensors as they are (all members), or each member's slice of each, member by member."""
-    if tensors is None or members is None or not tensors or tensors[0].dim() == 0:
-        if tensors and tensors[0].dim() == 0 and members is not None:  # a step count, shared by the slices
-            return [t for _ in members for t in tensors]
+def _cut(tensors: list[torch.Tensor], members: list[int] | None) -> list[torch.Tensor]:
+    """Stacked tensors as they are (all members), or each member's slice of each, member by member."""
+    if members is None:
         return tensors
     return [t[k] for k in members for t in tensors]
+
+
+def _repeated(steps: list[torch.Tensor], members: list[int] | None) -> list[torch.Tensor]:
+    """A group's step counts (one scalar per stacked tensor, the same for every member) beside `_cut`'s slices."""
+    return steps if members is None else [t for _ in members for t in steps]
 
 
 def _adam(params, grads, state, s: dict, first: bool) -> None:
