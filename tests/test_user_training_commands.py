@@ -60,6 +60,8 @@ def test_study_command_records_the_training_in_its_plan_and_store(tmp_path, caps
     assert result.plan["train"]["optimizer"] == "adamw" and result.plan["train"]["scheduler"] == "step"
     rates = result.history.groupby("epoch")["lr"].unique()
     assert [list(r) for r in rates] == [[1e-3], [1e-4], [1e-4], [1e-5]]  # a tenth at each third of 4 epochs
+    written = json.loads((out / "results.json").read_text())["learning_rates"]
+    assert written["0/decay=0.1/1"] == [1e-3, 1e-4, 1e-4, 1e-5] and len(written) == 4
 
 
 def test_a_study_of_the_users_own_optimizer_describes_it_and_fingerprints_its_settings():

@@ -319,4 +319,11 @@ class StudyResult:
             "splits": "resampled per seed" if self.plan.get("resample_splits") else "one split for all seeds",
             "members": json.loads(self.members.to_json(orient="records")),
             **({"causes": self.causes} if self.causes is not None else {}),
+            **({"learning_rates": self.learning_rates()} if "lr" in self.history else {}),
         }
+
+    def learning_rates(self) -> dict[str, list[float]]:
+        """Each member's learning rate per epoch (the rate each epoch began with), by member key: the schedule
+        that ran, as the history records it."""
+        rates = self.history.dropna(subset=["lr"]).sort_values("epoch").groupby("member", sort=False)["lr"]
+        return {str(member): [float(v) for v in values] for member, values in rates}
