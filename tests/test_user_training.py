@@ -268,3 +268,25 @@ def test_settings_that_cannot_run_are_refused_in_one_line(settings, words):
         config = TrainConfig(epochs=4, **settings)
         train(SPLITS, [Member(Arm("a"), 0)], SPEC, config)
     assert words in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("scheduler", ["plateau", "cosine-per-step"])
+def test_members_leaving_early_leave_the_others_schedules_as_they_were(scheduler):
+    from goodfit.remedies import EarlyStopping
+
+    make_sched, interval = SCHEDULERS[scheduler]
+    config = TrainConfig(epochs=EPOCHS, batch_size=BATCH, optimizer=lambda p: torch.optim.SGD(p, lr=0.3, momentum=0.9),
+                         scheduler=make_sched, scheduler_interval=interval)
+    members = [Member(Arm("es", (EarlyStopping(patience=1),)), 0), Member(Arm("a"), 1), Member(Arm("a"), 2, lr=0.1)]
+    together = train(SPLITS, members, SPEC, config).members
+    assert together[0].stopped_epoch is not None and together[0].stopped_epoch < EPOCHS, "the test needs one to leave"
+    for member, ours in zip(members, together):
+        alone = train(SPLITS, [member], SPEC, config).members[0]
+        np.testing.assert_allclose(ours.history["lr"], alone.history["lr"], rtol=1e-12)
+        assert_same(ours, _as_module(alone))
+
+
+def _as_module(result):
+    module = result.architecture.build()
+    module.load_state_dict(result.state_dict)
+    return module

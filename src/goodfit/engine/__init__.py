@@ -1,16 +1,21 @@
 """The population engine: trains K members at once, one forward and backward pass for all.
 
 The rooms, in the order a run flows through them:
-    config.py          `TrainConfig` (shared by all members) and `Member` (arm, seed, own rate)
+    config.py          `TrainConfig` (shared by all members: the user's optimizer, schedule, clipping) and
+                       `Member` (arm, seed, own rate)
+    torch_settings.py  torch.optim settings as values; a user's optimizer or scheduler described for a plan
+    optimizers.py      the user's optimizer read into a plan (kind, groups by parameter name) and stepped for
+                       all members on torch's kernels (`StackedOptimizer`)
+    schedule.py        each member's optimizer settings over training, as the user's scheduler sets them
     members.py         from members to layer settings and architectures
-    population.py      one population: net, optimizer, pieces with their state, `select(keep)`
+    population.py      one population: net, optimizer and schedule, pieces with their state, `select(keep)`
     loop.py            the loop, which knows no remedy by name; evaluation; results
     train.py           `train`: groups members, cuts populations to memory and cache
     continuation.py    what one `train` call left, a longer one trains on from
     piece.py           the protocol every per-member remedy follows: `init`, `update`, `select`
     registry.py        the pieces the loop runs, in order
-    augmentation.py, dropout.py, decay.py, learning_rate.py, early_stopping.py, label_smoothing.py,
-    class_weights.py: one remedy each
+    augmentation.py, dropout.py, decay.py, early_stopping.py, label_smoothing.py, class_weights.py: one
+    remedy each; clipping.py: the training's own gradient clipping
     memory.py          memory budget, blocks and chunks, process settings
     results.py         `EpochMetrics`, `MemberResult`, `TrainResult`
 

@@ -193,9 +193,10 @@ class Member:
     Args:
         arm: the remedies this member trains with.
         seed: fixes its initial weights, batch order, dropout and augmentation.
-        lr: its learning rate, in place of `TrainConfig.lr`; members with their own rate still
-            train in one population with the others, and a member with the shared rate trains
-            bit for bit as it would without them. None takes the config's. Default None.
+        lr: its learning rate, in place of the optimizer's (`TrainConfig.lr`, or the first group's of the
+            user's own); under a scheduler, the scheduler's rate times this over the optimizer's. Members with
+            their own rate still train in one population with the others, each stepped as it would be alone.
+            None takes the optimizer's. Default None.
 
     Example:
         >>> Member(Arm("baseline"), seed=3).seed

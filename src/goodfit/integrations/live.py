@@ -34,11 +34,12 @@ def slots(metrics: Mapping[str, object]) -> dict[str, float]:
     Names are read as `history_from_frame` reads a logged table: Keras' bare `loss` beside
     `val_loss`, Lightning's `train_loss_epoch`, the Hugging Face Trainer's `eval_loss`, a regression's
     `mae`, `val_root_mean_squared_error` or `eval_r2`; accuracies in percent become fractions.
-    Anything else (learning rate, runtime) is left out.
+    A learning rate (`lr`, `learning_rate`, Lightning's `lr-Adam`) becomes `lr`, kept beside the metrics and
+    never judged; anything else (runtime) is left out.
 
     Example:
-        >>> slots({"loss": 0.5, "accuracy": 0.9, "val_loss": 0.7, "lr": 1e-3})
-        {'train_loss': 0.5, 'train_accuracy': 0.9, 'val_loss': 0.7}
+        >>> slots({"loss": 0.5, "accuracy": 0.9, "val_loss": 0.7, "lr": 1e-3, "runtime": 3.2})
+        {'train_loss': 0.5, 'train_accuracy': 0.9, 'val_loss': 0.7, 'lr': 0.001}
         >>> slots({"loss": 0.5, "mae": 0.4, "val_loss": 0.7, "val_mae": 0.6})
         {'train_loss': 0.5, 'val_loss': 0.7, 'train_mae': 0.4, 'val_mae': 0.6}
     """

@@ -319,7 +319,7 @@ class StudyResult:
             "splits": "resampled per seed" if self.plan.get("resample_splits") else "one split for all seeds",
             "members": json.loads(self.members.to_json(orient="records")),
             **({"causes": self.causes} if self.causes is not None else {}),
-            **({"learning_rates": self.learning_rates()} if "lr" in self.history else {}),
+            **({"learning_rates": self.learning_rates()} if self.history is not None and "lr" in self.history else {}),
         }
 
     def learning_rates(self) -> dict[str, list[float]]:
