@@ -21,7 +21,8 @@ FLOW = [
     ("nn",),
     ("models", "augment"),
     ("engine",),
-    ("runs", "executors", "store", "lint"),  # a run's folder, where units run, the study's store, model lints
+    ("runs", "executors", "store", "lint", "fit"),  # a run's folder, where units run, the study's store, model lints,
+    # a member trained by the user's own function
     ("diagnose", "stats", "weights"),  # from a history, from seeds' scores, from a state dict: none needs another
     ("integrations", "causes"),  # live diagnosis in the user's loop; why it overfits (trains through the engine)
     ("study",),

@@ -52,6 +52,11 @@ def study(
                                           "(classes); rmse, mae, r2 or loss (regression). Default: accuracy, "
                                           "balanced_accuracy on imbalanced classes, rmse for regression."),
     loss: str = options.LOSS,
+    script: str = typer.Option(None, "--script", help="A Python file defining fit(settings, seed), which trains one "
+                                                       "member in your own loop (any framework) and returns its "
+                                                       "history: each member is a call of it."),
+    workers: int = typer.Option(None, "--workers", help="Run units in this many processes at once on this machine, "
+                                                        "each with its share of the CPUs (or a GPU each)."),
     executor: str = typer.Option("local", help="Where units run: local (this process) or ray (see docs/cluster.md)."),
     address: str = typer.Option(None, help="Ray cluster to join with --executor ray, e.g. ray://head:10001 "
                                             "(default: start Ray on this machine); a cluster's token comes from "
@@ -89,6 +94,8 @@ def study(
         goodfit study --data digits --train-size 300 --label-noise 0.2 \\
             --causes
         goodfit study --data wine --seeds 3 --save-models --out runs/wine
+        goodfit study --script train.py --arms baseline,dropout=0.3,decay=0.1 \\
+            --seeds 3 --epochs 20 --workers 2 --out runs/script
     """
     from goodfit.cli.progress import run_study_with_progress
     from goodfit.engine import TrainConfig
@@ -99,16 +106,22 @@ def study(
     from goodfit.runs import prepare_out
     from goodfit.study import Study, comparisons_in, sweep_arms
 
-    runner = executor_for(executor, address)
+    runner = executor_for(executor, address, workers)
     sweeps = [a.name for a in sweep_arms(parse_numbers(dropout, "--dropout"), parse_numbers(l2, "--l2"),
                                          parse_numbers(decay, "--decay"))]
     chosen = None if arms is None and not sweeps else ["baseline" if arms is None else arms, *sweeps]
     config = TrainConfig(batch_size=batch_size, lr=lr, optimizer=optimizer, device=device, loss=loss, **training)
-    the_study = Study.default(data=data, target=target, model=model, arms=chosen, seeds=seeds, epochs=epochs,
-                              train_size=parse_whole_numbers(train_size, "--train-size"),
-                              label_noise=parse_numbers(label_noise, "--label-noise"), imbalance=imbalance,
-                              train=config, split_seed=split_seed, control=control, resample_splits=resample_splits,
-                              task=task, metric=metric, causes=causes)
+    if script is not None:  # members are calls of the user's function: it holds data, model and training
+        from goodfit.fit import load_fit
+
+        the_study = Study(data=data or "digits", fit=load_fit(script), arms=chosen, seeds=seeds, epochs=epochs or 100,
+                          control=control, task=task, metric=metric)
+    else:
+        the_study = Study.default(data=data, target=target, model=model, arms=chosen, seeds=seeds, epochs=epochs,
+                                  train_size=parse_whole_numbers(train_size, "--train-size"),
+                                  label_noise=parse_numbers(label_noise, "--label-noise"), imbalance=imbalance,
+                                  train=config, split_seed=split_seed, control=control,
+                                  resample_splits=resample_splits, task=task, metric=metric, causes=causes)
     if not as_json and the_study.dataset_info.get("task_reason"):
         cli.console.print(f"task: {the_study.dataset_info['task']} ({the_study.dataset_info['task_reason']})")
     out_path = prepare_out(out)

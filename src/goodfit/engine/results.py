@@ -83,6 +83,7 @@ class MemberResult:
     scores: dict[str, float] = field(default_factory=dict)  # with the kept weights: `train_`, `val_`, `test_`
     # followed by each of the task's metrics (`metrics.TASK_METRICS`), e.g. `test_balanced_accuracy`, `val_rmse`
     frozen_params: int = 0  # the factory's frozen ones (requires_grad False), kept as it returned them
+    scored_on: str = "test"  # `validation` (at the kept epoch): a training function's member whose history held no test score
 
 
 @dataclass

@@ -78,19 +78,34 @@ def _ray_executor(**options):
     return RayExecutor(**options)
 
 
+def _process_executor(workers: int = 2):
+    """A `ProcessExecutor`, imported only when asked for."""
+    from goodfit.executors.processes import ProcessExecutor
+
+    return ProcessExecutor(workers)
+
+
 EXECUTORS = {"local": LocalExecutor, "ray": _ray_executor}
 
 
-def executor_for(name: str, address: str | None = None):
+def executor_for(name: str, address: str | None = None, workers: int | None = None):
     """The executor `name` (`local` or `ray`, as `--executor` takes it), joined to the Ray cluster at `address`
-    (`--address`, e.g. `ray://head:10001`) when given; None starts Ray on this machine.
+    (`--address`, e.g. `ray://head:10001`) when given; None starts Ray on this machine. On this machine, `workers`
+    above 1 (`--workers`) runs units in that many processes at once (`processes.ProcessExecutor`).
 
     Example:
-        >>> executor_for("local").name
-        'local'
+        >>> executor_for("local").name, executor_for("local", workers=2).name
+        ('local', 'processes')
     """
     if name not in EXECUTORS:
         raise GoodfitError(f"executor {name!r} is unknown; use one of {', '.join(EXECUTORS)}")
     if address is not None and name != "ray":
         raise GoodfitError(f"--address {address} names a Ray cluster; add --executor ray to run there")
+    if workers is not None and (int(workers) != workers or workers < 1):
+        raise GoodfitError(f"workers must be a whole number >= 1, got {workers}; e.g. --workers 2")
+    if workers is not None and workers > 1:
+        if name != "local":
+            raise GoodfitError("--workers runs units in processes on this machine; Ray gives each unit its share of "
+                               "the cluster itself: leave --workers out with --executor ray")
+        return _process_executor(workers)
     return EXECUTORS[name](**({"address": address} if address is not None else {}))

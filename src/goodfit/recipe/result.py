@@ -141,8 +141,11 @@ class RecipeResult:
 
     def command(self) -> str:
         """The `goodfit train` command that trains with the chosen recipe, its remedies as one `--arm` (the
-        spelling `goodfit study --arms` reads too)."""
+        spelling `goodfit study --arms` reads too); for a training function's recipe, the study of it against
+        the baseline."""
         plan = self.plan
+        if plan["model"].get("arch") == "function":  # a training function's recipe: the arm its function is given
+            return f"goodfit study --script <your script> --arms baseline,{spell(self.chosen)} --epochs {plan['epochs']}"
         cond = plan["conditions"][0]
         parts = ["goodfit train", f"--data {plan['data']}"]
         if plan.get("target"):

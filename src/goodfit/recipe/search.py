@@ -25,6 +25,7 @@ import pandas as pd
 from goodfit.data import Conditions, load
 from goodfit.data.memory import source_of
 from goodfit.engine import TrainConfig
+from goodfit.fit import function_name
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
 from goodfit.grammar import BASELINE, parse_seeds, single_arms
@@ -32,7 +33,7 @@ from goodfit.metrics import metric_for
 from goodfit.models import ModelSpec
 from goodfit.recipe.result import RecipeResult, describe
 from goodfit.remedies import Arm
-from goodfit.space import Space
+from goodfit.space import OWNERS, Space
 from goodfit.study import DEFAULT_STUDY, Study, StudyResult
 
 SEARCH_SEEDS = 2_000_000  # the search trains on seeds from here on: never a study's, never the confirmation's
@@ -106,14 +107,18 @@ class Recipe:
                  seeds: int | str | list[int] = 5, epochs: int = 100, conditions: list[Conditions] | None = None,
                  target: str | None = None, train: TrainConfig = TrainConfig(), split_seed: int = 0, seed: int = 0,
                  task: str | None = None, metric: str | None = None, continue_survivors: bool = False,
-                 optimizer=None, scheduler=None, scheduler_interval: str | None = None, clip_grad: float | None = None):
+                 optimizer=None, scheduler=None, scheduler_interval: str | None = None, clip_grad: float | None = None,
+                 fit: Callable | None = None):
         train = train.with_training(optimizer=optimizer, scheduler=scheduler, scheduler_interval=scheduler_interval,
                                     clip_grad=clip_grad)
-        data = source_of(data, target, task)  # data in memory: registered, named by its token for every rung
-        dataset = load(data, target, task)
-        kind = dataset.kind
+        if fit is None:
+            data = source_of(data, target, task)  # data in memory: registered, named by its token for every rung
+            dataset = load(data, target, task)
+            kind, data_task = dataset.kind, dataset.task
+        else:  # members are calls of the user's function, which holds the data: each rung's epochs its budget
+            kind, data_task = "table", task or "classification"
         if metric is not None:
-            metric = metric_for(metric, dataset.task).name
+            metric = metric_for(metric, data_task).name
         space = Space.default(kind) if space is None else Space.parse(space, kind) if isinstance(space, str) else space
         if candidates < 2:
             raise GoodfitError(f"--candidates must be at least 2, got {candidates}")
@@ -131,6 +136,8 @@ class Recipe:
         self.candidates = [Arm(f"c{i + 1:02d}", space.sample(rng)) for i in range(candidates)]
         self.args = dict(data=data, model=model, conditions=list(conditions or [Conditions()])[:1], target=target,
                          train=train, split_seed=split_seed, task=task, metric=metric)
+        if fit is not None:
+            self.args = dict(data=data, fit=fit, task=task, metric=metric, split_seed=split_seed)
         if conditions is not None and len(conditions) > 1:
             raise GoodfitError("a recipe searches on one condition; pass one --train-size")
         self.seeds = seeds
@@ -138,11 +145,13 @@ class Recipe:
         self.epochs, self.top = epochs, top
         self.continue_survivors = continue_survivors
         spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
-        self.plan = {"data": data, "target": target, "model": spec.to_dict(), "space": space.to_dict(),
+        self.plan = {"data": data, "target": target,
+                     "model": spec.to_dict() if fit is None else {"arch": "function", "fit": function_name(fit)},
+                     "space": space.to_dict(),
                      "candidates": candidates, "eta": eta, "top": top, "search_seeds": self.search_seeds,
                      "seeds": seeds, "epochs": epochs, "rungs": self.rungs, "seed": seed,
-                     "conditions": [c.to_dict() for c in self.args["conditions"]], "train": train.to_dict(),
-                     "split_seed": split_seed}
+                     "conditions": [c.to_dict() for c in list(conditions or [Conditions()])[:1]],
+                     "train": train.to_dict() if fit is None else {"epochs": epochs}, "split_seed": split_seed}
         self.plan |= {k: v for k, v in (("task", task), ("metric", metric)) if v is not None}  # only when asked
 
     @classmethod
@@ -194,6 +203,9 @@ class Recipe:
             _bind(out / "recipe.json", self.plan)
         alive, results, rows, trained, seconds = list(self.candidates), [], [], 0, 0.0
         singles = list(single_arms(self.kind).values())
+        if "fit" in self.args:  # a training function applies what the space names, not every remedy there is
+            searched = {OWNERS[word] for word in self.space.searched}
+            singles = [a for a in singles if type(a.remedies[0]) in searched]
         carry = Continuation() if self.continue_survivors else None  # survivors train on from the last rung
         for i, (size, epochs) in enumerate(self.rungs):
             last = i == len(self.rungs) - 1

@@ -48,6 +48,7 @@ class Augment(Remedy):
 
     key: ClassVar[str] = "augment"
     words: ClassVar[tuple[str, ...]] = ("augment",)
+    setting_names: ClassVar[tuple[str, ...]] = ('augment',)
     flags: ClassVar[tuple[Flag, ...]] = (
         Flag("augment", str, None, "Augmentations, e.g. shift:0.1+noise:0.05 (as in study arms), shift,noise or "
                                    "rotate=10,noise=0.1; images: rotate, flip, zoom, shift, noise; sequences: shift, "
@@ -164,3 +165,7 @@ class Augment(Remedy):
 
     def check(self, arm: str, kind: str, task: str) -> None:
         self.check_kind(kind)
+
+    def settings(self) -> dict:
+        """The strengths it uses, by name: `{"augment": {"shift": 0.1, "noise": 0.05}}`."""
+        return {"augment": {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}}

@@ -146,6 +146,7 @@ class Remedy:
 
     key: ClassVar[str]
     words: ClassVar[tuple[str, ...]]
+    setting_names: ClassVar[tuple[str, ...]] = ()  # its names in a training function's `Settings`
     in_all: ClassVar[bool] = True
     needs_classes: ClassVar[bool] = False
     flags: ClassVar[tuple[Flag, ...]] = ()
@@ -228,3 +229,8 @@ class Remedy:
     def module_keywords(self) -> dict[str, Any]:
         """What this remedy asks of the model itself, as factory keywords (`dropout`, `batchnorm`, `width`)."""
         return {}
+
+    def settings(self) -> dict[str, Any]:
+        """This remedy as plain values a training function applies (`goodfit.fit.Settings`), under the names of
+        `setting_names`: by default what it asks of the model."""
+        return self.module_keywords()

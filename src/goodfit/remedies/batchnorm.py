@@ -31,6 +31,7 @@ class BatchNorm(Remedy):
 
     key: ClassVar[str] = "batchnorm"
     words: ClassVar[tuple[str, ...]] = ("batchnorm",)
+    setting_names: ClassVar[tuple[str, ...]] = ('batchnorm', 'bn_momentum')
     flags: ClassVar[tuple[Flag, ...]] = (Flag("batchnorm", bool, False, "Batch normalization in hidden layers."),)
     momentum: float = DEFAULT_MOMENTUM
 

@@ -35,6 +35,7 @@ class ClassWeights(Remedy):
 
     key: ClassVar[str] = "class_weights"
     words: ClassVar[tuple[str, ...]] = ("class_weights",)
+    setting_names: ClassVar[tuple[str, ...]] = ('class_weights',)
     in_all: ClassVar[bool] = False  # an answer to a data set's labels, not one of the six
     needs_classes: ClassVar[bool] = True
     flags: ClassVar[tuple[Flag, ...]] = (
@@ -86,3 +87,6 @@ class ClassWeights(Remedy):
         if space.get("class_weights") and rng.random() < 0.5:
             return cls(space["class_weights"])
         return None
+
+    def settings(self) -> dict:
+        return {"class_weights": self.how}

@@ -29,6 +29,7 @@ class Dropout(Remedy):
 
     key: ClassVar[str] = "dropout"
     words: ClassVar[tuple[str, ...]] = ("dropout",)
+    setting_names: ClassVar[tuple[str, ...]] = ('dropout',)
     flags: ClassVar[tuple[Flag, ...]] = (Flag("dropout", float, 0.0, "Dropout rate of hidden units."),)
     rate: float = 0.5
 

@@ -37,6 +37,7 @@ class EarlyStopping(Remedy):
 
     key: ClassVar[str] = "early_stopping"
     words: ClassVar[tuple[str, ...]] = ("early_stopping",)
+    setting_names: ClassVar[tuple[str, ...]] = ('early_stopping',)
     flags: ClassVar[tuple[Flag, ...]] = (
         Flag("early-stopping", int, 0, "Early-stopping patience in epochs (0 = off); best weights restored."),)
     patience: int = 10
@@ -122,3 +123,7 @@ class EarlyStopping(Remedy):
         if task == "regression" and self.monitor == "val_accuracy":
             raise GoodfitError(f"arm {arm!r} stops early on validation accuracy, which a regression does not "
                                "have; monitor val_loss (the default)")
+
+    def settings(self) -> dict:
+        """Its patience in epochs; stop and restore the best validation epoch's weights."""
+        return {"early_stopping": self.patience}

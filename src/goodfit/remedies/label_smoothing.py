@@ -33,6 +33,7 @@ class LabelSmoothing(Remedy):
 
     key: ClassVar[str] = "label_smoothing"
     words: ClassVar[tuple[str, ...]] = ("label_smoothing",)
+    setting_names: ClassVar[tuple[str, ...]] = ('label_smoothing',)
     in_all: ClassVar[bool] = False  # an answer to a data set's labels, not one of the six
     needs_classes: ClassVar[bool] = True
     flags: ClassVar[tuple[Flag, ...]] = (
@@ -81,3 +82,6 @@ class LabelSmoothing(Remedy):
         if space.get("label_smoothing") and rng.random() < 0.5:
             return cls(two_digits(rng.uniform(*space["label_smoothing"])))
         return None
+
+    def settings(self) -> dict:
+        return {"label_smoothing": self.amount}

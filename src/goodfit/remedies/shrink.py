@@ -32,6 +32,7 @@ class Shrink(Remedy):
 
     key: ClassVar[str] = "shrink"
     words: ClassVar[tuple[str, ...]] = ("shrink",)
+    setting_names: ClassVar[tuple[str, ...]] = ('width', 'depth')
     flags: ClassVar[tuple[Flag, ...]] = (Flag("width", float, 1.0, "Fraction of hidden units kept (capacity reduction)."),
                                          Flag("depth", int, None, "Reduce the hidden layers (MLP) or convolution blocks "
                                                                   "(CNN) to this (capacity reduction)."))
@@ -98,6 +99,9 @@ class Shrink(Remedy):
         if widths and rng.random() < 0.5:
             return cls(float(widths[int(rng.integers(len(widths)))]))
         return None
+
+    def settings(self) -> dict:
+        return {"width": self.width} | ({} if self.depth is None else {"depth": self.depth})
 
     def module_keywords(self) -> dict:
         return {"width": self.width}

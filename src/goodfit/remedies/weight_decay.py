@@ -39,6 +39,7 @@ class WeightDecay(Remedy):
 
     key: ClassVar[str] = "weight_decay"
     words: ClassVar[tuple[str, ...]] = ("l2", "decay")
+    setting_names: ClassVar[tuple[str, ...]] = ('weight_decay', 'l2')
     flags: ClassVar[tuple[Flag, ...]] = (Flag("l2", float, 0.0, "L2 penalty strength (added to the gradient)."),
                                          Flag("decay", float, 0.0, "Decoupled (AdamW-style) weight decay strength."))
     log_strength: ClassVar[bool] = True
@@ -114,3 +115,7 @@ class WeightDecay(Remedy):
             word, (low, high) = penalties[int(rng.integers(len(penalties)))]
             return cls(two_digits(math.exp(rng.uniform(math.log(low), math.log(high)))), decoupled=word == "decay")
         return None
+
+    def settings(self) -> dict:
+        """Decoupled decay as `weight_decay` (AdamW's, the HF Trainer's), the L2 penalty as `l2`."""
+        return {"weight_decay" if self.decoupled else "l2": self.strength}

@@ -77,9 +77,12 @@ def verdict_for(result, condition: int = 0) -> str:
     t = result.table()
     t = t[t["condition"] == condition]
     m = result.metric
-    reached = f"{m.value(base_score(t))} test {m.label}"
+    scored = " at each member's kept epoch" if result.scored_on == "validation" else ""
+    reached = f"{m.value(base_score(t))} {result.scored_on} {m.label}{scored}"
     n = int(t[t["arm"] == BASELINE].iloc[0]["seeds"])
-    where = f"{result.dataset['name']} with {condition_label(result.conditions[condition])}"
+    fit = result.plan.get("fit")
+    where = (f"{result.dataset['name']} with {condition_label(result.conditions[condition])}" if fit is None else
+             result.dataset["name"] if result.dataset["name"] != fit else f"the training function {fit}")
     others = t[t["arm"] != BASELINE]
     if n < 2 or others.empty:
         return (f"On {where}, the baseline reached {reached}; "

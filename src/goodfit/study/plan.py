@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from goodfit.data import Conditions
+from goodfit.data.dataset import TASKS
 from goodfit.data.memory import in_memory, source_of
 from goodfit.engine import Member, TrainConfig, architecture_of, member_bytes
 from goodfit.engine.continuation import Continuation
+from goodfit.fit import function_name
 from goodfit.errors import GoodfitError
 from goodfit.grammar import ALL, BASELINE, SINGLES, parse_arm, parse_arms, parse_seeds
 from goodfit.metrics import metric_for
@@ -109,35 +111,24 @@ class Study:
                  train: TrainConfig = TrainConfig(), split_seed: int = 0, control: bool = False,
                  resample_splits: bool = False, task: str | None = None, metric: str | None = None,
                  causes: bool = False, optimizer: str | Callable | None = None, scheduler: str | Callable | None = None,
-                 scheduler_interval: str | None = None, clip_grad: float | None = None):
-        self.factory = model if callable(model) and not isinstance(model, (str, ModelSpec)) else None
-        spec = model if isinstance(model, ModelSpec) else ModelSpec(model) if self.factory is None else None
+                 scheduler_interval: str | None = None, clip_grad: float | None = None, fit: Callable | None = None):
         seeds = parse_seeds(str(seeds)) if isinstance(seeds, (int, str)) else [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
             raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
+        self.fit = fit
+        if fit is not None:
+            self._of_function(fit, None if data == "digits" else data, arms, seeds, epochs, conditions, split_seed,
+                              control, task, metric, causes)
+            return
+        self.factory = model if callable(model) and not isinstance(model, (str, ModelSpec)) else None
+        spec = model if isinstance(model, ModelSpec) else ModelSpec(model) if self.factory is None else None
         conditions = list(conditions or [Conditions()])
         config = replace(train, epochs=epochs).with_training(optimizer=optimizer, scheduler=scheduler,
                                                              scheduler_interval=scheduler_interval, clip_grad=clip_grad)
         self.config = config  # with the user's own optimizer or scheduler, which the plan only describes
         data = source_of(data, target, task)  # data in memory: registered, named by its token
         dataset = dataset_of(data, target, task)  # fail early on bad data, before anything is trained
-        if arms is None:
-            arms = parse_arms(",".join(DEFAULT_ARM_NAMES), dataset.kind)
-        elif not list(arms):
-            raise GoodfitError("arms is empty; give the arms to compare, e.g. arms=['dropout=0.5', 'augment']")
-        elif all(isinstance(a, str) for a in arms):
-            arms = parse_arms(",".join(arms), dataset.kind)
-        arms = [parse_arm(a, dataset.kind) if isinstance(a, str) else a for a in arms]
-        names = [a.name for a in arms]
-        if len(set(names)) != len(names):
-            raise GoodfitError(f"arm names must be distinct, got {', '.join(names)}")
-        if arms[0].name != BASELINE or arms[0].remedies:
-            raise GoodfitError("the first arm must be the baseline: Arm('baseline') with no remedy")
-        if CONTROL in names:
-            raise GoodfitError(f"an arm is named {CONTROL!r}, the name of the A/A control; rename it, or use --control")
-        for arm in arms:
-            if arm.get(Augment):
-                arm.get(Augment).check_kind(dataset.kind)
+        arms = _checked_arms(arms, dataset.kind)
         self.dataset_info = dataset.describe()
         self.plan = {
             "data": data, "target": target,
@@ -146,10 +137,7 @@ class Study:
             "split_seed": split_seed,
         }
         if control:  # only when asked, so that the plans (and stores) of earlier studies keep their fingerprint
-            if max(seeds) >= CONTROL_SEEDS:
-                raise GoodfitError(f"with --control, seeds must stay below {CONTROL_SEEDS}, the control's own range")
-            self.plan["arms"].append(Arm(CONTROL).to_dict())
-            self.plan["control_seeds"] = [CONTROL_SEEDS + s for s in seeds]
+            self._add_control(seeds)
         if resample_splits:
             self.plan["resample_splits"] = True
         if task is not None:  # only when asked, as `control`
@@ -163,6 +151,39 @@ class Study:
             counts = [splits_for(self.plan, c).describe()["train_class_counts"] for c in range(len(conditions))]
             self.dataset_info["train_class_counts"] = min(counts, key=lambda n: min(n) / max(max(n), 1))
         self.causes = self._causes(spec, config, dataset.task) if causes else None
+
+    def _add_control(self, seeds: list[int]) -> None:
+        if max(seeds) >= CONTROL_SEEDS:
+            raise GoodfitError(f"with --control, seeds must stay below {CONTROL_SEEDS}, the control's own range")
+        self.plan["arms"].append(Arm(CONTROL).to_dict())
+        self.plan["control_seeds"] = [CONTROL_SEEDS + s for s in seeds]
+
+    def _of_function(self, fit: Callable, data, arms, seeds: list[int], epochs: int, conditions, split_seed: int,
+                     control: bool, task: str | None, metric: str | None, causes: bool) -> None:
+        """A study whose members are calls of the user's `fit(settings, seed)` (`goodfit.fit`): the function holds
+        the data and the model, so the plan names them only by the function's name (and `data`'s, when given)."""
+        if not callable(fit):
+            raise GoodfitError(f"fit must be a function fit(settings, seed) that trains one member and returns its "
+                               f"history, got a {type(fit).__name__}")
+        if conditions is not None or causes:
+            raise GoodfitError("a study of a training function has no conditions or causes of its own: the function "
+                               "holds the data; leave conditions and causes out")
+        if task is not None and task not in TASKS:
+            raise GoodfitError(f"task {task!r} is unknown; use classification or regression")
+        self.factory, self.config, self.causes = None, TrainConfig(epochs=epochs), None
+        name = function_name(fit)
+        label = str(data) if data is not None else name
+        task = task or "classification"
+        self.dataset_info = {"name": label, "kind": "function", "task": task, "samples": None, "input_shape": [],
+                             "classes": [], "fixed_test_set": False}
+        self.plan = {"data": label, "target": None, "model": {"arch": "function", "fit": name},
+                     "arms": [a.to_dict() for a in _checked_arms(arms, "table")], "seeds": seeds,
+                     "conditions": [Conditions().to_dict()], "train": {"epochs": epochs, "device": "cpu"},
+                     "split_seed": split_seed, "fit": name, "task": task}
+        if control:
+            self._add_control(seeds)
+        if metric is not None:
+            self.plan["metric"] = metric_for(metric, task).name
 
     @classmethod
     def default(cls, train_size: Sequence[int | None] | None = None, label_noise: Sequence[float] | None = None,
@@ -221,7 +242,10 @@ class Study:
         return hashlib.sha256(json.dumps(self.plan, sort_keys=True).encode()).hexdigest()[:16]
 
     def tasks(self) -> list[UnitTask]:
-        """The plan cut into units: per condition, one per architecture."""
+        """The plan cut into units: per condition, one per architecture; a training function's, one per member."""
+        if self.fit is not None:  # each member its own unit: stored as it finishes, run where a worker is free
+            return [UnitTask(self.plan, 0, f"c0-fit-{arm['name']}-{seed}", ((arm, seed),), fit=self.fit)
+                    for arm in self.plan["arms"] for seed in seeds_of(self.plan, arm["name"])]
         tasks = []
         for c in range(len(self.plan["conditions"])):
             splits = splits_for(self.plan, c)
@@ -251,7 +275,8 @@ class Study:
                             any(a.get(EarlyStopping) for a in arms)) + own  # with resampled splits, its own data
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
-            continuation: Continuation | None = None, save_models: bool = False) -> "StudyResult":
+            continuation: Continuation | None = None, save_models: bool = False,
+            workers: int | None = None) -> "StudyResult":
         """Train every unit the store lacks, then judge; with `out`, keep each finished unit in `out/study.db`.
 
         Args:
@@ -265,6 +290,9 @@ class Study:
             continuation: with the local executor, members a study run before with this continuation
                 trained for fewer epochs train on from where they ended (`engine.continuation`; the
                 same results as training them again), and afterwards it holds this study's. Default None.
+            workers: units run in this many processes at once on this machine, each with its share of the CPUs
+                (or a GPU each where there are some): a training function's members side by side. Default None:
+                the executor's way (one after another here).
             save_models: with `out`, write each member's kept weights (a plain state dict, `torch.save`) to
                 `out/models/` as its unit finishes, listed in `out/models/index.json` (condition, arm, seed to
                 file), so that `StudyResult.from_store(out).module(...)` gives the trained modules back; members
@@ -275,10 +303,38 @@ class Study:
             The `StudyResult`; its `failed` names the units that failed (their members are missing
             from it, and running the study again trains them); `module(arm, seed)` gives a member's trained module.
         """
+        if workers is not None:
+            if executor is not None:
+                raise GoodfitError("give workers or an executor, not both")
+            from goodfit.executors import executor_for
+
+            executor = executor_for("local", workers=workers)
         if save_models and out is None:
             raise GoodfitError("save_models writes the weights beside study.db; pass out, the folder to keep them in")
         return run_study(self.plan, self.dataset_info, self.tasks(), self.causes, out, executor, on_event, continuation,
                          save_models)
+
+
+def _checked_arms(arms, kind: str) -> list[Arm]:
+    """The arms as `Arm`s for data of `kind`: the default ones when None, the baseline first, names distinct."""
+    if arms is None:
+        arms = parse_arms(",".join(DEFAULT_ARM_NAMES), kind)
+    elif not list(arms):
+        raise GoodfitError("arms is empty; give the arms to compare, e.g. arms=['dropout=0.5', 'augment']")
+    elif all(isinstance(a, str) for a in arms):
+        arms = parse_arms(",".join(arms), kind)
+    arms = [parse_arm(a, kind) if isinstance(a, str) else a for a in arms]
+    names = [a.name for a in arms]
+    if len(set(names)) != len(names):
+        raise GoodfitError(f"arm names must be distinct, got {', '.join(names)}")
+    if arms[0].name != BASELINE or arms[0].remedies:
+        raise GoodfitError("the first arm must be the baseline: Arm('baseline') with no remedy")
+    if CONTROL in names:
+        raise GoodfitError(f"an arm is named {CONTROL!r}, the name of the A/A control; rename it, or use --control")
+    for arm in arms:
+        if arm.get(Augment):
+            arm.get(Augment).check_kind(kind)
+    return arms
 
 
 def comparisons_in(plan: dict) -> int:

@@ -322,6 +322,14 @@ class StudyResult:
             **({"learning_rates": self.learning_rates()} if self.history is not None and "lr" in self.history else {}),
         }
 
+    @property
+    def scored_on(self) -> str:
+        """What the members' test scores are: `test`, or `validation` (at each member's kept epoch) where a training
+        function's histories held no test score."""
+        if "scored_on" in self.members and (self.members["scored_on"] == "validation").any():
+            return "validation"
+        return "test"
+
     def learning_rates(self) -> dict[str, list[float]]:
         """Each member's learning rate per epoch (the rate each epoch began with), by member key: the schedule
         that ran, as the history records it."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable
@@ -20,6 +21,7 @@ from goodfit.diagnose import diagnose
 from goodfit.engine import Member, MemberResult, TrainConfig, train
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
+from goodfit.executors import Failure
 from goodfit.history import History
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, EarlyStopping
@@ -41,6 +43,7 @@ class UnitTask:
     member_bytes: int = 0  # memory one member needs while training (0: unknown), for an executor to size by
     dataset: Dataset | None = None  # the data itself when the plan names in-memory data, for a worker to register
     config: TrainConfig | None = None  # the training settings, the user's own optimizer or scheduler included
+    fit: Callable | None = None  # the user's training function `fit(settings, seed)`: its members are calls of it
 
     @property
     def device(self) -> str:
@@ -68,7 +71,7 @@ class UnitOutput:
     seconds: float
     results: list[MemberResult]
     num_classes: int
-    train_size: int
+    train_size: int | None  # None: a training function's members, whose data goodfit does not see
     kind: str
     notes: tuple = ()  # how training ran, for a person to read (e.g. a module trained member by member)
 
@@ -118,6 +121,8 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None, continuation: Con
     members an earlier call trained for fewer epochs train on from where they ended."""
     start = time.perf_counter()
     members = [Member(Arm.from_dict(a), s) for a, s in task.members]
+    if task.fit is not None:
+        return _run_function(task, members, start)
     model = task.factory or ModelSpec(**task.plan["model"])
     if task.dataset is not None:  # in-memory data: a worker in another process learns its token here
         register(task.dataset)
@@ -129,6 +134,28 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None, continuation: Con
     first = splits[0] if isinstance(splits, list) else splits
     return UnitOutput(task.unit, task.condition, time.perf_counter() - start, result.members, first.num_classes,
                       len(first.y_train), first.kind, tuple(result.notes))
+
+
+def _run_function(task: UnitTask, members: list[Member], start: float) -> UnitOutput | Failure:
+    """The unit's members trained by calling the user's function, one after another (`goodfit.fit`). A member
+    whose function raises is the unit's `Failure`, its error in one line and its traceback's last lines beside
+    it: the study records it and goes on."""
+    from goodfit.fit import fit_member
+
+    results, notes = [], []
+    for member in members:
+        try:
+            result, scored_on = fit_member(task.fit, member, task.plan["train"]["epochs"])
+        except Exception as err:  # noqa: BLE001 - the user's code: recorded, never the end of the study
+            lines = str(err).strip().splitlines()
+            tail = "".join(traceback.format_exc().splitlines(keepends=True)[-12:])
+            return Failure(f"{type(err).__name__}: {lines[0] if lines else ''}"[:300], tail)
+        results.append(result)
+        if scored_on == "validation":
+            notes.append(f"{result.architecture.name} logged no test score: members are scored on validation at "
+                         "their kept epoch")
+    return UnitOutput(task.unit, task.condition, time.perf_counter() - start, results, 0, None, "function",
+                      tuple(dict.fromkeys(notes)))
 
 
 def _kept_row(history: pd.DataFrame, result: MemberResult) -> pd.Series:
@@ -165,14 +192,15 @@ def records_of(output: UnitOutput) -> tuple[list[dict], dict[str, pd.DataFrame]]
             "member": key, "condition": output.condition, "arm": r.member.arm.name, "seed": r.member.seed,
             **r.scores,  # every metric of the task with the kept weights: train_, val_, test_
             "test_accuracy": r.test_accuracy, "test_loss": r.test_loss,
-            **({} if regression else {"train_accuracy": float(kept["train_accuracy"]),
-                                      "val_accuracy": float(kept["val_accuracy"])}),
-            "val_loss": float(kept["val_loss"]),
+            **({} if regression else {"train_accuracy": float(kept.get("train_accuracy", np.nan)),
+                                      "val_accuracy": float(kept.get("val_accuracy", np.nan))}),
+            "val_loss": float(kept.get("val_loss", np.nan)),
             "gap": float(r.scores.get("test_rmse", np.nan) - kept["train_rmse"]) if regression
-            else float(kept["train_accuracy"] - r.test_accuracy),
+            else float(kept.get("train_accuracy", np.nan) - r.test_accuracy),
             "best_epoch": r.best_epoch, "stopped_epoch": r.stopped_epoch, "diverged": r.diverged,
             "epochs_run": int(r.history["epoch"].max()), "num_params": r.num_params, "frozen_params": r.frozen_params,
             "architecture": r.architecture.to_dict(), "diagnosis": diagnosis,
+            **({} if r.scored_on == "test" else {"scored_on": r.scored_on}),
         })
         histories[key] = r.history
     return records, histories
