@@ -25,6 +25,7 @@ _HOMES = {
     "write_outputs": "goodfit.report.outputs",
     "Monitor": "goodfit.integrations", "hf_callback": "goodfit.integrations", "keras_callback": "goodfit.integrations",
     "lightning_callback": "goodfit.integrations",
+    "hf": "goodfit.adapters",  # a module: goodfit.hf.fit(make_trainer)
 }
 __all__ = sorted(_HOMES)
 
