@@ -162,3 +162,13 @@ def test_a_recipe_searches_over_a_function_with_the_rung_as_its_epochs():
 
     result = Recipe(fit=counted, space="dropout=0.1:0.5", candidates=3, eta=3, top=1, seeds=2, epochs=9).run()
     assert result.chosen and seen >= {3, 9}
+
+
+def test_readme_function_example_runs(capsys):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Study(fit=fit" in b]
+    exec(compile(block.replace("epochs=20", "epochs=4"), "README:fit", "exec"), {"__name__": "__main__"})
+    assert "On the training function fit, over 3 seeds" in capsys.readouterr().out

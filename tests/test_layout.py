@@ -25,8 +25,8 @@ FLOW = [
     # a member trained by the user's own function
     ("diagnose", "stats", "weights"),  # from a history, from seeds' scores, from a state dict: none needs another
     ("integrations", "causes"),  # live diagnosis in the user's loop; why it overfits (trains through the engine)
-    ("study",),
-    ("recipe",),
+    ("study", "adapters"),  # adapters: a framework's training as a study's function
+    ("recipe", "hf", "keras", "lightning"),  # goodfit.hf.fit and its kin: the adapters by their frameworks' names
     ("report",),
     ("cli",),
     ("__main__",),

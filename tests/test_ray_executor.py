@@ -201,3 +201,24 @@ def test_joining_retries_a_client_session_that_failed_to_start_and_nothing_else(
     with pytest.raises(GoodfitError, match="could not join the Ray cluster"):
         executor._connect(down)
     assert down.calls == 1
+
+
+def test_a_study_of_a_training_function_on_ray_matches_the_local_executor(ray_runtime, tmp_path):
+    from goodfit.executors.ray import RayExecutor
+
+    """Members that are calls of a function defined here (pickled by value) run as Ray tasks, with the same
+    results as in this process."""
+    import numpy as np
+    import pandas as pd
+
+    def fit(settings, seed):
+        rng = np.random.default_rng(seed)
+        epochs = np.arange(1, settings.epochs + 1)
+        val = 1 / epochs + (0.03 - 0.1 * (settings.dropout or 0)) * epochs + rng.normal(0, 0.005, len(epochs))
+        return pd.DataFrame({"epoch": epochs, "loss": 1 / epochs, "val_loss": val, "val_accuracy": 0.9 - 0.1 * val})
+
+    def run(out, executor=None):
+        return Study(fit=fit, arms=["baseline", "dropout=0.3"], seeds=2, epochs=6).run(out, executor=executor)
+
+    local, on_ray = run(tmp_path / "local"), run(tmp_path / "ray", RayExecutor())
+    assert results(local, tmp_path / "local") == results(on_ray, tmp_path / "ray")

@@ -26,6 +26,8 @@ _HOMES = {
     "Monitor": "goodfit.integrations", "hf_callback": "goodfit.integrations", "keras_callback": "goodfit.integrations",
     "lightning_callback": "goodfit.integrations",
     "hf": "goodfit.adapters",  # a module: goodfit.hf.fit(make_trainer)
+    "keras": "goodfit.adapters",  # a module: goodfit.keras.fit(make_model, x, y, validation_data)
+    "lightning": "goodfit.adapters",  # a module: goodfit.lightning.fit(make_module)
 }
 __all__ = sorted(_HOMES)
 

@@ -71,6 +71,9 @@ def curve_frame(result) -> pd.DataFrame:
     h = result.history.merge(keys, on="member", how="inner").assign(held=False)
     h = pd.concat([h, _held(h, result.members)], ignore_index=True).sort_values(["member", "epoch"])
     m = curve_metric(result)
+    for column in (f"train_{m.name}", f"val_{m.name}"):  # a training function may log one side only
+        if column not in h:
+            h[column] = np.nan
     train, val = h[f"train_{m.name}"], h[f"val_{m.name}"]
     return h.assign(gap=(train - val) if m.higher_is_better else (val - train))
 
