@@ -191,9 +191,9 @@ def timed(fn: Callable):
         ticks = [int(v) for v in open("/proc/stat").readline().split()[1:]]
         return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
-    def own_seconds() -> float:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
+    def own_seconds() -> float:  # this process's and its finished children's (worker processes)
+        usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        return sum(u.ru_utime + u.ru_stime for u in usage)
 
     busy, own = busy_seconds(), own_seconds()
     start = time.perf_counter()

@@ -172,3 +172,29 @@ def test_readme_function_example_runs(capsys):
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Study(fit=fit" in b]
     exec(compile(block.replace("epochs=20", "epochs=4"), "README:fit", "exec"), {"__name__": "__main__"})
     assert "On the training function fit, over 3 seeds" in capsys.readouterr().out
+
+
+def test_spawned_workers_run_a_function_defined_here_by_value(tmp_path, monkeypatch):
+    from goodfit.executors import processes
+
+    monkeypatch.setattr(processes, "_start_method", lambda: "spawn")  # as once CUDA is in use
+    one = Study(fit=fit, arms=ARMS[:2], seeds=2, epochs=6).run()
+    two = Study(fit=fit, arms=ARMS[:2], seeds=2, epochs=6).run(workers=2)
+    pd.testing.assert_frame_equal(one.table(), two.table())
+
+
+def test_a_worker_that_dies_is_replaced_and_its_unit_tried_again(tmp_path):
+    import os
+
+    died = tmp_path / "died"
+
+    def dies_once(settings, seed):
+        if seed == 1 and settings.dropout and not died.exists():
+            died.touch()
+            os._exit(1)  # the process ends as a killed one would, mid-member
+        return fit(settings, seed)
+
+    out = tmp_path / "s"
+    result = Study(fit=dies_once, arms=ARMS[:2], seeds=2, epochs=6).run(out, workers=2)
+    assert died.exists() and not result.failed and len(result.members) == 4
+    pd.testing.assert_frame_equal(result.table(), Study(fit=fit, arms=ARMS[:2], seeds=2, epochs=6).run().table())

@@ -158,6 +158,7 @@ def _put_arguments(trainer, changes: dict) -> None:
     trainer.args = args
     for reporter in get_reporting_integration_callbacks(before.report_to):
         trainer.remove_callback(reporter)
+    trainer.remove_callback(_transformers().PrinterCallback)  # each epoch's log dict printed: goodfit records it
     trainer.accelerator.dataloader_config.data_seed = args.data_seed
     if "label_smoothing_factor" in changes:
         trainer.label_smoother = LabelSmoother(epsilon=changes["label_smoothing_factor"])

@@ -1,9 +1,10 @@
 """A study's units in worker processes on this machine: `ProcessExecutor(workers=N)`, `--workers N`.
 
-Each worker is a fresh process (spawned: torch's threads do not survive a fork) holding its share of the
-CPUs (torch's threads and OpenMP's set to it), or one GPU where GPUs exist (`CUDA_VISIBLE_DEVICES`). Tasks
-travel pickled by value (cloudpickle, as Ray sends them), so a training function defined in a notebook cell
-or a script's `__main__` runs there too. The driver alone writes the store, each unit as it comes back.
+Each worker is a process of its own (forked, as a DataLoader's workers are, or spawned once CUDA is in use)
+holding its share of the CPUs (torch's threads and OpenMP's set to it), or one GPU where GPUs exist
+(`CUDA_VISIBLE_DEVICES`). Tasks travel pickled by value (cloudpickle, as Ray sends them), so a training
+function defined in a notebook cell or a script's `__main__` runs in a spawned worker too. The driver alone
+writes the store, each unit as it comes back.
 """
 from __future__ import annotations
 
@@ -67,6 +68,19 @@ def _main_left_alone():
         main.__spec__ = spec
 
 
+def _start_method() -> str:
+    """`fork` where it is safe, as a DataLoader starts its workers: a worker begins with torch already imported,
+    at once (a spawned one takes seconds to import it again); `spawn` once CUDA is initialized (a forked
+    child cannot use it) or where fork is not offered."""
+    import multiprocessing
+
+    import torch
+
+    if "fork" in multiprocessing.get_all_start_methods() and not torch.cuda.is_initialized():
+        return "fork"
+    return "spawn"
+
+
 def _gpus() -> list[str]:
     """The GPUs a worker may be given, one each: `CUDA_VISIBLE_DEVICES`'s, or all torch sees."""
     given = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -104,7 +118,7 @@ class ProcessExecutor:
         self.workers = int(workers)
 
     def _pool(self) -> ProcessPoolExecutor:
-        context = get_context("spawn")
+        context = get_context(_start_method())
         threads = max(1, (os.cpu_count() or 1) // self.workers)
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
                                    initargs=(threads, _gpus(), context.Value("i", 0)))

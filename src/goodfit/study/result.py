@@ -260,6 +260,11 @@ class StudyResult:
         Holm-corrected p, the gap, the best epoch, the regime. The A/A control's row, if any, comes
         last; its interval and p are its own, not adjusted. `all_equal` marks a difference that was
         the same for every seed (an interval of no width)."""
+        if self.members.empty:
+            first = next(iter(self.failed.items()), None)
+            why = f"; the first failure: {first[0]}: {first[1]}" if first else ""
+            raise GoodfitError(f"no member of this study has finished, so there is nothing to compare "
+                               f"({len(self.failed)} unit(s) failed){why}")
         rows = []
         for c in range(len(self.conditions)):
             comps = {x.arm: x for x in self.comparisons(c)}
