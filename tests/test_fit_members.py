@@ -198,3 +198,13 @@ def test_a_worker_that_dies_is_replaced_and_its_unit_tried_again(tmp_path):
     result = Study(fit=dies_once, arms=ARMS[:2], seeds=2, epochs=6).run(out, workers=2)
     assert died.exists() and not result.failed and len(result.members) == 4
     pd.testing.assert_frame_equal(result.table(), Study(fit=fit, arms=ARMS[:2], seeds=2, epochs=6).run().table())
+
+
+def test_a_history_without_the_judged_metric_fails_with_the_fix():
+    def losses_only(settings, seed):
+        return fit(settings, seed)[["epoch", "loss", "val_loss"]]
+
+    result = Study(fit=losses_only, arms=ARMS[:2], seeds=2, epochs=5).run()
+    assert "has no accuracy (it logged train_loss, val_loss)" in next(iter(result.failed.values()))
+    judged_on_loss = Study(fit=losses_only, arms=ARMS[:2], seeds=2, epochs=5, metric="loss").run()
+    assert not judged_on_loss.failed and judged_on_loss.scored_on == "validation"

@@ -87,13 +87,16 @@ def _scores(frame: pd.DataFrame, kept: int) -> tuple[dict[str, float], str]:
     return scores | {f"test_{m}": scores[f"val_{m}"] for m in SCORED if f"val_{m}" in scores}, "validation"
 
 
-def fit_member(fit: Callable, member: Member, epochs: int) -> tuple[MemberResult, str]:
+def fit_member(fit: Callable, member: Member, epochs: int, judged: str | None = None) -> tuple[MemberResult, str]:
     """Train one member by calling `fit(settings, seed)`; its result, and what its test scores are (`test`, or
     `validation` at the kept epoch when the history has no test entry).
 
+    `judged` is the metric the study judges by (`accuracy`, `loss`, `rmse`, ...); a history that cannot give it
+    is refused.
+
     Raises:
-        GoodfitError: the function ignored one of the arm's remedies, returned no history, or one without a
-            validation curve.
+        GoodfitError: the function ignored one of the arm's remedies, returned no history, one without a
+            validation curve, or one without the judged metric.
 
     Example:
         >>> from goodfit.remedies import Arm
@@ -118,6 +121,10 @@ def fit_member(fit: Callable, member: Member, epochs: int) -> tuple[MemberResult
     losses = frame[[c for c in ("train_loss", "val_loss") if c in frame]].to_numpy(float)
     diverged = bool(np.isinf(losses).any() or (np.isnan(losses[-1]).all() if len(losses) else False))
     scores, scored_on = _scores(frame, kept)
+    if judged is not None and f"test_{judged}" not in scores:
+        logged = ", ".join(c for c in frame.columns if c != "epoch")
+        raise GoodfitError(f"{name}'s history has no {judged} (it logged {logged}); the study judges by {judged}: "
+                           f"log val_{judged} each epoch (or test_{judged}), or pass metric= one it logs")
     history = frame[["epoch"] + [c for c in (*METRICS, RATE) if c in frame]].copy()
     for column, value in scores.items():  # the test scores on the last row, as the engine's histories have them
         if column.startswith("test_"):

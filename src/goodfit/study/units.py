@@ -136,6 +136,12 @@ def run_unit(task: UnitTask, on_epoch: Callable | None = None, continuation: Con
                       len(first.y_train), first.kind, tuple(result.notes))
 
 
+def _judged(plan: dict) -> str:
+    """The metric a training function's study judges by: the plan's, else its task's default (its data's class
+    counts are the function's, unseen here: accuracy, or RMSE for a regression)."""
+    return plan.get("metric") or ("rmse" if plan.get("task") == "regression" else "accuracy")
+
+
 def _run_function(task: UnitTask, members: list[Member], start: float) -> UnitOutput | Failure:
     """The unit's members trained by calling the user's function, one after another (`goodfit.fit`). A member
     whose function raises is the unit's `Failure`, its error in one line and its traceback's last lines beside
@@ -145,7 +151,7 @@ def _run_function(task: UnitTask, members: list[Member], start: float) -> UnitOu
     results, notes = [], []
     for member in members:
         try:
-            result, scored_on = fit_member(task.fit, member, task.plan["train"]["epochs"])
+            result, scored_on = fit_member(task.fit, member, task.plan["train"]["epochs"], _judged(task.plan))
         except Exception as err:  # noqa: BLE001 - the user's code: recorded, never the end of the study
             lines = str(err).strip().splitlines()
             tail = "".join(traceback.format_exc().splitlines(keepends=True)[-12:])
