@@ -177,8 +177,10 @@ def test_a_choice_the_fresh_seeds_find_worse_than_the_baseline_is_not_what_to_tr
     result.confirmation.comparisons = worse
     try:
         assert result.chosen.name == "baseline" and "--arm" not in result.command()
-        assert f"On the fresh seeds {pick}, the search's choice, came out worse than the baseline (-5.0 points, " \
-               "p=0.010 after Holm), so train without these remedies: the baseline." in verdict_of(result)
+        said = verdict_of(result)
+        assert said.startswith("On wine, train without these remedies: the search's pick, ") and \
+               "came out worse than the baseline on fresh seeds (-5.0 points, p=0.010 after Holm)" in said
+        assert said.count("train with ") == 0
     finally:
         del result.confirmation.comparisons
     assert result.chosen.name == pick
@@ -196,3 +198,20 @@ def test_survivors_trained_on_choose_and_confirm_as_survivors_trained_again():
     assert verdict_of(on) == verdict_of(again)
     trained = lambda r: sum(int(s.members["epochs_run"].sum()) for s in r.rungs)  # noqa: E731
     assert trained(on) == trained(again)  # each member's history runs from epoch 1 either way
+
+
+def test_the_verdict_the_command_and_results_json_name_one_choice(noise_only, tmp_path):
+    """The verdict names what to train with once, and it is what the command trains and results.json says."""
+    import re
+
+    from goodfit.grammar import spell
+    from goodfit.report.recipe import recipe_payload
+
+    _, result, _ = noise_only
+    said, chosen = verdict_of(result), result.chosen.name
+    named = re.match(r"On wine, train (with ([\w=.:+-]+)|without these remedies)", said)
+    assert named, said
+    assert (named.group(2) or "baseline") == chosen
+    assert recipe_payload(result)["choice"] == chosen and "the search chose" not in said
+    if chosen != "baseline":
+        assert f"--arm {spell(result.chosen)}" in result.command()

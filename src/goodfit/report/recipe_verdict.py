@@ -28,27 +28,32 @@ def _against(c: Comparison | None, what: str, m: Metric) -> str:
 
 
 def verdict(result) -> str:
-    """What to train with, and whether the search's choice beat the baseline and the best single remedy on
-    the fresh seeds of a `RecipeResult`; then the search's own optimism."""
+    """What to train with, named once: the recipe, the single remedy or the baseline that `RecipeResult.chosen`
+    names (the train command's and results.json's `choice`), how it did on the fresh seeds against the
+    baseline and the best single remedy, and the search's own optimism about it; where the fresh seeds
+    overturned the search's pick, one sentence says so."""
     table = result.confirmation.table().set_index("arm")
     n = int(table.loc[BASELINE, "seeds"])
-    best, m = result.best.name, result.metric
+    m, best, single = result.metric, result.best.name, result.single
+    chosen = result.chosen.name
+    pick = result.choice or best  # the search's pick on validation, before the fresh seeds
     vs_base = {c.arm: c for c in result.confirmation.comparisons()}
     vs_single = {c.arm: c for c in result.against_single()}
-    head = (f"On {result.confirmation.dataset['name']}, the search chose {best} ({result.best.describe()}); "
-            f"on {n} fresh seeds it reached {m.value(table.loc[best, 'score'])} test {m.label}")
-    opt = result.optimism().set_index("arm").loc[best]
-    said = (head + "; " + _against(vs_base.get(best), "the baseline", m) + "; " +
-            _against(vs_single.get(best), f"the best single remedy, {result.single}", m) +
-            f". The search's own optimism: {m.value(opt['selected_val'])} validation {m.label} when chosen, "
-            f"{m.value(opt['confirmed_val'])} on the fresh seeds.")
-    pick = result.choice or best
-    if (worse := result.worse_than_baseline(pick)) is not None:
-        said += (f" On the fresh seeds {pick}, the search's choice, came out worse than the baseline "
-                 f"({m.change(worse.difference.mean)}, {p_text(worse.p_holm)} after Holm), so train without "
-                 "these remedies: the baseline.")
-    elif result.chosen.name == result.single:
-        single = vs_base.get(result.single)
-        said += (f" No combination ranked above {result.single} at its default strength on validation, so train "
-                 f"with {result.single}" + (f"; {_against(single, 'the baseline', m)}." if single else "."))
-    return said
+    where = f"On {result.confirmation.dataset['name']}"
+    reached = lambda arm: f"{m.value(table.loc[arm, 'score'])} test {m.label} on {n} fresh seeds"  # noqa: E731
+    if chosen == BASELINE:
+        worse = result.worse_than_baseline(pick)
+        what = f"{pick} ({result.best.describe()})" if pick == best else pick
+        return (f"{where}, train without these remedies: the search's pick, {what}, came out worse than the "
+                f"baseline on fresh seeds ({m.change(worse.difference.mean)}, {p_text(worse.p_holm)} after Holm); "
+                f"the baseline reached {reached(BASELINE)}.")
+    opt = result.optimism().set_index("arm").loc[chosen]
+    optimism = (f" The search's own optimism: {m.value(opt['selected_val'])} validation {m.label} when chosen, "
+                f"{m.value(opt['confirmed_val'])} on the fresh seeds.")
+    if chosen == single:
+        return (f"{where}, train with {single} at its default strength: no combination the search tried ranked "
+                f"above it on validation (the best, {best}, {result.best.describe()}). It reached {reached(single)}; "
+                + _against(vs_base.get(single), "the baseline", m) + "." + optimism)
+    return (f"{where}, train with {best} ({result.best.describe()}), the search's pick: it reached {reached(best)}; "
+            + _against(vs_base.get(best), "the baseline", m) + "; "
+            + _against(vs_single.get(best), f"the best single remedy, {single}", m) + "." + optimism)
