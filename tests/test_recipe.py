@@ -215,3 +215,19 @@ def test_the_verdict_the_command_and_results_json_name_one_choice(noise_only, tm
     assert recipe_payload(result)["choice"] == chosen and "the search chose" not in said
     if chosen != "baseline":
         assert f"--arm {spell(result.chosen)}" in result.command()
+
+
+def test_one_seed_is_not_tested_rather_than_no_difference(tmp_path):
+    """With one seed nothing is tested: the study's table marks n/t (not ·), the recipe's verdict says so."""
+    from goodfit.recipe import Recipe
+    from goodfit.report.tables import arm_cells
+    from goodfit.study import Study
+
+    study = Study("wine", arms=["dropout=0.3"], seeds=1, epochs=2, train=FAST).run()
+    row = study.table().set_index("arm").loc["dropout=0.3"].to_dict() | {"arm": "dropout=0.3"}
+    cells = arm_cells(row)
+    assert (cells["marker"], cells["significance"]) == ("n/t", "untested") and "not tested" in cells["meaning"]
+    recipe = Recipe("wine", "mlp", space="dropout=0.1:0.5", candidates=2, top=1, seeds=1, epochs=2, train=FAST).run()
+    said = verdict_of(recipe)
+    assert "not tested against the baseline: 1 fresh seed, and a paired test needs 2 or more" in said
+    assert "n/a" not in said and "p=—" not in said and "1 fresh seeds" not in said

@@ -17,6 +17,9 @@ def _against(c: Comparison | None, what: str, m: Metric) -> str:
     significant difference, with the Holm-adjusted difference and p; or that it could not be compared."""
     if c is None:
         return f"it could not be compared with {what}"
+    if c.difference.n < 2:
+        return (f"it was not tested against {what}: {c.difference.n} fresh seed, and a paired test needs 2 or more "
+                "(--seeds 5 or more)")
     ci = c.adjusted
     size = (f"{m.change(c.difference.mean)} on every seed" if c.difference.all_equal else
             f"{m.change(c.difference.mean)}, Holm-adjusted 95% CI {m.change(ci.low, False)} to "
@@ -40,7 +43,11 @@ def verdict(result) -> str:
     vs_base = {c.arm: c for c in result.confirmation.comparisons()}
     vs_single = {c.arm: c for c in result.against_single()}
     where = f"On {result.confirmation.dataset['name']}"
-    reached = lambda arm: f"{m.value(table.loc[arm, 'score'])} test {m.label} on {n} fresh seeds"  # noqa: E731
+    seeds = f"{n} fresh seed{'s' if n != 1 else ''}"
+
+    def reached(arm: str) -> str:
+        return f"{m.value(table.loc[arm, 'score'])} test {m.label} on {seeds}"
+
     if chosen == BASELINE:
         worse = result.worse_than_baseline(pick)
         what = f"{pick} ({result.best.describe()})" if pick == best else pick

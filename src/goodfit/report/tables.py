@@ -15,14 +15,16 @@ from goodfit.metrics import METRICS
 from goodfit.words import format_p
 
 BASELINE, CONTROL = "baseline", "control"
-MARKERS = {"better": "✓", "worse": "✗", "same": "·", "baseline": "", "floor": "A/A", "alarm": "!"}
+MARKERS = {"better": "✓", "worse": "✗", "same": "·", "untested": "n/t", "baseline": "", "floor": "A/A", "alarm": "!"}
 ARM_WIDTH = 20  # the arm column's width; longer names go on several lines, cut after a +
 REGIME_SHORT = {"underfitting": "underfit", "still_improving": "improving", "good_fit": "good fit",
                 "overfitting": "overfit", "memorization": "memorized", "diverged": "diverged"}  # narrow tables
 NARROW = 100  # below this many columns the table drops the intervals of test scores and shortens regimes
 WIDE_GAP = 0.10  # a gap of 10 points or more beside "good fit" gets a note: the curves did not turn, yet it is large
 MEANINGS = {"better": "significantly better than the baseline", "worse": "significantly worse than the baseline",
-            "same": "no significant difference from the baseline", "baseline": "the baseline",
+            "same": "no significant difference from the baseline",
+            "untested": "not tested: a paired test needs at least 2 seeds of the arm and the baseline",
+            "baseline": "the baseline",
             "floor": "the A/A control: the baseline on other seeds, the noise floor",
             "alarm": "the A/A control differs significantly from the baseline: the study cannot be trusted"}
 
@@ -62,6 +64,8 @@ def significance(row) -> str:
     for the A/A control, `floor`, or `alarm` when it differs significantly from the baseline."""
     if row["arm"] == BASELINE:
         return "baseline"
+    if row["arm"] != CONTROL and _finite(row.get("seeds")) and row["seeds"] < 2:
+        return "untested"  # one seed: nothing was tested, which is not "no significant difference"
     sig = row.get("significant")
     sig = not (sig is None or sig != sig or not bool(sig))  # None or NaN: no comparison was possible
     if row["arm"] == CONTROL and row.get("role", CONTROL) == CONTROL:
@@ -244,7 +248,9 @@ def study_table(result, width: int | None = None) -> Table:
     table = Table(title=f"test {metric.label} over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
                         "Δ paired by seed against the baseline, Holm-adjusted 95% CI",
                   caption="✓ significantly better · ✗ significantly worse · · no significant difference "
-                          "(Holm-corrected p < 0.05); "
+                          "(Holm-corrected p < 0.05)"
+                          + ("; n/t not tested: one seed (a paired test needs 2 or more); "
+                             if (result.table()["seeds"] < 2).any() else "; ")
                           + (f"{metric.label}, Δ and gap in points" if metric.percent else
                              f"{metric.label} and Δ in the target's units" + (", lower is better"
                                                                               if not metric.higher_is_better else ""))
@@ -264,8 +270,8 @@ def study_table(result, width: int | None = None) -> Table:
     table.add_column("gap", justify="right", no_wrap=True)
     table.add_column("best", justify="right", no_wrap=True)
     table.add_column("regime", no_wrap=True)
-    style = {"better": "bold green", "worse": "bold red", "same": "dim", "baseline": "", "floor": "italic",
-             "alarm": "bold red reverse"}
+    style = {"better": "bold green", "worse": "bold red", "same": "dim", "untested": "dim", "baseline": "",
+             "floor": "italic", "alarm": "bold red reverse"}
     groups = table_groups(result)
     for group in groups:
         if len(groups) > 1:
