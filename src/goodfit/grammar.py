@@ -79,6 +79,9 @@ def _parts(text: str, names) -> list[str]:
         head = re.split(r"[=:]", token.strip(), maxsplit=1)[0].strip()
         if not parts or head in names:
             parts.append(token.strip())
+        elif "=" in token:  # `name=value` starts an arm: a name no remedy has is a misspelling, not a setting
+            raise GoodfitError(f"arm {text}: {head!r} is not a remedy{did_you_mean(head, names, 0.5)}; join remedies "
+                               f"as dropout=0.3+l2=1e-4")
         else:
             parts[-1] += "+" + token.strip()
     return parts

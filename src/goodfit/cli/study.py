@@ -124,6 +124,8 @@ def study(
                                   resample_splits=resample_splits, task=task, metric=metric, causes=causes)
     if not as_json and the_study.dataset_info.get("task_reason"):
         cli.console.print(f"task: {the_study.dataset_info['task']} ({the_study.dataset_info['task_reason']})")
+    for note in [] if as_json else the_study.dataset_info.get("notes", []):
+        cli.console.print(f"note: {note}", highlight=False)
     out_path = prepare_out(out)
     command = "goodfit " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["study"] else "goodfit study"
     warning = power_warning(len(the_study.plan["seeds"]), comparisons_in(the_study.plan))

@@ -89,6 +89,8 @@ def train(
     dataset = load(data, target, task)
     if not as_json and dataset.why:
         cli.console.print(f"task: {dataset.task} ({dataset.why})")
+    for note in [] if as_json else dataset.notes:
+        cli.console.print(f"note: {note}", highlight=False)
     arm = arm_from_flags(remedy_flags, dataset.kind, arm)
     check_out(out)  # created once there is something to write: a failed run leaves no empty folder
     splits = split(dataset, conditions, seed)

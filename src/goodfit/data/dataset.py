@@ -32,6 +32,7 @@ class Dataset:
         task: `classification` or `regression`. Default `classification`.
         target: the target's name (a column, say), for regression's words. Default "".
         why: how the task was chosen, in a few words ("412 distinct whole numbers"). Default "".
+        notes: what reading the data did that a person should know (a text column one-hot encoded). Default ().
 
     Example:
         >>> ds = Dataset("toy", np.zeros((4, 2), np.float32), np.array([0, 1, 0, 1]), "table", ("a", "b"))
@@ -54,6 +55,7 @@ class Dataset:
     task: str = "classification"
     target: str = ""
     why: str = ""
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -93,6 +95,8 @@ class Dataset:
         }
         if self.why:
             info["task_reason"] = self.why
+        if self.notes:
+            info["notes"] = list(self.notes)
         if self.task == "regression":
             y = self.y.astype(float)
             return {**info, "target": self.target,

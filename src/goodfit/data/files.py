@@ -30,10 +30,16 @@ _FORMATS = (".csv, .tsv, .txt, .parquet, .pq or .npz file, "
 
 
 def _listed(names, limit: int = 20) -> str:
-    """`a, b, c`, cut after `limit` names with the total."""
+    """`a, b, c`; past `limit` names the first ones, the last three (a label column is often last) and the total.
+
+    Example:
+        >>> _listed([f"f{i}" for i in range(30)] + ["y"], limit=8)
+        'f0, f1, f2, f3, f4, ..., f28, f29, y (31 in all)'
+    """
     names = [str(n) for n in names]
-    shown = ", ".join(names[:limit])
-    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit - 3])}, ..., {', '.join(names[-3:])} ({len(names)} in all)"
 
 
 CLASS_LIKE = 20  # whole-number targets with at most this many distinct values are classes
@@ -207,18 +213,41 @@ def _feature_block(s: pd.Series, path: Path) -> tuple[list[str], np.ndarray]:
     return list(onehot.columns), onehot.to_numpy()
 
 
+def _empty_cells(df: pd.DataFrame, path: Path) -> None:
+    """Refuse feature columns with empty cells, all of them named in one line (a blank text cell is empty too)."""
+    empty = {}
+    for column in df.columns:
+        s = df[column]
+        blank = s.isna() if pd.api.types.is_numeric_dtype(s) else s.isna() | (s.astype("string").str.strip() == "")
+        if int(blank.sum()):
+            empty[str(column)] = int(blank.sum())
+    if len(empty) == 1:
+        (column, n), = empty.items()
+        raise GoodfitError(f"column {column!r} in {path} has no value in {n} of {len(df)} rows; fill those cells or "
+                           "drop those rows")
+    if empty:
+        listed = _listed([f"{c!r} in {n}" for c, n in empty.items()])
+        raise GoodfitError(f"{len(empty)} feature columns of {path} have no value in some of its {len(df)} rows: "
+                           f"{listed}; fill those cells or drop those rows")
+
+
 def _read_table(path: Path, target: str | None, task: str | None) -> Dataset:
     df = _read_frame(path)
     label = _target_column(df, target, path)
     y, classes, task, why = _target(df[label].to_numpy(), f"target column {label!r} in {path}", task)
-    names, blocks = [], []
+    _empty_cells(df.drop(columns=label), path)
+    names, blocks, notes = [], [], []
     for column in df.columns.drop(label):
         block_names, block = _feature_block(df[column], path)
+        if len(block_names) > 1 or block_names[0] != str(column):
+            notes.append(f"feature column {str(column)!r} holds text: one-hot encoded as {len(block_names)} columns "
+                         f"({_listed(block_names, 4)})")
         names += block_names
         blocks.append(block)
     X = np.concatenate(blocks, axis=1).astype(np.float32)  # (N, D)
     return Dataset(path.name, X, y, "table", classes, feature_names=tuple(names), standardize=True, task=task,
-                   target=label, why=f"column {label!r} holds {why}" if not why.startswith("--") else why)
+                   target=label, why=f"column {label!r} holds {why}" if not why.startswith("--") else why,
+                   notes=tuple(notes))
 
 
 # --- arrays: NPZ ---------------------------------------------------------------------------------

@@ -25,14 +25,14 @@ def check_range(name: str, value: float, low: float, high: float, closed_high: b
         raise GoodfitError(f"{name} must be in [{low}, {high}{bracket}, got {value}{hint}")
 
 
-def did_you_mean(word: str, choices) -> str:
-    """` (did you mean dropout?)` when a choice is close to `word`, else nothing.
+def did_you_mean(word: str, choices, cutoff: float = 0.6) -> str:
+    """` (did you mean dropout?)` when a choice is close to `word` (difflib's ratio at least `cutoff`), else nothing.
 
     Example:
         >>> did_you_mean("dropuot", ["dropout", "l2"]), did_you_mean("xyz", ["dropout"])
         (' (did you mean dropout?)', '')
     """
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
