@@ -208,3 +208,14 @@ def test_a_history_without_the_judged_metric_fails_with_the_fix():
     assert "has no accuracy (it logged train_loss, val_loss)" in next(iter(result.failed.values()))
     judged_on_loss = Study(fit=losses_only, arms=ARMS[:2], seeds=2, epochs=5, metric="loss").run()
     assert not judged_on_loss.failed and judged_on_loss.scored_on == "validation"
+
+
+def test_how_training_ran_is_kept_with_the_study_and_in_results_json(tmp_path):
+    def no_test(settings, seed):
+        return fit(settings, seed).drop(columns="test_accuracy")
+
+    out = tmp_path / "notes"
+    result = Study(fit=no_test, arms=ARMS[:2], seeds=2, epochs=5).run(out)
+    said = "no_test logged no test score: members are scored on validation at their kept epoch"
+    assert [n for n in result.notes if n.endswith(said)] and result.to_dict()["notes"] == result.notes
+    assert gf.StudyResult.from_store(out).notes == result.notes

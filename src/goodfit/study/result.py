@@ -73,6 +73,8 @@ class StudyResult:
     units_trained: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     causes: dict | None = None  # what `Study(causes=True)` found (`goodfit causes --json`'s shape), else None
+    notes: list[str] = field(default_factory=list)  # how training ran, a line each (a module converted or run
+    # member by member, an optimizer stepped alone, scores taken on validation): what the engine said
     states: dict[str, dict] = field(default_factory=dict, repr=False)  # member key -> the kept weights, of the
     # members this run trained (CPU tensors); `module` reads them, else the files under `models`
     models: Path | None = None  # out/models: where a study run with `save_models` keeps every member's weights
@@ -104,6 +106,7 @@ class StudyResult:
         try:
             plan, dataset, records, frame = store.plan(), store.meta("dataset"), store.records(), store.history()
             causes = store.meta("causes")
+            notes = store.meta("notes") or []
             seconds = sum(store.unit_seconds().values())
             running = store.running()
         finally:
@@ -115,7 +118,7 @@ class StudyResult:
         if len(judged := {r["condition"] for r in records if r["arm"] == BASELINE}) < len(plan["conditions"]):
             raise GoodfitError(f"{path} holds a finished baseline for {len(judged)} of {len(plan['conditions'])} "
                                f"conditions yet; {then}")
-        return cls(plan, dataset, records, frame, seconds, causes=causes, models=Path(out) / MODELS)
+        return cls(plan, dataset, records, frame, seconds, causes=causes, notes=notes, models=Path(out) / MODELS)
 
     def module(self, arm: str, seed: int, condition: int = 0, factory: Callable | None = None) -> nn.Module:
         """One member's trained module: the model it trained as, with the weights it kept, in eval mode.
@@ -324,6 +327,7 @@ class StudyResult:
             "splits": "resampled per seed" if self.plan.get("resample_splits") else "one split for all seeds",
             "members": json.loads(self.members.to_json(orient="records")),
             **({"causes": self.causes} if self.causes is not None else {}),
+            **({"notes": list(self.notes)} if self.notes else {}),
             **({"learning_rates": self.learning_rates()} if self.history is not None and "lr" in self.history else {}),
         }
 

@@ -97,6 +97,7 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         store.set_meta("dataset", dataset)
     todo = _todo(tasks, store.finished_units() if store else set(), store.finished_members() if store else set())
     records, histories, seconds, failed, states = [], [], [], {}, {}
+    notes = list(store.meta("notes") or []) if store is not None else []  # how training ran, kept with the study
 
     def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
         if isinstance(output, Failure):
@@ -115,6 +116,9 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
             store.save_unit(output.unit, output.seconds, recs, hist)
         records.extend(recs)
         seconds.append(output.seconds)
+        notes.extend(n for n in output.notes if n not in notes)
+        if store is not None and output.notes:
+            store.set_meta("notes", notes)
         histories.extend(h.assign(member=k) for k, h in hist.items())
         if on_event:
             on_event({"type": "unit_done", "unit": task.unit, "seconds": output.seconds, "notes": output.notes})
@@ -142,6 +146,7 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         store.close()
     else:
         frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-    return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found, states=states,
+    return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found, notes=notes,
+                       states=states,
                        models=Path(out) / MODELS if out is not None else None,
                        factory=next((t.factory for t in tasks), None))
