@@ -118,6 +118,23 @@ def _digits(row) -> int:
     return 3 if not _finite(v) or v == 0 else int(max(0, 2 - math.floor(math.log10(v))))
 
 
+def _units(metric, regression: bool) -> str:
+    """What the table's numbers are in, the gap's included: one clause of its legend.
+
+    Example:
+        >>> from goodfit.metrics import METRICS
+        >>> _units(METRICS["r2"], True)
+        "R² and Δ without units; gap: test − train RMSE at the kept weights, in the target's units"
+    """
+    if metric.percent:
+        return f"{metric.label}, Δ and gap (train − test {metric.label} at the kept weights) in points"
+    units = "in the target's units" if metric.name in ("rmse", "mae") else "without units"
+    order = "" if metric.higher_is_better else ", lower is better"
+    gap = ("gap: test − train RMSE at the kept weights, in the target's units" if regression else
+           "gap: train − test accuracy at the kept weights, in points")
+    return f"{metric.label} and Δ {units}{order}; {gap}"
+
+
 def arm_cells(row) -> dict[str, str]:
     """The formatted cells of one row of `StudyResult.table()`: accuracies and gaps in percentage points.
 
@@ -245,15 +262,14 @@ def study_table(result, width: int | None = None) -> Table:
     narrow = width is not None and width < NARROW
     seeds = len(result.plan["seeds"])
     metric = result.metric
+    regression = (result.dataset or {}).get("task") == "regression"
     table = Table(title=f"test {metric.label} over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
                         "Δ paired by seed against the baseline, Holm-adjusted 95% CI",
                   caption="✓ significantly better · ✗ significantly worse · · no significant difference "
                           "(Holm-corrected p < 0.05)"
                           + ("; n/t not tested: one seed (a paired test needs 2 or more); "
                              if (result.table()["seeds"] < 2).any() else "; ")
-                          + (f"{metric.label}, Δ and gap in points" if metric.percent else
-                             f"{metric.label} and Δ in the target's units" + (", lower is better"
-                                                                              if not metric.higher_is_better else ""))
+                          + _units(metric, regression)
                           + "; (all seeds): every seed gave the same value, so there is no interval; "
                           + ("test score intervals and test loss are" if narrow else "test loss is") + " in report.html"
                           + ("; A/A: the control, the baseline on other seeds (noise floor)"
@@ -267,7 +283,7 @@ def study_table(result, width: int | None = None) -> Table:
     table.add_column(f"Δ {short} ± CI", justify="right", no_wrap=True)
     table.add_column("p Holm", justify="right", no_wrap=True)
     table.add_column("", justify="center", no_wrap=True, min_width=3)
-    table.add_column("gap", justify="right", no_wrap=True)
+    table.add_column("gap RMSE" if regression and not narrow else "gap", justify="right", no_wrap=True)
     table.add_column("best", justify="right", no_wrap=True)
     table.add_column("regime", no_wrap=True)
     style = {"better": "bold green", "worse": "bold red", "same": "dim", "untested": "dim", "baseline": "",
