@@ -178,6 +178,9 @@ def test_the_quoted_regression_study_from_the_store_its_command_wrote(tmp_path, 
     results = json.loads((tmp_path / "diabetes" / "results.json").read_text())
     before = power_warning(len(results["plan"]["seeds"]), len(results["arms"]) - 1)  # printed before training
     assert_quoted(["--seeds 17 finds one as large as its spread"], before)
+    said = " ".join(printed.split())  # the warning and the finding reconciled (issue 35)
+    assert ("note: dropout differed significantly all the same: its difference was large enough to be found with "
+            "3 seeds; smaller ones would not have been") in said
 
 
 def test_the_quoted_training_run_from_the_history_its_command_wrote():

@@ -155,11 +155,13 @@ def _say_failed(result, kept) -> None:
 def _print_result(result, files: dict) -> None:
     """The study's table, its verdict, the causes it found (with --causes) and the files it wrote."""
     from goodfit.report.tables import study_table
-    from goodfit.report.verdict import verdict
+    from goodfit.report.verdict import despite_warning, verdict
 
     console = cli.console
     console.print(study_table(result, width=console.width))
     console.print(Text.assemble("\n", ("verdict:", "bold"), f" {verdict(result)}\n"))  # wrapped at words
+    if (despite := despite_warning(result)) is not None:  # the warning before training, and what was found
+        console.print(Text.assemble(("note:", "bold"), f" {despite}\n"))
     if result.causes is not None:  # goodfit study --causes: what it found, in order (report.html has the rest)
         found = "; ".join(f"{i}. {c['name']} ({', '.join(c['remedies'])})"
                           for i, c in enumerate(result.causes["causes"], 1))

@@ -20,6 +20,33 @@ def _counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def despite_warning(result) -> str | None:
+    """When the power warning said practically nothing could be called significant and something was: how both
+    hold (the difference found was that large; a smaller one would not have been). None otherwise.
+
+    Example:
+        >>> class Plan:  # a study of 3 seeds and 7 comparisons, dropout found better
+        ...     plan = {"seeds": [0, 1, 2], "arms": [{"name": n} for n in ("baseline", *"abcdef", "dropout")]}
+        ...     def table(self):
+        ...         import pandas as pd
+        ...         return pd.DataFrame({"arm": ["baseline", "dropout"], "significant": [False, True]})
+        >>> print(despite_warning(Plan()))
+        dropout differed significantly all the same: its difference was large enough to be found with 3 seeds; smaller ones would not have been
+    """
+    from goodfit.study import comparisons_in
+
+    if power_warning(len(result.plan["seeds"]), comparisons_in(result.plan)) is None:
+        return None
+    t = result.table()
+    found = [a for a, sig in zip(t["arm"], t["significant"])
+             if a not in (BASELINE, CONTROL) and sig == sig and sig is not None and bool(sig)]  # NaN: not compared
+    if not found:
+        return None
+    whose = "its difference was" if len(found) == 1 else "their differences were"
+    return (f"{', '.join(found)} differed significantly all the same: {whose} large enough to be found with "
+            f"{len(result.plan['seeds'])} seeds; smaller ones would not have been")
+
+
 def power_warning(seeds: int, comparisons: int) -> str | None:
     """A warning when `seeds` cannot find any but huge differences among `comparisons` (Holm), else None.
 
