@@ -219,3 +219,17 @@ def test_how_training_ran_is_kept_with_the_study_and_in_results_json(tmp_path):
     said = "no_test logged no test score: members are scored on validation at their kept epoch"
     assert [n for n in result.notes if n.endswith(said)] and result.to_dict()["notes"] == result.notes
     assert gf.StudyResult.from_store(out).notes == result.notes
+
+
+def test_arms_that_trained_exactly_as_the_baseline_are_named():
+    """A function that ignores what it is given (here through a remedy it reads and drops) trains every arm as the
+    baseline: the verdict says the remedy never reached the model, not only that the seeds show no spread."""
+    def ignores(settings, seed):
+        settings.dropout  # noqa: B018 - read, and dropped
+        return fit(Settings(gf.Arm("baseline"), seed, settings.epochs), seed)
+
+    said = gf.verdict_of(Study(fit=ignores, arms=["baseline", "dropout=0.3"], seeds=2, epochs=5).run())
+    assert "dropout=0.3 trained exactly as the baseline on every seed" in said
+    honest = gf.verdict_of(Study(fit=fit, arms=["baseline", "dropout=0.3", "early_stopping=50"], seeds=2,
+                                 epochs=5).run())
+    assert "trained exactly as the baseline" not in honest  # early stopping that never stopped is no such arm

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from goodfit.grammar import BASELINE
+from goodfit.remedies import Arm, ClassWeights, EarlyStopping
 from goodfit.report.tables import condition_label
 from goodfit.study.result import planned_power
 from goodfit.study.units import CONTROL
@@ -145,7 +146,31 @@ def verdict_for(result, condition: int = 0) -> str:
         if rest:
             parts.append(f"no significant difference for {', '.join(rest)}")
         found = head + "; ".join(parts) + "."
-    return " ".join([found, *_floor_sentences(result, condition, control)])
+    return " ".join([found, *_same_as_baseline(result, condition, others["arm"].tolist()),
+                     *_floor_sentences(result, condition, control)])
+
+
+def _same_as_baseline(result, condition: int, arms: list[str]) -> list[str]:
+    """A sentence naming the arms that trained exactly as the baseline, every seed's curve the same to the last
+    digit: their remedy never reached the model (a factory that takes `dropout=` and ignores it, say)."""
+    history = result.history
+    if history is None or history.empty or "val_loss" not in history:
+        return []
+    curves = {key: frame["val_loss"].to_numpy() for key, frame in history.groupby("member")}
+    seeds = result.plan["seeds"]
+
+    def same(arm: str) -> bool:
+        pairs = [(curves.get(f"{condition}/{arm}/{s}"), curves.get(f"{condition}/{BASELINE}/{s}")) for s in seeds]
+        return all(a is not None and b is not None and np.array_equal(a, b) for a, b in pairs)
+
+    remedies = {a["name"]: Arm.from_dict(a).remedies for a in result.plan["arms"]}
+    quiet = (EarlyStopping, ClassWeights)  # may leave training as it was: patience never ran out, classes balanced
+    identical = [arm for arm in arms if not all(isinstance(r, quiet) for r in remedies.get(arm, ())) and same(arm)]
+    if not identical:
+        return []
+    return [f"{', '.join(identical)} trained exactly as the baseline on every seed, the same curve to the last "
+            "digit: the remedy never reached the model (does your factory use the dropout=, batchnorm= or width= "
+            "it is given, or your function the settings?)."]
 
 
 def _floor_sentences(result, condition: int, control: pd.DataFrame) -> list[str]:
