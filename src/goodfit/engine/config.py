@@ -180,11 +180,6 @@ class TrainConfig:
         """
         return replace(self, **{k: v for k, v in given.items() if v is not None})
 
-    @property
-    def own(self) -> bool:
-        """Whether the optimizer or the scheduler is a callable of the user's (it travels beside a plan, not in it)."""
-        return callable(self.optimizer) or callable(self.scheduler)
-
 
 @dataclass(frozen=True)
 class Member:

@@ -5,6 +5,7 @@ which alone writes the store.
 """
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -38,6 +39,9 @@ class Work:
         return self.function(task, self.started(task) or on_epoch)
 
 
+TRACEBACK_LINES = 12  # of a user's code's traceback, what a failure keeps beside its one line
+
+
 @dataclass(frozen=True)
 class Failure:
     """What an executor hands to `on_result` instead of an output when a task failed for good.
@@ -49,6 +53,26 @@ class Failure:
 
     error: str
     detail: str = ""
+
+    @classmethod
+    def of(cls, err: BaseException, lines: int | None = None) -> "Failure":
+        """The failure of the exception being handled: `one_line(err)`, and its traceback, the last `lines` of it
+        when given (what a user's own code raised, read without the layers of goodfit's own calls)."""
+        trace = traceback.format_exc()
+        if lines is not None:
+            trace = "".join(trace.splitlines(keepends=True)[-lines:])
+        return cls(one_line(err), trace)
+
+
+def one_line(err: BaseException) -> str:
+    """`ExceptionType: first line of its message`, at most 300 characters.
+
+    Example:
+        >>> one_line(ValueError("bad value")), one_line(KeyError())
+        ('ValueError: bad value', 'KeyError')
+    """
+    lines = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:300].rstrip(": ")
 
 
 class LocalExecutor:

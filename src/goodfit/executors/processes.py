@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -20,7 +19,7 @@ from typing import Callable, Iterable
 import cloudpickle
 
 from goodfit.errors import GoodfitError
-from goodfit.executors import Failure
+from goodfit.executors import TRACEBACK_LINES, Failure
 
 RETRIES = 1  # times a unit whose worker died is tried again in a fresh pool
 
@@ -45,9 +44,7 @@ def _run_pickled(blob: bytes):
     try:
         return function(task, None)
     except Exception as err:  # noqa: BLE001 - any error of the unit is recorded in the study
-        lines = str(err).strip().splitlines()
-        tail = "".join(traceback.format_exc().splitlines(keepends=True)[-12:])
-        return Failure(f"{type(err).__name__}: {lines[0] if lines else ''}"[:300], tail)
+        return Failure.of(err, TRACEBACK_LINES)
 
 
 @contextmanager

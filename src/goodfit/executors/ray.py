@@ -10,25 +10,18 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
-import traceback
 import warnings
 from contextlib import nullcontext
 from typing import Callable, Iterable
 
 from goodfit.errors import GoodfitError
-from goodfit.executors import Failure
+from goodfit.executors import Failure, one_line
 from goodfit.executors.ray_token import authenticated
 
 JOIN_ATTEMPTS = 3  # joining retries only a client session that failed to start
 from goodfit.executors.sizing import sub_units
 
 _RUNNING = object()  # a sub-task's output slot until it is back
-
-
-def _one_line(err: BaseException) -> str:
-    """`ExceptionType: first line of its message`, at most 300 characters."""
-    lines = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {lines[0] if lines else ''}"[:300].rstrip(": ")
 
 
 def _on_worker(function: Callable, task, threads: int):
@@ -43,7 +36,7 @@ def _on_worker(function: Callable, task, threads: int):
     try:
         return function(task, None)
     except Exception as err:  # any error of the unit is recorded in the study, not raised in the driver
-        return Failure(_one_line(err), traceback.format_exc())
+        return Failure.of(err)
 
 
 class RayExecutor:
@@ -112,7 +105,7 @@ class RayExecutor:
                     time.sleep(2.0 * (attempt + 1))
                     continue
                 raise GoodfitError(
-                    f"could not join the Ray cluster at {self.address!r} ({_one_line(err)}); check that it "
+                    f"could not join the Ray cluster at {self.address!r} ({one_line(err)}); check that it "
                     "is up and pass its address, e.g. --address ray://HEAD:10001") from None
         return True
 
@@ -183,4 +176,4 @@ class RayExecutor:
             died = isinstance(err, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
                                     ray.exceptions.OutOfMemoryError))
             tries = f" (its worker died {self.max_retries + 1} time(s))" if died else ""
-            return Failure(_one_line(cause) + tries, str(err))
+            return Failure(one_line(cause) + tries, str(err))

@@ -263,18 +263,20 @@ def study_table(result, width: int | None = None) -> Table:
     seeds = len(result.plan["seeds"])
     metric = result.metric
     regression = (result.dataset or {}).get("task") == "regression"
+    groups = table_groups(result)
+    untested = any(cells["significance"] == "untested" for group in groups for cells in group["rows"])
     table = Table(title=f"test {metric.label} over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
                         "Δ paired by seed against the baseline, Holm-adjusted 95% CI",
                   caption="✓ significantly better · ✗ significantly worse · · no significant difference "
                           "(Holm-corrected p < 0.05)"
                           + ("; n/t not tested: one seed (a paired test needs 2 or more); "
-                             if (result.table()["seeds"] < 2).any() else "; ")
+                             if untested else "; ")
                           + _units(metric, regression)
                           + "; (all seeds): every seed gave the same value, so there is no interval; "
                           + ("test score intervals and test loss are" if narrow else "test loss is") + " in report.html"
                           + ("; A/A: the control, the baseline on other seeds (noise floor)"
                              if CONTROL in result.arm_names else "")
-                          + "".join(f"; {note}" for note in _notes(result, table_groups(result))),
+                          + "".join(f"; {note}" for note in _notes(result, groups)),
                   box=box.SIMPLE_HEAD, padding=(0, 0 if narrow else 1, 0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
     table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=ARM_WIDTH)
@@ -288,7 +290,6 @@ def study_table(result, width: int | None = None) -> Table:
     table.add_column("regime", no_wrap=True)
     style = {"better": "bold green", "worse": "bold red", "same": "dim", "untested": "dim", "baseline": "",
              "floor": "italic", "alarm": "bold red reverse"}
-    groups = table_groups(result)
     for group in groups:
         if len(groups) > 1:
             table.add_row(Text(group["short"], style="bold"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import traceback
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable
@@ -21,7 +20,7 @@ from goodfit.diagnose import diagnose
 from goodfit.engine import Member, MemberResult, TrainConfig, train
 from goodfit.engine.continuation import Continuation
 from goodfit.errors import GoodfitError
-from goodfit.executors import Failure
+from goodfit.executors import TRACEBACK_LINES, Failure
 from goodfit.history import History
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, EarlyStopping
@@ -153,9 +152,7 @@ def _run_function(task: UnitTask, members: list[Member], start: float) -> UnitOu
         try:
             result, scored_on = fit_member(task.fit, member, task.plan["train"]["epochs"], _judged(task.plan))
         except Exception as err:  # noqa: BLE001 - the user's code: recorded, never the end of the study
-            lines = str(err).strip().splitlines()
-            tail = "".join(traceback.format_exc().splitlines(keepends=True)[-12:])
-            return Failure(f"{type(err).__name__}: {lines[0] if lines else ''}"[:300], tail)
+            return Failure.of(err, TRACEBACK_LINES)
         results.append(result)
         if scored_on == "validation":
             notes.append(f"{result.architecture.name} logged no test score: members are scored on validation at "
