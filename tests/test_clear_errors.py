@@ -33,7 +33,38 @@ def test_a_missing_target_lists_the_last_columns_too(wide):
     df.to_csv(folder / "wide.csv", index=False)
     with pytest.raises(GoodfitError) as err:
         load(folder / "wide.csv", target="label")
-    assert ", y (21 in all)" in str(err.value)
+    said = str(err.value)
+    assert "columns, likely targets first: y, f0, f1" in said and "(21 in all)" in said
+    assert "did you mean" not in said
+    with pytest.raises(GoodfitError, match=r"likely targets first: y, .*\(e\.g\. --target y\)"):
+        load(folder / "wide.csv")
+    df.insert(0, "kind", np.where(np.arange(40) % 3, "a", "b"))  # text with few values: classes, second
+    df.to_csv(folder / "kind.csv", index=False)
+    with pytest.raises(GoodfitError, match="likely targets first: y, kind, f0"):
+        load(folder / "kind.csv", target="outcome")
+
+
+def test_errors_wrap_at_80_columns_on_a_terminal_and_stay_one_line_in_a_pipe(monkeypatch, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from goodfit import cli
+    message = "column 'label' not found in data.csv; columns: " + ", ".join(f"feature_{i}" for i in range(40))
+    wrapped = cli.error_text(message, 80)
+    lines = wrapped.splitlines()
+    assert len(lines) > 3 and all(len(line) <= 80 for line in lines)
+    assert all(line.startswith("       ") for line in lines[1:])  # under the message, not under "error:"
+    assert " ".join(line.strip() for line in lines) == f"error: {message}"  # nothing cut or split in a word
+    assert cli.error_text(message, None) == f"error: {message}"
+    for terminal, width in ((True, 120), (False, 120), (True, 60)):
+        out = io.StringIO()
+        cli._say_error(Console(file=out, force_terminal=terminal, width=width, color_system=None), message)
+        said = out.getvalue().rstrip("\n").splitlines()
+        if terminal:
+            assert max(map(len, said)) <= min(width, 80) and len(said) > 1
+        else:
+            assert said == [f"error: {message}"]
 
 
 def test_a_text_feature_column_is_said_to_be_one_hot_encoded(wide):

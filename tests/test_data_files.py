@@ -122,14 +122,14 @@ def test_missing_target_lists_the_columns_and_asks_for_one(tmp_path):
     path = tmp_path / "data.csv"
     _table().to_csv(path, index=False)
     message = _error(path)
-    assert "columns: x1, x2, label" in message and "pass --target COLUMN" in message
+    assert "columns, likely targets first: label, x2, x1" in message and "pass --target COLUMN" in message
 
 
 def test_misspelled_target_suggests_the_close_column(tmp_path):
     path = tmp_path / "data.csv"
     _table().to_csv(path, index=False)
     message = _error(path, "lable")
-    assert "'lable' not found" in message and "x1, x2, label" in message
+    assert "'lable' not found" in message and "likely targets first: label, x2, x1" in message
     assert "did you mean 'label'?" in message and "--target label" in message
 
 
@@ -137,7 +137,7 @@ def test_unknown_target_with_no_close_column_lists_the_columns(tmp_path):
     path = tmp_path / "data.csv"
     _table().to_csv(path, index=False)
     message = _error(path, "species")
-    assert "x1, x2, label" in message and "did you mean" not in message and "--target" in message
+    assert "likely targets first: label, x2, x1" in message and "did you mean" not in message and "--target" in message
 
 
 def test_file_read_as_one_column_points_at_the_delimiter(tmp_path):

@@ -1,6 +1,6 @@
 """The `goodfit` command: the typer app, its commands (one file each: parse, call the Python API, render) and `main`.
 
-A `GoodfitError` becomes exit code 2 and one line on stderr; any other exception is a bug. A command file
+A `GoodfitError` becomes exit code 2 and one message on stderr (wrapped at 80 columns on a terminal); any other exception is a bug. A command file
 imports torch and the engine only inside its function, so `goodfit --help` and `goodfit diagnose` stay light.
 """
 from __future__ import annotations
@@ -65,13 +65,42 @@ def _register() -> None:
 _register()
 
 
+ERROR_WIDTH = 80  # an error wraps at this many columns, or the terminal's width if narrower
+
+
+def error_text(message: str, width: int | None) -> str:
+    """`error: <message>`, wrapped at `width` columns with its later lines indented under the message;
+    one line when `width` is None (stderr is a pipe or a file, which a script greps line by line).
+
+    Example:
+        >>> print(error_text("column 'y' not found in a.csv; columns: " + ", ".join(f"f{i}" for i in range(14)), 40))
+        error: column 'y' not found in a.csv;
+               columns: f0, f1, f2, f3, f4, f5,
+               f6, f7, f8, f9, f10, f11, f12,
+               f13
+    """
+    import textwrap
+
+    text = f"error: {message}"
+    if width is None:
+        return text
+    return textwrap.fill(text, width=max(width, 40), subsequent_indent=" " * len("error: "), break_on_hyphens=False)
+
+
+def _say_error(console: Console, message: str) -> None:
+    width = min(console.width, ERROR_WIDTH) if console.is_terminal else None
+    text = escape(error_text(message, width))
+    console.print("[bold red]error:[/]" + text[len("error:"):], highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Entry point of the console script: user mistakes exit 2 with one line, no traceback."""
+    """Entry point of the console script: user mistakes exit 2 with one message (wrapped at 80 columns on a
+    terminal, one line in a pipe), no traceback."""
     err_console = Console(stderr=True)
     try:
         app(standalone_mode=False)
     except GoodfitError as err:
-        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
+        _say_error(err_console, str(err))
         sys.exit(2)
     except typer.TyperException as err:  # click's usage errors: one line naming the option, exit 2
         ctx = getattr(err, "ctx", None)
@@ -79,7 +108,7 @@ def main() -> None:
             print(ctx.get_help())
             sys.exit(0)
         hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-        err_console.print(f"[bold red]error:[/] {escape(err.format_message() + hint)}", highlight=False, soft_wrap=True)
+        _say_error(err_console, err.format_message() + hint)
         sys.exit(2)
     except (typer.Exit, typer.Abort) as done:
         sys.exit(getattr(done, "exit_code", 1))

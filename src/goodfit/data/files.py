@@ -159,16 +159,45 @@ def _read_frame(path: Path) -> pd.DataFrame:
     return df
 
 
+TARGET_NAMES = ("target", "label", "labels", "y", "class", "outcome", "species", "diagnosis", "category", "response")
+
+
+def likely_targets(df: pd.DataFrame) -> list[str]:
+    """The columns, those that look like a target first: a target's usual name, then text or whole numbers with
+    few distinct values (classes), then the last column; the rest keep their order.
+
+    Example:
+        >>> df = pd.DataFrame({"f0": [0.1, 0.2, 0.3], "kind": ["a", "b", "a"], "f1": [1.5, 2.5, 0.5], "y": [0, 1, 0]})
+        >>> likely_targets(df)
+        ['y', 'kind', 'f0', 'f1']
+    """
+    columns = [str(c) for c in df.columns]
+
+    def rank(i: int) -> int:
+        name, values = columns[i], df.iloc[:, i]
+        if name.strip().lower() in TARGET_NAMES:
+            return 0
+        numeric = pd.api.types.is_numeric_dtype(values)
+        few = values.nunique(dropna=True) <= CLASS_LIKE
+        if few and (not numeric or bool(np.all(np.mod(values.dropna(), 1) == 0))):
+            return 1
+        return 2 if i == len(columns) - 1 else 3
+
+    return [columns[i] for i in sorted(range(len(columns)), key=lambda i: (rank(i), i))]
+
+
 def _target_column(df: pd.DataFrame, target: str | None, path: Path) -> str:
     columns = list(df.columns)
-    if target is None:
-        raise GoodfitError(f"{path} needs a label column; columns: {_listed(columns)}; "
-                           f"pass --target COLUMN (e.g. --target {columns[-1]})")
     if target in columns:
         return target
-    close = difflib.get_close_matches(target, columns, n=1)
+    ranked = likely_targets(df)
+    if target is None:
+        raise GoodfitError(f"{path} needs a label column; columns, likely targets first: {_listed(ranked)}; "
+                           f"pass --target COLUMN (e.g. --target {ranked[0]})")
+    close = difflib.get_close_matches(target, [str(c) for c in columns], n=1)
     fix = f"did you mean {close[0]!r}? pass --target {close[0]}" if close else "pass --target with one of them"
-    raise GoodfitError(f"column {target!r} not found in {path}; columns: {_listed(columns)}; {fix}")
+    raise GoodfitError(f"column {target!r} not found in {path}; columns, likely targets first: {_listed(ranked)}; "
+                       f"{fix}")
 
 
 def _finite_values(values: np.ndarray, column: str, path: Path) -> np.ndarray:

@@ -130,15 +130,30 @@ def strata(y: np.ndarray, task: str) -> np.ndarray:
     return np.searchsorted(edges, y, side="right").astype(np.int64)
 
 
+def _row_order(y: np.ndarray, c, keys: np.ndarray) -> np.ndarray:
+    """The rows of class (or stratum) `c`, in the order of their random keys: one key per row, so which rows a
+    cut takes depends on the rows and the seed, never on how the classes are spelled or numbered."""
+    idx = np.flatnonzero(y == c)
+    return idx[np.argsort(keys[idx], kind="stable")]
+
+
 def _stratified_cut(y: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (kept, taken): `fraction` of each class (or stratum) taken, at least one per class."""
-    kept, taken = [], []
+    """Indices (kept, taken): `fraction` of each class (or stratum) taken, at least one per class.
+
+    Example: the same rows are taken whatever the labels are called.
+        >>> y = np.array([0, 1, 0, 1, 1, 0, 0, 1, 0, 1])
+        >>> a = _stratified_cut(y, 0.4, np.random.default_rng(3))[1]
+        >>> b = _stratified_cut(1 - y, 0.4, np.random.default_rng(3))[1]
+        >>> a.tolist() == b.tolist()
+        True
+    """
+    keys = rng.random(len(y))
+    taken = []
     for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        n = max(1, int(round(fraction * len(idx))))
-        taken.append(idx[:n])
-        kept.append(idx[n:])
-    return np.sort(np.concatenate(kept)), np.sort(np.concatenate(taken))
+        idx = _row_order(y, c, keys)
+        taken.append(idx[:max(1, int(round(fraction * len(idx))))])
+    taken = np.sort(np.concatenate(taken))
+    return np.setdiff1d(np.arange(len(y)), taken), taken
 
 
 def _check_class_sizes(dataset: Dataset) -> None:
@@ -162,22 +177,25 @@ def _check_class_sizes(dataset: Dataset) -> None:
 def _imbalanced(y: np.ndarray, ratio: float, rng: np.random.Generator) -> np.ndarray:
     """Indices keeping `ratio ** (c / (C - 1))` of class c: a geometric series from 1 down to ratio."""
     classes = np.unique(y)
+    keys = rng.random(len(y))
     keep = []
     for rank, c in enumerate(classes):
-        idx = rng.permutation(np.flatnonzero(y == c))
+        idx = _row_order(y, c, keys)
         share = ratio ** (rank / max(1, len(classes) - 1))
         keep.append(idx[: max(1, int(round(share * len(idx))))])
     return np.sort(np.concatenate(keep))
 
 
 def _subsample(y: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Stratified indices of `size` samples, every class keeping at least one."""
-    classes, counts = np.unique(y, return_counts=True)
+    """Stratified indices of `size` samples, every class keeping at least one; the remainder goes to the
+    classes with the largest rest, ties to the class whose first row comes first (not to its name)."""
+    classes, first, counts = np.unique(y, return_index=True, return_counts=True)
     want = np.maximum(1, np.floor(counts * size / len(y)).astype(int))
-    order = np.argsort(-(counts * size / len(y) - want))  # hand out the remainder by largest rest
+    order = np.lexsort((first, -(counts * size / len(y) - want)))
     for c in order[: max(0, size - want.sum())]:
         want[c] += 1
-    keep = [rng.permutation(np.flatnonzero(y == c))[:n] for c, n in zip(classes, want)]
+    keys = rng.random(len(y))
+    keep = [_row_order(y, c, keys)[:n] for c, n in zip(classes, want)]
     return np.sort(np.concatenate(keep))
 
 

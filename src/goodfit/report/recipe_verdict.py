@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from goodfit.grammar import BASELINE
 from goodfit.metrics import Metric
+from goodfit.report.verdict import small_test_set
 from goodfit.stats import Comparison
 from goodfit.words import p_text
 
@@ -31,6 +32,11 @@ def _against(c: Comparison | None, what: str, m: Metric) -> str:
 
 
 def verdict(result) -> str:
+    """The recipe's verdict (`choice`), then a word on the test set's size where one row weighs a lot."""
+    return " ".join([choice(result), *small_test_set(result.confirmation.dataset, result.metric)])
+
+
+def choice(result) -> str:
     """What to train with, named once: the recipe, the single remedy or the baseline that `RecipeResult.chosen`
     names (the train command's and results.json's `choice`), how it did on the fresh seeds against the
     baseline and the best single remedy, and the search's own optimism about it; where the fresh seeds

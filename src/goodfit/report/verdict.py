@@ -147,7 +147,29 @@ def verdict_for(result, condition: int = 0) -> str:
             parts.append(f"no significant difference for {', '.join(rest)}")
         found = head + "; ".join(parts) + "."
     return " ".join([found, *_same_as_baseline(result, condition, others["arm"].tolist()),
-                     *_floor_sentences(result, condition, control)])
+                     *_floor_sentences(result, condition, control), *small_test_set(result.dataset, m)])
+
+
+SMALL_TEST = 100  # test rows under which the verdict says what one row weighs
+
+
+def small_test_set(dataset: dict, metric) -> list[str]:
+    """A sentence on a test set of fewer than `SMALL_TEST` rows: its size and, for accuracy, the points one row is.
+
+    Example:
+        >>> from goodfit.metrics import METRICS
+        >>> small_test_set({"test_rows": 36}, METRICS["accuracy"])
+        ['The test set has 36 rows: one row is 2.8 points of accuracy, so smaller differences are a row or two.']
+        >>> small_test_set({"test_rows": 360}, METRICS["accuracy"])
+        []
+    """
+    rows = dataset.get("test_rows")
+    if not rows or rows >= SMALL_TEST:
+        return []
+    if metric.name == "accuracy":
+        return [f"The test set has {rows} rows: one row is {100 / rows:.1f} points of accuracy, so smaller "
+                "differences are a row or two."]
+    return [f"The test set has {rows} rows: each row weighs on {metric.label}, so small differences may be a row or two."]
 
 
 def _same_as_baseline(result, condition: int, arms: list[str]) -> list[str]:

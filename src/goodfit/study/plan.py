@@ -147,6 +147,7 @@ class Study:
         config.loss_for(dataset.task)
         for c in range(len(conditions)):
             splits_for(self.plan, c, seeds[0])  # impossible conditions fail here, before training
+        self.dataset_info["test_rows"] = int(len(splits_for(self.plan, 0, seeds[0]).y_test))  # alike in every condition
         if dataset.task == "classification":  # the default metric follows the training sets' balance
             counts = [splits_for(self.plan, c).describe()["train_class_counts"] for c in range(len(conditions))]
             self.dataset_info["train_class_counts"] = min(counts, key=lambda n: min(n) / max(max(n), 1))
