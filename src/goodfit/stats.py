@@ -80,7 +80,10 @@ class Comparison:
     when the comparison is significant; `p_value` is the paired t-test's two-sided p (the exact
     sign-flip test's when all differences are equal, see `paired_test`), `p_holm` the same after
     Holm's correction over all arms compared; `effect_size` is Cohen's d_z (mean difference over
-    the standard deviation of differences); `spread` is that standard deviation.
+    the standard deviation of differences); `spread` is that standard deviation. `firmness` is the
+    chance that a fresh run on as many new seeds makes the same call (`firmness`; NaN when nothing was
+    tested), `borderline` says it is under `FIRM`, and `seeds_to_settle` is the seeds with which the
+    observed difference would be found 80% of the time (`seeds_to_settle`; None where it is zero).
     """
 
     arm: str
@@ -92,6 +95,9 @@ class Comparison:
     effect_size: float
     spread: float
     significant: bool
+    firmness: float = float("nan")
+    borderline: bool = False
+    seeds_to_settle: int | None = None
 
     def to_dict(self) -> dict:
         return {**asdict(self), "difference": self.difference.to_dict(), "adjusted": self.adjusted.to_dict()}
@@ -236,6 +242,77 @@ def seeds_for(effect: float, alpha: float, power: float = 0.8, most: int = 1000)
     return high
 
 
+FIRM = 0.8  # a call is firm when a fresh run on as many seeds would repeat it at least this often
+SETTLE_POWER, MOST_SEEDS = 0.8, 100  # seeds_to_settle: found this often; counted up to this many seeds
+
+
+def _sign_flip_seeds(level: float) -> int:
+    """The fewest seeds whose exact sign-flip p, 2^(1-n), falls below `level`: all moving alike, that many decide."""
+    return int(np.floor(1 - np.log2(level))) + 1
+
+
+def firmness(effect: float, n: int, level: float, significant: bool) -> float:
+    """The chance that a fresh run on `n` new seeds makes the same call, the observed difference taken as true.
+
+    The call is a paired t-test at `level` (for a Holm-corrected family, the level at which Holm judged the
+    arm: `holm_levels`). A fresh run finds an effect of d_z = `effect` with `paired_power(effect, n, level)`,
+    so a significant call repeats that often and a not-significant one the rest of the time: Goodman's
+    replication probability (Stat Med 1992), which is one half for a p at the threshold, and closer to one the
+    further p lies from it on either side (and the further the Holm-adjusted interval lies from zero, or
+    reaches across it). Equal differences on every seed (d_z infinite, or zero) repeat exactly: 1.0.
+
+    Args:
+        effect: the observed Cohen's d_z (`Comparison.effect_size`).
+        n: the seeds compared.
+        level: the error level the call was made at.
+        significant: the call: True when the difference was found.
+
+    Returns:
+        A probability; NaN below two seeds or without an effect, where nothing was tested.
+
+    Example:
+        >>> round(firmness(1.2, 5, 0.05, False), 2)  # p=0.055: not found, yet a fresh run finds it half the time
+        0.47
+        >>> round(firmness(0.3, 5, 0.05, False), 2), round(firmness(3.0, 5, 0.05, True), 2)  # p=0.54, p=0.003
+        (0.92, 1.0)
+        >>> firmness(float("inf"), 5, 0.05, False)  # every seed moved the same way by the same amount
+        1.0
+    """
+    if n < 2 or not np.isfinite(level) or effect != effect:
+        return float("nan")
+    if not np.isfinite(effect) or effect == 0:
+        return 1.0
+    power = paired_power(abs(effect), n, level)
+    return float(power if significant else 1.0 - power)
+
+
+def seeds_to_settle(effect: float, level: float, most: int = MOST_SEEDS) -> int | None:
+    """The seeds with which a fresh run would find the observed difference (d_z = `effect`) 80% of the time.
+
+    What would settle a borderline call: with that many seeds, a true difference this large is called
+    significant four times in five, and one that is not found again was likely smaller.
+
+    Args:
+        effect: the observed Cohen's d_z.
+        level: the error level of the call (its Holm level in a family).
+        most: the count stops here; `most` itself means "this many or more". Default `MOST_SEEDS`.
+
+    Returns:
+        A number of seeds, or None when the difference was zero (no number of seeds finds it).
+
+    Example:
+        >>> [seeds_to_settle(d, 0.05) for d in (2.0, 1.0, 0.5, 0.05)]
+        [5, 10, 34, 100]
+        >>> seeds_to_settle(float("inf"), 0.05)  # every seed the same: the sign-flip test needs 6
+        6
+    """
+    if effect != effect or effect == 0 or not np.isfinite(level):
+        return None
+    if not np.isfinite(effect):
+        return min(most, _sign_flip_seeds(level))
+    return seeds_for(abs(float(effect)), level, SETTLE_POWER, most)
+
+
 def compare_to_baseline(by_arm: dict[str, dict[int, float]], baseline: str, metric: str,
                         alpha: float = 0.05) -> list[Comparison]:
     """Paired comparisons of every other arm against the baseline, Holm-corrected together.
@@ -248,7 +325,8 @@ def compare_to_baseline(by_arm: dict[str, dict[int, float]], baseline: str, metr
 
     Returns:
         One `Comparison` per non-baseline arm, in the given order. `significant` needs the
-        Holm-corrected p below `alpha`.
+        Holm-corrected p below `alpha`; `firmness`, `borderline` and `seeds_to_settle` judge the call at
+        the level Holm tested the arm at (`holm_levels`).
 
     Example:
         >>> base = {0: .80, 1: .82, 2: .81, 3: .79, 4: .80}
@@ -256,6 +334,8 @@ def compare_to_baseline(by_arm: dict[str, dict[int, float]], baseline: str, metr
         >>> same = {0: .81, 1: .80, 2: .82, 3: .78, 4: .81}
         >>> [c.significant for c in compare_to_baseline({"b": base, "g": good, "s": same}, "b", "acc")]
         [True, False]
+        >>> [c.borderline for c in compare_to_baseline({"b": base, "g": good, "s": same}, "b", "acc")]
+        [False, False]
     """
     base = by_arm[baseline]
     rows = []
@@ -270,6 +350,8 @@ def compare_to_baseline(by_arm: dict[str, dict[int, float]], baseline: str, metr
     out = []
     for (arm, d, diff, p, dz), p_adj, level in zip(rows, adjusted, levels):
         spread = (0.0 if _tied(d) else float(d.std(ddof=1))) if len(d) >= 2 else float("nan")
-        out.append(Comparison(arm, metric, diff, _t_interval(d, level), p, p_adj, dz, spread,
-                              bool(np.isfinite(p_adj) and p_adj < alpha)))
+        significant = bool(np.isfinite(p_adj) and p_adj < alpha)
+        firm = firmness(dz, len(d), level, significant)
+        out.append(Comparison(arm, metric, diff, _t_interval(d, level), p, p_adj, dz, spread, significant,
+                              firm, bool(firm < FIRM), seeds_to_settle(dz, level) if len(d) >= 2 else None))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from goodfit.grammar import BASELINE
 from goodfit.metrics import Metric
+from goodfit.report.tables import borderline_text
 from goodfit.report.verdict import small_test_set
 from goodfit.stats import Comparison
 from goodfit.words import p_text
@@ -15,7 +16,8 @@ from goodfit.words import p_text
 
 def _against(c: Comparison | None, what: str, m: Metric) -> str:
     """A recipe against `what` (the baseline, the best single remedy) in metric `m`: better, worse or no
-    significant difference, with the Holm-adjusted difference and p; or that it could not be compared."""
+    significant difference, with the Holm-adjusted difference and p, and what would settle a borderline call;
+    or that it could not be compared."""
     if c is None:
         return f"it could not be compared with {what}"
     if c.difference.n < 2:
@@ -25,10 +27,12 @@ def _against(c: Comparison | None, what: str, m: Metric) -> str:
     size = (f"{m.change(c.difference.mean)} on every seed" if c.difference.all_equal else
             f"{m.change(c.difference.mean)}, Holm-adjusted 95% CI {m.change(ci.low, False)} to "
             f"{m.change(ci.high, False)}")
+    firm = {"seeds": c.difference.n, "firmness": c.firmness, "seeds_to_settle": c.seeds_to_settle}
+    shaky = f"; borderline: {borderline_text(firm)}" if c.borderline else ""
     if c.significant:
         word = "beats" if m.gain(c.difference.mean) > 0 else "is worse than"
-        return f"it {word} {what} ({size}, {p_text(c.p_holm)} after Holm)"
-    return f"it does not differ significantly from {what} ({size}, {p_text(c.p_holm)} after Holm)"
+        return f"it {word} {what} ({size}, {p_text(c.p_holm)} after Holm{shaky})"
+    return f"it does not differ significantly from {what} ({size}, {p_text(c.p_holm)} after Holm{shaky})"
 
 
 def verdict(result) -> str:

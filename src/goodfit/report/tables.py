@@ -11,11 +11,14 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from goodfit.data.splits import condition_label  # noqa: F401 - the tables' and figures' wording of a condition
 from goodfit.metrics import METRICS
+from goodfit.stats import FIRM, MOST_SEEDS
 from goodfit.words import format_p
 
 BASELINE, CONTROL = "baseline", "control"
-MARKERS = {"better": "✓", "worse": "✗", "same": "·", "untested": "n/t", "baseline": "", "floor": "A/A", "alarm": "!"}
+MARKERS = {"better": "✓", "worse": "✗", "same": "·", "untested": "n/t", "baseline": "", "floor": "A/A", "alarm": "!",
+           "borderline": "?"}  # borderline follows a call's own marker: ✓? ✗? ·?
 ARM_WIDTH = 20  # the arm column's width; longer names go on several lines, cut after a +
 REGIME_SHORT = {"underfitting": "underfit", "still_improving": "improving", "good_fit": "good fit",
                 "overfitting": "overfit", "memorization": "memorized", "diverged": "diverged"}  # narrow tables
@@ -26,37 +29,13 @@ MEANINGS = {"better": "significantly better than the baseline", "worse": "signif
             "untested": "not tested: a paired test needs at least 2 seeds of the arm and the baseline",
             "baseline": "the baseline",
             "floor": "the A/A control: the baseline on other seeds, the noise floor",
-            "alarm": "the A/A control differs significantly from the baseline: the study cannot be trusted"}
+            "alarm": "the A/A control differs significantly from the baseline: the study cannot be trusted",
+            "borderline": f"borderline: a fresh run on as many seeds would repeat the call less than {FIRM:.0%} of the "
+                          "time (its p lies near 0.05, its interval near zero)"}
 
 
 def _finite(x) -> bool:
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def condition_label(condition: dict, short: bool = False, keys: tuple[str, ...] | None = None) -> str:
-    """A condition in words: the one wording of its settings, for tables, figures and verdicts alike.
-
-    Args:
-        condition: a plan's condition (`Conditions.to_dict()`).
-        short: the words of a narrow column (`n=300, noise 20%`). Default False.
-        keys: the settings to word, among `train_size`, `label_noise` and `imbalance`, their defaults
-            included (`clean labels`, `balanced classes`). Default: the training-set size, and label noise
-            and imbalance where set.
-
-    Example:
-        >>> c = {"train_size": 300, "label_noise": 0.2, "imbalance": 1.0}
-        >>> condition_label(c), condition_label(c, short=True), condition_label(c, keys=("imbalance",))
-        ('300 training samples, 20% wrong labels', 'n=300, noise 20%', 'balanced classes')
-    """
-    n, noise, imbalance = condition.get("train_size"), condition.get("label_noise") or 0.0, condition.get("imbalance", 1.0)
-    is_set = {"train_size": bool(n), "label_noise": bool(noise), "imbalance": imbalance != 1.0}
-    words = {  # (long, short) where set, then where left at the default
-        "train_size": ((f"{n} training samples", f"n={n}"), ("all training data", "all data")),
-        "label_noise": ((f"{noise:.0%} wrong labels", f"noise {noise:.0%}"), ("clean labels", "clean")),
-        "imbalance": ((f"class imbalance {imbalance:g}", f"imbalance {imbalance:g}"), ("balanced classes", "balanced")),
-    }
-    keys = keys or tuple(k for k in is_set if k == "train_size" or is_set[k])
-    return ", ".join(words[k][not is_set[k]][short] for k in keys)
 
 
 def significance(row) -> str:
@@ -74,6 +53,43 @@ def significance(row) -> str:
         return "same"
     gain = row.get("gain")
     return "better" if (row["diff"] if gain is None or gain != gain else gain) > 0 else "worse"
+
+
+def borderline(row) -> bool:
+    """Whether a row's call (better, worse or no difference) is borderline: a fresh run on as many seeds would
+    repeat it less than 80% of the time (`StudyResult.table()`'s `borderline`, from `goodfit.stats.firmness`)."""
+    flag = row.get("borderline")
+    return significance(row) in ("better", "worse", "same") and isinstance(flag, (bool, np.bool_)) and bool(flag)
+
+
+def settle_text(seeds) -> str:
+    """How many seeds would settle a borderline call, in words.
+
+    Example:
+        >>> settle_text(14), settle_text(100)
+        ('about 14 seeds would settle it', '100 seeds or more would settle it')
+    """
+    if not _finite(seeds):
+        return "no number of seeds would settle it"
+    return f"{int(seeds)} seeds or more would settle it" if seeds >= MOST_SEEDS else f"about {int(seeds)} seeds would settle it"
+
+
+def borderline_text(row) -> str:
+    """A borderline row's firmness in words: how often a fresh run repeats the call, and what would settle it.
+
+    Example:
+        >>> borderline_text({"seeds": 5, "firmness": 0.47, "seeds_to_settle": 8})
+        'a fresh run on 5 seeds would repeat the call about 47% of the time; about 8 seeds would settle it'
+    """
+    return (f"a fresh run on {int(row['seeds'])} seeds would repeat the call about {row['firmness']:.0%} of the time; "
+            + settle_text(row.get("seeds_to_settle")))
+
+
+def borderline_legend(groups: list[dict]) -> str:
+    """The table legend's clause for the borderline marker, `""` when no row of `table_groups` is borderline."""
+    if not any(cells["borderline"] for group in groups for cells in group["rows"]):
+        return ""
+    return f"; {MARKERS['borderline']} {MEANINGS['borderline']}; the verdict says what would settle it"
 
 
 def _fixed(x: float, digits: int, signed: bool = False) -> str:
@@ -122,7 +138,8 @@ def _units(metric, regression: bool) -> str:
     """What the table's numbers are in, the gap's included: one clause of its legend.
 
     Example:
-        >>> from goodfit.metrics import METRICS
+        >>> from goodfit.data.splits import condition_label  # noqa: F401 - the tables' and figures' wording of a condition
+from goodfit.metrics import METRICS
         >>> _units(METRICS["r2"], True)
         "R² and Δ without units; gap: test − train RMSE at the kept weights, in the target's units"
     """
@@ -170,9 +187,10 @@ def arm_cells(row) -> dict[str, str]:
         "diff": diff,
         "diff_pm": diff_pm,  # the same interval written as a half-width: a paired t interval is symmetric
         "p": "—" if row["arm"] == BASELINE else format_p(row.get("p_holm")),
-        "marker": MARKERS[sig],
+        "marker": MARKERS[sig] + (MARKERS["borderline"] if borderline(row) else ""),
         "significance": sig,
-        "meaning": MEANINGS[sig],
+        "meaning": MEANINGS[sig] + (f"; borderline: {borderline_text(row)}" if borderline(row) else ""),
+        "borderline": borderline(row),
         "gap": (_fixed(row['gap'] * unit, digits) if row.get("train_accuracy") is None and not metric.percent
                 else _fixed(row['gap'] * 100, 1)) if _finite(row.get("gap")) else "—",
         "best_epoch": _epoch(row.get("best_epoch")),
@@ -247,7 +265,8 @@ def study_table(result, width: int | None = None) -> Table:
     Test accuracy and the difference against the baseline are in percentage points with their 95%
     confidence intervals over seeds; the difference is paired by seed, and its interval and
     p-value are Holm-adjusted over all arms. ✓ marks a significant improvement, ✗ a significant
-    loss and · no significant difference; A/A marks the control (! when it differs significantly).
+    loss and · no significant difference; A/A marks the control (! when it differs significantly). A ? after
+    a marker says the call is borderline: a fresh run on as many seeds would repeat it less than 80% of the time.
 
     Below `NARROW` columns (80 fits) the test score shows its mean alone (its interval is in
     report.html and `--json`) and regimes are shortened (`overfit 5/5`); no cell wraps.
@@ -268,7 +287,7 @@ def study_table(result, width: int | None = None) -> Table:
     table = Table(title=f"test {metric.label} over {seeds} seed{'s' if seeds != 1 else ''}: mean ± 95% CI; "
                         "Δ paired by seed against the baseline, Holm-adjusted 95% CI",
                   caption="✓ significantly better · ✗ significantly worse · · no significant difference "
-                          "(Holm-corrected p < 0.05)"
+                          "(Holm-corrected p < 0.05)" + borderline_legend(groups)
                           + ("; n/t not tested: one seed (a paired test needs 2 or more); "
                              if untested else "; ")
                           + _units(metric, regression)

@@ -10,7 +10,8 @@ import pandas as pd
 
 from goodfit.grammar import BASELINE
 from goodfit.remedies import Arm, ClassWeights, EarlyStopping
-from goodfit.report.tables import condition_label
+from goodfit.report.tables import borderline, borderline_text, condition_label, significance
+from goodfit.stats import FIRM
 from goodfit.study.result import planned_power
 from goodfit.study.units import CONTROL
 from goodfit.words import p_text
@@ -99,6 +100,30 @@ def _better_and_worse(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return sig[sig["gain"] > 0], sig[sig["gain"] < 0]
 
 
+CALLS = {"better": "significantly better", "worse": "significantly worse", "same": "no significant difference"}
+
+
+def borderline_sentences(rows: pd.DataFrame) -> list[str]:
+    """A sentence for each borderline call among a condition's rows of `StudyResult.table()` (the arms, not the
+    baseline or control): the call, its p, how often fresh seeds would repeat it and how many would settle it;
+    then, when some calls are firm, one sentence saying so. Nothing when no call is borderline.
+
+    Example:
+        >>> rows = pd.DataFrame({"arm": ["shrink", "dropout"], "seeds": [5, 5], "significant": [False, True],
+        ...                      "diff": [-0.02, 0.05], "gain": [-0.02, 0.05], "p_holm": [0.051, 0.001],
+        ...                      "borderline": [True, False], "firmness": [0.47, 0.99], "seeds_to_settle": [8, 4]})
+        >>> print(" ".join(borderline_sentences(rows)))
+        Borderline: the call on shrink (no significant difference, p=0.051 after Holm): a fresh run on 5 seeds would repeat the call about 47% of the time; about 8 seeds would settle it. The other calls are firm: a fresh run would repeat each at least 80% of the time.
+    """
+    records = rows.to_dict("records")
+    shaky = [r for r in records if borderline(r)]
+    said = [f"Borderline: the call on {r['arm']} ({CALLS[significance(r)]}, {p_text(r['p_holm'])} after Holm): "
+            f"{borderline_text(r)}." for r in shaky]
+    if said and any(significance(r) in CALLS and not borderline(r) for r in records):
+        said.append(f"The other calls are firm: a fresh run would repeat each at least {FIRM:.0%} of the time.")
+    return said
+
+
 def verdict_for(result, condition: int = 0) -> str:
     """One sentence on a condition of a `StudyResult`: what helped, by how much and how sure we are, or
     that nothing differed; then what chance alone does there."""
@@ -146,7 +171,8 @@ def verdict_for(result, condition: int = 0) -> str:
         if rest:
             parts.append(f"no significant difference for {', '.join(rest)}")
         found = head + "; ".join(parts) + "."
-    return " ".join([found, *_same_as_baseline(result, condition, others["arm"].tolist()),
+    return " ".join([found, *borderline_sentences(others),
+                     *_same_as_baseline(result, condition, others["arm"].tolist()),
                      *_floor_sentences(result, condition, control), *small_test_set(result.dataset, m)])
 
 

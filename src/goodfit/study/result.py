@@ -262,7 +262,9 @@ class StudyResult:
         interval (`diff_low`, `diff_high`: it excludes zero exactly when `significant`) and
         Holm-corrected p, the gap, the best epoch, the regime. The A/A control's row, if any, comes
         last; its interval and p are its own, not adjusted. `all_equal` marks a difference that was
-        the same for every seed (an interval of no width)."""
+        the same for every seed (an interval of no width). `firmness` is the chance a fresh run on as many
+        seeds repeats the call, `borderline` that it is under 80%, `seeds_to_settle` the seeds that would
+        find the observed difference 80% of the time (`goodfit.stats.firmness`, `seeds_to_settle`)."""
         if self.members.empty:
             first = next(iter(self.failed.items()), None)
             why = f"; the first failure: {first[0]}: {first[1]}" if first else ""
@@ -279,7 +281,7 @@ class StudyResult:
                 g = sub[sub["arm"] == arm]
                 if not g.empty:
                     rows.append(self._row(c, arm, g, comps.get(arm)))
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows).astype({"seeds_to_settle": "Int64"})  # a count, or null where nothing was tested
 
     def _row(self, c: int, arm: str, g: pd.DataFrame, comp: Comparison | None) -> dict:
         """One arm's row of `table()` on condition `c`, from its members `g` and its comparison."""
@@ -301,6 +303,8 @@ class StudyResult:
             "all_equal": bool(comp.difference.all_equal) if comp else None,
             "p_holm": comp.p_holm if comp else None, "significant": bool(comp.significant) if comp else None,
             "effect_size": comp.effect_size if comp else None,
+            "firmness": comp.firmness if comp else None, "borderline": bool(comp.borderline) if comp else None,
+            "seeds_to_settle": comp.seeds_to_settle if comp else None,  # how firm the call is (`stats.firmness`)
             "gap": gap.mean,
             "train_accuracy": float(g["train_accuracy"].mean()) if "train_accuracy" in g else None,
             "train_clean_accuracy": (float(g["train_clean_accuracy"].mean())  # under goodfit's label noise
