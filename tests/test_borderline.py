@@ -107,6 +107,7 @@ def test_the_table_marks_borderline_calls_and_explains_the_marker(study):
     cells = {c["arm"]: c for c in table_groups(study)[0]["rows"]}
     assert [cells[a]["marker"] for a in ("dropout", "l2", "shrink")] == ["✓", "✓?", "·?"]
     assert "about 8 seeds would settle it" in cells["shrink"]["meaning"]
+    assert "firm: a fresh run on 5 seeds would repeat the call about 100% of the time" in cells["dropout"]["meaning"]
     console = Console(file=io.StringIO(), width=100)
     console.print(study_table(study, width=100))
     printed = " ".join(console.file.getvalue().split())
@@ -135,4 +136,4 @@ def test_results_json_and_report_html_carry_each_calls_firmness(study, tmp_path)
     assert arms["shrink"]["borderline"] is True and isinstance(arms["shrink"]["seeds_to_settle"], int)
     assert arms["shrink"]["firmness"] == pytest.approx(study.table().set_index("arm").loc["shrink", "firmness"])
     page = files["report"].read_text(encoding="utf-8")
-    assert ">✓?</td>" in page and ">·?</td>" in page and "<b>?</b> after a marker: borderline" in page
+    assert ">✓?</td>" in page and ">·?</td>" in page and "<b>?</b> after a marker, borderline: a fresh run" in page

@@ -30,7 +30,7 @@ MEANINGS = {"better": "significantly better than the baseline", "worse": "signif
             "floor": "the A/A control: the baseline on other seeds, the noise floor",
             "alarm": "the A/A control differs significantly from the baseline: the study cannot be trusted",
             "borderline": f"borderline: a fresh run on as many seeds would repeat the call less than {FIRM:.0%} of the "
-                          "time (its p lies near 0.05, its interval near zero)"}
+                          "time, the observed difference and spread taken as true"}
 
 
 def _finite(x) -> bool:
@@ -99,6 +99,10 @@ def settle_text(seeds) -> str:
     return f"{int(seeds)} seeds or more would settle it" if seeds >= MOST_SEEDS else f"about {int(seeds)} seeds would settle it"
 
 
+def _repeats(row) -> str:
+    return f"a fresh run on {int(row['seeds'])} seeds would repeat the call about {row['firmness']:.0%} of the time"
+
+
 def borderline_text(row) -> str:
     """A borderline row's firmness in words: how often a fresh run repeats the call, and what would settle it.
 
@@ -106,8 +110,23 @@ def borderline_text(row) -> str:
         >>> borderline_text({"seeds": 5, "firmness": 0.47, "seeds_to_settle": 8})
         'a fresh run on 5 seeds would repeat the call about 47% of the time; about 8 seeds would settle it'
     """
-    return (f"a fresh run on {int(row['seeds'])} seeds would repeat the call about {row['firmness']:.0%} of the time; "
-            + settle_text(row.get("seeds_to_settle")))
+    return f"{_repeats(row)}; {settle_text(row.get('seeds_to_settle'))}"
+
+
+def firmness_text(row) -> str:
+    """The clause a call's meaning ends with: how firm it is, and for a borderline call what would settle it;
+    `""` where nothing was tested.
+
+    Example:
+        >>> row = {"arm": "l2", "seeds": 5, "significant": True, "diff": 0.01, "firmness": 0.99, "borderline": False}
+        >>> firmness_text(row)
+        '; firm: a fresh run on 5 seeds would repeat the call about 99% of the time'
+    """
+    if significance(row) not in ("better", "worse", "same") or not _finite(row.get("firmness")):
+        return ""
+    if borderline(row):
+        return f"; borderline: {borderline_text(row)}"
+    return f"; firm: {_repeats(row)}"
 
 
 def borderline_legend(groups: list[dict]) -> str:
@@ -213,7 +232,7 @@ def arm_cells(row) -> dict[str, str]:
         "p": "—" if row["arm"] == BASELINE else format_p(row.get("p_holm")),
         "marker": MARKERS[sig] + (MARKERS["borderline"] if borderline(row) else ""),
         "significance": sig,
-        "meaning": MEANINGS[sig] + (f"; borderline: {borderline_text(row)}" if borderline(row) else ""),
+        "meaning": MEANINGS[sig] + firmness_text(row),
         "borderline": borderline(row),
         "gap": (_fixed(row['gap'] * unit, digits) if row.get("train_accuracy") is None and not metric.percent
                 else _fixed(row['gap'] * 100, 1)) if _finite(row.get("gap")) else "—",
