@@ -55,6 +55,32 @@ class Conditions:
         return asdict(self)
 
 
+def condition_label(condition: dict, short: bool = False, keys: tuple[str, ...] | None = None) -> str:
+    """A condition in words: the one wording of its settings, for tables, figures and verdicts alike.
+
+    Args:
+        condition: a plan's condition (`Conditions.to_dict()`).
+        short: the words of a narrow column (`n=300, noise 20%`). Default False.
+        keys: the settings to word, among `train_size`, `label_noise` and `imbalance`, their defaults
+            included (`clean labels`, `balanced classes`). Default: the training-set size, and label noise
+            and imbalance where set.
+
+    Example:
+        >>> c = {"train_size": 300, "label_noise": 0.2, "imbalance": 1.0}
+        >>> condition_label(c), condition_label(c, short=True), condition_label(c, keys=("imbalance",))
+        ('300 training samples, 20% wrong labels', 'n=300, noise 20%', 'balanced classes')
+    """
+    n, noise, imbalance = condition.get("train_size"), condition.get("label_noise") or 0.0, condition.get("imbalance", 1.0)
+    is_set = {"train_size": bool(n), "label_noise": bool(noise), "imbalance": imbalance != 1.0}
+    words = {  # (long, short) where set, then where left at the default
+        "train_size": ((f"{n} training samples", f"n={n}"), ("all training data", "all data")),
+        "label_noise": ((f"{noise:.0%} wrong labels", f"noise {noise:.0%}"), ("clean labels", "clean")),
+        "imbalance": ((f"class imbalance {imbalance:g}", f"imbalance {imbalance:g}"), ("balanced classes", "balanced")),
+    }
+    keys = keys or tuple(k for k in is_set if k == "train_size" or is_set[k])
+    return ", ".join(words[k][not is_set[k]][short] for k in keys)
+
+
 @dataclass(frozen=True, eq=False)
 class Splits:
     """Train, validation and test arrays, ready for the engine.
@@ -65,6 +91,9 @@ class Splits:
     For regression the targets are float32 and standardized with the training part's mean and
     standard deviation, `target_mean` and `target_std`: `target_mean + target_std * y` is in the
     target's own units (for classification they are 0 and 1).
+    `train_rows` and `test_rows` are the rows of the data set (0-based, in its order) that the training and
+    test parts hold, so that a row named in them can be found in the user's file (`test_rows` counts in the
+    data set's own test part where it has one); None where the parts were built by hand.
     """
 
     X_train: np.ndarray
@@ -80,6 +109,8 @@ class Splits:
     target_mean: float = 0.0
     target_std: float = 1.0
     y_train_clean: np.ndarray | None = None
+    train_rows: np.ndarray | None = None
+    test_rows: np.ndarray | None = None
 
     @property
     def num_classes(self) -> int:
@@ -246,19 +277,22 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
                            "leave out --imbalance")
     rng = np.random.default_rng(seed)
     X, y = dataset.X, dataset.y
+    rows = np.arange(len(y))  # which of the data set's rows each training row is, through every cut below
     if dataset.test is not None:
         X_test, y_test = dataset.test
+        test_rows = np.arange(len(y_test))
     else:
         rest, test = _stratified_cut(strata(y, task), conditions.test_fraction, rng)
         X_test, y_test, X, y = X[test], y[test], X[rest], y[rest]
+        test_rows, rows = rows[test], rows[rest]
     if resample is not None:
         rng = np.random.default_rng([seed, resample])  # this draw's own train/validation split; the test part is fixed
     val_share = conditions.val_fraction if dataset.test is not None else conditions.val_fraction / (1 - conditions.test_fraction)
     rest, val = _stratified_cut(strata(y, task), val_share, rng)
-    X_val, y_val, X, y = X[val], y[val], X[rest], y[rest]
+    X_val, y_val, X, y, rows = X[val], y[val], X[rest], y[rest], rows[rest]
     if conditions.imbalance < 1.0:
         keep = _imbalanced(y, conditions.imbalance, rng)
-        X, y = X[keep], y[keep]
+        X, y, rows = X[keep], y[keep], rows[keep]
     if conditions.train_size is not None:
         if conditions.train_size > len(y):
             raise GoodfitError(
@@ -269,7 +303,7 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
             raise GoodfitError(f"train size {conditions.train_size} is smaller than the {dataset.num_classes} "
                                f"classes; pass --train-size {dataset.num_classes * 10} or more")
         keep = _subsample(strata(y, task), int(conditions.train_size), rng)
-        X, y = X[keep], y[keep]
+        X, y, rows = X[keep], y[keep], rows[keep]
     clean = y
     y, noisy = _noisy_labels(y, conditions.label_noise, dataset.num_classes, rng)
     if dataset.standardize and dataset.kind == "table":
@@ -279,7 +313,8 @@ def split(dataset: Dataset, conditions: Conditions = Conditions(), seed: int = 0
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
     if task != "regression":
         return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, dataset.classes, noisy,
-                      y_train_clean=clean if noisy.any() else None)
+                      y_train_clean=clean if noisy.any() else None, train_rows=rows, test_rows=test_rows)
     center, scale = float(y.mean()), float(y.std()) or 1.0  # the training part's, as for the features
     y, y_val, y_test = (f32((a - center) / scale) for a in (y, y_val, y_test))
-    return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, (), noisy, task, center, scale)
+    return Splits(f32(X), y, f32(X_val), y_val, f32(X_test), y_test, dataset.kind, (), noisy, task, center, scale,
+                  train_rows=rows, test_rows=test_rows)

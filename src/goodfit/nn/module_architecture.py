@@ -7,6 +7,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
+import torch
 from torch import nn
 
 from goodfit.errors import GoodfitError
@@ -28,6 +29,62 @@ def accepted_keywords(factory: Callable, wanted) -> set[str]:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return set(wanted)
     return {k for k in wanted if k in params}
+
+
+def _fingerprint(module: nn.Module, probe: torch.Tensor) -> tuple:
+    """What tells two built modules apart: each submodule's class and settings, each parameter's and buffer's name
+    and shape, and the outputs in training mode on `probe` (dropout drawing from a fixed seed)."""
+    layout = tuple((name, type(m).__name__, m.extra_repr()) for name, m in module.named_modules())
+    shapes = tuple((name, tuple(t.shape)) for name, t in [*module.named_parameters(), *module.named_buffers()])
+    module.train()
+    torch.manual_seed(0)
+    try:
+        with torch.no_grad():
+            out = module(probe)
+        out = out.detach().float().cpu() if torch.is_tensor(out) else None
+    except Exception:  # noqa: BLE001 - a module that cannot run here is judged by its layout alone
+        out = None
+    return layout, shapes, out
+
+
+def ignored_keywords(factory: Callable, keywords: dict, input_shape: tuple) -> list[str]:
+    """The keywords among `keywords` (what an arm passes: `dropout=0.3`, `batchnorm=True`, `width=0.5`) whose
+    module is the same as the factory's without them: no layer, parameter or buffer changes and, from the same
+    seed, the same outputs on a probe batch in training mode. A factory that takes `dropout=` and never uses it
+    would otherwise give an arm identical to the baseline.
+
+    Example:
+        >>> def net(dropout=0.0, width=1.0):
+        ...     return nn.Sequential(nn.Linear(4, int(8 * width)), nn.ReLU(), nn.Linear(int(8 * width), 2))
+        >>> ignored_keywords(net, {"dropout": 0.3, "width": 0.5}, (4,))
+        ['dropout']
+    """
+    generator = torch.Generator().manual_seed(0)
+    probe = torch.randn((8, *input_shape), generator=generator)
+
+    def built(**given) -> tuple:
+        torch.manual_seed(0)
+        return _fingerprint(factory(**given), probe)
+
+    ignored = []
+    with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
+        try:
+            plain = built()
+        except Exception:  # noqa: BLE001 - a factory that needs its keywords: nothing to compare with
+            return []
+        for key, value in keywords.items():
+            try:
+                ignored.append((key, built(**{key: value})))
+            except Exception:  # noqa: BLE001 - training will say what is wrong with it
+                continue
+    return [key for key, (layout, shapes, out) in ignored if layout == plain[0] and shapes == plain[1]
+            and _same_outputs(out, plain[2])]
+
+
+def _same_outputs(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and torch.equal(a, b)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from goodfit.data.splits import condition_label  # noqa: F401 - the tables' and figures' wording of a condition
 from goodfit.metrics import METRICS
 from goodfit.stats import FIRM, MOST_SEEDS
 from goodfit.words import format_p
@@ -35,32 +36,6 @@ MEANINGS = {"better": "significantly better than the baseline", "worse": "signif
 
 def _finite(x) -> bool:
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def condition_label(condition: dict, short: bool = False, keys: tuple[str, ...] | None = None) -> str:
-    """A condition in words: the one wording of its settings, for tables, figures and verdicts alike.
-
-    Args:
-        condition: a plan's condition (`Conditions.to_dict()`).
-        short: the words of a narrow column (`n=300, noise 20%`). Default False.
-        keys: the settings to word, among `train_size`, `label_noise` and `imbalance`, their defaults
-            included (`clean labels`, `balanced classes`). Default: the training-set size, and label noise
-            and imbalance where set.
-
-    Example:
-        >>> c = {"train_size": 300, "label_noise": 0.2, "imbalance": 1.0}
-        >>> condition_label(c), condition_label(c, short=True), condition_label(c, keys=("imbalance",))
-        ('300 training samples, 20% wrong labels', 'n=300, noise 20%', 'balanced classes')
-    """
-    n, noise, imbalance = condition.get("train_size"), condition.get("label_noise") or 0.0, condition.get("imbalance", 1.0)
-    is_set = {"train_size": bool(n), "label_noise": bool(noise), "imbalance": imbalance != 1.0}
-    words = {  # (long, short) where set, then where left at the default
-        "train_size": ((f"{n} training samples", f"n={n}"), ("all training data", "all data")),
-        "label_noise": ((f"{noise:.0%} wrong labels", f"noise {noise:.0%}"), ("clean labels", "clean")),
-        "imbalance": ((f"class imbalance {imbalance:g}", f"imbalance {imbalance:g}"), ("balanced classes", "balanced")),
-    }
-    keys = keys or tuple(k for k in is_set if k == "train_size" or is_set[k])
-    return ", ".join(words[k][not is_set[k]][short] for k in keys)
 
 
 def significance(row) -> str:
@@ -182,7 +157,8 @@ def _units(metric, regression: bool) -> str:
     """What the table's numbers are in, the gap's included: one clause of its legend.
 
     Example:
-        >>> from goodfit.metrics import METRICS
+        >>> from goodfit.data.splits import condition_label  # noqa: F401 - the tables' and figures' wording of a condition
+from goodfit.metrics import METRICS
         >>> _units(METRICS["r2"], True)
         "R² and Δ without units; gap: test − train RMSE at the kept weights, in the target's units"
     """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,14 +16,17 @@ from goodfit.data import Conditions
 from goodfit.data.dataset import TASKS
 from goodfit.data.memory import in_memory, source_of
 from goodfit.engine import Member, TrainConfig, architecture_of, member_bytes
+from goodfit.engine.members import model_keywords
 from goodfit.engine.continuation import Continuation
 from goodfit.fit import function_name
 from goodfit.errors import GoodfitError
 from goodfit.grammar import ALL, BASELINE, SINGLES, parse_arm, parse_arms, parse_seeds
 from goodfit.metrics import metric_for
 from goodfit.models import ModelSpec
+from goodfit.nn.module_architecture import ignored_keywords
 from goodfit.nn.population import MemberSettings
 from goodfit.remedies import Arm, Augment, BatchNorm, EarlyStopping
+from goodfit.study.progress import with_progress
 from goodfit.study.result import StudyResult
 from goodfit.study.run import run_study
 from goodfit.study.units import CONTROL, UnitTask, dataset_of, seeds_of, splits_for, unit_name
@@ -116,6 +120,7 @@ class Study:
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
             raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
         self.fit = fit
+        self.warnings: list[str] = []  # said before training: a keyword the user's factory ignores
         if fit is not None:
             self._of_function(fit, None if data == "digits" else data, arms, seeds, epochs, conditions, split_seed,
                               control, task, metric, causes)
@@ -152,6 +157,9 @@ class Study:
             counts = [splits_for(self.plan, c).describe()["train_class_counts"] for c in range(len(conditions))]
             self.dataset_info["train_class_counts"] = min(counts, key=lambda n: min(n) / max(max(n), 1))
         self.causes = self._causes(spec, config, dataset.task) if causes else None
+        self.warnings = _ignored_by_factory(self.factory, arms, dataset.input_shape) if self.factory else []
+        for said in self.warnings:
+            warnings.warn(said, stacklevel=2)
 
     def _add_control(self, seeds: list[int]) -> None:
         if max(seeds) >= CONTROL_SEEDS:
@@ -224,19 +232,18 @@ class Study:
         return cls(**{**settings, **given})
 
     def _causes(self, spec: ModelSpec | None, config: TrainConfig, task: str):
-        """The causes checks on the first condition's training set, built (and so validated) before anything trains."""
-        from goodfit.causes import CLASS_METRICS, Causes, training_set
+        """The causes checks on the first condition's training set, as the study trains: its model (a factory of
+        the user's included), its training settings (optimizer, schedule, clipping, loss) and its metric where
+        causes can use it; rows named as the user's file has them. Built (and so validated) before anything trains."""
+        from goodfit.causes import CLASS_METRICS, TARGET_METRICS, Causes, training_set
 
-        if spec is None:
-            raise GoodfitError("causes needs a built-in model (mlp, cnn1d, cnn2d or auto), not a factory of your own; "
-                               "leave causes out, or run goodfit causes with --model")
-        if task != "classification":
-            raise GoodfitError(f"{self.plan['data']} has a numeric target; causes looks at classes (noisy labels, "
-                               "imbalance): leave out --causes")
+        splits = splits_for(self.plan, 0)
         metric = self.plan.get("metric")
-        return Causes(training_set(splits_for(self.plan, 0), self.dataset_info.get("name", self.plan["data"])),
-                      model=spec, epochs=config.epochs, metric=metric if metric in CLASS_METRICS else "accuracy",
-                      train=config)
+        usable = TARGET_METRICS if task == "regression" else CLASS_METRICS
+        return Causes(training_set(splits, self.dataset_info.get("name", self.plan["data"])),
+                      model=spec if spec is not None else self.factory, epochs=config.epochs,
+                      metric=metric if metric in usable else None, train=config, rows=splits.train_rows,
+                      test_rows=splits.test_rows)
 
     @property
     def fingerprint(self) -> str:
@@ -277,7 +284,7 @@ class Study:
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None,
             continuation: Continuation | None = None, save_models: bool = False,
-            workers: int | None = None) -> "StudyResult":
+            workers: int | None = None, progress: bool | None = None) -> "StudyResult":
         """Train every unit the store lacks, then judge; with `out`, keep each finished unit in `out/study.db`.
 
         Args:
@@ -299,6 +306,9 @@ class Study:
                 file), so that `StudyResult.from_store(out).module(...)` gives the trained modules back; members
                 a resumed run does not train again keep their files. Default False: only the returned result
                 holds the weights, of the members this run trained.
+            progress: draw a bar per arm of each unit (rich, on stderr) with the epoch's metrics, and each unit's
+                notes as it finishes (how a module was run). Default None: when a person is watching, in a
+                terminal or a notebook, and no `on_event` is given; True or False to choose.
 
         Returns:
             The `StudyResult`; its `failed` names the units that failed (their members are missing
@@ -312,8 +322,28 @@ class Study:
             executor = executor_for("local", workers=workers)
         if save_models and out is None:
             raise GoodfitError("save_models writes the weights beside study.db; pass out, the folder to keep them in")
-        return run_study(self.plan, self.dataset_info, self.tasks(), self.causes, out, executor, on_event, continuation,
-                         save_models)
+        def run(events):
+            return run_study(self.plan, self.dataset_info, self.tasks(), self.causes, out, executor, events,
+                             continuation, save_models, notes=self.warnings)
+
+        if on_event is not None:
+            return run(on_event)
+        return with_progress(run, self.plan, progress)
+
+
+def _ignored_by_factory(factory: Callable, arms: list[Arm], input_shape: tuple) -> list[str]:
+    """A line for each keyword an arm passes that the user's factory ignores (`ignored_keywords`): said before
+    training, since that arm would train exactly as the baseline."""
+    name = getattr(factory, "__qualname__", type(factory).__name__)
+    said, seen = [], set()
+    for arm in arms:
+        keywords = {k: v for k, v in model_keywords(Member(arm, 0)).items() if (k, repr(v)) not in seen}
+        for key in ignored_keywords(factory, keywords, tuple(input_shape)):
+            seen.add((key, repr(keywords[key])))
+            said.append(f"{key}={keywords[key]!r} was passed to {name} (arm {arm.name!r}) but changes nothing in the "
+                        f"module it builds (no layer, weight or output differs): the arm will train as the baseline; "
+                        f"use {key}= in {name}")
+    return said
 
 
 def _checked_arms(arms, kind: str) -> list[Arm]:

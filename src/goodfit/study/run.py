@@ -81,8 +81,9 @@ def _todo(tasks: list[UnitTask], done: set, have: set) -> list[UnitTask]:
 
 def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out: str | Path | None = None,
               executor=None, on_event: Callable[[dict], None] | None = None,
-              continuation: Continuation | None = None, save_models: bool = False) -> StudyResult:
-    """Train every unit of `tasks` the store lacks, then judge.
+              continuation: Continuation | None = None, save_models: bool = False, notes: list[str] = ()) -> StudyResult:
+    """Train every unit of `tasks` the store lacks, then judge; `notes`, what was said before training, lead the
+    result's notes.
 
     `plan`, `dataset` (its description), `tasks` (the plan cut into units) and `causes` (the causes checks, or
     None) are a `Study`'s; the other arguments are `Study.run`'s. The result holds the weights of every member
@@ -97,7 +98,11 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         store.set_meta("dataset", dataset)
     todo = _todo(tasks, store.finished_units() if store else set(), store.finished_members() if store else set())
     records, histories, seconds, failed, states = [], [], [], {}, {}
+    early = list(notes)
     notes = list(store.meta("notes") or []) if store is not None else []  # how training ran, kept with the study
+    notes += [n for n in early if n not in notes]  # what was said before training (a keyword the factory ignores)
+    if store is not None and early:
+        store.set_meta("notes", notes)
 
     def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
         if isinstance(output, Failure):
