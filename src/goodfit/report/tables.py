@@ -139,8 +139,6 @@ def _mean_pm(mean, low, high, scale: float, digits: int) -> str:
     return text + f" [{_fixed(low * scale, digits)}, {_fixed(high * scale, digits)}]"
 
 
-
-
 def _epoch(x) -> str:
     if not _finite(x):
         return "—"
@@ -157,8 +155,7 @@ def _units(metric, regression: bool) -> str:
     """What the table's numbers are in, the gap's included: one clause of its legend.
 
     Example:
-        >>> from goodfit.data.splits import condition_label  # noqa: F401 - the tables' and figures' wording of a condition
-from goodfit.metrics import METRICS
+        >>> from goodfit.metrics import METRICS
         >>> _units(METRICS["r2"], True)
         "R² and Δ without units; gap: test − train RMSE at the kept weights, in the target's units"
     """
