@@ -181,11 +181,18 @@ def arm_cells(row) -> dict[str, str]:
         ('90.0 ± 2.0', '+3.2 [+1.0, +5.4]', '+3.2 ± 2.2', '✓', 'overfitting 4/5')
         >>> arm_cells({**row, "diff_low": 0.032, "diff_high": 0.032, "all_equal": True})["diff_pm"]
         '+3.2 (all seeds)'
+        >>> rmse = {**row, "metric": "rmse", "score": 52.8, "diff": -0.906, "diff_low": -4.906, "diff_high": 3.094}
+        >>> r2 = {**row, "metric": "r2", "score": 0.146, "diff": 0.00191, "diff_low": -0.00509, "diff_high": 0.00891}
+        >>> arm_cells(rmse)["diff_pm"], arm_cells(r2)["diff_pm"], arm_cells(r2)["diff"]
+        ('-0.9 ± 4.0', '+0.002 ± 0.007', '+0.002 [-0.005, +0.009]')
     """
     sig = significance(row)
     metric = METRICS[row.get("metric") or "accuracy"]
     unit, digits = (100, 1) if metric.percent else (1, _digits(row))
-    change = lambda d: metric.change(d, unit=False)  # never "-0.0"
+    if metric.percent:
+        change = lambda d: metric.change(d, unit=False)  # never "-0.0"
+    else:  # the difference, its interval and its half-width to the score's decimals: "-0.9 ± 4.0", "+0.002 ± 0.007"
+        change = lambda d: _fixed(d, digits, signed=True)
     diff = diff_pm = "—"
     if row["arm"] != BASELINE and _finite(row.get("diff")):
         diff = diff_pm = change(row["diff"])
