@@ -185,8 +185,9 @@ class Recipe:
         merged = {**settings, **given}
         return cls(**{**merged, "train": replace(merged.get("train", TrainConfig()), epochs=merged["epochs"])})
 
-    def _study(self, arms: list[Arm], seeds: list[int], epochs: int) -> Study:
-        return Study(arms=arms, seeds=seeds, epochs=epochs, **self.args)
+    def _study(self, arms: list[Arm], seeds: list[int], epochs: int, reference: bool = True) -> Study:
+        """A rung's or the confirmation's study; only the confirmation fits the classical reference beside it."""
+        return Study(arms=arms, seeds=seeds, epochs=epochs, reference=reference, **self.args)
 
     def run(self, out: str | Path | None = None, executor=None, on_event: Callable[[dict], None] | None = None
             ) -> RecipeResult:
@@ -212,7 +213,7 @@ class Recipe:
             arms = [Arm(BASELINE)] + alive + (singles if last else [])
             if on_event:
                 on_event({"type": "rung", "rung": i, "candidates": len(alive), "epochs": epochs})
-            result = self._study(arms, self.search_seeds, epochs).run(
+            result = self._study(arms, self.search_seeds, epochs, reference=False).run(
                 None if out is None else out / "search" / f"rung-{i}", executor, on_event, continuation=carry)
             _check(result)
             results.append(result)

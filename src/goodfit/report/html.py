@@ -21,7 +21,7 @@ from goodfit.diagnose import REGIMES
 from goodfit.metrics import METRICS
 from goodfit.remedies import WORDS, word_of
 from goodfit.report.figures import STYLE, WIDTH, arm_styles, curve_metric, loss_label, study_figures
-from goodfit.report.tables import BASELINE, MEANINGS, condition_label, table_groups
+from goodfit.report.tables import BASELINE, MEANINGS, condition_label, reference_legend, table_groups
 from goodfit.report.verdict import verdicts
 from goodfit.words import p_text
 
@@ -362,7 +362,7 @@ def render_html(result, command: str | None = None, seconds: float | None = None
         diagnoses=_diagnoses(result), setup=setup, command=command, version=__version__, baseline=BASELINE,
         colors={arm: style["color"] for arm, style in arm_styles(result.arm_names).items()},
         seeds=len(result.plan.get("seeds", [])), arms=len(result.arm_names),
-        has_control="control_seeds" in result.plan,
+        has_control="control_seeds" in result.plan, reference=reference_legend(result),
         borderline=MEANINGS["borderline"] if any(row["borderline"] for g in groups for row in g["rows"]) else "",
         splits_text="each seed on its own train/validation split, one test set" if result.plan.get("resample_splits")
         else "same split",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from goodfit.grammar import BASELINE
 from goodfit.metrics import Metric
 from goodfit.report.tables import borderline_text
-from goodfit.report.verdict import small_test_set
+from goodfit.report.verdict import reference_beats, small_test_set
 from goodfit.stats import Comparison
 from goodfit.words import p_text
 
@@ -36,8 +36,10 @@ def _against(c: Comparison | None, what: str, m: Metric) -> str:
 
 
 def verdict(result) -> str:
-    """The recipe's verdict (`choice`), then a word on the test set's size where one row weighs a lot."""
-    return " ".join([choice(result), *small_test_set(result.confirmation.dataset, result.metric)])
+    """The recipe's verdict (`choice`), opened by the classical reference where it beats the chosen arm on the
+    confirmation's seeds (`reference_beats`), then a word on the test set's size where one row weighs a lot."""
+    first = reference_beats(result.confirmation, 0, arm=result.chosen.name, what="the recipe's choice")
+    return " ".join([*first, choice(result), *small_test_set(result.confirmation.dataset, result.metric)])
 
 
 def choice(result) -> str:

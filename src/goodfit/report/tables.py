@@ -5,6 +5,7 @@ One row per condition and arm, from `StudyResult.table()`; formatting only, no s
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 from rich import box
@@ -228,14 +229,53 @@ def arm_cells(row) -> dict[str, str]:
 
 
 def table_groups(result) -> list[dict]:
-    """The table's rows grouped by condition: `[{"condition": c, "label": ..., "rows": [cells, ...]}]`."""
+    """The table's rows grouped by condition: `[{"condition": c, "label": ..., "rows": [cells, ...], "reference":
+    cells or None}]`, the reference's row (`reference_cells`) apart from the arms', since it is not compared."""
     table = result.table()
     groups = []
     for c, cond in enumerate(result.conditions):
         rows = [arm_cells(r) for r in table[table["condition"] == c].to_dict("records")]
         groups.append({"condition": c, "label": condition_label(cond), "short": condition_label(cond, short=True),
-                       "rows": rows})
+                       "rows": rows, "reference": reference_cells(result, c)})
     return groups
+
+
+def reference_cells(result, condition: int) -> dict | None:
+    """The reference's row on a condition as cells (`arm_cells`' keys): its model, test score and loss with their
+    95% CIs, and nothing in the columns of a comparison: it is not tested against the baseline. None without one.
+
+    Example:
+        >>> class Result:
+        ...     def reference_row(self, c):
+        ...         return {"arm": "reference (ridge, alpha=10)", "metric": "rmse", "score": 52.84, "score_low": 51.0,
+        ...                 "score_high": 54.68, "test_loss": 0.48, "test_loss_low": None, "test_loss_high": None}
+        >>> c = reference_cells(Result(), 0); c["arm"], c["test_accuracy"], c["marker"], c["p"]
+        ('reference (ridge, alpha=10)', '52.8 ± 1.8', '', '')
+    """
+    row = result.reference_row(condition)
+    if row is None:
+        return None
+    metric = METRICS[row["metric"]]
+    unit, digits = (100, 1) if metric.percent else (1, _digits(row))
+    blank = dict.fromkeys(("diff", "diff_pm", "p", "marker", "gap", "best_epoch", "regime", "regime_name",
+                           "agreement", "flag"), "")
+    return {**blank, "arm": row["arm"], "significance": "reference", "meaning": REFERENCE_MEANING,
+            "test_accuracy": _mean_pm(row["score"], row["score_low"], row["score_high"], unit, digits),
+            "test_mean": _mean_pm(row["score"], None, None, unit, digits),
+            "test_loss": _mean_pm(row["test_loss"], row["test_loss_low"], row["test_loss_high"], 1, 3)}
+
+
+REFERENCE_MEANING = ("not tested: a reference, a classical model from scikit-learn trained on the same splits and "
+                     "seeds and scored on the same test rows, picked on validation")
+
+
+def reference_legend(result) -> str:
+    """The legend's clause on the reference row, or the note that says why there is none ('' when the study
+    was run without one)."""
+    reference = result.reference or {}
+    if "note" in reference:
+        return reference["note"]
+    return f"reference (…): {REFERENCE_MEANING}" if reference else ""
 
 
 def _notes(result, groups: list[dict]) -> list[str]:
@@ -318,7 +358,8 @@ def study_table(result, width: int | None = None) -> Table:
                           + ("test score intervals and test loss are" if narrow else "test loss is") + " in report.html"
                           + ("; A/A: the control, the baseline on other seeds (noise floor)"
                              if CONTROL in result.arm_names else "")
-                          + "".join(f"; {note}" for note in _notes(result, groups)),
+                          + "".join(f"; {note}" for note in _notes(result, groups))
+                          + (f"; {reference_legend(result)}" if reference_legend(result) else ""),
                   box=box.SIMPLE_HEAD, padding=(0, 0 if narrow else 1, 0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
     table.add_column("arm", no_wrap=True, overflow="ellipsis", max_width=ARM_WIDTH)
@@ -343,6 +384,9 @@ def study_table(result, width: int | None = None) -> Table:
                           cells["test_mean"] if narrow else cells["test_accuracy"], Text(cells["diff_pm"], style=style[sig]),
                           cells["p"], Text(cells["marker"], style=style[sig]), cells["gap"], cells["best_epoch"],
                           Text(regime + cells["flag"]))
+        if (cells := group["reference"]) is not None:  # not compared: its comparison columns stay empty
+            table.add_row(Text("\n".join(textwrap.wrap(cells["arm"], ARM_WIDTH)), style="italic"),
+                          cells["test_mean"] if narrow else cells["test_accuracy"], "", "", "", "", "", "")
         if len(groups) > 1:
             table.add_section()
     return table

@@ -288,12 +288,90 @@ def summary(result) -> str | None:
              " (details per condition below)."))
 
 
+REFERENCE_WORDS = {"ridge": "a ridge regression", "logistic regression": "a logistic regression",
+                   "gradient boosting": "gradient boosting"}
+EARLY = 0.05  # every arm's best epoch within this share of training: the training, not the remedies, decides
+
+
+def reference_beats(result, condition: int = 0, arm: str | None = None, what: str = "the network's best arm",
+                    where: str = "") -> list[str]:
+    """A sentence when the study's classical reference (`StudyResult.reference_row`) scores better than the
+    network's best arm (or `arm`, called `what`) on a condition, else none; `where` opens it ("With 20% wrong
+    labels, ").
+
+    Example:
+        >>> import pandas as pd
+        >>> from goodfit.metrics import METRICS
+        >>> class Result:
+        ...     metric = METRICS["rmse"]
+        ...     def reference_row(self, c):
+        ...         return {"name": "ridge, alpha=10", "score": 52.8}
+        ...     def table(self):
+        ...         return pd.DataFrame({"condition": [0, 0], "arm": ["baseline", "dropout"], "score": [71.4, 61.0]})
+        >>> print(reference_beats(Result())[0])
+        A ridge regression (alpha=10) on the same splits and seeds scores 52.8 test RMSE against 61.0 for the network's best arm (dropout): the network is not yet the model to use, and its remedies are measured against a baseline that a classical model beats.
+    """
+    row = result.reference_row(condition)
+    if row is None or not np.isfinite(row["score"]):
+        return []
+    m, t = result.metric, result.table()
+    t = t[(t["condition"] == condition) & (t["arm"] != CONTROL)].dropna(subset=["score"])
+    if t.empty:
+        return []
+    best = t.set_index("arm")["score"].loc[arm] if arm is not None else \
+        t.loc[t["score"].map(m.gain).idxmax(), "score"]
+    arm = arm or t.loc[t["score"].map(m.gain).idxmax(), "arm"]
+    if m.gain(float(best) - row["score"]) >= 0:
+        return []
+    family, _, setting = row["name"].partition(", ")
+    model = REFERENCE_WORDS.get(family, family) + (f" ({setting})" if setting else "")
+    said = (f"{model} on the same splits and seeds scores {m.value(row['score'])} test {m.label} against "
+            f"{m.value(float(best))} for {what} ({arm}): the network is not yet the model to use, and its remedies "
+            "are measured against a baseline that a classical model beats.")
+    return [where + said if where else said[0].upper() + said[1:]]
+
+
+def training_dominates(result, condition: int = 0, where: str = "") -> list[str]:
+    """A sentence when every arm's best epoch (the median over its seeds) lies within the first `EARLY` share of
+    training: the learning rate and the epochs decide more than any remedy. Else none.
+
+    Example:
+        >>> import pandas as pd
+        >>> class Result:
+        ...     plan = {"train": {"epochs": 100}}
+        ...     def table(self):
+        ...         return pd.DataFrame({"condition": [0, 0], "arm": ["baseline", "dropout"], "best_epoch": [2.0, 4.0]})
+        >>> print(training_dominates(Result())[0])
+        Every arm's best epoch came within the first 5% of training (epochs 2 to 4 of 100): the training itself (its learning rate, its epochs) dominates the remedies here; lower the learning rate (--lr) or train fewer epochs before comparing remedies.
+    """
+    epochs = (result.plan.get("train") or {}).get("epochs")
+    t = result.table()
+    best = t[t["condition"] == condition]["best_epoch"].astype(float)
+    if not epochs or best.empty or not np.isfinite(best).all() or best.max() > EARLY * epochs:
+        return []
+    span = f"epoch {best.max():g}" if best.min() == best.max() else f"epochs {best.min():g} to {best.max():g}"
+    said = (f"every arm's best epoch came within the first {EARLY:.0%} of training ({span} of {epochs}): the training itself (its learning rate, its epochs) dominates the remedies "
+            "here; lower the learning rate (--lr) or train fewer epochs before comparing remedies.")
+    return [where + said if where else said[0].upper() + said[1:]]
+
+
+def _openers(result, condition: int, where: str = "") -> list[str]:
+    """What a condition's verdict says first: a reference that beats the network, training that peaked at once."""
+    return [*reference_beats(result, condition, where=where), *training_dominates(result, condition, where=where)]
+
+
 def verdicts(result) -> list[str]:
-    """Each condition's verdict of a `StudyResult` (`verdict_for`), in the plan's order."""
-    return [verdict_for(result, c) for c in range(len(result.conditions))]
+    """Each condition's verdict of a `StudyResult` (`verdict_for`), in the plan's order, each opening with what
+    outweighs the remedies there (`reference_beats`, `training_dominates`)."""
+    return [" ".join([*_openers(result, c), verdict_for(result, c)]) for c in range(len(result.conditions))]
 
 
 def verdict(result) -> str:
-    """A `StudyResult`'s whole verdict: the summary across conditions, if any, then each condition's."""
+    """A `StudyResult`'s whole verdict: what outweighs the remedies (per condition), the summary across conditions,
+    if any, then each condition's."""
     head = summary(result)
-    return " ".join(([head] if head else []) + verdicts(result))
+    if head is None:
+        return " ".join(verdicts(result))
+    names = condition_names(result.conditions)
+    first = [said for c, name in enumerate(names) for said in _openers(result, c, where=f"{name[0].upper()}{name[1:]}, ")]
+    return " ".join(first + [head] + [verdict_for(result, c) for c in range(len(result.conditions))])

@@ -102,6 +102,11 @@ class Study:
             `scheduler=lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)`, stepped per
             epoch or per batch (`scheduler_interval="step"`), `clip_grad=1.0`. Every member trains with them; the
             plan records what they build. Default None: `train`'s.
+        reference: also fit a classical model from scikit-learn (logistic regression or gradient boosting for
+            classes, ridge or gradient boosting for numbers, picked on validation) on each condition and seed's
+            split, scored on the same test rows as the members (`goodfit.study.reference`); `StudyResult.reference`
+            and results.json's `reference` hold it, the tables show it as a row `reference (...)`, not tested
+            against the baseline. Images and sequences have one only under the MLP. Default True.
 
     Example:
         >>> r = Study("wine", arms=["dropout=0.5"], seeds="3-4", epochs=3, control=True).run()
@@ -115,11 +120,13 @@ class Study:
                  train: TrainConfig = TrainConfig(), split_seed: int = 0, control: bool = False,
                  resample_splits: bool = False, task: str | None = None, metric: str | None = None,
                  causes: bool = False, optimizer: str | Callable | None = None, scheduler: str | Callable | None = None,
-                 scheduler_interval: str | None = None, clip_grad: float | None = None, fit: Callable | None = None):
+                 scheduler_interval: str | None = None, clip_grad: float | None = None, fit: Callable | None = None,
+                 reference: bool = True):
         seeds = parse_seeds(str(seeds)) if isinstance(seeds, (int, str)) else [int(s) for s in seeds]
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
             raise GoodfitError(f"seeds must be distinct, not negative and at least one, got {seeds}; e.g. --seeds 5")
         self.fit = fit
+        self.reference = reference
         self.warnings: list[str] = []  # said before training: a keyword the user's factory ignores
         if fit is not None:
             self._of_function(fit, None if data == "digits" else data, arms, seeds, epochs, conditions, split_seed,
@@ -324,7 +331,7 @@ class Study:
             raise GoodfitError("save_models writes the weights beside study.db; pass out, the folder to keep them in")
         def run(events):
             return run_study(self.plan, self.dataset_info, self.tasks(), self.causes, out, executor, events,
-                             continuation, save_models, notes=self.warnings)
+                             continuation, save_models, notes=self.warnings, reference=self.reference)
 
         if on_event is not None:
             return run(on_event)

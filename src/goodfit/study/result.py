@@ -56,6 +56,15 @@ def planned_power(seeds: int, comparisons: int) -> dict:
             "seeds_for_effect_size_1": seeds_for(1.0, alpha, POWER)}
 
 
+def judged_metric(plan: dict, dataset: dict | None) -> Metric:
+    """What a study judges by: the plan's `metric`, else the task's default (`metrics.default_metric`), from its
+    data's description (`Study.dataset_info`)."""
+    task = (dataset or {}).get("task", "classification")
+    name = plan.get("metric") or default_metric(task, (dataset or {}).get("train_class_counts")
+                                                or (dataset or {}).get("class_counts"))[0]
+    return metric_for(name, task)
+
+
 @dataclass
 class StudyResult:
     """What a study found: per member records and histories, per arm aggregates, comparisons, power.
@@ -79,6 +88,7 @@ class StudyResult:
     # members this run trained (CPU tensors); `module` reads them, else the files under `models`
     models: Path | None = None  # out/models: where a study run with `save_models` keeps every member's weights
     factory: Callable | None = field(default=None, repr=False)  # the user's module factory, when the plan names one
+    reference: dict | None = None  # the classical model on the same splits and seeds (`study.reference.reference_of`)
 
     def __post_init__(self):
         arm_at = {a["name"]: i for i, a in enumerate(self.plan["arms"])}
@@ -107,6 +117,7 @@ class StudyResult:
             plan, dataset, records, frame = store.plan(), store.meta("dataset"), store.records(), store.history()
             causes = store.meta("causes")
             notes = store.meta("notes") or []
+            reference = store.meta("reference")
             seconds = sum(store.unit_seconds().values())
             running = store.running()
         finally:
@@ -118,7 +129,8 @@ class StudyResult:
         if len(judged := {r["condition"] for r in records if r["arm"] == BASELINE}) < len(plan["conditions"]):
             raise GoodfitError(f"{path} holds a finished baseline for {len(judged)} of {len(plan['conditions'])} "
                                f"conditions yet; {then}")
-        return cls(plan, dataset, records, frame, seconds, causes=causes, notes=notes, models=Path(out) / MODELS)
+        return cls(plan, dataset, records, frame, seconds, causes=causes, notes=notes, models=Path(out) / MODELS,
+                   reference=reference)
 
     def module(self, arm: str, seed: int, condition: int = 0, factory: Callable | None = None) -> nn.Module:
         """One member's trained module: the model it trained as, with the weights it kept, in eval mode.
@@ -194,10 +206,7 @@ class StudyResult:
     @property
     def metric(self) -> Metric:
         """What the comparisons judge by: the plan's `metric`, else the task's default (`metrics.default_metric`)."""
-        task = (self.dataset or {}).get("task", "classification")
-        name = self.plan.get("metric") or default_metric(task, (self.dataset or {}).get("train_class_counts")
-                                                         or (self.dataset or {}).get("class_counts"))[0]
-        return metric_for(name, task)
+        return judged_metric(self.plan, self.dataset)
 
     @property
     def judged(self) -> str:
@@ -315,6 +324,20 @@ class StudyResult:
             "diverged": int(g["diverged"].sum()),
         }
 
+    def reference_row(self, condition: int = 0) -> dict | None:
+        """The reference's row on a condition: `arm` (`reference (ridge, alpha=10)`), its model's `name`, the seeds,
+        and its test score and loss over them with 95% CIs, as an arm's row of `table()` has them; None without
+        a reference. It is not compared with the baseline: no difference, p or significance."""
+        found = next((c for c in (self.reference or {}).get("conditions", []) if c["condition"] == condition), None)
+        if found is None:
+            return None
+        score = mean_ci(found["test"][self.metric.name], scale=self.metric.scale)
+        loss = mean_ci(found["test"]["loss"], scale=METRICS["loss"].scale)
+        return {"condition": condition, "arm": f"reference ({found['name']})", "name": found["name"],
+                "role": "reference", "seeds": len(found["seeds"]), "metric": self.metric.name,
+                "score": score.mean, "score_low": score.low, "score_high": score.high,
+                "test_loss": loss.mean, "test_loss_low": loss.low, "test_loss_high": loss.high}
+
     def to_dict(self) -> dict:
         """The numbers of `results.json`: plan, data, per-arm aggregates, comparisons, power, members (the report
         adds the verdict's words: `goodfit.report.outputs.study_payload`)."""
@@ -332,6 +355,9 @@ class StudyResult:
             "members": json.loads(self.members.to_json(orient="records")),
             **({"causes": self.causes} if self.causes is not None else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
+            **({"reference": {**self.reference, "rows": [self.reference_row(c) for c in conditions
+                                                         if self.reference_row(c) is not None]}}
+               if self.reference is not None else {}),
             **({"learning_rates": self.learning_rates()} if self.history is not None and "lr" in self.history else {}),
         }
 

@@ -23,7 +23,8 @@ from goodfit.engine.continuation import Continuation
 from goodfit.executors import Failure, LocalExecutor, Work
 from goodfit.remedies import Arm
 from goodfit.store import Store
-from goodfit.study.result import MODELS, MODELS_INDEX, StudyResult, saved_models
+from goodfit.study.reference import reference_of
+from goodfit.study.result import MODELS, MODELS_INDEX, StudyResult, judged_metric, saved_models
 from goodfit.study.units import UnitOutput, UnitTask, member_key, records_of, run_unit, splits_for
 
 
@@ -42,6 +43,18 @@ def _found_causes(plan: dict, causes, store: Store | None, on_event: Callable[[d
     if store is not None:
         store.set_meta("causes", payload)
     return payload
+
+
+def _kept_reference(plan: dict, dataset: dict, store: Store | None) -> dict:
+    """The study's classical reference (`reference.reference_of`): kept in the store once computed (the plan fixes
+    its splits and seeds), else computed now, once per condition and seed, in this process."""
+    kept = store.meta("reference") if store is not None else None
+    if kept is not None:
+        return kept
+    found = reference_of(plan, dataset, judged_metric(plan, dataset))
+    if store is not None:
+        store.set_meta("reference", found)
+    return found
 
 
 def _model_file(condition: int, arm: str, seed: int) -> str:
@@ -81,13 +94,16 @@ def _todo(tasks: list[UnitTask], done: set, have: set) -> list[UnitTask]:
 
 def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out: str | Path | None = None,
               executor=None, on_event: Callable[[dict], None] | None = None,
-              continuation: Continuation | None = None, save_models: bool = False, notes: list[str] = ()) -> StudyResult:
+              continuation: Continuation | None = None, save_models: bool = False, notes: list[str] = (),
+              reference: bool = True) -> StudyResult:
     """Train every unit of `tasks` the store lacks, then judge; `notes`, what was said before training, lead the
     result's notes.
 
     `plan`, `dataset` (its description), `tasks` (the plan cut into units) and `causes` (the causes checks, or
     None) are a `Study`'s; the other arguments are `Study.run`'s. The result holds the weights of every member
-    trained now; with `save_models` (and `out`) each finished unit's are written to `out/models` too.
+    trained now; with `save_models` (and `out`) each finished unit's are written to `out/models` too. With
+    `reference` (a `Study`'s), a classical model is fitted on the same splits and seeds after the units
+    (`goodfit.study.reference`) and kept in the store's meta.
     """
     executor = executor or LocalExecutor()
     store = None
@@ -145,6 +161,7 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         work = partial(run_unit, continuation=continuation)
     executor.run(todo, Work(work, on_epoch_for), on_result)
     found = _found_causes(plan, causes, store, on_event)
+    kept = _kept_reference(plan, dataset, store) if reference else None
     if store is not None:
         records, frame, seconds = store.records(), store.history(), list(store.unit_seconds().values())
         failed = store.failures()
@@ -154,4 +171,4 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
     return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found, notes=notes,
                        states=states,
                        models=Path(out) / MODELS if out is not None else None,
-                       factory=next((t.factory for t in tasks), None))
+                       factory=next((t.factory for t in tasks), None), reference=kept)
