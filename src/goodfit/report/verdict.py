@@ -10,7 +10,7 @@ import pandas as pd
 
 from goodfit.grammar import BASELINE
 from goodfit.remedies import Arm, ClassWeights, EarlyStopping
-from goodfit.report.tables import borderline, borderline_text, condition_label, significance
+from goodfit.report.tables import borderline, borderline_text, condition_label, settle_text, significance
 from goodfit.stats import FIRM
 from goodfit.study.result import planned_power
 from goodfit.study.units import CONTROL
@@ -103,6 +103,15 @@ def _better_and_worse(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 CALLS = {"better": "significantly better", "worse": "significantly worse", "same": "no significant difference"}
 
 
+def _finite_number(x) -> bool:
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and np.isfinite(x)
+
+
+def _span(values: list[str]) -> str:
+    """`38% to 69%`, or `45%` when they are the same."""
+    return values[0] if values[0] == values[-1] else f"{values[0]} to {values[-1]}"
+
+
 def borderline_sentences(rows: pd.DataFrame) -> list[str]:
     """A sentence for each borderline call among a condition's rows of `StudyResult.table()` (the arms, not the
     baseline or control): the call, its p, how often fresh seeds would repeat it and how many would settle it;
@@ -117,8 +126,22 @@ def borderline_sentences(rows: pd.DataFrame) -> list[str]:
     """
     records = rows.to_dict("records")
     shaky = [r for r in records if borderline(r)]
-    said = [f"Borderline: the call on {r['arm']} ({CALLS[significance(r)]}, {p_text(r['p_holm'])} after Holm): "
-            f"{borderline_text(r)}." for r in shaky]
+    if len(shaky) == 1:
+        r = shaky[0]
+        said = [f"Borderline: the call on {r['arm']} ({CALLS[significance(r)]}, {p_text(r['p_holm'])} after Holm): "
+                f"{borderline_text(r)}."]
+    elif shaky:
+        kinds = dict.fromkeys(significance(r) for r in shaky)
+        calls = "; ".join(f"{CALLS[k]} for " + ", ".join(f"{r['arm']} ({p_text(r['p_holm'])})" for r in shaky
+                                                          if significance(r) == k) for k in kinds)
+        firm = sorted(float(r["firmness"]) for r in shaky)
+        settle = sorted(r.get("seeds_to_settle") for r in shaky if _finite_number(r.get("seeds_to_settle")))
+        seeds = int(shaky[0]["seeds"])
+        said = [f"Borderline, {len(shaky)} calls: {calls}, after Holm; a fresh run on {seeds} seeds would repeat each "
+                f"only {_span([f'{v:.0%}' for v in firm])} of the time" +
+                (f"; {settle_text(settle[-1]).replace('settle it', 'settle them all')}" if settle else "") + "."]
+    else:
+        said = []
     if said and any(significance(r) in CALLS and not borderline(r) for r in records):
         said.append(f"The other calls are firm: a fresh run would repeat each at least {FIRM:.0%} of the time.")
     return said
@@ -137,9 +160,13 @@ def verdict_for(result, condition: int = 0) -> str:
     where = (f"{result.dataset['name']} with {condition_label(result.conditions[condition])}" if fit is None else
              result.dataset["name"] if result.dataset["name"] != fit else f"the training function {fit}")
     others = t[t["arm"] != BASELINE]
-    if n < 2 or others.empty:
+    if n < 2 and not others.empty:
+        enough = planned_power(n, len(others))["seeds_for_effect_size_1"]
+        return (f"On {where}, the baseline reached {reached}; not tested: {n} seed, and a paired comparison needs "
+                f"two or more; --seeds {enough} finds a difference as large as its seed-to-seed spread.")
+    if others.empty:
         return (f"On {where}, the baseline reached {reached}; "
-                "comparisons need at least two seeds and one arm besides the baseline.")
+                "comparisons need at least one arm besides the baseline.")
     control = others[others["arm"] == CONTROL]
     others = others[others["arm"] != CONTROL]
     if others.empty:
