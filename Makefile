@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PIP     := $(BIN)/pip install -c constraints.txt
 
-.PHONY: demo test bench bench-quick bench-gpu install clean
+.PHONY: demo test bench bench-quick bench-gpu readme-figures install clean
 
 $(BIN)/goodfit: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench-quick: install
 
 bench-gpu: install
 	$(BIN)/python benchmarks/bench_engine.py --gpu
+
+readme-figures: install  # the README's quoted figures beside a fresh run of their commands (--all: the slow ones too)
+	$(BIN)/python scripts/readme_figures.py
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info
