@@ -103,7 +103,6 @@ def _exit(args, capsys, monkeypatch) -> tuple[int, str]:
 
 @pytest.mark.parametrize("args, says", [
     (["--data", "no_such.csv"], "neither a built-in"),
-    (["--data", "diabetes"], "numeric target"),
     (["--data", "digits", "--folds", "1"], "folds"),
     (["--data", "digits", "--metric", "rmse"], "metric"),
 ])

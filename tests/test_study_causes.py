@@ -1,7 +1,6 @@
 """goodfit study --causes: the causes of the study's training set in results.json and report.html, rebuilt
 by goodfit report without training; the shift check; the learning curve's interval holds a measurement."""
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -11,8 +10,10 @@ import goodfit.causes.members
 import goodfit.study.units
 from goodfit.causes import Causes
 from goodfit.causes.curve import expect, fitted_curve
-from goodfit.cli import app, main
+from goodfit.cli import app
 from goodfit.data import Dataset, load
+from goodfit.study import Study
+from goodfit.study.units import splits_for
 
 
 @pytest.fixture(scope="module")
@@ -121,11 +122,45 @@ def test_the_interval_at_twice_the_data_holds_the_true_metric_though_every_point
     assert np.mean(line_only) < 0.6, np.mean(line_only)  # the seeds' scatter alone does not see the shared rows
 
 
-def test_study_causes_on_a_numeric_target_is_refused_before_training(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sys, "argv", ["goodfit", "study", "--data", "diabetes", "--causes", "--seeds", "2",
-                                      "--epochs", "2", "--out", str(tmp_path / "s")])
-    with pytest.raises(SystemExit) as done:
-        main()
-    err = capsys.readouterr().err
-    assert done.value.code == 2 and "leave out --causes" in err and len(err.strip().splitlines()) == 1, err
-    assert not (tmp_path / "s" / "study.db").exists()
+def test_study_causes_on_a_numeric_target_names_corrupted_targets_by_the_rows_of_the_file(tmp_path):
+    out = tmp_path / "diabetes"
+    got = CliRunner().invoke(app, ["study", "--data", "diabetes", "--arms", "baseline", "--seeds", "1", "--epochs", "4",
+                                   "--causes", "--out", str(out), "--json"])
+    assert got.exit_code == 0, got.output
+    found = json.loads((out / "results.json").read_text())["causes"]
+    assert found["task"] == "regression" and found["learning_curve"]["metric_name"] == "rmse"
+    assert "corrupted_targets" in found["checked"] and "label_issues" not in found
+    rows = splits_for(json.loads((out / "results.json").read_text())["plan"], 0).train_rows
+    y = load("diabetes").y
+    for issue in found["target_issues"]:  # named by the file's row: its target there is the one given
+        assert issue["row"] in rows and issue["given"] == pytest.approx(float(y[issue["row"]]), rel=1e-5)
+
+
+def test_the_rows_a_study_names_as_mislabeled_are_rows_of_the_file(noisy_study):
+    results, _ = noisy_study
+    splits = splits_for(results["plan"], 0)
+    labels = load("wine")
+    issues = results["causes"]["label_issues"]
+    position = {int(r): i for i, r in enumerate(splits.train_rows)}
+    for issue in issues:
+        i = position[issue["row"]]  # a row of the file that the training set holds
+        assert splits.classes[splits.y_train[i]] == issue["given"]
+        assert splits.noisy[i] or labels.classes[labels.y[issue["row"]]] == issue["given"]
+    unplanted = [i for i in issues if not splits.noisy[position[i["row"]]]]
+    assert len(unplanted) < len(issues) / 2  # most named rows are the planted ones, found at their file rows
+
+
+def _own_mlp(**_):
+    import torch
+
+    return torch.nn.Sequential(torch.nn.Linear(13, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+
+def test_study_causes_train_as_the_study_does_its_optimizer_and_a_factory_of_the_users():
+    study = Study("wine", model=_own_mlp, arms=["early_stopping"], seeds=1, epochs=3, optimizer="sgd", clip_grad=1.0,
+                  causes=True)
+    assert study.causes.config.optimizer == "sgd" and study.causes.config.clip_grad == 1.0
+    assert study.causes.spec is _own_mlp and study.causes.rows is not None
+    scores = Causes(study.causes.dataset, model=_own_mlp, folds=2, seeds=1, epochs=2, train=study.causes.config
+                    ).label_scores()
+    assert scores.probabilities.shape == (len(study.causes.dataset.y), 3)  # the user's module trained as members

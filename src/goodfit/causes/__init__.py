@@ -1,4 +1,5 @@
-"""Why a model overfits on the user's own data: small data, noisy labels, imbalance, shift, capacity.
+"""Why a model overfits on the user's own data: small data, noisy labels (corrupted targets for a number),
+imbalance, shift, capacity.
 
 Each check trains through the population engine (folds, subsets and seeds as members of one
 population) and hands back numbers; `Causes.run` turns them into causes with evidence and the
@@ -8,9 +9,13 @@ nothing beyond its evidence sentences: the CLI and the report render it.
 The rooms, in the order a run flows through them:
     members.py     rows cut into members' own splits (folds, subsets), trained and recorded
     labels.py      out-of-fold probabilities and margins: the rows most likely mislabeled
+    targets.py     a numeric target's out-of-fold predictions: the rows whose target looks corrupted
     imbalance.py   per-class share and recall
     curve.py       the learning curve, its power law and what more data would add
     shift.py       a classifier telling the test rows from the training rows
+
+Rows are named as the user's data has them: 0-based data rows of the file (the line after a CSV's header
+is row 0), or, for a study's training set, the file rows its rows came from (`Splits.train_rows`).
 """
 from __future__ import annotations
 
@@ -23,23 +28,25 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from goodfit.causes.curve import FRACTIONS, Curve, fitted_curve
+from goodfit.causes.curve import FRACTIONS, Curve, errors, fitted_curve
 from goodfit.causes.imbalance import ClassRow, class_rows, neglect
 from goodfit.causes.labels import LabelScores, best_epochs, label_scores
 from goodfit.causes.members import Part, features, fold_parts, softmax, stratified_folds, stratified_subset, train_parts
 from goodfit.causes.shift import Shift, shift_of
+from goodfit.causes.targets import CUTOFF, TargetScores, chance, target_scores
 from goodfit.data import Dataset, load
-from goodfit.data.splits import Splits
+from goodfit.data.splits import Splits, strata
 from goodfit.engine import TrainConfig
 from goodfit.errors import GoodfitError
 from goodfit.metrics import METRICS, TASK_METRICS
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, EarlyStopping
 
-NAMES = ("small_data", "noisy_labels", "imbalance", "shift", "capacity")
+NAMES = ("small_data", "noisy_labels", "corrupted_targets", "imbalance", "shift", "capacity")
 REMEDIES = {
     "small_data": ["augment", "more_data"],
     "noisy_labels": ["early_stopping", "label_smoothing", "fix_listed_rows"],
+    "corrupted_targets": ["fix_listed_rows", "huber_loss", "early_stopping"],
     "imbalance": ["class_weights", "balanced_accuracy"],
     "shift": ["more_data_like_the_test_rows", "augment"],
     "capacity": ["larger_model", "higher_learning_rate"],
@@ -50,6 +57,10 @@ SHIFT_AUC = 0.6  # the lower end of the train-versus-test AUC's interval above t
 CAPACITY_GAIN = 2.0  # points a four times wider model must add, when training stays close to validation
 CLOSE_GAP, FIT_BELOW = 0.05, 0.95  # training within 5 points of validation, and under 95%: the capacity signature
 CLASS_METRICS = tuple(m for m in TASK_METRICS["classification"] if METRICS[m].percent)  # a share, as the curve reads it
+TARGET_METRICS = tuple(m for m in TASK_METRICS["regression"] if m != "loss")  # rmse, mae, r2
+SMALL_CUT = 2.0  # percent of the error (RMSE, MAE, 1 - R²) twice the data must take off: small data, for a number
+CORRUPT_SHARE = 0.01  # the lower end of the corrupted targets' share above this: a cause
+CAPACITY_CUT = 5.0  # percent of the validation error a four times wider model must take off, for a number
 PATIENCE = 8  # epochs without a better held-out loss before a member stops
 
 
@@ -70,10 +81,12 @@ class Cause:
 
 @dataclass
 class CausesResult:
-    """What `Causes.run` found. `to_dict()` is the `--json` shape; `label_table()` every row's label scores."""
+    """What `Causes.run` found. `to_dict()` is the `--json` shape; `label_table()` every row's label (or target)
+    scores. `labels` is a `TargetScores` for a numeric target; `row_numbers` and `test_row_numbers` name each
+    row as the user's file does (None: their positions)."""
 
     causes: list[Cause]
-    labels: LabelScores
+    labels: LabelScores | TargetScores
     classes: list[ClassRow]
     class_names: tuple[str, ...]
     curve: Curve
@@ -85,29 +98,62 @@ class CausesResult:
     seconds: float = 0.0
     data: str = ""
     checked: list[str] = field(default_factory=list)
+    row_numbers: np.ndarray | None = None
+    test_row_numbers: np.ndarray | None = None
+
+    @property
+    def regression(self) -> bool:
+        return isinstance(self.labels, TargetScores)
+
+    @property
+    def table_name(self) -> str:
+        """The file `label_table()` is written to: `target_scores.csv` for a numeric target, else `label_scores.csv`."""
+        return "target_scores.csv" if self.regression else "label_scores.csv"
+
+    def file_row(self, r: int) -> int:
+        """Row `r` of the data checked as the user's file numbers it (0-based data rows)."""
+        return int(r if self.row_numbers is None else self.row_numbers[r])
+
+    def test_file_row(self, r: int) -> int:
+        """Test row `r` (0-based in the test rows checked) as the user's file numbers it."""
+        return int(r if self.test_row_numbers is None else self.test_row_numbers[r])
 
     def label_issues(self) -> list[dict]:
-        """The rows judged mislabeled, best first: row, given and likely label, score."""
+        """The rows judged mislabeled (or whose target looks corrupted), best first: file row, given and likely
+        label (or value), score."""
+        s = self.labels
+        if self.regression:
+            return [{"row": self.file_row(r), "given": float(f"{s.given[r]:.7g}"), "likely": float(f"{s.likely[r]:.7g}"),
+                     "score": round(float(s.score[r]), 4)} for r in s.flagged]
         names = self.class_names
-        return [{"row": int(r), "given": names[self.labels.given[r]], "likely": names[self.labels.likely[r]],
-                 "score": round(float(self.labels.score[r]), 4)} for r in self.labels.flagged]
+        return [{"row": self.file_row(r), "given": names[s.given[r]], "likely": names[s.likely[r]],
+                 "score": round(float(s.score[r]), 4)} for r in s.flagged]
 
     def label_table(self) -> pd.DataFrame:
-        """Every row's evidence, most likely mislabeled first, with `flagged` for those judged so."""
-        names = np.array(self.class_names, dtype=object)
+        """Every row's evidence, most likely mislabeled (or corrupted) first, with `flagged` for those judged so;
+        `row` is the file's row (0-based data rows)."""
         s = self.labels
         flagged = np.zeros(len(s.given), bool)
         flagged[s.flagged] = True
-        table = pd.DataFrame({"row": np.arange(len(s.given)), "given": names[s.given], "likely": names[s.likely],
-                              "score": s.score.round(4), "self_confidence": s.self_confidence.round(4),
-                              "margin": s.margin.round(4), "flagged": flagged})
+        rows = np.arange(len(s.given)) if self.row_numbers is None else np.asarray(self.row_numbers)
+        if self.regression:
+            table = pd.DataFrame({"row": rows, "given": s.given, "likely": s.likely.round(6),
+                                  "residual": (s.given - s.likely).round(6), "score": s.score.round(4),
+                                  "spread": s.spread.round(6), "flagged": flagged})
+        else:
+            names = np.array(self.class_names, dtype=object)
+            table = pd.DataFrame({"row": rows, "given": names[s.given], "likely": names[s.likely],
+                                  "score": s.score.round(4), "self_confidence": s.self_confidence.round(4),
+                                  "margin": s.margin.round(4), "flagged": flagged})
         return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
     def to_dict(self) -> dict:
         c = self.curve
         out = {
             "causes": [cause.to_dict() for cause in self.causes],
-            "label_issues": self.label_issues(),
+            "task": "regression" if self.regression else "classification",
+            "rows_are": "file rows, 0-based (the first data row, after a header, is row 0)",
+            "target_issues" if self.regression else "label_issues": self.label_issues(),
             "classes": [{"class": r.name, "share": round(r.share, 4), "recall": round(r.recall, 4), "rows": r.count}
                         for r in self.classes],
             "learning_curve": {"sizes": c.sizes, "metric": _rounded(c.metric), "metric_name": self.metric,
@@ -117,7 +163,7 @@ class CausesResult:
                                "interval_2x": _rounded(c.interval_2x), "interval_4x": _rounded(c.interval_4x),
                                "gain_2x": _rounded(c.gain_2x), "held_out": c.held_out,
                                "fit": {k: v if k == "sizes" else _rounded(v) for k, v in c.band().items()}},
-            "estimated_noise_share": round(self.labels.share, 4),
+            **self._share(),
             "capacity": self.capacity,
             "checked": self.checked,
             "notes": self.notes,
@@ -127,8 +173,17 @@ class CausesResult:
         }
         if self.shift is not None:
             out["shift"] = {"auc": round(self.shift.auc, 4), "interval": [round(v, 4) for v in self.shift.interval],
-                            "unlike_training": [{"test_row": r, "p_test": round(p, 4)} for r, p in self.shift.unlike]}
+                            "unlike_training": [{"test_row": self.test_file_row(r), "p_test": round(p, 4)}
+                                                for r, p in self.shift.unlike]}
         return out
+
+    def _share(self) -> dict:
+        s = self.labels
+        if not self.regression:
+            return {"estimated_noise_share": round(s.share, 4)}
+        return {"estimated_corrupted_share": round(s.share, 4), "corrupted_share_interval": _rounded(s.share_interval),
+                "corrupted_count": round(s.count, 1), "corrupted_count_interval": [round(v, 1) for v in s.interval],
+                "residual_scale": round(s.scale, 6), "cutoff": CUTOFF}
 
 
 def _rounded(values) -> list[float]:
@@ -141,16 +196,23 @@ def _points(value: float) -> str:
 
 def training_set(splits: Splits, name: str) -> Dataset:
     """A study's training part as a `Dataset` for `Causes`: its rows and labels as the members train on them
-    (after its conditions: label noise included), its test part as the shift check's test rows.
+    (after its conditions: label noise included; a numeric target back in its own units), its test part as
+    the shift check's test rows. Which rows of the user's file they are is `splits.train_rows` (`Causes(rows=)`).
 
     Example:
         >>> from goodfit.data import Conditions, split
         >>> ds = training_set(split(load("wine"), Conditions(train_size=60), seed=0), "wine")
         >>> len(ds.y), len(ds.test[0])
         (60, 36)
+        >>> s = split(load("diabetes"), seed=0)
+        >>> bool(np.allclose(training_set(s, "diabetes").y, load("diabetes").y[s.train_rows]))
+        True
     """
-    return Dataset(name, splits.X_train, splits.y_train, splits.kind, splits.classes, standardize=False,
-                   test=(splits.X_test, splits.y_test))  # tables are standardized already, by the training part
+    y, y_test = splits.y_train, splits.y_test
+    if splits.regression:  # the engine's targets are standardized by the training part; causes speak in the units
+        y, y_test = (np.float32(splits.target_mean) + np.float32(splits.target_std) * a for a in (y, y_test))
+    return Dataset(name, splits.X_train, y, splits.kind, splits.classes, standardize=False,
+                   test=(splits.X_test, y_test), task=splits.task)  # tables are standardized already, by the training part
 
 
 def planted_noise(found: "CausesResult", noisy: np.ndarray) -> dict | None:
@@ -179,7 +241,8 @@ class Causes:
         data: a built-in name, a file (CSV, Parquet, NPZ, image folder), a `Dataset`, or data in memory:
             `(X, y)` of arrays, tensors or lists, a DataFrame with `target`, `{"train": (X, y), "test": (X, y)}`
             or a map-style torch dataset (see `goodfit.load`). Default `digits`.
-        target: the label column of a CSV or Parquet file or a DataFrame. Default None.
+        target: the label column of a CSV or Parquet file or a DataFrame; a numeric target gets corrupted
+            targets in place of noisy labels, and no imbalance check. Default None.
         model: `mlp`, `cnn1d`, `cnn2d` or `auto`, or a `ModelSpec`. Default `mlp` (fast, and a data cause
             shows in a simple model too).
         test: a file of test rows with the same columns, for the shift check; a built-in set with a test
@@ -188,14 +251,17 @@ class Causes:
         seeds: seeds per fold and per learning-curve size. Default 3.
         epochs: most epochs a fold's member trains (each stops 8 epochs after its best held-out loss);
             a learning-curve member on a share `f` of the rows trains up to `epochs / sqrt(f)`. Default 30.
-        metric: `accuracy`, `balanced_accuracy` or `macro_f1` for the learning curve and capacity.
-            Default accuracy.
+        metric: `accuracy`, `balanced_accuracy` or `macro_f1` for classes, `rmse`, `mae` or `r2` for a number:
+            the learning curve's and capacity's. Default None: accuracy, or RMSE for a number.
         batch_size, lr, device: as for training. Defaults 32, 1e-3, `cpu`.
         train: every training setting as a `TrainConfig`, in place of `batch_size`, `lr` and `device` (its
             epochs are `epochs`'). Default None.
         optimizer, scheduler, scheduler_interval, clip_grad: the training's own (see `TrainConfig`), e.g.
             `optimizer=lambda params: torch.optim.AdamW(params, lr=3e-4)`; every check trains with them.
             Default None.
+        rows, test_rows: each row's (and test row's) number in the user's file, 0-based data rows, where the data
+            checked is a part of it (a study's training set: `Splits.train_rows`); every row reported is named by
+            it. Default None: the rows' own positions.
 
     Example:
         >>> r = Causes("wine", folds=3, seeds=1, epochs=5).run()
@@ -205,26 +271,35 @@ class Causes:
 
     def __init__(self, data="digits", target: str | None = None, model: str | ModelSpec = "mlp",
                  test: str | Path | None = None, folds: int = 5, seeds: int = 3, epochs: int = 30,
-                 metric: str = "accuracy", batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
+                 metric: str | None = None, batch_size: int = 32, lr: float = 1e-3, device: str = "cpu",
                  train: TrainConfig | None = None, optimizer=None, scheduler=None, scheduler_interval: str | None = None,
-                 clip_grad: float | None = None):
+                 clip_grad: float | None = None, rows: np.ndarray | None = None, test_rows: np.ndarray | None = None):
         if int(folds) != folds or not 2 <= folds <= 20:
             raise GoodfitError(f"folds must be a whole number from 2 to 20, got {folds}; e.g. --folds 5")
         if int(seeds) != seeds or seeds < 1:
             raise GoodfitError(f"seeds must be a whole number >= 1, got {seeds}; e.g. --seeds 3")
-        if metric not in CLASS_METRICS:
-            raise GoodfitError(f"metric {metric!r} is not one causes can use; use one of {', '.join(CLASS_METRICS)}")
-        self.spec = model if isinstance(model, ModelSpec) else ModelSpec(model)
+        self.spec = model if isinstance(model, ModelSpec) or callable(model) else ModelSpec(model)
         config = TrainConfig(batch_size=batch_size, lr=lr, device=device) if train is None else train
         self.config = replace(config, epochs=epochs).with_training(
             optimizer=optimizer, scheduler=scheduler, scheduler_interval=scheduler_interval, clip_grad=clip_grad)
         self.dataset = data if isinstance(data, Dataset) else load(data, target)
         self.data = str(data) if isinstance(data, (str, Path)) else self.dataset.name
-        if self.dataset.task == "regression":
-            raise GoodfitError(f"{self.data} has a numeric target; goodfit causes looks at classes (noisy labels, "
-                               "imbalance) and needs a class target: pass --target with a label column")
+        self.regression = self.dataset.task == "regression"
+        allowed = TARGET_METRICS if self.regression else CLASS_METRICS
+        metric = metric or allowed[0]
+        if metric not in allowed:
+            raise GoodfitError(f"metric {metric!r} is not one causes can use on {'a numeric target' if self.regression else 'classes'}; "
+                               f"use one of {', '.join(allowed)}")
+        self.config.loss_for(self.dataset.task)  # a loss of the other task is refused here, before anything trains
         self.test = self._test_rows(test, target)
         self.folds, self.seeds, self.metric = int(folds), list(range(int(seeds))), metric
+        self.rows, self.test_rows = rows, test_rows
+        if self.regression:
+            if len(self.dataset.y) < 10 * self.folds:
+                raise GoodfitError(f"{self.data} has {len(self.dataset.y)} rows, too few for {self.folds} folds of a "
+                                   f"numeric target; give it at least {10 * self.folds} rows, or pass --folds "
+                                   f"{max(2, len(self.dataset.y) // 10)}")
+            return
         counts = np.bincount(self.dataset.y, minlength=self.dataset.num_classes)
         if counts.min() < self.folds:
             small = self.dataset.classes[int(counts.argmin())]
@@ -248,9 +323,13 @@ class Causes:
         ds = self.dataset
         X, y = features(ds), ds.y
         notes = []
-        say(f"noisy labels: {self.folds} folds x {len(self.seeds)} seeds")
-        labels = self._labels(X, y)
-        classes = class_rows(y, labels.probabilities.argmax(1), ds.classes)
+        if self.regression:
+            say(f"corrupted targets: {self.folds} folds x {len(self.seeds)} seeds")
+            labels, classes = self._targets(X, y), []
+        else:
+            say(f"noisy labels: {self.folds} folds x {len(self.seeds)} seeds")
+            labels = self._labels(X, y)
+            classes = class_rows(y, labels.probabilities.argmax(1), ds.classes)
         say(f"learning curve: {len(FRACTIONS)} sizes x {len(self.seeds)} seeds")
         curve, full = self._curve(X, y)
         say("capacity")
@@ -263,9 +342,10 @@ class Causes:
             notes.append("shift not checked: no test rows (pass --test FILE)")
         causes = self._causes(labels, classes, curve, capacity, shift)
         self._caveats(causes, notes)
-        checked = ["small_data", "noisy_labels", "imbalance", "capacity"] + (["shift"] if shift else [])
+        checked = (["small_data", "corrupted_targets"] if self.regression else ["small_data", "noisy_labels", "imbalance"]
+                   ) + ["capacity"] + (["shift"] if shift else [])
         return CausesResult(causes, labels, classes, ds.classes, curve, self.metric, capacity, shift, notes, len(y),
-                            time.perf_counter() - start, self.data, checked)
+                            time.perf_counter() - start, self.data, checked, self.rows, self.test_rows)
 
     def _arm(self, patience: int = PATIENCE) -> Arm:
         return Arm("early_stopping", (EarlyStopping(patience=patience),))
@@ -273,6 +353,10 @@ class Causes:
     def label_scores(self) -> LabelScores:
         """The noisy-labels check alone: every row's scores and the rows judged mislabeled."""
         return self._labels(features(self.dataset), self.dataset.y)
+
+    def target_scores(self) -> TargetScores:
+        """The corrupted-targets check alone (a numeric target): every row's scores and the rows judged corrupted."""
+        return self._targets(features(self.dataset), self.dataset.y)
 
     def learning_curve(self) -> Curve:
         """The small-data check alone: the learning curve over shares of the rows and its power law."""
@@ -283,8 +367,14 @@ class Causes:
         trained = train_parts(X, y, self.dataset, parts, self.spec, self.config, self._arm(), record=True)
         return label_scores(trained, y, self.dataset.num_classes)
 
+    def _targets(self, X: np.ndarray, y: np.ndarray) -> TargetScores:
+        parts = [(part, seed) for part in fold_parts(strata(y, "regression"), self.folds, seed=0) for seed in self.seeds]
+        trained = train_parts(X, y, self.dataset, parts, self.spec, self.config, self._arm(), record=True)
+        return target_scores(trained, y)
+
     def _curve(self, X: np.ndarray, y: np.ndarray) -> tuple[Curve, list]:
         """Each share of the pool (all rows but a held-out fifth), several seeds each drawing its own subset."""
+        y = strata(y, self.dataset.task)  # what the subsets keep the shares of: classes, or a number's quantile bins
         held_out = stratified_folds(y, 5, seed=1)[0]
         pool = np.setdiff1d(np.arange(len(y)), held_out)
         points, full = [], []
@@ -297,34 +387,48 @@ class Causes:
                 parts.append((Part(rows, held_out), seed))
             stretch = fraction ** -0.5  # a smaller set takes more epochs, each of fewer steps
             config = replace(self.config, epochs=math.ceil(self.config.epochs * stretch))
-            trained = train_parts(X, y, self.dataset, parts, self.spec, config, self._arm(math.ceil(PATIENCE * stretch)))
+            trained = train_parts(X, self.dataset.y, self.dataset, parts, self.spec, config,
+                                  self._arm(math.ceil(PATIENCE * stretch)))
             for (part, _), r in zip(parts, trained.result.members):
                 points.append((len(part.train), float(r.scores[f"val_{self.metric}"])))
             if fraction == 1.0:
                 full = (parts, trained.result.members, config)
-        return fitted_curve(points, held_out=len(held_out)), full
+        return fitted_curve(points, held_out=len(held_out), metric=self.metric), full
 
     def _capacity(self, X: np.ndarray, y: np.ndarray, full: tuple, notes: list[str], noise: float) -> dict:
         """Training against validation at full size; where training stays low and close, a 4x wider model.
 
         Low is against what the labels allow: with a share `noise` of them wrong, a model that learns the
-        rest reaches `1 - noise` on the given labels, and only under `FIT_BELOW` of that is it held back."""
+        rest reaches `1 - noise` on the given labels, and only under `FIT_BELOW` of that is it held back. A numeric
+        target is judged the same way by R² (the share of the target's variance the model explains); what the
+        wider model gains is then the share of the error (RMSE, MAE or 1 - R²) it takes off, in percent."""
         parts, results, config = full
-        train_score = float(np.mean([r.scores["train_accuracy"] for r in results]))
-        val_score = float(np.mean([r.scores["val_accuracy"] for r in results]))
+        fit = "r2" if self.regression else "accuracy"
+        train_score = float(np.mean([r.scores[f"train_{fit}"] for r in results]))
+        val_score = float(np.mean([r.scores[f"val_{fit}"] for r in results]))
         params = int(results[0].num_params)
-        out = {"parameters": params, "training_rows": int(len(parts[0][0].train)), "train_accuracy": round(train_score, 4),
-               "val_accuracy": round(val_score, 4)}
+        out = {"parameters": params, "training_rows": int(len(parts[0][0].train)), f"train_{fit}": round(train_score, 4),
+               f"val_{fit}": round(val_score, 4)}
         if not (train_score < FIT_BELOW * (1 - noise) and train_score - val_score < CLOSE_GAP):
             return out
-        arch = self.spec.resolve(self.dataset.kind, self.dataset.input_shape, self.dataset.num_classes)
+        if not isinstance(self.spec, ModelSpec):
+            notes.append("training stayed close to validation, but a model of your own factory cannot be made wider "
+                         "here: capacity not checked")
+            return out
+        arch = self.spec.resolve(self.dataset.kind, self.dataset.input_shape, self.dataset.num_outputs)
         wider = ModelSpec(arch.arch, arch.width * 4, arch.depth)
         trained = train_parts(X, y, self.dataset, parts, wider, config, self._arm(math.ceil(PATIENCE)))
-        wide = [float(r.scores[f"val_{self.metric}"]) for r in trained.result.members]
-        base = [float(r.scores[f"val_{self.metric}"]) for r in results]
-        out |= {"wider_width": arch.width * 4, "width": arch.width,
-                "wider_gain_points": round(100 * float(np.mean(np.subtract(wide, base))), 2)}
-        notes.append(f"training stayed close to validation ({train_score:.1%} against {val_score:.1%}): "
+        wide = float(np.mean([r.scores[f"val_{self.metric}"] for r in trained.result.members]))
+        base = float(np.mean([r.scores[f"val_{self.metric}"] for r in results]))
+        out |= {"wider_width": arch.width * 4, "width": arch.width}
+        if self.regression:
+            now, then = errors([base, wide], self.metric)
+            out |= {f"val_{self.metric}": round(base, 6), f"wider_val_{self.metric}": round(wide, 6),
+                    "wider_error_cut_percent": round(100 * (now - then) / now, 2)}
+        else:
+            out["wider_gain_points"] = round(100 * (wide - base), 2)
+        shown = (lambda v: f"R² {v:.3f}") if self.regression else (lambda v: f"{v:.1%}")
+        notes.append(f"training stayed close to validation ({shown(train_score)} against {shown(val_score)}): "
                      f"a model {4}x as wide was trained to see whether capacity holds it back")
         return out
 
@@ -335,7 +439,9 @@ class Causes:
         joint = Dataset("train+test", both, is_test, ds.kind, ("train", "test"), standardize=ds.standardize)
         X = features(joint)
         parts = [(part, seed) for part in fold_parts(is_test, self.folds, seed=2) for seed in self.seeds[:2]]
-        trained = train_parts(X, is_test, joint, parts, self.spec, self.config, self._arm(), record=True,
+        config = replace(self.config, loss="auto")  # train against test is a question of classes, whatever the target
+        spec = self.spec if isinstance(self.spec, ModelSpec) else ModelSpec("auto")  # a factory's outputs are its task's
+        trained = train_parts(X, is_test, joint, parts, spec, config, self._arm(), record=True,
                               classes=("train", "test"))
         p_test, seen = np.zeros(len(is_test)), np.zeros(len(is_test))
         for part, logits, best in zip(trained.parts, trained.outputs, best_epochs(trained, is_test)):
@@ -343,19 +449,21 @@ class Causes:
             seen[part.held_out] += 1
         return shift_of(is_test, p_test / np.maximum(seen, 1))
 
-    def _causes(self, labels: LabelScores, classes: list[ClassRow], curve: Curve, capacity: dict,
+    def _causes(self, labels: LabelScores | TargetScores, classes: list[ClassRow], curve: Curve, capacity: dict,
                 shift: Shift | None) -> list[Cause]:
         metric = METRICS[self.metric]
         found = []
         gain, low, high = (100 * v for v in curve.gain_2x)
-        if gain >= SMALL_GAIN and low > 0:
+        if self.regression:
+            found += self._target_causes(labels, curve, capacity)
+        elif gain >= SMALL_GAIN and low > 0:
             found.append(Cause("small_data", (
                 f"the learning curve still rises: {metric.label} {curve.metric[0]:.1%} with {curve.sizes[0]} rows, "
                 f"{curve.metric[-1]:.1%} with {curve.sizes[-1]}; doubling the data would add about {_points(gain)} "
                 f"points ({_points(low)} to {_points(high)}), four times the data about "
                 f"{_points(100 * (curve.at_4x - curve.metric[-1]))}"), REMEDIES["small_data"], gain))
-        if labels.share >= NOISE_SHARE:
-            top = ", ".join(f"row {r} ({self.dataset.classes[labels.given[r]]}, likely "
+        if not self.regression and labels.share >= NOISE_SHARE:
+            top = ", ".join(f"file row {self._row(r)} ({self.dataset.classes[labels.given[r]]}, likely "
                             f"{self.dataset.classes[labels.likely[r]]})" for r in labels.flagged[:3])
             found.append(Cause("noisy_labels", (
                 f"about {labels.share:.1%} of the labels look wrong ({len(labels.flagged)} of {len(labels.given)} rows): "
@@ -375,7 +483,8 @@ class Causes:
             found.append(Cause("shift", (
                 f"a classifier tells the test rows from the training rows with AUC {shift.auc:.2f} "
                 f"({shift.interval[0]:.2f} to {shift.interval[1]:.2f}; 0.5 is chance); least like training: test rows "
-                f"{', '.join(str(r) for r, _ in shift.unlike[:5])}"), REMEDIES["shift"], 100 * (shift.auc - 0.5)))
+                f"{', '.join(str(self._test_row(r)) for r, _ in shift.unlike[:5])}"), REMEDIES["shift"],
+                100 * (shift.auc - 0.5)))
         wider = capacity.get("wider_gain_points")
         if wider is not None and wider >= CAPACITY_GAIN:
             found.append(Cause("capacity", (
@@ -385,7 +494,52 @@ class Causes:
                 f"as wide adds {wider:+.1f} points"), REMEDIES["capacity"], wider))
         return sorted(found, key=lambda c: -c.points)
 
+    def _row(self, r: int) -> int:
+        return int(r if self.rows is None else self.rows[r])
+
+    def _test_row(self, r: int) -> int:
+        return int(r if self.test_rows is None else self.test_rows[r])
+
+    def _target_causes(self, scores: TargetScores, curve: Curve, capacity: dict) -> list[Cause]:
+        """A numeric target's causes: small data (its error still falls), corrupted targets, capacity; `points`
+        are percent (of the error taken off, of the rows corrupted), to order them among the others."""
+        metric, found = METRICS[self.metric], []
+        value = metric.value
+        now, mid, *ends = errors([curve.metric[-1] + g for g in (0.0, *curve.gain_2x)], self.metric)
+        cut = 100 * (now - mid) / now  # percent of the error twice the data takes off; its surer end above zero:
+        if cut >= SMALL_CUT and max(ends) < now:
+            fall = "rise" if metric.higher_is_better else "fall"
+            found.append(Cause("small_data", (
+                f"the learning curve still {'rises' if metric.higher_is_better else 'falls'} ({metric.label}, "
+                f"{'higher' if metric.higher_is_better else 'lower'} is better): {value(curve.metric[0])} with "
+                f"{curve.sizes[0]} rows, {value(curve.metric[-1])} with {curve.sizes[-1]}; doubling the data would "
+                f"bring it to about {value(curve.at_2x)} ({value(curve.interval_2x[0])} to "
+                f"{value(curve.interval_2x[1])} on new rows), a {fall} of {metric.change(curve.gain_2x[0])} that takes "
+                f"about {cut:.0f}% off the error, four times the data to about {value(curve.at_4x)}"),
+                REMEDIES["small_data"], cut))
+        low = scores.share_interval[0]
+        if low > CORRUPT_SHARE:
+            top = ", ".join(f"file row {self._row(r)} (given {value(scores.given[r])}, likely {value(scores.likely[r])})"
+                            for r in scores.flagged[:3])
+            found.append(Cause("corrupted_targets", (
+                f"about {scores.share:.1%} of the targets look corrupted ({scores.count:.0f} of {len(scores.given)} rows, "
+                f"{scores.interval[0]:.0f} to {scores.interval[1]:.0f}): {len(scores.flagged)} lie more than {CUTOFF:g} "
+                f"typical errors ({CUTOFF * scores.scale:.3g}) from what the out-of-fold models predict, where chance "
+                f"would put about {chance() * len(scores.given):.0f}; the furthest: {top}"),
+                REMEDIES["corrupted_targets"], 100 * scores.share))
+        wider = capacity.get("wider_error_cut_percent")
+        if wider is not None and wider >= CAPACITY_CUT:
+            found.append(Cause("capacity", (
+                f"training stays low and close to validation (R² {capacity['train_r2']:.3f} in training, "
+                f"{capacity['val_r2']:.3f} on validation) with {capacity['parameters']:,} parameters for "
+                f"{capacity['training_rows']:,} rows, and a model {capacity['wider_width'] // capacity['width']}x as "
+                f"wide takes {wider:.0f}% off the validation {metric.label} ({value(capacity[f'val_{self.metric}'])} "
+                f"to {value(capacity[f'wider_val_{self.metric}'])})"), REMEDIES["capacity"], wider))
+        return found
+
     def _caveats(self, causes: list[Cause], notes: list[str]) -> None:
         if any(c.name == "capacity" for c in causes) and len(causes) > 1:
-            notes.append("the other checks used the same model, which lacks capacity: its probabilities are weak "
-                         "evidence of wrong labels; rerun with a larger model (--width) to trust them")
+            weak = ("predictions are weak evidence of corrupted targets" if self.regression else
+                    "probabilities are weak evidence of wrong labels")
+            notes.append(f"the other checks used the same model, which lacks capacity: its {weak}; rerun with a larger "
+                         "model (--width) to trust them")

@@ -90,13 +90,16 @@ class Part:
 class Trained:
     """A population's members with their parts, results and (when recorded) outputs.
 
-    `outputs[i]` is member i's logits on every row at each epoch it trained, `(epochs, N, C)`.
+    `outputs[i]` is member i's logits on every row at each epoch it trained, `(epochs, N, C)`; for a numeric
+    target, `(epochs, N, 1)` standardized: `target_mean + target_std * output` is in the target's units.
     """
 
     parts: list[Part]
     members: list[Member]
     result: TrainResult
     outputs: list[np.ndarray] | None
+    target_mean: float = 0.0
+    target_std: float = 1.0
 
 
 def train_parts(X: np.ndarray, y: np.ndarray, dataset: Dataset, parts: list[tuple[Part, int]], model: ModelSpec,
@@ -105,22 +108,25 @@ def train_parts(X: np.ndarray, y: np.ndarray, dataset: Dataset, parts: list[tupl
     """Train one member per `(part, seed)`, each on its own split, as one population where sizes agree.
 
     Args:
-        X, y: every row's inputs and labels.
-        dataset: where the rows come from (its kind and classes).
+        X, y: every row's inputs and labels (or numeric targets, in their units: standardized here over every row).
+        dataset: where the rows come from (its kind, classes and task).
         parts: each member's training and held-out rows, and its seed.
         model, config, arm: what every member trains as.
         record: keep each member's logits on every row at each epoch. Default False.
         classes: the class names, when they are not the data set's (a check's own labels). Default None.
     """
     classes = dataset.classes if classes is None else classes
+    regression = dataset.task == "regression"
+    center, scale = (float(y.mean()), float(y.std()) or 1.0) if regression else (0.0, 1.0)
+    y = np.asarray((y - center) / scale, np.float32) if regression else y
     members, splits, expanded = [], [], []
     for part, seed in parts:
-        if len(np.unique(y[part.train])) < 2:
+        if not regression and len(np.unique(y[part.train])) < 2:
             raise GoodfitError(f"a part of {len(part.train)} training rows holds a single class; "
                                "give more rows of each class (at least 10 per class)")
         held_out = part.held_out
         splits.append(Splits(X[part.train], y[part.train], X[held_out], y[held_out], X[held_out], y[held_out],
-                             dataset.kind, classes, np.zeros(len(part.train), bool)))
+                             dataset.kind, classes, np.zeros(len(part.train), bool), dataset.task, center, scale))
         members.append(Member(arm, int(seed)))
         expanded.append(part)
     outputs: dict[int, list[torch.Tensor]] = {}
@@ -134,7 +140,7 @@ def train_parts(X: np.ndarray, y: np.ndarray, dataset: Dataset, parts: list[tupl
 
     result = train(splits, members, model, config, on_epoch=on_epoch if record else None)
     recorded = [torch.stack(outputs[i]).numpy() for i in range(len(members))] if record else None
-    return Trained(expanded, members, result, recorded)
+    return Trained(expanded, members, result, recorded, center, scale)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
