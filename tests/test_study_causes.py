@@ -134,6 +134,10 @@ def test_study_causes_on_a_numeric_target_names_corrupted_targets_by_the_rows_of
     y = load("diabetes").y
     for issue in found["target_issues"]:  # named by the file's row: its target there is the one given
         assert issue["row"] in rows and issue["given"] == pytest.approx(float(y[issue["row"]]), rel=1e-5)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('id="causes"'):page.index('id="figures"')]
+    assert "Rows whose target looks corrupted" in section and "corrupted targets" in section
+    assert not any(word in section for word in ("mislabeled", "Classes", "noisy labels", "imbalance", "points"))
 
 
 def test_the_rows_a_study_names_as_mislabeled_are_rows_of_the_file(noisy_study):

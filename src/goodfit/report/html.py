@@ -281,19 +281,32 @@ def _quiet_checks(found: dict, names: set[str]) -> list[str]:
     from goodfit.causes import NOISE_SHARE
 
     said, curve = [], found.get("learning_curve", {})
-    if "small_data" not in names and curve.get("metric"):
+    regression = found.get("task") == "regression"
+    if "small_data" not in names and curve.get("metric") and regression:
+        m = METRICS[curve["metric_name"]]
+        said.append(f"small data: twice the rows would bring {m.label} from {m.value(curve['metric'][-1])} to about "
+                    f"{m.value(curve['at_2x'])} ({m.value(curve['interval_2x'][0])} to {m.value(curve['interval_2x'][1])})")
+    elif "small_data" not in names and curve.get("metric"):
         gain, low, high = (100 * v for v in curve["gain_2x"])
         said.append(f"small data: twice the rows would add about {gain:+.1f} points ({low:+.1f} to {high:+.1f})")
-    if "noisy_labels" not in names:
+    if regression and "corrupted_targets" not in names:
+        low, high = found.get("corrupted_share_interval", [0.0, 0.0])
+        said.append(f"corrupted targets: about {found.get('estimated_corrupted_share', 0):.1%} ({low:.1%} to "
+                    f"{high:.1%}) lie further from the out-of-fold predictions than chance puts them")
+    elif not regression and "noisy_labels" not in names:
         said.append(f"noisy labels: about {found.get('estimated_noise_share', 0):.1%} look wrong "
                     f"(a cause from {NOISE_SHARE:.0%})")
-    if "imbalance" not in names:
+    if not regression and "imbalance" not in names:
         said.append("imbalance: no class under a third of the largest")
     shift = found.get("shift")
     if "shift" not in names and shift:
         said.append(f"shift: a classifier tells test from training rows with AUC {shift['auc']:.2f} "
                     f"({shift['interval'][0]:.2f} to {shift['interval'][1]:.2f}; 0.5 is chance)")
     capacity = found.get("capacity", {})
+    if "capacity" not in names and "train_r2" in capacity:
+        said.append(f"capacity: training R² {capacity['train_r2']:.3f}, validation {capacity['val_r2']:.3f}"
+                    + (f"; a {capacity['wider_width'] // capacity['width']}x wider model takes "
+                       f"{capacity['wider_error_cut_percent']:.0f}% off the error" if "wider_width" in capacity else ""))
     if "capacity" not in names and "train_accuracy" in capacity:
         said.append(f"capacity: training accuracy {capacity['train_accuracy']:.1%}, validation "
                     f"{capacity['val_accuracy']:.1%}" + (f"; a {capacity['wider_width'] // capacity['width']}x wider "
@@ -316,12 +329,14 @@ def _causes(result) -> dict | None:
                     for r in c["remedies"]]
         causes.append({**c, "remedies": remedies})
     fig = causes_curve_figure(found["learning_curve"])
+    issues = found.get("target_issues", found.get("label_issues", []))
     planted = found.get("planted_noise")
     condition = result.conditions[found.get("condition", 0)]
     return {
         "causes": causes, "quiet": _quiet_checks(found, names), "notes": found.get("notes", []),
-        "issues": found.get("label_issues", [])[:TOP_ISSUES], "flagged": len(found.get("label_issues", [])),
-        "share": found.get("estimated_noise_share", 0.0), "classes": found.get("classes", []),
+        "issues": issues[:TOP_ISSUES], "flagged": len(issues), "regression": found.get("task") == "regression",
+        "share": found.get("estimated_noise_share", found.get("estimated_corrupted_share", 0.0)),
+        "classes": found.get("classes", []),
         "rows": found.get("rows"), "seconds": found.get("seconds"), "planted": planted,
         "where": condition_label(condition), "several": len(result.conditions) > 1,
         "noise": condition.get("label_noise") or 0.0,
