@@ -100,3 +100,14 @@ def test_bad_input_on_a_numeric_target_is_one_line_and_exit_code_2(command, monk
         Causes(Dataset("few", X, y, "table", (), task="regression"))
     with pytest.raises(GoodfitError, match="loss 'cross_entropy' does not fit a regression target"):
         Causes(Dataset("few", X, y, "table", (), task="regression"), folds=2, train=TrainConfig(loss="cross_entropy"))
+
+
+def test_test_rows_moved_away_are_the_shift_cause_named_by_their_file_rows():
+    X, y, _ = linear_rows(300, 0, seed=3)
+    moved = X[200:] + 1.5  # the last 100 rows as test rows, moved 1.5 standard deviations along every feature
+    ds = Dataset("part", X[:200], y[:200], "table", (), task="regression", test=(moved, y[200:]))
+    found = Causes(ds, rows=np.arange(200) + 1000, test_rows=np.arange(100) + 5000, **QUICK).run()
+    assert "shift" in [c.name for c in found.causes] and found.shift.auc > 0.9, found.shift
+    shown = found.to_dict()["shift"]["unlike_training"]
+    assert all(5000 <= r["test_row"] < 5100 for r in shown)  # the test file's rows, not positions in the check
+    assert "least like training: test rows 50" in next(c.evidence for c in found.causes if c.name == "shift")
