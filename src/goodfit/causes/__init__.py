@@ -243,8 +243,9 @@ class Causes:
             or a map-style torch dataset (see `goodfit.load`). Default `digits`.
         target: the label column of a CSV or Parquet file or a DataFrame; a numeric target gets corrupted
             targets in place of noisy labels, and no imbalance check. Default None.
-        model: `mlp`, `cnn1d`, `cnn2d` or `auto`, or a `ModelSpec`. Default `mlp` (fast, and a data cause
-            shows in a simple model too).
+        model: `mlp`, `cnn1d`, `cnn2d` or `auto`, a `ModelSpec`, or your own factory returning an `nn.Module`
+            (as for `goodfit.train`: every check but shift trains it; capacity, which needs a wider model, is then
+            not checked). Default `mlp` (fast, and a data cause shows in a simple model too).
         test: a file of test rows with the same columns, for the shift check; a built-in set with a test
             part of its own uses that. Default None (no shift check).
         folds: folds of the out-of-fold probabilities. Default 5.
