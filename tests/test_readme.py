@@ -139,6 +139,42 @@ def assert_quoted(quotes: list[str], printed: str):
         assert one(quote) in one(printed), f"the README quotes {quote!r}, but the command printed:\n{printed}"
 
 
+sys.path.insert(0, str(ROOT / "scripts"))
+import readme_figures  # noqa: E402 - make readme-figures' reading of the README's quoting passages
+
+
+def assert_passages(what: str, printed: str):
+    """Every fragment the README's passages tagged `what` quote is printed, each number exactly as quoted."""
+    tagged = [p for p in readme_figures.passages(README) if p.what == what]
+    assert tagged, f"no README passage quotes {what!r}"
+    for passage in tagged:
+        for fragment in readme_figures.fragments(passage.body):
+            figures, found = readme_figures.compare(fragment, printed, what)
+            assert found is not None, f"the README quotes {fragment!r}, but the command printed:\n{printed}"
+            off = [(f.readme, f.today) for f in figures if f.readme != f.today]
+            assert not off, f"README figure against today's in {fragment!r}: {off}"
+
+
+def test_every_quoting_passage_names_one_command_and_quotes_something():
+    tagged = readme_figures.passages(README)
+    assert len(tagged) >= 8 and README.count("<!-- figures:") == len(tagged) == README.count("<!-- /figures -->")
+    for passage in tagged:
+        command = readme_figures.command_of(passage.what, README)
+        assert command.split()[0] in ("goodfit", "python"), command
+        assert readme_figures.fragments(passage.body), f"the passage on {passage.what} quotes nothing"
+
+
+def test_make_readme_figures_finds_a_stale_figure_and_writes_todays():
+    body = 'It says "against the baseline\'s 65.9 test RMSE" and "p=0.011 after Holm".'
+    text = f"<!-- figures: runs/x -->\n{body}\n<!-- /figures -->\n"
+    printed = "... against the baseline's\n66.4 test RMSE ... (p=0.050 after Holm)"
+    (passage,) = readme_figures.passages(text)
+    figures = [f for fragment in readme_figures.fragments(passage.body)
+               for f in readme_figures.compare(fragment, printed, "runs/x")[0]]
+    assert [(f.readme, f.today, f.ok) for f in figures] == [("65.9", "66.4", True), ("0.011", "0.050", False)]
+    assert 'baseline\'s 66.4 test RMSE" and "p=0.050 after Holm"' in readme_figures.rewritten(text, passage, figures)
+
+
 def test_version_is_what_the_readme_says(monkeypatch, capsys):
     printed = run_goodfit(["--version"], None, monkeypatch, capsys)
     assert printed.strip() == f"goodfit {goodfit.__version__}"
