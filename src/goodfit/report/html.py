@@ -252,6 +252,7 @@ HINTS = {  # what the report says of the causes' remedies no arm can be
     "more_data_like_the_test_rows": "collect training rows like the test rows",
     "larger_model": "a wider or deeper model: --width, --depth",
     "higher_learning_rate": "--lr",
+    "huber_loss": "a loss that weighs far-off targets less: --loss huber",
 }
 TOP_ISSUES = 10  # mislabeled rows the report lists (results.json has them all)
 
