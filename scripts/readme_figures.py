@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PASSAGE = re.compile(r"<!-- figures: (.+?)( slow)? -->\n(.*?)<!-- /figures -->", re.S)
-NUMBER = r"(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?(?![\w]|\.\d)"
+NUMBER = r"(?<![\w.])[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w]|\.\d)"  # 1,400 and -0.5 but not L2
 
 
 @dataclass
