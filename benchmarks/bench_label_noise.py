@@ -6,7 +6,8 @@ at random) are changed at known rows; both methods see only the noisy labels. cl
 (5 stratified folds, on the inputs goodfit trains on: standardized tables, digits' pixels in [0, 1], which
 suit it better than standardized pixels: F1 0.86 against 0.77 at 10% noise); goodfit runs `Causes(...).label_scores()`: 5 folds x 3
 seeds of its MLP as one population, out-of-fold probabilities and margins up to each member's best
-held-out loss, cleanlab's count on its probabilities. Prints precision, recall and F1 of each on the
+held-out loss, the share of wrong labels estimated against the probabilities of each row's other classes
+(`goodfit.causes.labels.noise_share`). Prints precision, recall and F1 of each on the
 same rows, per planting seed, and the mean F1 difference per data set and noise level.
 
     python benchmarks/bench_label_noise.py              # digits (1,200 rows) and breast_cancer, 3 plantings

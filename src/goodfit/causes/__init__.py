@@ -31,7 +31,8 @@ import pandas as pd
 from goodfit.causes.curve import FRACTIONS, Curve, errors, fitted_curve
 from goodfit.causes.imbalance import ClassRow, class_rows, neglect
 from goodfit.causes.labels import LabelScores, best_epochs, label_scores
-from goodfit.causes.members import Part, features, fold_parts, softmax, stratified_folds, stratified_subset, train_parts
+from goodfit.causes.members import (Part, features, fold_parts, softmax, stratified_subset, train_parts,
+                                    train_side_by_side)
 from goodfit.causes.shift import Shift, shift_of
 from goodfit.causes.targets import CUTOFF, TargetScores, chance, target_scores
 from goodfit.data import Dataset, load
@@ -52,7 +53,7 @@ REMEDIES = {
     "capacity": ["larger_model", "higher_learning_rate"],
 }
 SMALL_GAIN = 1.0  # points at twice the data, the lower end of its interval above zero: small data
-NOISE_SHARE = 0.03  # estimated share of wrong labels from which they are a cause
+NOISE_SHARE = 0.03  # the lower end of the wrong labels' share's interval above this: they are a cause
 SHIFT_AUC = 0.6  # the lower end of the train-versus-test AUC's interval above this: shifted
 CAPACITY_GAIN = 2.0  # points a four times wider model must add, when training stays close to validation
 CLOSE_GAP, FIT_BELOW = 0.05, 0.95  # training within 5 points of validation, and under 95%: the capacity signature
@@ -180,7 +181,7 @@ class CausesResult:
     def _share(self) -> dict:
         s = self.labels
         if not self.regression:
-            return {"estimated_noise_share": round(s.share, 4)}
+            return {"estimated_noise_share": round(s.share, 4), "noise_share_interval": _rounded(s.share_interval)}
         return {"estimated_corrupted_share": round(s.share, 4), "corrupted_share_interval": _rounded(s.share_interval),
                 "corrupted_count": round(s.count, 1), "corrupted_count_interval": [round(v, 1) for v in s.interval],
                 "residual_scale": round(s.scale, 6), "cutoff": CUTOFF}
@@ -294,6 +295,7 @@ class Causes:
         self.config.loss_for(self.dataset.task)  # a loss of the other task is refused here, before anything trains
         self.test = self._test_rows(test, target)
         self.folds, self.seeds, self.metric = int(folds), list(range(int(seeds))), metric
+        self._first_fold = None  # the first fold's members of the noisy-labels check, once trained: the curve's full size
         self.rows, self.test_rows = rows, test_rows
         if self.regression:
             if len(self.dataset.y) < 10 * self.folds:
@@ -366,19 +368,23 @@ class Causes:
     def _labels(self, X: np.ndarray, y: np.ndarray) -> LabelScores:
         parts = [(part, seed) for part in fold_parts(y, self.folds, seed=0) for seed in self.seeds]
         trained = train_parts(X, y, self.dataset, parts, self.spec, self.config, self._arm(), record=True)
+        self._first_fold = trained.result.members[:len(self.seeds)]
         return label_scores(trained, y, self.dataset.num_classes)
 
     def _targets(self, X: np.ndarray, y: np.ndarray) -> TargetScores:
         parts = [(part, seed) for part in fold_parts(strata(y, "regression"), self.folds, seed=0) for seed in self.seeds]
         trained = train_parts(X, y, self.dataset, parts, self.spec, self.config, self._arm(), record=True)
+        self._first_fold = trained.result.members[:len(self.seeds)]
         return target_scores(trained, y)
 
     def _curve(self, X: np.ndarray, y: np.ndarray) -> tuple[Curve, list]:
-        """Each share of the pool (all rows but a held-out fifth), several seeds each drawing its own subset."""
+        """Each share of the pool (all rows but the first of the noisy-labels check's folds), several seeds each
+        drawing its own subset. The whole pool is what that fold's members trained on, with the same settings and
+        seeds: once that check has run, they are the curve's full size (alone or in a crowd, a member trains alike)."""
         y = strata(y, self.dataset.task)  # what the subsets keep the shares of: classes, or a number's quantile bins
-        held_out = stratified_folds(y, 5, seed=1)[0]
+        held_out = fold_parts(y, self.folds, seed=0)[0].held_out
         pool = np.setdiff1d(np.arange(len(y)), held_out)
-        points, full = [], []
+        jobs = []
         for fraction in FRACTIONS:
             size = int(round(fraction * len(pool)))
             parts = []
@@ -387,13 +393,16 @@ class Causes:
                 rows = pool if fraction == 1.0 else stratified_subset(pool, y, size, rng)
                 parts.append((Part(rows, held_out), seed))
             stretch = fraction ** -0.5  # a smaller set takes more epochs, each of fewer steps
-            config = replace(self.config, epochs=math.ceil(self.config.epochs * stretch))
-            trained = train_parts(X, self.dataset.y, self.dataset, parts, self.spec, config,
-                                  self._arm(math.ceil(PATIENCE * stretch)))
-            for (part, _), r in zip(parts, trained.result.members):
-                points.append((len(part.train), float(r.scores[f"val_{self.metric}"])))
-            if fraction == 1.0:
-                full = (parts, trained.result.members, config)
+            jobs.append((parts, replace(self.config, epochs=math.ceil(self.config.epochs * stretch)),
+                         self._arm(math.ceil(PATIENCE * stretch))))
+        last = len(jobs) - 1  # the whole pool
+        results = {last: self._first_fold} if self._first_fold is not None else {}
+        todo = [i for i in range(len(jobs)) if i not in results]
+        trained = train_side_by_side(X, self.dataset.y, self.dataset, [jobs[i] for i in todo], self.spec)
+        results |= {i: t.result.members for i, t in zip(todo, trained)}
+        points = [(len(part.train), float(r.scores[f"val_{self.metric}"]))
+                  for i, (parts, _, _) in enumerate(jobs) for (part, _), r in zip(parts, results[i])]
+        full = (jobs[last][0], results[last], jobs[last][1])
         return fitted_curve(points, held_out=len(held_out), metric=self.metric), full
 
     def _capacity(self, X: np.ndarray, y: np.ndarray, full: tuple, notes: list[str], noise: float) -> dict:
@@ -463,12 +472,14 @@ class Causes:
                 f"{curve.metric[-1]:.1%} with {curve.sizes[-1]}; doubling the data would add about {_points(gain)} "
                 f"points ({_points(low)} to {_points(high)}), four times the data about "
                 f"{_points(100 * (curve.at_4x - curve.metric[-1]))}"), REMEDIES["small_data"], gain))
-        if not self.regression and labels.share >= NOISE_SHARE:
+        if not self.regression and labels.share_interval[0] > NOISE_SHARE:
             top = ", ".join(f"file row {self._row(r)} ({self.dataset.classes[labels.given[r]]}, likely "
                             f"{self.dataset.classes[labels.likely[r]]})" for r in labels.flagged[:3])
             found.append(Cause("noisy_labels", (
-                f"about {labels.share:.1%} of the labels look wrong ({len(labels.flagged)} of {len(labels.given)} rows): "
-                f"the out-of-fold models give their label little probability and the model learns them late; "
+                f"about {labels.share:.1%} of the labels look wrong ({labels.share_interval[0]:.1%} to "
+                f"{labels.share_interval[1]:.1%}; {len(labels.flagged)} of {len(labels.given)} rows): the out-of-fold "
+                f"models give these labels as little probability as they give a row's other classes, and the model "
+                f"learns them late; "
                 f"the clearest: {top}"), REMEDIES["noisy_labels"], 100 * labels.share))
         lost = neglect(classes)
         if lost:

@@ -6,6 +6,7 @@ Rows are the data's own (0-based, in file order); nothing here judges.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from goodfit.data import Dataset
 from goodfit.data.splits import Splits
 from goodfit.engine import Member, TrainConfig, TrainResult, train
 from goodfit.engine.loop import predictions
+from goodfit.engine.memory import torch_threads
 from goodfit.errors import GoodfitError
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm
@@ -141,6 +143,32 @@ def train_parts(X: np.ndarray, y: np.ndarray, dataset: Dataset, parts: list[tupl
     result = train(splits, members, model, config, on_epoch=on_epoch if record else None)
     recorded = [torch.stack(outputs[i]).numpy() for i in range(len(members))] if record else None
     return Trained(expanded, members, result, recorded, center, scale)
+
+
+def train_side_by_side(X: np.ndarray, y: np.ndarray, dataset: Dataset,
+                       jobs: list[tuple[list[tuple[Part, int]], TrainConfig, Arm]], model: ModelSpec) -> list[Trained]:
+    """Several `train_parts` calls, each `(parts, config, arm)`, side by side: on a CPU with several threads, one
+    thread each, costliest first (training rows times epochs); otherwise one after another. Returns them in order.
+
+    A call's arithmetic then runs on one thread, so its numbers do not depend on the others' timing. A few small
+    members (a learning curve's seeds at one size) use a second thread poorly, as the engine found for its own
+    populations (`engine.memory.PARALLEL_BYTES`).
+    """
+    def run(job: tuple, single: bool) -> Trained:
+        if single:  # a worker's own thread; `torch_threads` restores the count when all are done
+            torch.set_num_threads(1)
+        parts, config, arm = job
+        return train_parts(X, y, dataset, parts, model, config, arm)
+
+    threads = torch.get_num_threads() if jobs and jobs[0][1].device == "cpu" else 1
+    if threads < 2 or len(jobs) < 2:
+        return [run(job, False) for job in jobs]
+
+    cost = [len(parts[0][0].train) * config.epochs for parts, config, _ in jobs]
+    order = sorted(range(len(jobs)), key=lambda j: -cost[j])
+    with torch_threads(threads), ThreadPoolExecutor(threads) as pool:
+        done = dict(zip(order, pool.map(lambda j: run(jobs[j], True), order)))
+    return [done[j] for j in range(len(jobs))]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
