@@ -247,8 +247,9 @@ def reference_cells(result, condition: int) -> dict | None:
     Example:
         >>> class Result:
         ...     def reference_row(self, c):
-        ...         return {"arm": "reference (ridge, alpha=10)", "metric": "rmse", "score": 52.84, "score_low": 51.0,
-        ...                 "score_high": 54.68, "test_loss": 0.48, "test_loss_low": None, "test_loss_high": None}
+        ...         return {"arm": "reference (ridge, alpha=10)", "name": "ridge, alpha=10", "metric": "rmse",
+        ...                 "score": 52.84, "score_low": 51.0, "score_high": 54.68, "test_loss": 0.48,
+        ...                 "test_loss_low": None, "test_loss_high": None}
         >>> c = reference_cells(Result(), 0); c["arm"], c["test_accuracy"], c["marker"], c["p"]
         ('reference (ridge, alpha=10)', '52.8 ± 1.8', '', '')
     """
@@ -259,14 +260,16 @@ def reference_cells(result, condition: int) -> dict | None:
     unit, digits = (100, 1) if metric.percent else (1, _digits(row))
     blank = dict.fromkeys(("diff", "diff_pm", "p", "marker", "gap", "best_epoch", "regime", "regime_name",
                            "agreement", "flag"), "")
-    return {**blank, "arm": row["arm"], "significance": "reference", "meaning": REFERENCE_MEANING,
+    return {**blank, "arm": row["arm"], "name": row["name"], "significance": "reference", "meaning": REFERENCE_MEANING,
             "test_accuracy": _mean_pm(row["score"], row["score_low"], row["score_high"], unit, digits),
             "test_mean": _mean_pm(row["score"], None, None, unit, digits),
             "test_loss": _mean_pm(row["test_loss"], row["test_loss_low"], row["test_loss_high"], 1, 3)}
 
 
+REFERENCE_WIDTH = 11  # the regime column's narrowest cell ("overfit 5/5"): the reference's model, wrapped to it,
+# never widens the table
 REFERENCE_MEANING = ("not tested: a reference, a classical model from scikit-learn trained on the same splits and "
-                     "seeds and scored on the same test rows, picked on validation")
+                     "seeds and measured on the same test rows, picked on validation")
 
 
 def reference_legend(result) -> str:
@@ -275,7 +278,7 @@ def reference_legend(result) -> str:
     reference = result.reference or {}
     if "note" in reference:
         return reference["note"]
-    return f"reference (…): {REFERENCE_MEANING}" if reference else ""
+    return f"reference (its model on its row): {REFERENCE_MEANING}" if reference else ""
 
 
 def _notes(result, groups: list[dict]) -> list[str]:
@@ -384,9 +387,10 @@ def study_table(result, width: int | None = None) -> Table:
                           cells["test_mean"] if narrow else cells["test_accuracy"], Text(cells["diff_pm"], style=style[sig]),
                           cells["p"], Text(cells["marker"], style=style[sig]), cells["gap"], cells["best_epoch"],
                           Text(regime + cells["flag"]))
-        if (cells := group["reference"]) is not None:  # not compared: its comparison columns stay empty
-            table.add_row(Text("\n".join(textwrap.wrap(cells["arm"], ARM_WIDTH)), style="italic"),
-                          cells["test_mean"] if narrow else cells["test_accuracy"], "", "", "", "", "", "")
+        if (cells := group["reference"]) is not None:  # not compared: no Δ or p; its model where a regime goes
+            model = textwrap.wrap(f"({cells['name']})", REFERENCE_WIDTH, break_long_words=False)
+            table.add_row(Text("reference", style="italic"), cells["test_mean"] if narrow else cells["test_accuracy"],
+                          "", "", "", "", "", Text("\n".join(model), style="italic"))
         if len(groups) > 1:
             table.add_section()
     return table

@@ -336,7 +336,7 @@ def reference_beats(result, condition: int = 0, arm: str | None = None, what: st
         ...     def table(self):
         ...         return pd.DataFrame({"condition": [0, 0], "arm": ["baseline", "dropout"], "score": [71.4, 61.0]})
         >>> print(reference_beats(Result())[0])
-        A ridge regression (alpha=10) on the same splits and seeds scores 52.8 test RMSE against 61.0 for the network's best arm (dropout): the network is not yet the model to use, and its remedies are measured against a baseline that a classical model beats.
+        A ridge regression (alpha=10) on the same splits and seeds reaches 52.8 test RMSE against 61.0 for the network's best arm (dropout): the network is not yet the model to use, and its remedies are measured against a baseline that a classical model beats.
     """
     row = result.reference_row(condition)
     if row is None or not np.isfinite(row["score"]):
@@ -352,7 +352,7 @@ def reference_beats(result, condition: int = 0, arm: str | None = None, what: st
         return []
     family, _, setting = row["name"].partition(", ")
     model = REFERENCE_WORDS.get(family, family) + (f" ({setting})" if setting else "")
-    said = (f"{model} on the same splits and seeds scores {m.value(row['score'])} test {m.label} against "
+    said = (f"{model} on the same splits and seeds reaches {m.value(row['score'])} test {m.label} against "
             f"{m.value(float(best))} for {what} ({arm}): the network is not yet the model to use, and its remedies "
             "are measured against a baseline that a classical model beats.")
     return [where + said if where else said[0].upper() + said[1:]]

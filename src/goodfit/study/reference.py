@@ -92,12 +92,15 @@ def skipped(plan: dict, dataset: dict) -> str | None:
         return "no reference: your training function holds the data, which goodfit does not see"
     if kind == "table":
         return None
-    model = plan["model"]
-    arch = "your module" if "factory" in model else f"the {AUTO.get(kind) if model.get('arch') == 'auto' else model.get('arch')} network"
-    if arch == "the mlp network":
-        return None
-    words = WORDS.get(kind, kind)
-    return (f"no reference: {words}, which {arch} reads as {words}; a classical model on flattened values is no "
+    model, words = plan["model"], WORDS.get(kind, kind)
+    if "factory" in model:
+        reader = "your module"
+    else:
+        arch = AUTO.get(kind) if model.get("arch", "auto") == "auto" else model["arch"]
+        if arch == "mlp":
+            return None
+        reader = f"the {arch} network"
+    return (f"no reference: {words}, which {reader} reads as {words}; a classical model on flattened values is no "
             "yardstick for it")
 
 
@@ -122,6 +125,7 @@ def _scored(model, X: np.ndarray, y: np.ndarray, splits: Splits, loss) -> dict[s
 
 
 def _fitted(candidate: Candidate, splits: Splits, seed: int):
+    """The candidate fitted on the split's training part, as its members see it (label noise included)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1), warnings.catch_warnings():  # one thread: fast beside the study, the same everywhere
