@@ -76,10 +76,14 @@ def test_the_share_of_planted_wrong_labels_is_estimated_with_an_interval_around_
     assert noise_share(p, y) == (share, (low, high))  # a seed fixes the interval
 
 
-def test_the_curve_reuses_the_label_checks_first_fold_as_its_full_size():
-    run = Causes("wine", folds=3, seeds=1, epochs=4).run().curve
-    alone = Causes("wine", folds=3, seeds=1, epochs=4).learning_curve()  # every size trained by the curve itself
-    assert run.points == alone.points
+def test_the_curve_reuses_the_label_checks_first_fold_as_its_full_size(monkeypatch):
+    import goodfit.causes as causes
+    sizes, side_by_side = [], causes.train_side_by_side
+    monkeypatch.setattr(causes, "train_side_by_side", lambda X, y, ds, jobs, model: (
+        sizes.append(len(jobs)), side_by_side(X, y, ds, jobs, model))[1])
+    run = Causes("wine", folds=5, seeds=1, epochs=4).run().curve
+    alone = Causes("wine", folds=5, seeds=1, epochs=4).learning_curve()  # every size trained by the curve itself
+    assert sizes == [3, 4] and run.points == alone.points
 
 
 def test_calls_trained_side_by_side_get_the_results_each_gets_alone():

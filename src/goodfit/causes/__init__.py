@@ -31,8 +31,8 @@ import pandas as pd
 from goodfit.causes.curve import FRACTIONS, Curve, errors, fitted_curve
 from goodfit.causes.imbalance import ClassRow, class_rows, neglect
 from goodfit.causes.labels import LabelScores, best_epochs, label_scores
-from goodfit.causes.members import (Part, features, fold_parts, softmax, stratified_subset, train_parts,
-                                    train_side_by_side)
+from goodfit.causes.members import (Part, features, fold_parts, softmax, stratified_folds, stratified_subset,
+                                    train_parts, train_side_by_side)
 from goodfit.causes.shift import Shift, shift_of
 from goodfit.causes.targets import CUTOFF, TargetScores, chance, target_scores
 from goodfit.data import Dataset, load
@@ -378,11 +378,13 @@ class Causes:
         return target_scores(trained, y)
 
     def _curve(self, X: np.ndarray, y: np.ndarray) -> tuple[Curve, list]:
-        """Each share of the pool (all rows but the first of the noisy-labels check's folds), several seeds each
-        drawing its own subset. The whole pool is what that fold's members trained on, with the same settings and
-        seeds: once that check has run, they are the curve's full size (alone or in a crowd, a member trains alike)."""
+        """Each share of the pool (all rows but a held-out fifth), several seeds each drawing its own subset.
+
+        The fifth is the first of 5 folds as the noisy-labels check deals them: with its default 5 folds, that
+        fold's members trained on the whole pool with the same settings and seeds, so once that check has run they
+        are the curve's full size (alone or in a crowd, a member trains alike)."""
         y = strata(y, self.dataset.task)  # what the subsets keep the shares of: classes, or a number's quantile bins
-        held_out = fold_parts(y, self.folds, seed=0)[0].held_out
+        held_out = stratified_folds(y, 5, seed=0)[0]
         pool = np.setdiff1d(np.arange(len(y)), held_out)
         jobs = []
         for fraction in FRACTIONS:
@@ -396,7 +398,7 @@ class Causes:
             jobs.append((parts, replace(self.config, epochs=math.ceil(self.config.epochs * stretch)),
                          self._arm(math.ceil(PATIENCE * stretch))))
         last = len(jobs) - 1  # the whole pool
-        results = {last: self._first_fold} if self._first_fold is not None else {}
+        results = {last: self._first_fold} if self._first_fold is not None and self.folds == 5 else {}
         todo = [i for i in range(len(jobs)) if i not in results]
         trained = train_side_by_side(X, self.dataset.y, self.dataset, [jobs[i] for i in todo], self.spec)
         results |= {i: t.result.members for i, t in zip(todo, trained)}
