@@ -6,10 +6,20 @@ import sys
 import pandas as pd
 import pytest
 import torch
+from conftest import goodfit_here
 
 
 def goodfit(*args, cwd=None):
+    """`goodfit ARGS` in a process of its own, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "goodfit", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def in_process(*args) -> subprocess.CompletedProcess:
+    """`goodfit ARGS` as the console script runs it, in this process (no second start of torch): for the tests of
+    what a command answers, where a process of its own adds seconds and checks nothing more."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        code, stdout, stderr = goodfit_here(args, monkeypatch)
+    return subprocess.CompletedProcess(["goodfit", *args], code, stdout, stderr)
 
 
 def test_train_writes_history_model_and_config(tmp_path):
@@ -70,7 +80,7 @@ def test_datasets_lists_every_builtin():
 def test_bad_train_input_exits_2_with_one_line(tmp_path, args, words):
     if args[:2] == ["--device", "cuda"] and torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    r = goodfit("train", "--epochs", "1", "--out", str(tmp_path / "o"), *args)
+    r = in_process("train", "--epochs", "1", "--out", str(tmp_path / "o"), *args)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr and words in lines[0], r.stderr
@@ -79,7 +89,7 @@ def test_bad_train_input_exits_2_with_one_line(tmp_path, args, words):
 def test_output_path_that_is_a_file_is_refused_and_left_alone(tmp_path):
     f = tmp_path / "taken"
     f.write_text("keep me")
-    r = goodfit("train", "--epochs", "1", "--out", str(f))
+    r = in_process("train", "--epochs", "1", "--out", str(f))
     assert r.returncode == 2 and "is a file" in r.stderr and f.read_text() == "keep me"
 
 
@@ -106,15 +116,16 @@ def sources(tmp_path_factory):
     ("t.csv", ["--target", "label"], "table"), ("t.parquet", ["--target", "label"], "table"),
     ("seq.npz", [], "sequence"), ("img", [], "image")])
 def test_every_data_source_trains_through_the_cli(sources, tmp_path, data, extra, kind):
-    r = goodfit("train", "--data", str(sources / data), *extra, "--epochs", "2", "--json", "--out", str(tmp_path / "o"))
+    r = in_process("train", "--data", str(sources / data), *extra, "--epochs", "2", "--json",
+                   "--out", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
     config = json.loads((tmp_path / "o" / "config.json").read_text())
     assert config["dataset"]["kind"] == kind
 
 
 def test_conditions_reach_the_split_through_the_cli(tmp_path):
-    r = goodfit("train", "--data", "digits", "--train-size", "400", "--label-noise", "0.25", "--imbalance", "0.2",
-                "--epochs", "1", "--json", "--out", str(tmp_path / "o"))
+    r = in_process("train", "--data", "digits", "--train-size", "400", "--label-noise", "0.25", "--imbalance", "0.2",
+                   "--epochs", "1", "--json", "--out", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
     splits = json.loads((tmp_path / "o" / "config.json").read_text())["splits"]
     assert splits["train"] == 400 and splits["noisy_labels"] == 100
@@ -123,26 +134,26 @@ def test_conditions_reach_the_split_through_the_cli(tmp_path):
 
 def test_train_reads_the_study_spelling_of_remedies_with_arm_and_augment(tmp_path):
     """`--arm` takes a study arm (remedies joined by +) and `--augment` the study's augment settings."""
-    r = goodfit("train", "--data", "wine", "--epochs", "2", "--arm", "dropout=0.3+l2=1e-4+augment=noise:0.2+batchnorm",
-                "--out", str(tmp_path / "a"), "--json")
+    r = in_process("train", "--data", "wine", "--epochs", "2", "--arm",
+                   "dropout=0.3+l2=1e-4+augment=noise:0.2+batchnorm", "--out", str(tmp_path / "a"), "--json")
     assert r.returncode == 0, r.stderr
     remedies = json.loads((tmp_path / "a" / "config.json").read_text())["arm"]["remedies"]
     assert [m["remedy"] for m in remedies] == ["dropout", "weight_decay", "augment", "batchnorm"]
     assert remedies[2]["noise"] == 0.2
-    r = goodfit("train", "--data", "digits", "--train-size", "100", "--epochs", "1", "--augment", "shift:0.1+noise:0.05",
-                "--out", str(tmp_path / "b"), "--json")
+    r = in_process("train", "--data", "digits", "--train-size", "100", "--epochs", "1",
+                   "--augment", "shift:0.1+noise:0.05", "--out", str(tmp_path / "b"), "--json")
     assert r.returncode == 0, r.stderr
     augment = json.loads((tmp_path / "b" / "config.json").read_text())["arm"]["remedies"][0]
     assert (augment["shift"], augment["noise"], augment["rotate"]) == (0.1, 0.05, 0.0)
-    r = goodfit("train", "--data", "wine", "--arm", "dropout=0.3", "--l2", "1e-4", "--out", str(tmp_path / "c"))
+    r = in_process("train", "--data", "wine", "--arm", "dropout=0.3", "--l2", "1e-4", "--out", str(tmp_path / "c"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "put them all in --arm" in r.stderr
     assert not (tmp_path / "c").exists()  # refused before the folder was made
-    r = goodfit("train", "--data", "wine", "--arm", "dropuot=0.3", "--out", str(tmp_path / "d"))
+    r = in_process("train", "--data", "wine", "--arm", "dropuot=0.3", "--out", str(tmp_path / "d"))
     assert r.returncode == 2 and "did you mean dropout?" in r.stderr
 
 
 def test_a_failed_run_leaves_no_empty_output_folder(tmp_path):
     out = tmp_path / "runs" / "one"
-    done = goodfit("train", "--data", "wine", "--train-size", "100000", "--out", str(out))
+    done = in_process("train", "--data", "wine", "--train-size", "100000", "--out", str(out))
     assert done.returncode == 2 and "--train-size" in done.stderr
     assert not (tmp_path / "runs").exists()
