@@ -1,10 +1,9 @@
 """`goodfit recipe`: the search space, successive halving, and a confirmation on seeds the search never saw."""
 import json
 import re
-import subprocess
-import sys
 
 import pytest
+from conftest import goodfit_here
 
 from goodfit import Conditions, TrainConfig, verdict_of
 from goodfit.errors import GoodfitError
@@ -92,11 +91,11 @@ def test_bad_spaces_and_sizes_are_one_line(make, says):
     assert says in str(err.value) and "\n" not in str(err.value)
 
 
-def test_cli_more_survivors_than_candidates_is_exit_code_2(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "goodfit", "recipe", "--data", "wine", "--candidates", "5", "--top", "8",
-                        "--out", str(tmp_path / "r")], capture_output=True, text=True)
-    assert r.returncode == 2 and "--top 8 keeps more recipes than the 5 candidates" in r.stderr
-    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+def test_cli_more_survivors_than_candidates_is_exit_code_2(tmp_path, monkeypatch):
+    code, _, stderr = goodfit_here(["recipe", "--data", "wine", "--candidates", "5", "--top", "8",
+                                    "--out", tmp_path / "r"], monkeypatch)
+    assert code == 2 and "--top 8 keeps more recipes than the 5 candidates" in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
 
 
 def test_a_regression_recipe_selects_and_judges_by_rmse_and_says_so(tmp_path):
@@ -129,14 +128,14 @@ def test_a_recipe_judged_by_balanced_accuracy_ranks_by_it(tmp_path):
         Recipe("wine", "mlp", metric="rmse")
 
 
-def test_cli_recipe_on_a_regression_prints_the_task_and_the_train_command(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "goodfit", "recipe", "--data", "diabetes", "--model", "mlp",
-                        "--space", "dropout", "--candidates", "2", "--eta", "2", "--top", "1", "--seeds", "2",
-                        "--epochs", "4", "--loss", "huber", "--out", str(tmp_path / "r"), "--json"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    payload = json.loads(r.stdout)
-    assert payload["command"].startswith("goodfit train --data diabetes --model mlp --epochs 4 --loss huber")
+def test_cli_recipe_on_a_regression_prints_the_task_and_the_train_command(tmp_path, monkeypatch):
+    code, stdout, stderr = goodfit_here(["recipe", "--data", "diabetes", "--model", "mlp", "--space", "dropout",
+                                         "--candidates", "2", "--eta", "2", "--top", "1", "--seeds", "2",
+                                         "--epochs", "2", "--loss", "huber", "--out", tmp_path / "r", "--json"],
+                                        monkeypatch)
+    assert code == 0, stderr
+    payload = json.loads(stdout)
+    assert payload["command"].startswith("goodfit train --data diabetes --model mlp --epochs 2 --loss huber")
 
 
 def test_rungs_write_their_results_json_and_a_report_only_when_asked(noise_only, tmp_path):
