@@ -1,9 +1,8 @@
 """The study end to end: files, resume, refusal of a changed plan, learning and validation curves."""
 import json
-import subprocess
-import sys
 
 import pytest
+from conftest import goodfit_here
 
 from goodfit import Arm, Conditions, Dropout, TrainConfig, plot, show, verdict_of
 from goodfit.errors import GoodfitError
@@ -33,12 +32,12 @@ class DiesAfterFirstUnit(LocalExecutor):
             on_result(task, work(task, on_epoch))
 
 
-def test_study_cli_writes_results_report_and_store(tmp_path):
+def test_study_cli_writes_results_report_and_store(tmp_path, monkeypatch):
     out = tmp_path / "s"
-    r = subprocess.run([sys.executable, "-m", "goodfit", "study", "--data", "wine", "--seeds", "2", "--epochs", "3",
-                        "--arms", "baseline,dropout,augment", "--out", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "verdict" in r.stdout
+    code, stdout, stderr = goodfit_here(["study", "--data", "wine", "--seeds", "2", "--epochs", "2",
+                                         "--arms", "baseline,dropout,augment", "--out", out], monkeypatch)
+    assert code == 0, stderr
+    assert "verdict" in stdout
     assert {p.name for p in out.iterdir()} >= {"results.json", "report.html", "study.db"}
     results = json.loads((out / "results.json").read_text())
     assert [a["arm"] for a in results["arms"]] == ["baseline", "dropout", "augment"]
@@ -104,12 +103,11 @@ def test_a_result_is_plotted_and_shown_in_a_notebook():
     assert verdict_of(result).split(",")[0] in html and "<table" in html
 
 
-def test_the_default_study_compares_clean_with_wrong_labels_and_sums_it_up_in_one_sentence(tmp_path):
+def test_the_default_study_compares_clean_with_wrong_labels_and_sums_it_up_in_one_sentence(tmp_path, monkeypatch):
     """The default study (make demo) is digits at 300 samples, clean and with 20% wrong labels."""
-    r = subprocess.run([sys.executable, "-m", "goodfit", "study", "--epochs", "3", "--seeds", "2",
-                        "--arms", "baseline,early_stopping", "--out", str(tmp_path / "d"), "--json"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    code, _, stderr = goodfit_here(["study", "--epochs", "2", "--seeds", "2", "--arms", "baseline,early_stopping",
+                                    "--out", tmp_path / "d", "--json"], monkeypatch)
+    assert code == 0, stderr
     plan = json.loads((tmp_path / "d" / "results.json").read_text())["plan"]
     assert [(c["train_size"], c["label_noise"]) for c in plan["conditions"]] == [(300, 0.0), (300, 0.2)]
 
