@@ -1,12 +1,11 @@
 """The study's design and honesty: strengths, seed ranges, the A/A control, resampled splits,
 intervals within their scale that agree with Holm's decision, and power."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import scipy.stats
+from conftest import goodfit_here
 
 from goodfit import Conditions, TrainConfig
 from goodfit.errors import GoodfitError
@@ -158,15 +157,15 @@ def test_resampled_splits_give_each_seed_its_own_training_data_and_one_test_set(
     assert len(same.tasks()) == 1 and "resample_splits" not in same.plan  # earlier plans keep their fingerprint
 
 
-def test_cli_study_with_strengths_a_seed_range_and_a_control(tmp_path):
+def test_cli_study_with_strengths_a_seed_range_and_a_control(tmp_path, monkeypatch):
     out = tmp_path / "s"
-    r = subprocess.run([sys.executable, "-m", "goodfit", "study", "--data", "wine", "--arms",
-                        "baseline,dropout=0.5,augment=noise:0.1+mixup,early_stopping=patience:3", "--seeds", "10-12",
-                        "--control", "--epochs", "4", "--train-size", "60", "--out", str(out)],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "practically no difference can be called significant" in " ".join(r.stderr.split())  # 3 seeds, 3 comparisons
-    assert "Noise floor" in r.stdout or "WARNING: the A/A control" in r.stdout
+    code, stdout, stderr = goodfit_here(["study", "--data", "wine", "--arms",
+                                         "baseline,dropout=0.5,augment=noise:0.1+mixup,early_stopping=patience:3",
+                                         "--seeds", "10-12", "--control", "--epochs", "4", "--train-size", "60",
+                                         "--out", out], monkeypatch)
+    assert code == 0, stderr
+    assert "practically no difference can be called significant" in " ".join(stderr.split())  # 3 seeds, 3 comparisons
+    assert "Noise floor" in stdout or "WARNING: the A/A control" in stdout
     results = json.loads((out / "results.json").read_text())
     assert [a["arm"] for a in results["arms"]] == ["baseline", "dropout=0.5", "augment=noise:0.1+mixup",
                                                      "early_stopping=patience:3", "control"]
@@ -184,11 +183,11 @@ def test_cli_study_with_strengths_a_seed_range_and_a_control(tmp_path):
     assert "Holm-adjusted 95% CI" in html and "A/A" in html
 
 
-def test_cli_bad_arms_are_one_line_and_exit_code_2(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "goodfit", "study", "--data", "wine", "--arms", "baseline,dropout=lots",
-                        "--out", str(tmp_path / "x")], capture_output=True, text=True)
-    assert r.returncode == 2 and "'lots' is not a number" in r.stderr and "Traceback" not in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+def test_cli_bad_arms_are_one_line_and_exit_code_2(tmp_path, monkeypatch):
+    code, _, stderr = goodfit_here(["study", "--data", "wine", "--arms", "baseline,dropout=lots",
+                                    "--out", tmp_path / "x"], monkeypatch)
+    assert code == 2 and "'lots' is not a number" in stderr and "Traceback" not in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
 
 
 def test_a_store_holding_members_under_other_units_names_resumes_without_training_them_again(tmp_path):
