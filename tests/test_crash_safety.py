@@ -13,7 +13,7 @@ import sys
 import pytest
 from conftest import stopped_at, units_written
 
-ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "15", "--arms", "baseline,dropout",
+ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "6", "--arms", "baseline,dropout",
         "--train-size", "40,60,80,100"]
 UNITS, MEMBERS = 4, 16  # a unit per train size, each of 2 arms x 2 seeds
 
@@ -43,7 +43,7 @@ def members_of(results):
 @pytest.mark.parametrize("point, units", [
     ("unit:1:epoch:3", 0),  # inside the first unit's training
     ("writing:2", 1),  # inside the transaction writing the second unit: it must roll back
-    ("unit:3:epoch:8", 2),  # inside a later unit's training
+    ("unit:3:epoch:4", 2),  # inside a later unit's training
     ("saved:4", 4),  # every unit stored, results.json and report.html not yet written
 ])
 def test_killed_study_resumes_to_identical_results(tmp_path, reference, point, units):
