@@ -19,7 +19,7 @@ from goodfit.errors import GoodfitError
 from goodfit.store import Store
 from goodfit.study import StudyResult
 
-ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "10", "--arms", "baseline,dropout", "--json"]
+ARGS = ["study", "--data", "wine", "--seeds", "2", "--epochs", "4", "--arms", "baseline,dropout", "--json"]
 ONE = [*ARGS, "--train-size", "40"]  # one unit of 4 members
 TWO = [*ARGS, "--train-size", "40,60"]  # two units
 
