@@ -118,17 +118,26 @@ def _outputs(model, X: np.ndarray, splits: Splits) -> torch.Tensor:
     return torch.as_tensor(np.log(np.clip(proba, 1e-12, None)), dtype=torch.float32)[None]
 
 
+def _one_thread():
+    """scikit-learn's thread pools (OpenMP, BLAS) held to one thread: on a machine the study shares, several spin
+    against each other (gradient boosting took 30 times longer on 2 busy cores), and one gives the same numbers
+    everywhere."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
 def _scored(model, X: np.ndarray, y: np.ndarray, splits: Splits, loss) -> dict[str, float]:
     """Every metric of the task, as a member's are computed (`engine.scores`), in the target's units."""
-    got = scores(_outputs(model, X, splits), torch.as_tensor(y), loss, splits.target_std)
+    with _one_thread():
+        out = _outputs(model, X, splits)
+    got = scores(out, torch.as_tensor(y), loss, splits.target_std)
     return {name: float(v[0]) for name, v in got.items()}
 
 
 def _fitted(candidate: Candidate, splits: Splits, seed: int):
     """The candidate fitted on the split's training part, as its members see it (label noise included)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), warnings.catch_warnings():  # one thread: fast beside the study, the same everywhere
+    with _one_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a linear model that did not converge in ITERATIONS steps is still scored
         return candidate.build(splits.regression, seed).fit(_flat(splits.X_train), splits.y_train)
 
