@@ -99,6 +99,7 @@ class StudyResult:
         self.members = pd.DataFrame(self.records)
         self.arm_names = [a["name"] for a in self.plan["arms"]]
         self._power: dict[int, dict] = {}
+        self._table: tuple[pd.DataFrame, pd.DataFrame] | None = None  # (the members it was built from, table())
 
     def __repr__(self) -> str:
         """One line: what was compared, on what, how many members; `table()` and `members` hold the rest."""
@@ -273,7 +274,15 @@ class StudyResult:
         last; its interval and p are its own, not adjusted. `all_equal` marks a difference that was
         the same for every seed (an interval of no width). `firmness` is the chance a fresh run on as many
         seeds repeats the call, `borderline` that it is under 80%, `seeds_to_settle` the seeds that would
-        find the observed difference 80% of the time (`goodfit.stats.firmness`, `seeds_to_settle`)."""
+        find the observed difference 80% of the time (`goodfit.stats.firmness`, `seeds_to_settle`).
+
+        Built once per `members` (the verdict and the report read it dozens of times); each call gets a copy."""
+        if self._table is None or self._table[0] is not self.members:
+            self._table = (self.members, self._built_table())
+        return self._table[1].copy()
+
+    def _built_table(self) -> pd.DataFrame:
+        """`table()` computed from the members."""
         if self.members.empty:
             first = next(iter(self.failed.items()), None)
             why = f"; the first failure: {first[0]}: {first[1]}" if first else ""
