@@ -149,4 +149,35 @@ def test_recipe_confirmation_has_the_reference_and_its_verdict_says_it_first():
     assert r.confirmation.reference_row(0)["arm"].startswith("reference (")
     said = recipe_verdict(r)
     assert "for the recipe's choice" in said.split(". ")[0]
-    assert said.index("not yet the model to use") < said.index("train with")
+    assert said.index("a classical model") < said.index("train with")  # beats it, or does as well: said first
+
+
+def test_a_reference_ahead_by_chance_alone_is_said_to_do_as_well():
+    """The reference and the best arm are paired by seed (each seed's split is theirs alike): a lead within the
+    seeds' noise reads 'does as well', a lead beyond it 'not yet the model to use', with its p."""
+    import pandas as pd
+
+    from goodfit.metrics import METRICS
+    from goodfit.report.verdict import reference_beats
+
+    class Result:
+        metric = METRICS["accuracy"]
+
+        def __init__(self, net, ref):
+            self.members = pd.DataFrame({"condition": 0, "arm": "baseline", "seed": range(len(net)),
+                                         "test_accuracy": net})
+            self.reference = {"conditions": [{"condition": 0, "seeds": list(range(len(ref))),
+                                              "test": {"accuracy": ref}}]}
+            self.ref = ref
+
+        def reference_row(self, c):
+            return {"name": "logistic regression, C=1", "score": sum(self.ref) / len(self.ref)}
+
+        def table(self):
+            return pd.DataFrame({"condition": [0], "arm": ["baseline"], "score": [self.members["test_accuracy"].mean()]})
+
+    close = reference_beats(Result([0.97, 0.99, 0.96, 0.98], [0.99, 0.97, 0.98, 0.975]))[0]
+    assert "no significant difference over 4 seeds paired by split (p=" in close
+    assert "a classical model does as well as the network here" in close
+    ahead = reference_beats(Result([0.90, 0.91, 0.89, 0.90], [0.95, 0.955, 0.945, 0.951]))[0]
+    assert "(p<0.001 over 4 seeds paired by split): the network is not yet the model to use" in ahead

@@ -11,7 +11,7 @@ import pandas as pd
 from goodfit.grammar import BASELINE
 from goodfit.remedies import Arm, ClassWeights, EarlyStopping
 from goodfit.report.tables import borderline, borderline_text, condition_label, settle_text, significance
-from goodfit.stats import FIRM
+from goodfit.stats import FIRM, paired_test
 from goodfit.study.result import planned_power
 from goodfit.study.units import CONTROL
 from goodfit.words import p_text
@@ -352,10 +352,35 @@ def reference_beats(result, condition: int = 0, arm: str | None = None, what: st
         return []
     family, _, setting = row["name"].partition(", ")
     model = REFERENCE_WORDS.get(family, family) + (f" ({setting})" if setting else "")
-    said = (f"{model} on the same splits and seeds reaches {m.value(row['score'])} test {m.label} against "
-            f"{m.value(float(best))} for {what} ({arm}): the network is not yet the model to use, and its remedies "
-            "are measured against a baseline that a classical model beats.")
+    reached = (f"{model} on the same splits and seeds reaches {m.value(row['score'])} test {m.label} against "
+               f"{m.value(float(best))} for {what} ({arm})")
+    _, p, n = _against_reference(result, condition, arm)
+    if n >= 2 and not p < 0.05:
+        said = (f"{reached}, no significant difference over {n} seeds paired by split ({p_text(p)}): a classical "
+                "model does as well as the network here.")
+    else:
+        tested = f" ({p_text(p)} over {n} seeds paired by split)" if n >= 2 else ""
+        said = (f"{reached}{tested}: the network is not yet the model to use, and its remedies are measured "
+                "against a baseline that a classical model beats.")
     return [where + said if where else said[0].upper() + said[1:]]
+
+
+def _against_reference(result, condition: int, arm: str) -> tuple[float, float, int]:
+    """The reference's test score against the arm's, paired by seed (each seed's split is the same for both): the
+    mean difference, its two-sided p and the seeds paired; `nan, nan, 0` where the scores are not at hand."""
+    found = next((c for c in (getattr(result, "reference", None) or {}).get("conditions", [])
+                  if c["condition"] == condition), None)
+    members = getattr(result, "members", None)
+    column = f"test_{result.metric.name}"
+    if found is None or members is None or column not in members:
+        return float("nan"), float("nan"), 0
+    mine = members[(members["condition"] == condition) & (members["arm"] == arm)].set_index("seed")[column]
+    reference = dict(zip(found["seeds"], found["test"][result.metric.name]))
+    seeds = [s for s in mine.index if s in reference]
+    if not seeds:
+        return float("nan"), float("nan"), 0
+    diff, p, _ = paired_test([reference[s] for s in seeds], [float(mine[s]) for s in seeds])
+    return diff.mean, p, len(seeds)
 
 
 def training_dominates(result, condition: int = 0, where: str = "") -> list[str]:
