@@ -187,6 +187,10 @@ class CausesResult:
                 "residual_scale": round(s.scale, 6), "cutoff": CUTOFF}
 
 
+def _seeds(n: int) -> str:
+    return f"{n} seed" + ("s" if n != 1 else "")
+
+
 def _rounded(values) -> list[float]:
     return [round(float(v), 4) for v in values]
 
@@ -327,13 +331,13 @@ class Causes:
         X, y = features(ds), ds.y
         notes = []
         if self.regression:
-            say(f"corrupted targets: {self.folds} folds x {len(self.seeds)} seeds")
+            say(f"corrupted targets: {self.folds} folds x {_seeds(len(self.seeds))}")
             labels, classes = self._targets(X, y), []
         else:
-            say(f"noisy labels: {self.folds} folds x {len(self.seeds)} seeds")
+            say(f"noisy labels: {self.folds} folds x {_seeds(len(self.seeds))}")
             labels = self._labels(X, y)
             classes = class_rows(y, labels.probabilities.argmax(1), ds.classes)
-        say(f"learning curve: {len(FRACTIONS)} sizes x {len(self.seeds)} seeds")
+        say(f"learning curve: {len(FRACTIONS)} sizes x {_seeds(len(self.seeds))}")
         curve, full = self._curve(X, y)
         say("capacity")
         capacity = self._capacity(X, y, full, notes, labels.share)
