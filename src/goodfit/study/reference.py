@@ -8,7 +8,6 @@ inside the functions that fit.
 """
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -145,7 +144,6 @@ def _fitted(candidate: Candidate, splits: Splits, seed: int):
 def _condition(plan: dict, condition: int, kind: str, metric: Metric, loss) -> dict:
     """One condition's reference: every candidate fitted on each seed's training part and scored on its
     validation part; the best by mean validation score (ties: the first, the more regularized) scored on test."""
-    start = time.perf_counter()
     seeds = plan["seeds"]
     splits = {s: splits_for(plan, condition, s) for s in seeds}
     task = splits[seeds[0]].task
@@ -157,11 +155,11 @@ def _condition(plan: dict, condition: int, kind: str, metric: Metric, loss) -> d
     mean = {c: float(np.mean([v[s][metric.name] for s in seeds])) for c, v in validation.items()}
     best = max(mean, key=lambda c: metric.gain(mean[c]) if np.isfinite(mean[c]) else -np.inf)
     test = {s: _scored(fitted[best][s], splits[s].X_test, splits[s].y_test, splits[s], loss) for s in seeds}
+    # no time taken here: results.json is the same for the same command, but for its top-level seconds
     return {"condition": condition, "name": best.name, "family": best.family, "strength": best.strength,
             "seeds": list(seeds), "validation": {c.name: v for c, v in mean.items()},
             "val": {name: [validation[best][s][name] for s in seeds] for name in validation[best][seeds[0]]},
-            "test": {name: [test[s][name] for s in seeds] for name in test[seeds[0]]},
-            "seconds": time.perf_counter() - start}
+            "test": {name: [test[s][name] for s in seeds] for name in test[seeds[0]]}}
 
 
 def reference_of(plan: dict, dataset: dict, metric: Metric) -> dict:
@@ -175,7 +173,7 @@ def reference_of(plan: dict, dataset: dict, metric: Metric) -> dict:
 
     Returns:
         `{"metric", "conditions": [{"condition", "name", "family", "strength", "seeds", "validation" (each
-        candidate's mean validation score), "val" and "test" (each metric per seed), "seconds"}]}`, or
+        candidate's mean validation score), "val" and "test" (each metric per seed)}]}`, or
         `{"note": ...}` (`skipped`).
 
     Example:
