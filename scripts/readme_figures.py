@@ -1,9 +1,9 @@
 """Every figure the README quotes from a goodfit command, checked against a fresh run of that command, or rewritten.
 
 A README passage that quotes a command's output sits between `<!-- figures: WHAT -->` and `<!-- /figures -->`;
-WHAT is the `--out` folder of the README's command (`runs/diabetes`: the ```bash line with `--out runs/diabetes`)
-or a whole command (`goodfit diagnose runs/one/history.csv`), followed by `slow` for the examples only `--all`
-runs. Each "double-quoted" fragment and each ```text block of the passage is the command's output as printed: its
+WHAT is the `--out` folder of the README's command (`runs/diabetes`: the ```bash line with `--out runs/diabetes`),
+a whole command (`goodfit diagnose runs/one/history.csv`) or `python-block: MARKER` (the ```python block holding
+MARKER, run as a script), followed by `slow` for the examples only `--all` runs. Each "double-quoted" fragment and each ```text block of the passage is the command's output as printed: its
 numbers are read as wildcards, the rest must be found word for word (line wraps aside), and each number must lie
 within a tolerance of today's: ten units of its last shown digit or 2% of it, whichever is larger (training
 differs in its last digits between CPUs; a figure further off is stale). Fragments joined by "..." are checked
@@ -85,6 +85,14 @@ def tolerance(number: str) -> float:
 
 
 def command_of(what: str, readme: str) -> str:
+    """The command a passage quotes: a whole command, the README command writing `--out WHAT`, or for
+    `python-block: MARKER` the ```python block holding MARKER, run as a script (`python readme_block.py ...`)."""
+    if what.startswith("python-block: "):
+        marker = what.removeprefix("python-block: ")
+        blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if marker in b]
+        if len(blocks) != 1:
+            raise SystemExit(f"error: no single README python block holds {marker!r} (found {len(blocks)})")
+        return "python -c " + shlex.quote(blocks[0])
     if what.startswith("goodfit ") or what.startswith("python "):
         return what
     lines = bash_lines(readme)
@@ -177,7 +185,7 @@ def main() -> int:
         command = command_of(passage.what, text)
         if passage.what not in outputs:  # a command quoted in several passages runs once
             outputs[passage.what], seconds = run(command, where)
-            print(f"\n{passage.what}  ({seconds:.0f} s)\n  $ {command}")
+            print(f"\n{passage.what}  ({seconds:.0f} s)\n  $ {command[:200]}")
         output = outputs[passage.what]
         figures = []
         for fragment in fragments(passage.body):

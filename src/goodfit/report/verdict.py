@@ -407,9 +407,39 @@ def training_dominates(result, condition: int = 0, where: str = "") -> list[str]
     return [where + said if where else said[0].upper() + said[1:]]
 
 
+UNFIT = ("still_improving", "underfitting")  # regimes of a run that has not begun to overfit
+
+
+def nothing_overfit(result, condition: int = 0, where: str = "") -> list[str]:
+    """A sentence when no arm overfit: each arm's regime (most seeds') is still improving or underfitting at the
+    end, so the remedies against overfitting had nothing to cure yet. Else none.
+
+    Example:
+        >>> import pandas as pd
+        >>> class Result:
+        ...     plan = {"train": {"epochs": 30}}
+        ...     def table(self):
+        ...         return pd.DataFrame({"condition": [0, 0], "arm": ["baseline", "dropout"],
+        ...                              "regime": ["still_improving", "still_improving"]})
+        >>> print(nothing_overfit(Result())[0])
+        No arm overfit in 30 epochs: every one was still improving or underfitting at the end, so the remedies against overfitting had nothing to cure yet; train longer (--epochs) before comparing them.
+    """
+    t = result.table()
+    regimes = t[(t["condition"] == condition) & (t["arm"] != CONTROL)]["regime"].dropna()
+    if regimes.empty or not regimes.isin(UNFIT).all():
+        return []
+    epochs = (result.plan.get("train") or {}).get("epochs")
+    said = (f"no arm overfit{f' in {epochs} epochs' if epochs else ''}: every one was still improving or underfitting "
+            "at the end, so the remedies against overfitting had nothing to cure yet; train longer (--epochs) before "
+            "comparing them.")
+    return [where + said if where else said[0].upper() + said[1:]]
+
+
 def _openers(result, condition: int, where: str = "") -> list[str]:
-    """What a condition's verdict says first: a reference that beats the network, training that peaked at once."""
-    return [*reference_beats(result, condition, where=where), *training_dominates(result, condition, where=where)]
+    """What a condition's verdict says first: a reference that beats the network, training that peaked at once,
+    or that nothing overfit."""
+    return [*reference_beats(result, condition, where=where), *training_dominates(result, condition, where=where),
+            *nothing_overfit(result, condition, where=where)]
 
 
 def verdicts(result) -> list[str]:
