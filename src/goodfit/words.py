@@ -37,3 +37,13 @@ def p_text(p: float | None, alpha: float = 0.05) -> str:
     """
     shown = format_p(p, alpha)
     return f"p{shown}" if shown.startswith("<") else f"p={shown}"
+
+
+def counted(n: int, noun: str) -> str:
+    """`1 seed`, `3 seeds`: a count with its noun.
+
+    Example:
+        >>> counted(1, "comparison"), counted(3, "fresh seed")
+        ('1 comparison', '3 fresh seeds')
+    """
+    return f"{n} {noun}{'' if n == 1 else 's'}"

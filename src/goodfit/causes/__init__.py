@@ -43,6 +43,7 @@ from goodfit.errors import GoodfitError
 from goodfit.metrics import METRICS, TASK_METRICS
 from goodfit.models import ModelSpec
 from goodfit.remedies import Arm, EarlyStopping
+from goodfit.words import counted
 
 NAMES = ("small_data", "noisy_labels", "corrupted_targets", "imbalance", "shift", "capacity")
 REMEDIES = {
@@ -66,8 +67,12 @@ CAPACITY_CUT = 5.0  # percent of the validation error a four times wider model m
 PATIENCE = 8  # epochs without a better held-out loss before a member stops
 
 
-def _seeds(n: int) -> str:
-    return f"{n} seed" + ("s" if n != 1 else "")
+def _capacity_said(capacity: dict, fit: str, effect: str) -> str:
+    """The capacity cause's evidence, for classes and numbers alike: how training and validation `fit`, the model's
+    size against the rows, and the `effect` of a wider model."""
+    return (f"training stays low and close to validation ({fit}) with {capacity['parameters']:,} parameters for "
+            f"{capacity['training_rows']:,} rows, and a model {capacity['wider_width'] // capacity['width']}x as wide "
+            f"{effect}")
 
 
 def training_set(splits: Splits, name: str) -> Dataset:
@@ -183,13 +188,13 @@ class Causes:
         X, y = features(ds), ds.y
         notes = []
         if self.regression:
-            say(f"corrupted targets: {self.folds} folds x {_seeds(len(self.seeds))}")
+            say(f"corrupted targets: {self.folds} folds x {counted(len(self.seeds), 'seed')}")
             labels, classes = self._targets(X, y), []
         else:
-            say(f"noisy labels: {self.folds} folds x {_seeds(len(self.seeds))}")
+            say(f"noisy labels: {self.folds} folds x {counted(len(self.seeds), 'seed')}")
             labels = self._labels(X, y)
             classes = class_rows(y, labels.probabilities.argmax(1), ds.classes)
-        say(f"learning curve: {len(FRACTIONS)} sizes x {_seeds(len(self.seeds))}")
+        say(f"learning curve: {len(FRACTIONS)} sizes x {counted(len(self.seeds), 'seed')}")
         curve, full = self._curve(X, y)
         say("capacity")
         capacity = self._capacity(X, y, full, notes, labels.share)
@@ -357,11 +362,9 @@ class Causes:
                 100 * (shift.auc - 0.5)))
         wider = capacity.get("wider_gain_points")
         if wider is not None and wider >= CAPACITY_GAIN:
-            found.append(Cause("capacity", (
-                f"training stays low and close to validation (train accuracy {capacity['train_accuracy']:.1%}, "
-                f"validation {capacity['val_accuracy']:.1%}) with {capacity['parameters']:,} parameters for "
-                f"{capacity['training_rows']:,} rows, and a model {capacity['wider_width'] // capacity['width']}x "
-                f"as wide adds {wider:+.1f} points"), REMEDIES["capacity"], wider))
+            found.append(Cause("capacity", _capacity_said(
+                capacity, f"train accuracy {capacity['train_accuracy']:.1%}, validation {capacity['val_accuracy']:.1%}",
+                f"adds {wider:+.1f} points"), REMEDIES["capacity"], wider))
         return sorted(found, key=lambda c: -c.points)
 
     def _row(self, r: int) -> int:
@@ -380,7 +383,7 @@ class Causes:
         if cut >= SMALL_CUT and max(ends) < now:
             fall = "rise" if metric.higher_is_better else "fall"
             found.append(Cause("small_data", (
-                f"the learning curve still {'rises' if metric.higher_is_better else 'falls'} ({metric.label}, "
+                f"the learning curve still {fall}s ({metric.label}, "
                 f"{'higher' if metric.higher_is_better else 'lower'} is better): {value(curve.metric[0])} with "
                 f"{curve.sizes[0]} rows, {value(curve.metric[-1])} with {curve.sizes[-1]}; doubling the data would "
                 f"bring it to about {value(curve.at_2x)} ({value(curve.interval_2x[0])} to "
@@ -399,12 +402,10 @@ class Causes:
                 REMEDIES["corrupted_targets"], 100 * scores.share))
         wider = capacity.get("wider_error_cut_percent")
         if wider is not None and wider >= CAPACITY_CUT:
-            found.append(Cause("capacity", (
-                f"training stays low and close to validation (R² {capacity['train_r2']:.3f} in training, "
-                f"{capacity['val_r2']:.3f} on validation) with {capacity['parameters']:,} parameters for "
-                f"{capacity['training_rows']:,} rows, and a model {capacity['wider_width'] // capacity['width']}x as "
-                f"wide takes {wider:.0f}% off the validation {metric.label} ({value(capacity[f'val_{self.metric}'])} "
-                f"to {value(capacity[f'wider_val_{self.metric}'])})"), REMEDIES["capacity"], wider))
+            found.append(Cause("capacity", _capacity_said(
+                capacity, f"R² {capacity['train_r2']:.3f} in training, {capacity['val_r2']:.3f} on validation",
+                f"takes {wider:.0f}% off the validation {metric.label} ({value(capacity[f'val_{self.metric}'])} to "
+                f"{value(capacity[f'wider_val_{self.metric}'])})"), REMEDIES["capacity"], wider))
         return found
 
     def _caveats(self, causes: list[Cause], notes: list[str]) -> None:

@@ -11,7 +11,7 @@ from goodfit.metrics import Metric
 from goodfit.report.tables import borderline_text
 from goodfit.report.verdict import reference_beats, small_test_set
 from goodfit.stats import Comparison
-from goodfit.words import p_text
+from goodfit.words import counted, p_text
 
 
 def _against(c: Comparison | None, what: str, m: Metric) -> str:
@@ -55,7 +55,7 @@ def choice(result) -> str:
     vs_base = {c.arm: c for c in result.confirmation.comparisons()}
     vs_single = {c.arm: c for c in result.against_single()}
     where = f"On {result.confirmation.dataset['name']}"
-    seeds = f"{n} fresh seed{'s' if n != 1 else ''}"
+    seeds = counted(n, "fresh seed")
 
     def reached(arm: str) -> str:
         return f"{m.value(table.loc[arm, 'score'])} test {m.label} on {seeds}"

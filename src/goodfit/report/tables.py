@@ -35,7 +35,8 @@ MEANINGS = {"better": "significantly better than the baseline", "worse": "signif
                           "time, the observed difference and spread taken as true"}
 
 
-def _finite(x) -> bool:
+def finite_number(x) -> bool:
+    """A real number, finite: not None, NaN, pandas' NA or a bool."""
     return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and math.isfinite(x)
 
 
@@ -44,7 +45,7 @@ def significance(row) -> str:
     for the A/A control, `floor`, or `alarm` when it differs significantly from the baseline."""
     if row["arm"] == BASELINE:
         return "baseline"
-    if row["arm"] != CONTROL and _finite(row.get("seeds")) and row["seeds"] < 2:
+    if row["arm"] != CONTROL and finite_number(row.get("seeds")) and row["seeds"] < 2:
         return "untested"  # one seed: nothing was tested, which is not "no significant difference"
     sig = row.get("significant")
     sig = not (sig is None or sig != sig or not bool(sig))  # None or NaN: no comparison was possible
@@ -70,7 +71,7 @@ def settle_text(seeds) -> str:
         >>> settle_text(14), settle_text(100)
         ('about 14 seeds would settle it', '100 seeds or more would settle it')
     """
-    if not _finite(seeds):
+    if not finite_number(seeds):
         return "no number of seeds would settle it"
     return f"{int(seeds)} seeds or more would settle it" if seeds >= MOST_SEEDS else f"about {int(seeds)} seeds would settle it"
 
@@ -98,7 +99,7 @@ def firmness_text(row) -> str:
         >>> firmness_text(row)
         '; firm: a fresh run on 5 seeds would repeat the call about 99% of the time'
     """
-    if significance(row) not in ("better", "worse", "same") or not _finite(row.get("firmness")):
+    if significance(row) not in ("better", "worse", "same") or not finite_number(row.get("firmness")):
         return ""
     if borderline(row):
         return f"; borderline: {borderline_text(row)}"
@@ -127,10 +128,10 @@ def _fixed(x: float, digits: int, signed: bool = False) -> str:
 
 def _mean_pm(mean, low, high, scale: float, digits: int) -> str:
     """`90.0 ± 2.0`, or `98.6 [81.0, 100.0]` when the interval was cut at the edge of the scale."""
-    if not _finite(mean):
+    if not finite_number(mean):
         return "—"
     text = _fixed(mean * scale, digits)
-    if not (_finite(low) and _finite(high)):
+    if not (finite_number(low) and finite_number(high)):
         return text
     if low == high:
         return text + " (all seeds)"  # every seed the same: an interval of no width would claim certainty
@@ -141,7 +142,7 @@ def _mean_pm(mean, low, high, scale: float, digits: int) -> str:
 
 
 def _epoch(x) -> str:
-    if not _finite(x):
+    if not finite_number(x):
         return "—"
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
@@ -149,7 +150,7 @@ def _epoch(x) -> str:
 def _digits(row) -> int:
     """Decimals that show a score in its own units to about three significant figures."""
     v = abs(row.get("score") or 0.0)
-    return 3 if not _finite(v) or v == 0 else int(max(0, 2 - math.floor(math.log10(v))))
+    return 3 if not finite_number(v) or v == 0 else int(max(0, 2 - math.floor(math.log10(v))))
 
 
 def _units(metric, regression: bool) -> str:
@@ -195,12 +196,12 @@ def arm_cells(row) -> dict[str, str]:
     else:  # the difference, its interval and its half-width to the score's decimals: "-0.9 ± 4.0", "+0.002 ± 0.007"
         change = lambda d: _fixed(d, digits, signed=True)
     diff = diff_pm = "—"
-    if row["arm"] != BASELINE and _finite(row.get("diff")):
+    if row["arm"] != BASELINE and finite_number(row.get("diff")):
         diff = diff_pm = change(row["diff"])
         if row.get("all_equal") is True:
             diff += " (all seeds)"
             diff_pm += " (all seeds)"
-        elif _finite(row.get("diff_low")) and _finite(row.get("diff_high")):
+        elif finite_number(row.get("diff_low")) and finite_number(row.get("diff_high")):
             diff += f" [{change(row['diff_low'])}, {change(row['diff_high'])}]"
             diff_pm += f" ± {_fixed((row['diff_high'] - row['diff']) * unit, digits)}"
     score = "score" if "score" in row else "test_accuracy"
@@ -216,11 +217,11 @@ def arm_cells(row) -> dict[str, str]:
         "meaning": MEANINGS[sig] + firmness_text(row),
         "borderline": borderline(row),
         "gap": (_fixed(row['gap'] * unit, digits) if row.get("train_accuracy") is None and not metric.percent
-                else _fixed(row['gap'] * 100, 1)) if _finite(row.get("gap")) else "—",
+                else _fixed(row['gap'] * 100, 1)) if finite_number(row.get("gap")) else "—",
         "best_epoch": _epoch(row.get("best_epoch")),
         "test_mean": _mean_pm(row[score], None, None, unit, digits),
         "gap_value": row.get("gap"),
-        "flag": "*" if (row["regime"] == "good_fit" and _finite(row.get("gap")) and row["gap"] >= WIDE_GAP
+        "flag": "*" if (row["regime"] == "good_fit" and finite_number(row.get("gap")) and row["gap"] >= WIDE_GAP
                         and (metric.percent or row.get("train_accuracy") is not None)) else "",
         "regime": f"{row['regime']} {row['regime_agreement']}",
         "regime_name": str(row["regime"]),
@@ -290,7 +291,7 @@ def _notes(result, groups: list[dict]) -> list[str]:
                      "turned upward, yet it fits its training data much better than new data; regularizing may close "
                      "the gap")
     noisy = [g for g in groups if result.conditions[g["condition"]].get("label_noise")]
-    if any(_finite(r["gap_value"]) and r["gap_value"] < 0 for g in noisy for r in g["rows"]):
+    if any(finite_number(r["gap_value"]) and r["gap_value"] < 0 for g in noisy for r in g["rows"]):
         said = ("with label noise the gap can be negative: training accuracy is scored against the noisy "
                 "labels, which a model that generalizes gets wrong, so it can sit below test accuracy")
         table = result.table()

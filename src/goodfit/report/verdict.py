@@ -10,16 +10,12 @@ import pandas as pd
 
 from goodfit.grammar import BASELINE
 from goodfit.remedies import Arm, ClassWeights, EarlyStopping
-from goodfit.report.tables import borderline, borderline_text, condition_label, settle_text, significance
+from goodfit.report.tables import (borderline, borderline_text, condition_label, finite_number, settle_text,
+                                   significance)
 from goodfit.stats import FIRM, paired_test
 from goodfit.study.result import planned_power
 from goodfit.study.units import CONTROL
-from goodfit.words import p_text
-
-
-def _counted(n: int, noun: str) -> str:
-    """`1 comparison`, `3 comparisons`."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+from goodfit.words import counted, p_text
 
 
 def despite_warning(result) -> str | None:
@@ -71,7 +67,7 @@ def power_warning(seeds: int, comparisons: int) -> str | None:
             "of the time" if not np.isfinite(need) else
             f"it would have to be {need:.1f} times the seed-to-seed spread of its paired differences to be found 80% "
             "of the time")
-    return (f"with {seeds} seeds and {_counted(comparisons, 'comparison')} (Holm), practically no difference can be "
+    return (f"with {seeds} seeds and {counted(comparisons, 'comparison')} (Holm), practically no difference can be "
             f"called significant: {size}; --seeds {enough} finds one as large as its spread")
 
 
@@ -103,10 +99,6 @@ def _better_and_worse(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 CALLS = {"better": "significantly better", "worse": "significantly worse", "same": "no significant difference"}
 
 
-def _finite_number(x) -> bool:
-    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool) and np.isfinite(x)
-
-
 def _span(values: list[str]) -> str:
     """`38% to 69%`, or `45%` when they are the same."""
     return values[0] if values[0] == values[-1] else f"{values[0]} to {values[-1]}"
@@ -135,7 +127,7 @@ def borderline_sentences(rows: pd.DataFrame) -> list[str]:
         calls = "; ".join(f"{CALLS[k]} for " + ", ".join(f"{r['arm']} ({p_text(r['p_holm'])})" for r in shaky
                                                           if significance(r) == k) for k in kinds)
         firm = sorted(float(r["firmness"]) for r in shaky)
-        settle = sorted(r.get("seeds_to_settle") for r in shaky if _finite_number(r.get("seeds_to_settle")))
+        settle = sorted(r.get("seeds_to_settle") for r in shaky if finite_number(r.get("seeds_to_settle")))
         seeds = int(shaky[0]["seeds"])
         said = [f"Borderline, {len(shaky)} calls: {calls}, after Holm; a fresh run on {seeds} seeds would repeat each "
                 f"only {_span([f'{v:.0%}' for v in firm])} of the time" +
@@ -277,11 +269,11 @@ def _floor_sentences(result, condition: int, control: pd.DataFrame) -> list[str]
     elif np.isfinite(power["detectable_difference"]) and power["detectable_difference"] <= room:
         found = power["detectable_difference"]
         size = f"{found * 100:.1f} points" if m.percent else m.value(found)
-        said.append(f"With {power['seeds']} seeds and {_counted(power['comparisons'], 'comparison')}, "
+        said.append(f"With {power['seeds']} seeds and {counted(power['comparisons'], 'comparison')}, "
                     f"differences of {size} or more are found 80% of the time "
                     f"(from the seeds' observed spread).")
     elif power["comparisons"]:
-        said.append(f"With {power['seeds']} seeds and {_counted(power['comparisons'], 'comparison')}, no "
+        said.append(f"With {power['seeds']} seeds and {counted(power['comparisons'], 'comparison')}, no "
                     f"realistic difference could be found; --seeds {power['seeds_for_effect_size_1']} finds one as "
                     "large as its seed-to-seed spread.")
     return said
@@ -345,9 +337,8 @@ def reference_beats(result, condition: int = 0, arm: str | None = None, what: st
     t = t[(t["condition"] == condition) & (t["arm"] != CONTROL)].dropna(subset=["score"])
     if t.empty:
         return []
-    best = t.set_index("arm")["score"].loc[arm] if arm is not None else \
-        t.loc[t["score"].map(m.gain).idxmax(), "score"]
     arm = arm or t.loc[t["score"].map(m.gain).idxmax(), "arm"]
+    best = t.set_index("arm")["score"].loc[arm]
     if m.gain(float(best) - row["score"]) >= 0:
         return []
     family, _, setting = row["name"].partition(", ")

@@ -364,8 +364,8 @@ class StudyResult:
             "members": json.loads(self.members.to_json(orient="records")),
             **({"causes": self.causes} if self.causes is not None else {}),
             **({"notes": list(self.notes)} if self.notes else {}),
-            **({"reference": {**self.reference, "rows": [self.reference_row(c) for c in conditions
-                                                         if self.reference_row(c) is not None]}}
+            **({"reference": {**self.reference, "rows": [row for c in conditions
+                                                         if (row := self.reference_row(c)) is not None]}}
                if self.reference is not None else {}),
             **({"learning_rates": self.learning_rates()} if self.history is not None and "lr" in self.history else {}),
         }

@@ -114,11 +114,15 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         store.set_meta("dataset", dataset)
     todo = _todo(tasks, store.finished_units() if store else set(), store.finished_members() if store else set())
     records, histories, seconds, failed, states = [], [], [], {}, {}
-    early = list(notes)
-    notes = list(store.meta("notes") or []) if store is not None else []  # how training ran, kept with the study
-    notes += [n for n in early if n not in notes]  # what was said before training (a keyword the factory ignores)
-    if store is not None and early:
-        store.set_meta("notes", notes)
+    said = list(store.meta("notes") or []) if store is not None else []  # how training ran, kept with the study
+
+    def keep_notes(new) -> None:
+        added = [n for n in dict.fromkeys(new) if n not in said]
+        said.extend(added)
+        if store is not None and added:
+            store.set_meta("notes", said)
+
+    keep_notes(notes)  # what was said before training (a keyword the factory ignores)
 
     def on_result(task: UnitTask, output: UnitOutput | Failure) -> None:
         if isinstance(output, Failure):
@@ -137,9 +141,7 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
             store.save_unit(output.unit, output.seconds, recs, hist)
         records.extend(recs)
         seconds.append(output.seconds)
-        notes.extend(n for n in output.notes if n not in notes)
-        if store is not None and output.notes:
-            store.set_meta("notes", notes)
+        keep_notes(output.notes)
         histories.extend(h.assign(member=k) for k, h in hist.items())
         if on_event:
             on_event({"type": "unit_done", "unit": task.unit, "seconds": output.seconds, "notes": output.notes})
@@ -168,7 +170,7 @@ def run_study(plan: dict, dataset: dict, tasks: list[UnitTask], causes=None, out
         store.close()
     else:
         frame = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame()
-    return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found, notes=notes,
+    return StudyResult(plan, dataset, records, frame, sum(seconds), len(todo), failed, causes=found, notes=said,
                        states=states,
                        models=Path(out) / MODELS if out is not None else None,
                        factory=next((t.factory for t in tasks), None), reference=kept)
